@@ -1,0 +1,93 @@
+#include "core/framework/tensor.h"
+
+#include <cstdint>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace rill {
+namespace {
+
+TEST(TensorTest, CreateIsZeroedAndAligned) {
+  auto t = Tensor::Create(::tensorflow::DT_FLOAT, TensorShape({3, 5}));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->NumElements(), 15);
+  EXPECT_EQ(t->TotalBytes(), 60u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t->raw_data()) % kAllocatorAlignment,
+            0u);
+  for (float v : t->flat<float>()) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(TensorTest, UnsupportedDtypeIsAnError) {
+  auto t = Tensor::Create(::tensorflow::DT_COMPLEX64, TensorShape({2}));
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST(TensorTest, ReshapeSharesTheBuffer) {
+  Tensor t = Tensor::FromVector<int32_t>({1, 2, 3, 4, 5, 6}, TensorShape({2, 3}));
+  auto r = t.Reshape(TensorShape({3, 2}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->SharesBufferWith(t));
+  r->flat<int32_t>()[0] = 42;
+  EXPECT_EQ(t.flat<int32_t>()[0], 42);
+  EXPECT_FALSE(t.Reshape(TensorShape({4})).ok());
+}
+
+TEST(TensorTest, SliceDimZeroSharesTheBuffer) {
+  Tensor t = Tensor::FromVector<float>({0, 1, 2, 3, 4, 5, 6, 7},
+                                       TensorShape({4, 2}));
+  auto s = t.Slice(1, 3);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->shape(), TensorShape({2, 2}));
+  EXPECT_TRUE(s->SharesBufferWith(t));
+  EXPECT_EQ(s->flat<float>()[0], 2.0f);
+  EXPECT_EQ(s->flat<float>()[3], 5.0f);
+  auto empty = t.Slice(2, 2);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->NumElements(), 0);
+  EXPECT_FALSE(t.Slice(3, 5).ok());
+  EXPECT_FALSE(t.Slice(2, 1).ok());
+  EXPECT_FALSE(Tensor::Scalar(1.0f).Slice(0, 1).ok());
+}
+
+TEST(TensorTest, RefCountTellsWhenABufferMayBeReused) {
+  Tensor t = Tensor::Scalar<int64_t>(7);
+  EXPECT_TRUE(t.RefCountIsOne());
+  {
+    Tensor copy = t;
+    EXPECT_FALSE(t.RefCountIsOne());
+  }
+  EXPECT_TRUE(t.RefCountIsOne());
+}
+
+TEST(TensorTest, StringsAndDeepCopy) {
+  Tensor t = Tensor::FromVector<std::string>({"a", "bc"});
+  auto c = t.DeepCopy();
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->SharesBufferWith(t));
+  EXPECT_TRUE(c->Equals(t));
+  c->flat<std::string>()[1] = "changed";
+  EXPECT_FALSE(c->Equals(t));
+  EXPECT_EQ(t.DebugString(), "string [2] [\"a\" \"bc\"]");
+}
+
+TEST(TensorTest, AllocatorCountsBytes) {
+  CpuAllocatorImpl* a = CpuAllocator();
+  const int64_t before = a->bytes_in_use();
+  {
+    auto t = Tensor::Create(::tensorflow::DT_DOUBLE, TensorShape({128}));
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(a->bytes_in_use(), before + 1024);
+    EXPECT_GE(a->peak_bytes_in_use(), before + 1024);
+  }
+  EXPECT_EQ(a->bytes_in_use(), before);
+}
+
+TEST(TensorTest, DebugStringTruncates) {
+  Tensor t = Tensor::FromVector<int32_t>({1, 2, 3, 4});
+  EXPECT_EQ(t.DebugString(2), "int32 [4] [1 2 ...]");
+  EXPECT_EQ(Tensor().DebugString(), "<uninitialized tensor>");
+}
+
+}  // namespace
+}  // namespace rill
