@@ -17,17 +17,28 @@ constexpr absl::string_view kScalarTypes[] = {
 // type ListElementType() tells.
 std::string ValueCaseName(const AttrValue& value) {
   switch (value.value_case()) {
-    case AttrValue::kS: return "string";
-    case AttrValue::kI: return "int";
-    case AttrValue::kF: return "float";
-    case AttrValue::kB: return "bool";
-    case AttrValue::kType: return "type";
-    case AttrValue::kShape: return "shape";
-    case AttrValue::kTensor: return "tensor";
-    case AttrValue::kFunc: return "func";
-    case AttrValue::kList: return "list";
-    case AttrValue::kPlaceholder: return "placeholder";
-    case AttrValue::VALUE_NOT_SET: return "nothing";
+    case AttrValue::kS:
+      return "string";
+    case AttrValue::kI:
+      return "int";
+    case AttrValue::kF:
+      return "float";
+    case AttrValue::kB:
+      return "bool";
+    case AttrValue::kType:
+      return "type";
+    case AttrValue::kShape:
+      return "shape";
+    case AttrValue::kTensor:
+      return "tensor";
+    case AttrValue::kFunc:
+      return "func";
+    case AttrValue::kList:
+      return "list";
+    case AttrValue::kPlaceholder:
+      return "placeholder";
+    case AttrValue::VALUE_NOT_SET:
+      return "nothing";
   }
   return "nothing";
 }
@@ -90,8 +101,8 @@ absl::Status AttrValueHasType(const AttrValue& value, absl::string_view type) {
   const bool want_list = absl::StartsWith(type, "list(");
   if (want_list) {
     if (value.value_case() != AttrValue::kList) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "expected ", type, ", got ", Describe(value)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected ", type, ", got ", Describe(value)));
     }
     std::string elem = ListElementType(value.list());
     if (elem.empty() || absl::StrCat("list(", elem, ")") == type) {
@@ -109,17 +120,24 @@ absl::Status AttrValueHasType(const AttrValue& value, absl::string_view type) {
 
 std::string SummarizeAttrValue(const AttrValue& value) {
   switch (value.value_case()) {
-    case AttrValue::kS: return absl::StrCat("\"", value.s(), "\"");
-    case AttrValue::kI: return absl::StrCat(value.i());
-    case AttrValue::kF: return absl::StrCat(value.f());
-    case AttrValue::kB: return value.b() ? "true" : "false";
-    case AttrValue::kType: return DataTypeName(value.type());
+    case AttrValue::kS:
+      return absl::StrCat("\"", value.s(), "\"");
+    case AttrValue::kI:
+      return absl::StrCat(value.i());
+    case AttrValue::kF:
+      return absl::StrCat(value.f());
+    case AttrValue::kB:
+      return value.b() ? "true" : "false";
+    case AttrValue::kType:
+      return DataTypeName(value.type());
     case AttrValue::kShape: {
       auto s = PartialTensorShape::FromProto(value.shape());
       return s.ok() ? s->DebugString() : "<bad shape>";
     }
-    case AttrValue::kTensor: return "<tensor>";
-    case AttrValue::kFunc: return absl::StrCat("func ", value.func().name());
+    case AttrValue::kTensor:
+      return "<tensor>";
+    case AttrValue::kFunc:
+      return absl::StrCat("func ", value.func().name());
     case AttrValue::kPlaceholder:
       return absl::StrCat("$", value.placeholder());
     case AttrValue::kList: {
@@ -140,7 +158,8 @@ std::string SummarizeAttrValue(const AttrValue& value) {
       for (const auto& f : l.func()) parts.push_back(f.name());
       return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
     }
-    case AttrValue::VALUE_NOT_SET: return "<unset>";
+    case AttrValue::VALUE_NOT_SET:
+      return "<unset>";
   }
   return "<unset>";
 }
@@ -152,8 +171,7 @@ absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
   return absl::OkStatus();
 }
 
-absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
-                     float* out) {
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name, float* out) {
   ASSIGN_OR_RETURN(const AttrValue* v, Lookup(attrs, name, "float"));
   *out = v->f();
   return absl::OkStatus();

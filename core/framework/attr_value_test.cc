@@ -8,10 +8,11 @@ namespace {
 TEST(AttrValueTest, TypeChecks) {
   EXPECT_TRUE(AttrValueHasType(MakeAttr(int64_t{3}), "int").ok());
   EXPECT_FALSE(AttrValueHasType(MakeAttr(int64_t{3}), "float").ok());
-  EXPECT_TRUE(AttrValueHasType(MakeAttr(std::vector<int64_t>{1, 2}),
-                               "list(int)").ok());
-  EXPECT_FALSE(AttrValueHasType(MakeAttr(std::vector<int64_t>{1, 2}),
-                                "list(float)").ok());
+  EXPECT_TRUE(
+      AttrValueHasType(MakeAttr(std::vector<int64_t>{1, 2}), "list(int)").ok());
+  EXPECT_FALSE(
+      AttrValueHasType(MakeAttr(std::vector<int64_t>{1, 2}), "list(float)")
+          .ok());
   AttrValue empty_list;
   empty_list.mutable_list();
   EXPECT_TRUE(AttrValueHasType(empty_list, "list(type)").ok());
@@ -51,8 +52,7 @@ TEST(AttrValueTest, Summaries) {
   EXPECT_EQ(SummarizeAttrValue(MakeAttr(std::vector<int>{1, 2})), "[1, 2]");
   EXPECT_EQ(SummarizeAttrValue(MakeAttr(::tensorflow::DT_FLOAT)), "float");
   EXPECT_EQ(SummarizeAttrValue(MakeAttr("SAME")), "\"SAME\"");
-  EXPECT_EQ(SummarizeAttrValue(MakeAttr(PartialTensorShape({-1, 3}))),
-            "[?,3]");
+  EXPECT_EQ(SummarizeAttrValue(MakeAttr(PartialTensorShape({-1, 3}))), "[?,3]");
 }
 
 }  // namespace

@@ -51,7 +51,8 @@ absl::StatusOr<std::string> Unquote(absl::string_view s) {
       s.back() == s.front()) {
     return std::string(s.substr(1, s.size() - 2));
   }
-  return absl::InvalidArgumentError(absl::StrCat("expected a quoted string, got ", s));
+  return absl::InvalidArgumentError(
+      absl::StrCat("expected a quoted string, got ", s));
 }
 
 absl::StatusOr<DataType> ParseTypeName(absl::string_view s) {
@@ -81,11 +82,13 @@ absl::Status ParseScalarDefault(absl::string_view type, absl::string_view text,
                                 AttrValue* out) {
   if (type == "int") {
     int64_t v;
-    if (!absl::SimpleAtoi(text, &v)) return absl::InvalidArgumentError("bad int");
+    if (!absl::SimpleAtoi(text, &v))
+      return absl::InvalidArgumentError("bad int");
     out->set_i(v);
   } else if (type == "float") {
     float v;
-    if (!absl::SimpleAtof(text, &v)) return absl::InvalidArgumentError("bad float");
+    if (!absl::SimpleAtof(text, &v))
+      return absl::InvalidArgumentError("bad float");
     out->set_f(v);
   } else if (type == "bool") {
     if (text != "true" && text != "false") {
@@ -147,7 +150,8 @@ absl::StatusOr<OpDef_AttrDef> ParseAttr(absl::string_view op,
   std::string default_text;
   for (size_t i = 0; i < rest.size(); ++i) {
     if (rest[i] == '=' && (i == 0 || rest[i - 1] != '>')) {
-      default_text = std::string(absl::StripAsciiWhitespace(rest.substr(i + 1)));
+      default_text =
+          std::string(absl::StripAsciiWhitespace(rest.substr(i + 1)));
       rest = std::string(absl::StripAsciiWhitespace(rest.substr(0, i)));
       break;
     }
@@ -156,7 +160,8 @@ absl::StatusOr<OpDef_AttrDef> ParseAttr(absl::string_view op,
   size_t ge = rest.find(">=");
   if (ge != std::string::npos) {
     int64_t min;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(rest.substr(ge + 2)), &min)) {
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(rest.substr(ge + 2)),
+                          &min)) {
       return SpecError(op, spec, "bad minimum");
     }
     attr.set_has_minimum(true);
@@ -237,8 +242,9 @@ absl::StatusOr<OpDef_ArgDef> ParseArg(absl::string_view op,
   } else {
     absl::StatusOr<DataType> t = ParseTypeName(type);
     if (!t.ok()) {
-      return SpecError(op, spec,
-                       absl::StrCat("'", type, "' is neither a dtype nor an attr"));
+      return SpecError(
+          op, spec,
+          absl::StrCat("'", type, "' is neither a dtype nor an attr"));
     }
     arg.set_type(*t);
   }
@@ -248,8 +254,8 @@ absl::StatusOr<OpDef_ArgDef> ParseArg(absl::string_view op,
       found |= a.name() == arg.number_attr() && a.type() == "int";
     }
     if (!found) {
-      return SpecError(op, spec, absl::StrCat("no int attr named ",
-                                              arg.number_attr()));
+      return SpecError(op, spec,
+                       absl::StrCat("no int attr named ", arg.number_attr()));
     }
   }
   return arg;

@@ -100,13 +100,11 @@ struct Registrar {
 };
 }  // namespace op_registry_internal
 
-#define RILL_REGISTER_OP(name) \
-  RILL_REGISTER_OP_UNIQ_(__COUNTER__, name)
+#define RILL_REGISTER_OP(name) RILL_REGISTER_OP_UNIQ_(__COUNTER__, name)
 #define RILL_REGISTER_OP_UNIQ_(ctr, name) RILL_REGISTER_OP_UNIQ2_(ctr, name)
-#define RILL_REGISTER_OP_UNIQ2_(ctr, name)                           \
-  static const ::rill::op_registry_internal::Registrar               \
-      rill_op_registrar_##ctr [[maybe_unused]] =                     \
-          ::rill::OpDefBuilder(name)
+#define RILL_REGISTER_OP_UNIQ2_(ctr, name)                                     \
+  static const ::rill::op_registry_internal::Registrar rill_op_registrar_##ctr \
+      [[maybe_unused]] = ::rill::OpDefBuilder(name)
 
 }  // namespace rill
 

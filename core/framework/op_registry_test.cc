@@ -60,11 +60,8 @@ TEST(OpDefBuilderTest, RejectsBadSpecs) {
   EXPECT_FALSE(OpDefBuilder("A").Attr("x: int = abc").Finalize().ok());
   EXPECT_FALSE(
       OpDefBuilder("A").Input("x: N * float").Finalize().ok());  // No attr N.
-  EXPECT_FALSE(OpDefBuilder("A")
-                   .Input("x: float")
-                   .Input("x: float")
-                   .Finalize()
-                   .ok());
+  EXPECT_FALSE(
+      OpDefBuilder("A").Input("x: float").Input("x: float").Finalize().ok());
 }
 
 TEST(OpRegistryTest, RegisterAndLookUp) {

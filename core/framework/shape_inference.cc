@@ -86,8 +86,8 @@ absl::StatusOr<PartialTensorShape> InferenceContext::ShapeFromShapeTensor(
     }
     for (int64_t v : *values) {
       if (v < -1) {
-        return Error(absl::StrCat("input ", i, " has dimension ", v,
-                                  ", must be >= -1"));
+        return Error(
+            absl::StrCat("input ", i, " has dimension ", v, ", must be >= -1"));
       }
     }
     return PartialTensorShape::Create(*values);
@@ -126,9 +126,9 @@ absl::StatusOr<PartialTensorShape> BroadcastShapes(
     } else if (db < 0 || da == db) {
       dims[i] = da;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("incompatible shapes for broadcasting: ",
-                       a.DebugString(), " and ", b.DebugString()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "incompatible shapes for broadcasting: ", a.DebugString(), " and ",
+          b.DebugString()));
     }
   }
   return PartialTensorShape::Create(dims);

@@ -30,13 +30,13 @@ class InferenceContext {
   // input_tensors[i] is the known value of input i or nullptr;
   // input_shape_values[i] is a known (possibly partial) value of an int
   // vector input that describes a shape, or nullopt.
-  InferenceContext(std::string node_name, const AttrMap* attrs,
-                   std::vector<DataType> input_types,
-                   std::vector<PartialTensorShape> input_shapes,
-                   std::vector<const Tensor*> input_tensors,
-                   std::vector<std::optional<PartialTensorShape>>
-                       input_shape_values,
-                   int num_outputs);
+  InferenceContext(
+      std::string node_name, const AttrMap* attrs,
+      std::vector<DataType> input_types,
+      std::vector<PartialTensorShape> input_shapes,
+      std::vector<const Tensor*> input_tensors,
+      std::vector<std::optional<PartialTensorShape>> input_shape_values,
+      int num_outputs);
 
   const std::string& node_name() const { return node_name_; }
   const AttrMap& attrs() const { return *attrs_; }
@@ -72,8 +72,7 @@ class InferenceContext {
   absl::Status WithRankAtMost(int i, int rank) const;
 
   // The values of an int32/int64 input when known; nullopt otherwise.
-  absl::StatusOr<std::optional<std::vector<int64_t>>> ConstantInts(
-      int i) const;
+  absl::StatusOr<std::optional<std::vector<int64_t>>> ConstantInts(int i) const;
   // The shape that int vector input i describes (as for Reshape's shape or
   // Fill's dims): exact when its value is known, known rank when only its
   // length is, unknown otherwise. -1 entries are unknown dims.

@@ -36,7 +36,8 @@ TEST(CanonicalAxisTest, NegativeAndOutOfRange) {
 
 TEST(InferenceContextTest, RankChecks) {
   AttrMap attrs;
-  auto c = MakeContext(&attrs, {PartialTensorShape({2, 3}), PartialTensorShape()});
+  auto c =
+      MakeContext(&attrs, {PartialTensorShape({2, 3}), PartialTensorShape()});
   EXPECT_TRUE(c.WithRank(0, 2).ok());
   EXPECT_FALSE(c.WithRank(0, 3).ok());
   EXPECT_EQ(*c.WithRank(1, 2), PartialTensorShape({-1, -1}));
@@ -72,20 +73,20 @@ TEST(ShapeFnsTest, Reduction) {
   ASSERT_TRUE(shape_fns::Reduction(&c).ok());
   EXPECT_EQ(c.output(0), PartialTensorShape({1, 3, 1}));
   Tensor bad_axes = Tensor::FromVector<int32_t>({5});
-  auto bad = MakeContext(&attrs,
-                         {PartialTensorShape({2, 3}), PartialTensorShape({1})},
-                         {nullptr, &bad_axes});
+  auto bad =
+      MakeContext(&attrs, {PartialTensorShape({2, 3}), PartialTensorShape({1})},
+                  {nullptr, &bad_axes});
   EXPECT_FALSE(shape_fns::Reduction(&bad).ok());
 }
 
 TEST(ShapeFnsTest, MergeAllInputs) {
   AttrMap attrs;
-  auto c = MakeContext(&attrs, {PartialTensorShape({-1, 3}),
-                                PartialTensorShape({2, -1})});
+  auto c = MakeContext(
+      &attrs, {PartialTensorShape({-1, 3}), PartialTensorShape({2, -1})});
   ASSERT_TRUE(shape_fns::MergeAllInputs(&c).ok());
   EXPECT_EQ(c.output(0), PartialTensorShape({2, 3}));
-  auto bad = MakeContext(&attrs, {PartialTensorShape({2}),
-                                  PartialTensorShape({3})});
+  auto bad =
+      MakeContext(&attrs, {PartialTensorShape({2}), PartialTensorShape({3})});
   EXPECT_FALSE(shape_fns::MergeAllInputs(&bad).ok());
 }
 

@@ -20,8 +20,7 @@ template <typename T>
 void AppendValue(std::string* out, const T& v) {
   if constexpr (std::is_same_v<T, std::string>) {
     absl::StrAppend(out, "\"", v, "\"");
-  } else if constexpr (std::is_same_v<T, Half> ||
-                       std::is_same_v<T, BFloat16>) {
+  } else if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
     absl::StrAppend(out, "0x", absl::Hex(v.bits));
   } else if constexpr (std::is_same_v<T, int8_t> ||
                        std::is_same_v<T, uint8_t>) {
@@ -57,15 +56,15 @@ absl::StatusOr<Tensor> Tensor::Create(DataType dtype, const TensorShape& shape,
   const int64_t n = shape.num_elements();
   size_t bytes;
   if (__builtin_mul_overflow(static_cast<size_t>(n), elem, &bytes)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "tensor of shape ", shape.DebugString(), " is too large"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("tensor of shape ", shape.DebugString(), " is too large"));
   }
   void* data = allocator->AllocateRaw(kAllocatorAlignment, bytes);
   if (data == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "out of memory allocating ", bytes, " bytes for a ",
-        DataTypeName(dtype), " tensor of shape ", shape.DebugString(), " on ",
-        allocator->Name()));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory allocating ", bytes, " bytes for a ",
+                     DataTypeName(dtype), " tensor of shape ",
+                     shape.DebugString(), " on ", allocator->Name()));
   }
   if (dtype == ::tensorflow::DT_STRING) {
     auto* s = static_cast<std::string*>(data);
@@ -73,9 +72,9 @@ absl::StatusOr<Tensor> Tensor::Create(DataType dtype, const TensorShape& shape,
   } else {
     std::memset(data, 0, bytes);
   }
-  return Tensor(dtype, shape,
-                std::make_shared<TensorBuffer>(allocator, dtype, data, bytes, n),
-                0);
+  return Tensor(
+      dtype, shape,
+      std::make_shared<TensorBuffer>(allocator, dtype, data, bytes, n), 0);
 }
 
 Tensor Tensor::CreateOrDie(DataType dtype, const TensorShape& shape) {
@@ -109,17 +108,16 @@ absl::StatusOr<Tensor> Tensor::Slice(int64_t start, int64_t limit) const {
   }
   const int64_t rows = dim_size(0);
   if (start < 0 || limit > rows || start > limit) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "slice [", start, ", ", limit, ") is out of range for dimension 0 of ",
-        "size ", rows));
+    return absl::InvalidArgumentError(
+        absl::StrCat("slice [", start, ", ", limit,
+                     ") is out of range for dimension 0 of ", "size ", rows));
   }
   TensorShape shape;
   RETURN_IF_ERROR(shape.AddDim(limit - start));
   for (int i = 1; i < dims(); ++i) RETURN_IF_ERROR(shape.AddDim(dim_size(i)));
   const int64_t row_elems = rows == 0 ? 0 : NumElements() / rows;
-  const size_t offset =
-      offset_ + static_cast<size_t>(start * row_elems) *
-                    ElementStorageSize(dtype_);
+  const size_t offset = offset_ + static_cast<size_t>(start * row_elems) *
+                                      ElementStorageSize(dtype_);
   return Tensor(dtype_, std::move(shape), buf_, offset);
 }
 

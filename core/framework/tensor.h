@@ -65,7 +65,8 @@ class Tensor {
                            const TensorShape& shape);
   template <typename T>
   static Tensor FromVector(const std::vector<T>& values) {
-    return FromVector(values, TensorShape({static_cast<int64_t>(values.size())}));
+    return FromVector(values,
+                      TensorShape({static_cast<int64_t>(values.size())}));
   }
 
   bool IsInitialized() const { return dtype_ != ::tensorflow::DT_INVALID; }
@@ -112,7 +113,9 @@ class Tensor {
   }
   // True when this Tensor is the only one referring to its buffer, so a
   // kernel may write into it in place.
-  bool RefCountIsOne() const { return buf_ != nullptr && buf_.use_count() == 1; }
+  bool RefCountIsOne() const {
+    return buf_ != nullptr && buf_.use_count() == 1;
+  }
 
   // Element-wise equality of dtype, shape and values.
   bool Equals(const Tensor& other) const;
@@ -122,7 +125,9 @@ class Tensor {
  private:
   Tensor(DataType dtype, TensorShape shape, std::shared_ptr<TensorBuffer> buf,
          size_t offset)
-      : dtype_(dtype), shape_(std::move(shape)), buf_(std::move(buf)),
+      : dtype_(dtype),
+        shape_(std::move(shape)),
+        buf_(std::move(buf)),
         offset_(offset) {}
 
   static Tensor CreateOrDie(DataType dtype, const TensorShape& shape);

@@ -15,12 +15,12 @@ using ::tensorflow::TensorProto;
 template <typename T>
 struct ProtoField;
 
-#define RILL_PROTO_FIELD_(T, FIELD, ADD)                              \
-  template <>                                                         \
-  struct ProtoField<T> {                                              \
+#define RILL_PROTO_FIELD_(T, FIELD, ADD)                               \
+  template <>                                                          \
+  struct ProtoField<T> {                                               \
     static const auto& Get(const TensorProto& p) { return p.FIELD(); } \
-    static T From(const auto& v) { return static_cast<T>(v); }        \
-    static void Add(TensorProto* p, const T& v) { p->ADD(v); }        \
+    static T From(const auto& v) { return static_cast<T>(v); }         \
+    static void Add(TensorProto* p, const T& v) { p->ADD(v); }         \
   }
 RILL_PROTO_FIELD_(float, float_val, add_float_val);
 RILL_PROTO_FIELD_(double, double_val, add_double_val);
@@ -53,9 +53,9 @@ absl::Status FillFromField(const TensorProto& proto, Tensor* t) {
   const int64_t n = t->NumElements();
   const int64_t given = field.size();
   if (given > n) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "TensorProto of shape ", t->shape().DebugString(), " has ", given,
-        " values but the shape holds ", n));
+    return absl::InvalidArgumentError(
+        absl::StrCat("TensorProto of shape ", t->shape().DebugString(), " has ",
+                     given, " values but the shape holds ", n));
   }
   absl::Span<T> out = t->flat<T>();
   for (int64_t i = 0; i < given; ++i) out[i] = ProtoField<T>::From(field[i]);
@@ -73,23 +73,24 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto,
                                        Allocator* allocator) {
   const DataType dtype = proto.dtype();
   if (dtype == ::tensorflow::DT_INVALID || IsRefType(dtype)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "TensorProto has invalid dtype ", DataTypeName(dtype)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("TensorProto has invalid dtype ", DataTypeName(dtype)));
   }
   RETURN_IF_ERROR(CheckTensorStorable(dtype));
-  absl::StatusOr<TensorShape> shape = TensorShape::FromProto(proto.tensor_shape());
+  absl::StatusOr<TensorShape> shape =
+      TensorShape::FromProto(proto.tensor_shape());
   if (!shape.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("TensorProto has a bad shape: ", shape.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TensorProto has a bad shape: ", shape.status().message()));
   }
   const int64_t n = shape->num_elements();
   const size_t elem = dtype == ::tensorflow::DT_STRING ? sizeof(std::string)
                                                        : DataTypeSize(dtype);
   if (n > 0 && (max_bytes / static_cast<int64_t>(elem)) < n) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "TensorProto of dtype ", DataTypeName(dtype), " and shape ",
-        shape->DebugString(), " is larger than the limit of ", max_bytes,
-        " bytes"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("TensorProto of dtype ", DataTypeName(dtype),
+                     " and shape ", shape->DebugString(),
+                     " is larger than the limit of ", max_bytes, " bytes"));
   }
   const bool has_content = !proto.tensor_content().empty();
   if (has_content && dtype == ::tensorflow::DT_STRING) {

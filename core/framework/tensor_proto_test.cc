@@ -59,8 +59,8 @@ TEST(TensorProtoTest, ShortFieldIsPaddedWithItsLastValue) {
   p.add_float_val(9);
   auto t = TensorFromProto(p);
   ASSERT_TRUE(t.ok());
-  EXPECT_TRUE(t->Equals(Tensor::FromVector<float>({1, 9, 9, 9, 9, 9},
-                                                  TensorShape({2, 3}))));
+  EXPECT_TRUE(t->Equals(
+      Tensor::FromVector<float>({1, 9, 9, 9, 9, 9}, TensorShape({2, 3}))));
   TensorProto empty = MakeProto(::tensorflow::DT_INT32, {3});
   auto zeros = TensorFromProto(empty);
   ASSERT_TRUE(zeros.ok());

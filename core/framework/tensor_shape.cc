@@ -27,9 +27,8 @@ TensorShape::TensorShape(std::initializer_list<int64_t> dims)
 absl::StatusOr<TensorShape> TensorShape::Create(
     absl::Span<const int64_t> dims) {
   if (dims.size() > kMaxRank) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("shape has rank ", dims.size(), ", above the limit of ",
-                     kMaxRank));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shape has rank ", dims.size(), ", above the limit of ", kMaxRank));
   }
   TensorShape shape;
   for (int64_t d : dims) RETURN_IF_ERROR(shape.AddDim(d));
@@ -43,8 +42,9 @@ absl::StatusOr<TensorShape> TensorShape::FromProto(
         "a tensor shape must be fully known, got unknown rank");
   }
   if (proto.dim_size() > kMaxRank) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shape has rank ", proto.dim_size(), ", above the limit of ", kMaxRank));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shape has rank ", proto.dim_size(),
+                     ", above the limit of ", kMaxRank));
   }
   TensorShape shape;
   for (const auto& d : proto.dim()) RETURN_IF_ERROR(shape.AddDim(d.size()));
@@ -53,9 +53,9 @@ absl::StatusOr<TensorShape> TensorShape::FromProto(
 
 absl::Status TensorShape::AddDim(int64_t size) {
   if (size < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dimension ", dims_.size(), " of a tensor shape is ", size,
-        ", must be >= 0"));
+    return absl::InvalidArgumentError(absl::StrCat("dimension ", dims_.size(),
+                                                   " of a tensor shape is ",
+                                                   size, ", must be >= 0"));
   }
   if (dims_.size() >= kMaxRank) {
     return absl::InvalidArgumentError(
@@ -63,9 +63,9 @@ absl::Status TensorShape::AddDim(int64_t size) {
   }
   int64_t n = MultiplyOrOverflow(num_elements_, size);
   if (n < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tensor shape ", DebugString(), " x ", size,
-        " has more elements than fit in int64"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor shape ", DebugString(), " x ", size,
+                     " has more elements than fit in int64"));
   }
   dims_.push_back(size);
   num_elements_ = n;
@@ -109,9 +109,9 @@ absl::StatusOr<PartialTensorShape> PartialTensorShape::Create(
   PartialTensorShape s = Scalar();
   for (int64_t d : dims) {
     if (d < -1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "dimension ", s.dims_.size(), " of a shape is ", d,
-          ", must be >= -1"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("dimension ", s.dims_.size(), " of a shape is ", d,
+                       ", must be >= -1"));
     }
     s.dims_.push_back(d);
   }
@@ -184,9 +184,9 @@ absl::StatusOr<PartialTensorShape> PartialTensorShape::Merge(
   if (unknown_rank_) return other;
   if (other.unknown_rank_) return *this;
   if (!IsCompatibleWith(other)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shapes ", DebugString(), " and ", other.DebugString(),
-        " are incompatible"));
+    return absl::InvalidArgumentError(absl::StrCat("shapes ", DebugString(),
+                                                   " and ", other.DebugString(),
+                                                   " are incompatible"));
   }
   PartialTensorShape out = *this;
   for (size_t i = 0; i < dims_.size(); ++i) {
@@ -206,13 +206,13 @@ void PartialTensorShape::ToProto(::tensorflow::TensorShapeProto* proto) const {
 
 std::string PartialTensorShape::DebugString() const {
   if (unknown_rank_) return "<unknown>";
-  return absl::StrCat(
-      "[",
-      absl::StrJoin(dims_, ",",
-                    [](std::string* out, int64_t d) {
-                      absl::StrAppend(out, d < 0 ? "?" : absl::StrCat(d));
-                    }),
-      "]");
+  return absl::StrCat("[",
+                      absl::StrJoin(dims_, ",",
+                                    [](std::string* out, int64_t d) {
+                                      absl::StrAppend(
+                                          out, d < 0 ? "?" : absl::StrCat(d));
+                                    }),
+                      "]");
 }
 
 }  // namespace rill

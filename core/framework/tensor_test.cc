@@ -24,7 +24,8 @@ TEST(TensorTest, UnsupportedDtypeIsAnError) {
 }
 
 TEST(TensorTest, ReshapeSharesTheBuffer) {
-  Tensor t = Tensor::FromVector<int32_t>({1, 2, 3, 4, 5, 6}, TensorShape({2, 3}));
+  Tensor t =
+      Tensor::FromVector<int32_t>({1, 2, 3, 4, 5, 6}, TensorShape({2, 3}));
   auto r = t.Reshape(TensorShape({3, 2}));
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->SharesBufferWith(t));
@@ -34,8 +35,8 @@ TEST(TensorTest, ReshapeSharesTheBuffer) {
 }
 
 TEST(TensorTest, SliceDimZeroSharesTheBuffer) {
-  Tensor t = Tensor::FromVector<float>({0, 1, 2, 3, 4, 5, 6, 7},
-                                       TensorShape({4, 2}));
+  Tensor t =
+      Tensor::FromVector<float>({0, 1, 2, 3, 4, 5, 6, 7}, TensorShape({4, 2}));
   auto s = t.Slice(1, 3);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->shape(), TensorShape({2, 2}));

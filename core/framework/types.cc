@@ -101,9 +101,8 @@ bool IsTensorStorable(DataType dtype) {
 
 absl::Status CheckTensorStorable(DataType dtype) {
   if (IsTensorStorable(dtype)) return absl::OkStatus();
-  return absl::UnimplementedError(
-      absl::StrCat("tensors of dtype ", DataTypeName(dtype),
-                   " are not supported"));
+  return absl::UnimplementedError(absl::StrCat(
+      "tensors of dtype ", DataTypeName(dtype), " are not supported"));
 }
 
 }  // namespace rill

@@ -3,8 +3,8 @@
 //
 // Rill stores these dtypes in tensors: float32, float64, int32, int64, bool,
 // uint8, int8, int16, uint16, uint32, uint64, string, and half/bfloat16 as raw
-// 16-bit storage. Other TensorFlow dtypes (complex, quantized, variant) parse in
-// GraphDefs but cannot be held in a Tensor yet.
+// 16-bit storage. Other TensorFlow dtypes (complex, quantized, variant) parse
+// in GraphDefs but cannot be held in a Tensor yet.
 #ifndef RILL_CORE_FRAMEWORK_TYPES_H_
 #define RILL_CORE_FRAMEWORK_TYPES_H_
 
@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "core/protos/types.pb.h"
 
 namespace rill {
@@ -57,10 +57,10 @@ absl::Status CheckTensorStorable(DataType dtype);
 template <typename T>
 struct DataTypeToEnum;
 
-#define RILL_DTYPE_MAPPING_(T, ENUM)                          \
-  template <>                                                 \
-  struct DataTypeToEnum<T> {                                  \
-    static constexpr DataType value = ::tensorflow::ENUM;     \
+#define RILL_DTYPE_MAPPING_(T, ENUM)                      \
+  template <>                                             \
+  struct DataTypeToEnum<T> {                              \
+    static constexpr DataType value = ::tensorflow::ENUM; \
   }
 RILL_DTYPE_MAPPING_(float, DT_FLOAT);
 RILL_DTYPE_MAPPING_(double, DT_DOUBLE);
@@ -84,21 +84,36 @@ RILL_DTYPE_MAPPING_(BFloat16, DT_BFLOAT16);
 template <typename Fn, typename Fallback>
 auto VisitDataType(DataType dtype, Fn&& fn, Fallback&& fallback) {
   switch (BaseType(dtype)) {
-    case ::tensorflow::DT_FLOAT: return fn.template operator()<float>();
-    case ::tensorflow::DT_DOUBLE: return fn.template operator()<double>();
-    case ::tensorflow::DT_INT32: return fn.template operator()<int32_t>();
-    case ::tensorflow::DT_INT64: return fn.template operator()<int64_t>();
-    case ::tensorflow::DT_BOOL: return fn.template operator()<bool>();
-    case ::tensorflow::DT_UINT8: return fn.template operator()<uint8_t>();
-    case ::tensorflow::DT_INT8: return fn.template operator()<int8_t>();
-    case ::tensorflow::DT_INT16: return fn.template operator()<int16_t>();
-    case ::tensorflow::DT_UINT16: return fn.template operator()<uint16_t>();
-    case ::tensorflow::DT_UINT32: return fn.template operator()<uint32_t>();
-    case ::tensorflow::DT_UINT64: return fn.template operator()<uint64_t>();
-    case ::tensorflow::DT_STRING: return fn.template operator()<std::string>();
-    case ::tensorflow::DT_HALF: return fn.template operator()<Half>();
-    case ::tensorflow::DT_BFLOAT16: return fn.template operator()<BFloat16>();
-    default: return fallback();
+    case ::tensorflow::DT_FLOAT:
+      return fn.template operator()<float>();
+    case ::tensorflow::DT_DOUBLE:
+      return fn.template operator()<double>();
+    case ::tensorflow::DT_INT32:
+      return fn.template operator()<int32_t>();
+    case ::tensorflow::DT_INT64:
+      return fn.template operator()<int64_t>();
+    case ::tensorflow::DT_BOOL:
+      return fn.template operator()<bool>();
+    case ::tensorflow::DT_UINT8:
+      return fn.template operator()<uint8_t>();
+    case ::tensorflow::DT_INT8:
+      return fn.template operator()<int8_t>();
+    case ::tensorflow::DT_INT16:
+      return fn.template operator()<int16_t>();
+    case ::tensorflow::DT_UINT16:
+      return fn.template operator()<uint16_t>();
+    case ::tensorflow::DT_UINT32:
+      return fn.template operator()<uint32_t>();
+    case ::tensorflow::DT_UINT64:
+      return fn.template operator()<uint64_t>();
+    case ::tensorflow::DT_STRING:
+      return fn.template operator()<std::string>();
+    case ::tensorflow::DT_HALF:
+      return fn.template operator()<Half>();
+    case ::tensorflow::DT_BFLOAT16:
+      return fn.template operator()<BFloat16>();
+    default:
+      return fallback();
   }
 }
 

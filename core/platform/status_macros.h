@@ -14,14 +14,15 @@
 #define RILL_STATUS_CONCAT_INNER_(a, b) a##b
 #define RILL_STATUS_CONCAT_(a, b) RILL_STATUS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                              \
-  do {                                                     \
-    ::absl::Status rill_status_ = (expr);                  \
-    if (!rill_status_.ok()) return rill_status_;           \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status rill_status_ = (expr);        \
+    if (!rill_status_.ok()) return rill_status_; \
   } while (0)
 
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  RILL_ASSIGN_OR_RETURN_IMPL_(RILL_STATUS_CONCAT_(rill_or_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr)                                         \
+  RILL_ASSIGN_OR_RETURN_IMPL_(RILL_STATUS_CONCAT_(rill_or_, __LINE__), lhs, \
+                              expr)
 
 #define RILL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                \

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Writes tf_op_defs.pbtxt: TensorFlow's OpDefs (an OpList in text format,
+descriptions stripped) for the ops that Rill declares in core/ops/.
+
+core/ops/op_compat_test.cc checks each Rill declaration against it: same
+inputs, outputs, attrs, defaults, and allowed types no wider than
+TensorFlow's. Regenerate with
+  pip install tensorflow-cpu && python3 tests/testdata/dump_tf_op_defs.py
+"""
+import os
+
+from tensorflow.core.framework import op_def_pb2
+from tensorflow.python.framework import op_def_registry
+import tensorflow as tf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+OPS = """
+Const Placeholder PlaceholderWithDefault Identity IdentityN NoOp StopGradient
+PreventGradient
+Add AddV2 Sub Mul RealDiv Div FloorDiv FloorMod Maximum Minimum Pow
+SquaredDifference AddN Neg Abs Square Sqrt Rsqrt Exp Log Log1p Tanh Sigmoid
+Sign Reciprocal Cast Equal NotEqual Less LessEqual Greater GreaterEqual
+LogicalAnd LogicalOr LogicalNot Select SelectV2
+MatMul BatchMatMulV2 BiasAdd Relu Relu6 LeakyRelu Elu Softmax LogSoftmax
+SoftmaxCrossEntropyWithLogits SparseSoftmaxCrossEntropyWithLogits Conv2D
+MaxPool AvgPool
+Sum Mean Max Min Prod ArgMax ArgMin
+Shape ShapeN Size Rank Reshape Squeeze ExpandDims Transpose ConcatV2 Pack Unpack
+Split SplitV Slice StridedSlice Gather GatherV2 Tile Fill ZerosLike OnesLike
+Range OneHot Pad BroadcastTo BroadcastGradientArgs DynamicStitch
+InvertPermutation
+RandomUniform RandomStandardNormal TruncatedNormal RandomUniformInt
+VariableV2 Assign AssignAdd AssignSub VarHandleOp ReadVariableOp
+AssignVariableOp AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp
+IsVariableInitialized ResourceGather
+ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
+RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
+""".split()
+
+
+def main():
+    ops = op_def_pb2.OpList()
+    for name in OPS:
+        op = op_def_registry.get(name)
+        if op is None:
+            raise SystemExit("TensorFlow has no op " + name)
+        op = ops.op.add(name=op.name).MergeFrom(op) or ops.op[-1]
+        op.ClearField("summary")
+        op.ClearField("description")
+        op.ClearField("deprecation")
+        for arg in list(op.input_arg) + list(op.output_arg):
+            arg.ClearField("description")
+            arg.ClearField("experimental_full_type")
+        for attr in op.attr:
+            attr.ClearField("description")
+    path = os.path.join(HERE, "tf_op_defs.pbtxt")
+    with open(path, "w") as f:
+        f.write("# TensorFlow %s OpDefs, written by %s\n" %
+                (tf.__version__, os.path.basename(__file__)))
+        f.write(str(ops))
+    print("wrote %d ops to %s" % (len(ops.op), path))
+
+
+if __name__ == "__main__":
+    main()
