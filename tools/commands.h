@@ -1,0 +1,27 @@
+// The subcommands of the `rill` program. Each writes its normal output to
+// `out` and returns a Status; main() turns a non-OK Status into the one-line
+// "rill: CODE: message" on stderr and a non-zero exit (SPEC 3).
+#ifndef RILL_TOOLS_COMMANDS_H_
+#define RILL_TOOLS_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace rill::tools {
+
+using Args = std::vector<std::string>;
+
+// rill inspect GRAPH: node count, op histogram, requested devices, and the
+// first thing that fails validation (import, then shape inference).
+absl::Status Inspect(const Args& args, std::ostream& out);
+// rill dot GRAPH: Graphviz text of the graph.
+absl::Status Dot(const Args& args, std::ostream& out);
+// rill convert IN OUT: .pb <-> .pbtxt.
+absl::Status Convert(const Args& args, std::ostream& out);
+
+}  // namespace rill::tools
+
+#endif  // RILL_TOOLS_COMMANDS_H_

@@ -1,0 +1,74 @@
+// rill: the command-line program (SPEC 3).
+//
+//   rill inspect GRAPH | rill dot GRAPH | rill convert IN OUT
+//   rill run GRAPH ...  | rill server ...
+//
+// Every error ends as one line on stderr, "rill: CODE: message", and a
+// non-zero exit status.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "tools/commands.h"
+
+namespace rill::tools {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: rill COMMAND [ARGS]\n"
+    "\n"
+    "  inspect GRAPH      node count, op histogram, devices, and what fails "
+    "validation\n"
+    "  dot GRAPH          Graphviz text of the graph\n"
+    "  convert IN OUT     between .pb (binary) and .pbtxt (text) GraphDefs\n"
+    "  run GRAPH ...      run a graph (arrives with the local runtime)\n"
+    "  server ...         serve a cluster task (arrives with the distributed "
+    "runtime)\n"
+    "\n"
+    "GRAPH is a TensorFlow GraphDef, binary .pb or text .pbtxt.\n";
+
+absl::Status Dispatch(const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    return absl::InvalidArgumentError(
+        "missing command; run 'rill help' for the list");
+  }
+  const std::string& command = argv[0];
+  const Args args(argv.begin() + 1, argv.end());
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << kUsage;
+    return absl::OkStatus();
+  }
+  if (command == "inspect") return Inspect(args, std::cout);
+  if (command == "dot") return Dot(args, std::cout);
+  if (command == "convert") return Convert(args, std::cout);
+  if (command == "run" || command == "server") {
+    return absl::UnimplementedError(
+        absl::StrCat("'rill ", command, "' is not available yet: it needs the ",
+                     command == "run" ? "local runtime" : "distributed runtime",
+                     ", which this build does not have"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown command '", command, "'; run 'rill help' for the list"));
+}
+
+}  // namespace
+}  // namespace rill::tools
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::Status s = rill::tools::Dispatch(args);
+  std::cout.flush();
+  if (!s.ok()) {
+    std::string message(s.message());
+    for (char& c : message) {
+      if (c == '\n') c = ' ';
+    }
+    std::fprintf(stderr, "rill: %s: %s\n",
+                 absl::StatusCodeToString(s.code()).c_str(), message.c_str());
+    return 1;
+  }
+  return 0;
+}
