@@ -119,3 +119,26 @@ TEST(OpsTest, RefVariablesFeedAssignAndReads) {
 
 }  // namespace
 }  // namespace rill
+
+namespace readme {
+
+// The README's example, verbatim apart from the checks.
+TEST(OpsTest, ReadmeExample) {
+  using namespace rill;  // NOLINT: as the README writes it.
+  Scope root = Scope::NewRootScope();
+  auto x =
+      ops::Placeholder(root.WithOpName("x"), DT_FLOAT,
+                       ops::Placeholder::Shape(PartialTensorShape({-1, 784})));
+  auto w = ops::VariableV2(root.WithOpName("w"), PartialTensorShape({784, 10}),
+                           DT_FLOAT);
+  auto logits = ops::MatMul(root.WithOpName("logits"), x, w);
+  auto probs = ops::Softmax(root.WithOpName("probs"), logits);
+  tensorflow::GraphDef def;
+  absl::Status s =
+      root.ToGraphDef(&def);  // the first error, if any op was wrong
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(def.node_size(), 4);
+  EXPECT_EQ(probs.node()->name(), "probs");
+}
+
+}  // namespace readme

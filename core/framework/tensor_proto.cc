@@ -66,11 +66,18 @@ absl::Status FillFromField(const TensorProto& proto, Tensor* t) {
   return absl::OkStatus();
 }
 
-}  // namespace
+// The number of values in the repeated field that holds `dtype`.
+int64_t FieldSize(const TensorProto& proto, DataType dtype) {
+  return VisitDataType(
+      dtype,
+      [&]<typename T>() -> int64_t { return ProtoField<T>::Get(proto).size(); },
+      []() -> int64_t { return 0; });
+}
 
-absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto,
-                                       int64_t max_bytes,
-                                       Allocator* allocator) {
+// Checks everything about `proto` that can be checked before allocating;
+// returns its shape.
+absl::StatusOr<TensorShape> CheckProto(const TensorProto& proto,
+                                       int64_t max_bytes) {
   const DataType dtype = proto.dtype();
   if (dtype == ::tensorflow::DT_INVALID || IsRefType(dtype)) {
     return absl::InvalidArgumentError(
@@ -92,21 +99,45 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto,
                      " and shape ", shape->DebugString(),
                      " is larger than the limit of ", max_bytes, " bytes"));
   }
-  const bool has_content = !proto.tensor_content().empty();
-  if (has_content && dtype == ::tensorflow::DT_STRING) {
+  if (!proto.tensor_content().empty()) {
+    if (dtype == ::tensorflow::DT_STRING) {
+      return absl::InvalidArgumentError(
+          "TensorProto of dtype string must use string_val, not "
+          "tensor_content");
+    }
+    if (proto.tensor_content().size() !=
+        static_cast<size_t>(n) * DataTypeSize(dtype)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TensorProto tensor_content has ", proto.tensor_content().size(),
+          " bytes but a ", DataTypeName(dtype), " tensor of shape ",
+          shape->DebugString(), " needs ", n * DataTypeSize(dtype)));
+    }
+    return shape;
+  }
+  const int64_t given = FieldSize(proto, dtype);
+  if (given > n) {
     return absl::InvalidArgumentError(
-        "TensorProto of dtype string must use string_val, not tensor_content");
+        absl::StrCat("TensorProto of shape ", shape->DebugString(), " has ",
+                     given, " values but the shape holds ", n));
   }
-  if (has_content && proto.tensor_content().size() !=
-                         static_cast<size_t>(n) * DataTypeSize(dtype)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "TensorProto tensor_content has ", proto.tensor_content().size(),
-        " bytes but a ", DataTypeName(dtype), " tensor of shape ",
-        shape->DebugString(), " needs ", n * DataTypeSize(dtype)));
-  }
-  ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, *shape, allocator));
+  return shape;
+}
+
+}  // namespace
+
+absl::Status ValidateTensorProto(const TensorProto& proto, int64_t max_bytes) {
+  return CheckProto(proto, max_bytes).status();
+}
+
+absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto,
+                                       int64_t max_bytes,
+                                       Allocator* allocator) {
+  ASSIGN_OR_RETURN(TensorShape shape, CheckProto(proto, max_bytes));
+  const DataType dtype = proto.dtype();
+  const bool has_content = !proto.tensor_content().empty();
+  ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, shape, allocator));
   if (has_content) {
-    if (n > 0) {
+    if (shape.num_elements() > 0) {
       std::memcpy(t.raw_data(), proto.tensor_content().data(),
                   proto.tensor_content().size());
     }

@@ -27,6 +27,11 @@ absl::StatusOr<Tensor> TensorFromProto(
     int64_t max_bytes = kDefaultMaxTensorBytes,
     Allocator* allocator = CpuAllocator());
 
+// The checks TensorFromProto makes, without allocating or copying: for
+// validating graphs whose constants may be large.
+absl::Status ValidateTensorProto(const ::tensorflow::TensorProto& proto,
+                                 int64_t max_bytes = kDefaultMaxTensorBytes);
+
 // Writes dtype, shape and values. Numeric tensors use tensor_content (the
 // compact form); DT_STRING uses string_val.
 void TensorToProto(const Tensor& tensor, ::tensorflow::TensorProto* proto);

@@ -75,6 +75,10 @@ TEST(TensorProtoTest, MalformedProtosAreRejected) {
 
   TensorProto wrong_bytes = MakeProto(::tensorflow::DT_FLOAT, {3});
   wrong_bytes.set_tensor_content(std::string(8, '\0'));
+  EXPECT_EQ(ValidateTensorProto(wrong_bytes).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTensorProto(too_many).code(),
+            absl::StatusCode::kInvalidArgument);
   auto s = TensorFromProto(wrong_bytes).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("tensor_content"), std::string::npos);
@@ -101,6 +105,9 @@ TEST(TensorProtoTest, HugeShapeHitsTheLimitBeforeAllocating) {
   EXPECT_EQ(TensorFromProto(small, /*max_bytes=*/100).status().code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(TensorFromProto(small, /*max_bytes=*/400).ok());
+  EXPECT_TRUE(ValidateTensorProto(small).ok());
+  EXPECT_EQ(ValidateTensorProto(huge).code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -20,6 +20,23 @@
 namespace rill {
 
 using ::tensorflow::DataType;
+// The dtype values, so that client code can say rill::DT_FLOAT.
+using ::tensorflow::DT_BFLOAT16;
+using ::tensorflow::DT_BOOL;
+using ::tensorflow::DT_DOUBLE;
+using ::tensorflow::DT_FLOAT;
+using ::tensorflow::DT_HALF;
+using ::tensorflow::DT_INT16;
+using ::tensorflow::DT_INT32;
+using ::tensorflow::DT_INT64;
+using ::tensorflow::DT_INT8;
+using ::tensorflow::DT_INVALID;
+using ::tensorflow::DT_RESOURCE;
+using ::tensorflow::DT_STRING;
+using ::tensorflow::DT_UINT16;
+using ::tensorflow::DT_UINT32;
+using ::tensorflow::DT_UINT64;
+using ::tensorflow::DT_UINT8;
 
 // 16-bit float storage: the bits only, no arithmetic.
 struct Half {

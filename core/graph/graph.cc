@@ -177,7 +177,7 @@ void Graph::ToGraphDef(::tensorflow::GraphDef* out) const {
       def->add_input(absl::StrCat("^", e->src->name()));
     }
   }
-  *out->mutable_versions() = versions_;
+  if (versions_.ByteSizeLong() > 0) *out->mutable_versions() = versions_;
   if (library_.ByteSizeLong() > 0) *out->mutable_library() = library_;
   if (debug_info_.ByteSizeLong() > 0) *out->mutable_debug_info() = debug_info_;
 }

@@ -143,6 +143,32 @@ TEST(ImportTest, Cycle) {
               "cycle");
 }
 
+TEST(ImportTest, ConstWhoseContentDoesNotFitItsShape) {
+  auto graph = ImportGraphDef(Parse(R"(
+      node { name: "c" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+             attr { key: "value" value { tensor { dtype: DT_FLOAT
+               tensor_shape { dim { size: 3 } } tensor_content: "abcd" } } } })"));
+  ASSERT_TRUE(graph.ok());  // Attrs are well-formed; the value is checked
+                            // with the shapes.
+  auto shapes = InferShapes(**graph);
+  ASSERT_FALSE(shapes.ok());
+  EXPECT_NE(shapes.status().message().find("'c' (Const)"), std::string::npos);
+  EXPECT_NE(shapes.status().message().find("tensor_content"),
+            std::string::npos);
+}
+
+TEST(ImportTest, FunctionLibraryIsKept) {
+  GraphDef def = Parse(R"(
+      node { name: "a" op: "NoOp" }
+      library { function { signature { name: "f" }
+                           ret { key: "out" value: "x:y:0" } } })");
+  auto graph = ImportGraphDef(def);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  GraphDef back;
+  (*graph)->ToGraphDef(&back);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(def, back));
+}
+
 TEST(ImportTest, NodeLimit) {
   ImportOptions options;
   options.max_nodes = 1;

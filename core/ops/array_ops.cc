@@ -39,6 +39,8 @@ absl::Status ConstShape(InferenceContext* c) {
         absl::StrCat("value has dtype ", DataTypeName(value->dtype()),
                      " but the dtype attr is ", DataTypeName(dtype)));
   }
+  absl::Status valid = ValidateTensorProto(*value);
+  if (!valid.ok()) return c->Error(valid.message());
   absl::StatusOr<TensorShape> shape =
       TensorShape::FromProto(value->tensor_shape());
   if (!shape.ok()) return c->Error(shape.status().message());
