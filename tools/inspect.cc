@@ -61,7 +61,7 @@ absl::Status Inspect(const Args& args, std::ostream& out) {
         "'", path,
         "' uses ops Rill does not have: ", absl::StrJoin(unknown_ops, ", ")));
   }
-  absl::StatusOr<std::unique_ptr<Graph>> graph = ImportGraphDef(def);
+  absl::StatusOr<std::unique_ptr<Graph>> graph = ImportGraphDef(std::move(def));
   if (!graph.ok()) {
     out << "validation: FAILED\n";
     return graph.status();

@@ -144,7 +144,8 @@ class Graph {
   std::deque<Node> nodes_;  // The node arena.
   std::deque<Edge> edges_;  // The edge arena.
   std::vector<Node*> node_list_;
-  absl::flat_hash_map<std::string, Node*> by_name_;
+  // Keys view the names inside the arena's nodes, which never move.
+  absl::flat_hash_map<absl::string_view, Node*> by_name_;
   ::tensorflow::VersionDef versions_;
   ::tensorflow::FunctionDefLibrary library_;
   ::tensorflow::GraphDebugInfo debug_info_;

@@ -9,14 +9,14 @@ namespace rill {
 absl::StatusOr<InputRef> ParseInputRef(absl::string_view input) {
   InputRef ref;
   if (!input.empty() && input[0] == '^') {
-    ref.node = std::string(input.substr(1));
+    ref.node = input.substr(1);
     ref.index = kControlSlot;
   } else {
     size_t colon = input.rfind(':');
     if (colon == absl::string_view::npos) {
-      ref.node = std::string(input);
+      ref.node = input;
     } else {
-      ref.node = std::string(input.substr(0, colon));
+      ref.node = input.substr(0, colon);
       if (!absl::SimpleAtoi(input.substr(colon + 1), &ref.index) ||
           ref.index < 0) {
         return absl::InvalidArgumentError(
@@ -32,32 +32,37 @@ absl::StatusOr<InputRef> ParseInputRef(absl::string_view input) {
 }
 
 absl::StatusOr<std::unique_ptr<Graph>> ImportGraphDef(
-    const ::tensorflow::GraphDef& def, const ImportOptions& options) {
+    ::tensorflow::GraphDef def, const ImportOptions& options) {
   if (def.node_size() > options.max_nodes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("graph has ", def.node_size(),
                      " nodes, above the limit of ", options.max_nodes));
   }
   auto graph = std::make_unique<Graph>(options.registry);
-  *graph->mutable_versions() = def.versions();
-  *graph->mutable_library() = def.library();
-  *graph->mutable_debug_info() = def.debug_info();
+  graph->mutable_versions()->Swap(def.mutable_versions());
+  graph->mutable_library()->Swap(def.mutable_library());
+  graph->mutable_debug_info()->Swap(def.mutable_debug_info());
 
-  // First every node, so inputs may refer to nodes defined later.
+  // First every node, so inputs may refer to nodes defined later. The nodes
+  // move into the graph; their input lists are kept here for the edges.
+  const int num_nodes = def.node_size();
   std::vector<Node*> nodes;
-  nodes.reserve(def.node_size());
-  for (const ::tensorflow::NodeDef& node_def : def.node()) {
-    ASSIGN_OR_RETURN(Node * n, graph->AddNode(node_def));
+  nodes.reserve(num_nodes);
+  std::vector<google::protobuf::RepeatedPtrField<std::string>> inputs(
+      num_nodes);
+  for (int i = 0; i < num_nodes; ++i) {
+    ::tensorflow::NodeDef* node_def = def.mutable_node(i);
+    inputs[i].Swap(node_def->mutable_input());
+    ASSIGN_OR_RETURN(Node * n, graph->AddNode(std::move(*node_def)));
     nodes.push_back(n);
   }
 
   // Then the edges.
-  for (int i = 0; i < def.node_size(); ++i) {
-    const ::tensorflow::NodeDef& node_def = def.node(i);
+  for (int i = 0; i < num_nodes; ++i) {
     Node* dst = nodes[i];
     int data_inputs = 0;
     bool seen_control = false;
-    for (const std::string& input : node_def.input()) {
+    for (const std::string& input : inputs[i]) {
       absl::StatusOr<InputRef> ref = ParseInputRef(input);
       if (!ref.ok()) {
         return absl::InvalidArgumentError(

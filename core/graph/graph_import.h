@@ -24,12 +24,15 @@ struct ImportOptions {
   const OpRegistry* registry = OpRegistry::Global();
 };
 
+// Takes the GraphDef by value: pass it with std::move when it is not needed
+// afterwards, and its nodes move into the graph instead of being copied.
 absl::StatusOr<std::unique_ptr<Graph>> ImportGraphDef(
-    const ::tensorflow::GraphDef& def, const ImportOptions& options = {});
+    ::tensorflow::GraphDef def, const ImportOptions& options = {});
 
-// A parsed input reference: "node", "node:3" or "^node".
+// A parsed input reference: "node", "node:3" or "^node". `node` views the
+// parsed string, which must outlive it.
 struct InputRef {
-  std::string node;
+  absl::string_view node;
   int index = 0;  // kControlSlot for "^node".
 };
 absl::StatusOr<InputRef> ParseInputRef(absl::string_view input);
