@@ -49,6 +49,28 @@ class Tensor {
  public:
   // An uninitialized tensor: DT_INVALID, no buffer.
   Tensor() = default;
+  Tensor(const Tensor&) = default;
+  Tensor& operator=(const Tensor&) = default;
+  // A moved-from tensor is uninitialized.
+  Tensor(Tensor&& other) noexcept
+      : dtype_(other.dtype_),
+        shape_(std::move(other.shape_)),
+        buf_(std::move(other.buf_)),
+        offset_(other.offset_) {
+    other.dtype_ = ::tensorflow::DT_INVALID;
+    other.offset_ = 0;
+  }
+  Tensor& operator=(Tensor&& other) noexcept {
+    if (this != &other) {
+      dtype_ = other.dtype_;
+      shape_ = std::move(other.shape_);
+      buf_ = std::move(other.buf_);
+      offset_ = other.offset_;
+      other.dtype_ = ::tensorflow::DT_INVALID;
+      other.offset_ = 0;
+    }
+    return *this;
+  }
 
   // A tensor whose elements are zero (empty strings for DT_STRING).
   // RESOURCE_EXHAUSTED when the allocator has no memory; UNIMPLEMENTED for a

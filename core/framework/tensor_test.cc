@@ -61,6 +61,18 @@ TEST(TensorTest, RefCountTellsWhenABufferMayBeReused) {
   EXPECT_TRUE(t.RefCountIsOne());
 }
 
+TEST(TensorTest, MovedFromTensorIsUninitialized) {
+  Tensor t = Tensor::FromVector<float>({1, 2});
+  Tensor u = std::move(t);
+  EXPECT_FALSE(t.IsInitialized());  // NOLINT: testing the moved-from state.
+  EXPECT_TRUE(u.IsInitialized());
+  EXPECT_TRUE(u.RefCountIsOne());
+  Tensor w;
+  w = std::move(u);
+  EXPECT_FALSE(u.IsInitialized());  // NOLINT
+  EXPECT_EQ(w.flat<float>()[1], 2.0f);
+}
+
 TEST(TensorTest, StringsAndDeepCopy) {
   Tensor t = Tensor::FromVector<std::string>({"a", "bc"});
   auto c = t.DeepCopy();

@@ -53,7 +53,8 @@ absl::StatusOr<DeviceName> DeviceName::Parse(absl::string_view name) {
         return Bad(name, "bad replica");
       }
     } else if (key == "task" && kv.size() == 2) {
-      if (!ParseId(kv[1], &out.has_task, &out.task)) return Bad(name, "bad task");
+      if (!ParseId(kv[1], &out.has_task, &out.task))
+        return Bad(name, "bad task");
     } else if (key == "device" && (kv.size() == 2 || kv.size() == 3)) {
       if (kv[1] != "*") {
         out.has_type = true;
@@ -67,7 +68,8 @@ absl::StatusOr<DeviceName> DeviceName::Parse(absl::string_view name) {
       // The legacy "/cpu:0" form.
       out.has_type = true;
       out.type = absl::AsciiStrToUpper(key);
-      if (!ParseId(kv[1], &out.has_id, &out.id)) return Bad(name, "bad device id");
+      if (!ParseId(kv[1], &out.has_id, &out.id))
+        return Bad(name, "bad device id");
     } else {
       return Bad(name, absl::StrCat("unknown part '", part, "'"));
     }

@@ -1,0 +1,111 @@
+#include "core/framework/op_kernel.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "core/platform/status_macros.h"
+#include "oneapi/tbb/blocked_range.h"
+#include "oneapi/tbb/parallel_for.h"
+
+namespace rill {
+
+OpKernel::OpKernel(OpKernelConstruction* c)
+    : name_(c->node().name()),
+      type_(c->node().op()),
+      input_types_(c->node().input_types()),
+      output_types_(c->node().output_types()) {}
+
+absl::Status AsyncOpKernel::Compute(OpKernelContext*) const {
+  return absl::InternalError(
+      absl::StrCat("async kernel ", name(), " was run synchronously"));
+}
+
+OpKernelContext::OpKernelContext(const Params& params)
+    : params_(params), outputs_(params.kernel->num_outputs()) {}
+
+absl::StatusOr<Tensor*> OpKernelContext::allocate_output(
+    int i, const TensorShape& shape) {
+  absl::StatusOr<Tensor> t =
+      Tensor::Create(BaseType(kernel().output_type(i)), shape, allocator());
+  if (!t.ok()) {
+    return absl::Status(t.status().code(),
+                        absl::StrCat("node '", kernel().name(), "' output ", i,
+                                     ": ", t.status().message()));
+  }
+  outputs_[i].value = *std::move(t);
+  return &outputs_[i].value;
+}
+
+absl::StatusOr<Tensor*> OpKernelContext::forward_input_or_allocate_output(
+    int in, int out, const TensorShape& shape) {
+  TensorValue& v = params_.inputs[in];
+  if (!v.is_ref() && v.value.IsInitialized() &&
+      v.value.dtype() == BaseType(kernel().output_type(out)) &&
+      v.value.NumElements() == shape.num_elements() &&
+      v.value.dtype() != ::tensorflow::DT_STRING) {
+    Tensor candidate = std::move(v.value);
+    if (candidate.RefCountIsOne()) {
+      absl::StatusOr<Tensor> reshaped = candidate.Reshape(shape);
+      if (reshaped.ok()) {
+        outputs_[out].value = *std::move(reshaped);
+        return &outputs_[out].value;
+      }
+    }
+    v.value = std::move(candidate);  // Still needed elsewhere: keep it.
+  }
+  return allocate_output(out, shape);
+}
+
+absl::StatusOr<Tensor> OpKernelContext::allocate_temp(
+    DataType dtype, const TensorShape& shape) {
+  return Tensor::Create(dtype, shape, allocator());
+}
+
+void OpKernelContext::set_output(int i, Tensor t) {
+  outputs_[i].value = std::move(t);
+  outputs_[i].ref = nullptr;
+  outputs_[i].mu = nullptr;
+  outputs_[i].ref_name = nullptr;
+}
+
+void OpKernelContext::forward_ref_input_to_ref_output(int in, int out) {
+  outputs_[out] = params_.inputs[in];
+}
+
+void OpKernelContext::set_output_ref(int i, absl::Mutex* mu, Tensor* ref,
+                                     const std::string* name) {
+  outputs_[i].value = Tensor();
+  outputs_[i].ref = ref;
+  outputs_[i].mu = mu;
+  outputs_[i].ref_name = name;
+}
+
+absl::Status OpKernelContext::InvalidArgument(absl::string_view message) const {
+  return absl::InvalidArgumentError(absl::StrCat("node '", kernel().name(),
+                                                 "' (", kernel().type_string(),
+                                                 "): ", message));
+}
+
+void ParallelFor(const OpKernelContext* ctx, int64_t total,
+                 int64_t cost_per_unit,
+                 const std::function<void(int64_t, int64_t)>& fn) {
+  // Below ~10k units of work a split costs more than it saves.
+  constexpr int64_t kMinCostPerChunk = 10'000;
+  cost_per_unit = std::max<int64_t>(cost_per_unit, 1);
+  if (total <= 0) return;
+  if ((ctx != nullptr && ctx->intra_op_parallelism() <= 1) ||
+      total * cost_per_unit < 2 * kMinCostPerChunk) {
+    fn(0, total);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, kMinCostPerChunk / cost_per_unit);
+  // oneTBB nests this in the executor's arena: intra-op work shares the
+  // threads of inter-op work instead of oversubscribing the cores.
+  oneapi::tbb::parallel_for(
+      oneapi::tbb::blocked_range<int64_t>(0, total, grain),
+      [&](const oneapi::tbb::blocked_range<int64_t>& r) {
+        fn(r.begin(), r.end());
+      });
+}
+
+}  // namespace rill

@@ -1,0 +1,180 @@
+// The kernel interface: what an op does on one device type.
+//
+// A kernel is made once per node (OpKernelConstruction gives it the node's
+// attrs) and then computes many times, possibly concurrently: Compute is
+// const and keeps per-step state in the OpKernelContext. Kernels that wait
+// for something (Recv, collectives) derive from AsyncOpKernel and call
+// `done` exactly once without blocking a pool thread.
+//
+// Values flow between kernels as TensorValues: a tensor, or for the ref
+// edges of TensorFlow's reference variables, a pointer to the variable's
+// live tensor and the mutex that guards it.
+#ifndef RILL_CORE_FRAMEWORK_OP_KERNEL_H_
+#define RILL_CORE_FRAMEWORK_OP_KERNEL_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "core/framework/allocator.h"
+#include "core/framework/attr_value.h"
+#include "core/framework/resource_mgr.h"
+#include "core/framework/tensor.h"
+#include "core/graph/graph.h"
+
+namespace rill {
+
+inline constexpr char kDeviceCpu[] = "CPU";
+
+struct TensorValue {
+  Tensor value;               // Set for a value edge.
+  Tensor* ref = nullptr;      // Set for a ref edge: the variable's tensor...
+  absl::Mutex* mu = nullptr;  // ...and its lock.
+  // For a ref edge: the variable's name, for "uninitialized" errors. Views a
+  // string owned by the variable's kernel.
+  const std::string* ref_name = nullptr;
+
+  bool is_ref() const { return ref != nullptr; }
+};
+
+// Feeds and fetches of one step, read by _Arg and written by _Retval.
+class CallFrame {
+ public:
+  virtual ~CallFrame() = default;
+  virtual absl::StatusOr<Tensor> GetArg(int index) const = 0;
+  virtual absl::Status SetRetval(int index, const Tensor& value) = 0;
+};
+
+// Runs a closure somewhere (a pool thread); what kernels use to split work.
+using Runner = std::function<void(std::function<void()>)>;
+
+class OpKernelConstruction {
+ public:
+  OpKernelConstruction(std::string device_type, const Node* node)
+      : device_type_(std::move(device_type)), node_(node) {}
+
+  const std::string& device_type() const { return device_type_; }
+  const Node& node() const { return *node_; }
+  const AttrMap& attrs() const { return node_->attrs(); }
+  template <typename T>
+  absl::Status GetAttr(absl::string_view name, T* out) const {
+    return ::rill::GetAttr(node_->attrs(), name, out);
+  }
+
+ private:
+  const std::string device_type_;
+  const Node* const node_;
+};
+
+class OpKernelContext;
+
+class OpKernel {
+ public:
+  explicit OpKernel(OpKernelConstruction* c);
+  virtual ~OpKernel() = default;
+  OpKernel(const OpKernel&) = delete;
+  OpKernel& operator=(const OpKernel&) = delete;
+
+  virtual absl::Status Compute(OpKernelContext* ctx) const = 0;
+  // Cheap kernels run inline on the thread that made them ready; expensive
+  // ones are handed to the pool. Kernels say which they are.
+  virtual bool IsExpensive() const { return true; }
+  virtual bool IsAsync() const { return false; }
+
+  const std::string& name() const { return name_; }
+  const std::string& type_string() const { return type_; }
+  int num_inputs() const { return static_cast<int>(input_types_.size()); }
+  int num_outputs() const { return static_cast<int>(output_types_.size()); }
+  DataType input_type(int i) const { return input_types_[i]; }
+  DataType output_type(int i) const { return output_types_[i]; }
+
+ private:
+  const std::string name_;
+  const std::string type_;
+  const std::vector<DataType> input_types_;
+  const std::vector<DataType> output_types_;
+};
+
+class AsyncOpKernel : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  using DoneCallback = std::function<void(absl::Status)>;
+
+  virtual void ComputeAsync(OpKernelContext* ctx, DoneCallback done) const = 0;
+  bool IsAsync() const final { return true; }
+  absl::Status Compute(OpKernelContext* ctx) const final;
+};
+
+class OpKernelContext {
+ public:
+  struct Params {
+    const OpKernel* kernel = nullptr;
+    Allocator* allocator = nullptr;
+    ResourceMgr* resources = nullptr;
+    CallFrame* call_frame = nullptr;
+    int64_t step_id = 0;
+    // Inputs of this execution; the context may move a tensor out of its
+    // slot to reuse its buffer.
+    absl::Span<TensorValue> inputs;
+    Runner runner;  // For splitting work; may be empty (run inline).
+    int intra_op_parallelism = 1;
+  };
+
+  explicit OpKernelContext(const Params& params);
+
+  const OpKernel& kernel() const { return *params_.kernel; }
+  int num_inputs() const { return static_cast<int>(params_.inputs.size()); }
+  int num_outputs() const { return static_cast<int>(outputs_.size()); }
+  int64_t step_id() const { return params_.step_id; }
+  Allocator* allocator() const { return params_.allocator; }
+  ResourceMgr* resources() const { return params_.resources; }
+  CallFrame* call_frame() const { return params_.call_frame; }
+  const Runner& runner() const { return params_.runner; }
+  int intra_op_parallelism() const { return params_.intra_op_parallelism; }
+
+  // The value of input i. For a ref input, the variable's tensor as it is
+  // now (a shared handle taken under its lock).
+  const Tensor& input(int i) const { return params_.inputs[i].value; }
+  bool input_is_ref(int i) const { return params_.inputs[i].is_ref(); }
+  // The live tensor and lock of ref input i.
+  Tensor* mutable_input(int i) { return params_.inputs[i].ref; }
+  absl::Mutex* input_ref_mutex(int i) { return params_.inputs[i].mu; }
+
+  // A new output tensor, zero-filled.
+  absl::StatusOr<Tensor*> allocate_output(int i, const TensorShape& shape);
+  // Reuses input `in`'s buffer for output `out` when this step holds the
+  // only reference to it and its dtype and size fit; allocates otherwise.
+  absl::StatusOr<Tensor*> forward_input_or_allocate_output(
+      int in, int out, const TensorShape& shape);
+  absl::StatusOr<Tensor> allocate_temp(DataType dtype,
+                                       const TensorShape& shape);
+  void set_output(int i, Tensor t);
+  // Passes ref input `in` through as ref output `out`.
+  void forward_ref_input_to_ref_output(int in, int out);
+  void set_output_ref(int i, absl::Mutex* mu, Tensor* ref,
+                      const std::string* name);
+
+  std::vector<TensorValue>* outputs() { return &outputs_; }
+
+  // An INVALID_ARGUMENT error that names this node.
+  absl::Status InvalidArgument(absl::string_view message) const;
+
+ private:
+  Params params_;
+  std::vector<TensorValue> outputs_;
+};
+
+// Runs fn(begin, end) over [0, total) in chunks on the context's runner
+// when total * cost_per_unit is large enough to pay for it; inline
+// otherwise. Blocks until every chunk is done.
+void ParallelFor(const OpKernelContext* ctx, int64_t total,
+                 int64_t cost_per_unit,
+                 const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace rill
+
+#endif  // RILL_CORE_FRAMEWORK_OP_KERNEL_H_

@@ -1,0 +1,140 @@
+// Kernels that move tensors without computing on them: constants,
+// placeholders, identities, the step's feeds (_Arg) and fetches (_Retval).
+#include "absl/strings/str_cat.h"
+#include "core/framework/kernel_registry.h"
+#include "core/framework/tensor_proto.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+// The Const kernel parses its value once, at construction; every step
+// outputs the same (shared, never mutated) tensor.
+class ConstOp : public OpKernel {
+ public:
+  explicit ConstOp(OpKernelConstruction* c) : OpKernel(c) {
+    const ::tensorflow::TensorProto* proto;
+    status_ = c->GetAttr("value", &proto);
+    if (status_.ok()) {
+      absl::StatusOr<Tensor> t = TensorFromProto(*proto);
+      if (t.ok()) {
+        value_ = *std::move(t);
+      } else {
+        status_ = absl::InvalidArgumentError(
+            absl::StrCat("node '", c->node().name(),
+                         "': bad value: ", t.status().message()));
+      }
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ctx->set_output(0, value_);
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  Tensor value_;
+};
+
+class PlaceholderOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext*) const override {
+    return absl::InvalidArgumentError(
+        absl::StrCat("you must feed a value for placeholder '", name(),
+                     "' of dtype ", DataTypeName(output_type(0))));
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+// Identity, StopGradient, PreventGradient, PlaceholderWithDefault (when not
+// fed) and IdentityN: outputs are the inputs; ref inputs stay refs.
+class IdentityOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    for (int i = 0; i < ctx->num_inputs(); ++i) {
+      if (ctx->input_is_ref(i) && IsRefType(output_type(i))) {
+        ctx->forward_ref_input_to_ref_output(i, i);
+      } else {
+        ctx->set_output(i, ctx->input(i));
+      }
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+class NoOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext*) const override {
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+class ArgOp : public OpKernel {
+ public:
+  explicit ArgOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("index", &index_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    if (ctx->call_frame() == nullptr) {
+      return absl::InternalError("_Arg run without a call frame");
+    }
+    ASSIGN_OR_RETURN(Tensor t,
+                     ctx->call_frame()->GetArg(static_cast<int>(index_)));
+    if (t.dtype() != output_type(0)) {
+      return ctx->InvalidArgument(
+          absl::StrCat("fed a ", DataTypeName(t.dtype()), " tensor where ",
+                       DataTypeName(output_type(0)), " is expected"));
+    }
+    ctx->set_output(0, std::move(t));
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  int64_t index_ = 0;
+};
+
+class RetvalOp : public OpKernel {
+ public:
+  explicit RetvalOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("index", &index_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    if (ctx->call_frame() == nullptr) {
+      return absl::InternalError("_Retval run without a call frame");
+    }
+    return ctx->call_frame()->SetRetval(static_cast<int>(index_),
+                                        ctx->input(0));
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  int64_t index_ = 0;
+};
+
+[[maybe_unused]] const bool kRegistered = [] {
+  RegisterKernel<ConstOp>(KernelDef("Const", kDeviceCpu));
+  RegisterKernel<PlaceholderOp>(KernelDef("Placeholder", kDeviceCpu));
+  for (const char* op : {"Identity", "StopGradient", "PreventGradient",
+                         "PlaceholderWithDefault", "IdentityN"}) {
+    RegisterKernel<IdentityOp>(KernelDef(op, kDeviceCpu));
+  }
+  RegisterKernel<NoOp>(KernelDef("NoOp", kDeviceCpu));
+  RegisterKernel<ArgOp>(KernelDef("_Arg", kDeviceCpu));
+  RegisterKernel<RetvalOp>(KernelDef("_Retval", kDeviceCpu));
+  return true;
+}();
+
+}  // namespace
+}  // namespace rill

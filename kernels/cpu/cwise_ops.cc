@@ -1,0 +1,518 @@
+// Element-wise kernels: binary ops with numpy/TensorFlow broadcasting, and
+// unary math. One functor per op; dtypes are expanded by templates.
+//
+// Integer Add/Sub/Mul wrap around on overflow, as in TensorFlow (computed
+// in unsigned arithmetic, so the wrap is defined behavior). Integer
+// division by zero is INVALID_ARGUMENT.
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "core/framework/kernel_registry.h"
+#include "core/framework/shape_inference.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+template <typename T>
+T Wrap(std::make_unsigned_t<T> v) {
+  return static_cast<T>(v);
+}
+
+struct AddF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return Wrap<T>(static_cast<U>(a) + static_cast<U>(b));
+    } else {
+      return a + b;
+    }
+  }
+};
+struct SubF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return Wrap<T>(static_cast<U>(a) - static_cast<U>(b));
+    } else {
+      return a - b;
+    }
+  }
+};
+struct MulF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return Wrap<T>(static_cast<U>(a) * static_cast<U>(b));
+    } else {
+      return a * b;
+    }
+  }
+};
+// Div: true division for floats, truncating for integers (TensorFlow's Div).
+struct DivF {
+  static constexpr bool kChecksZero = true;
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      if (b == -1) return Wrap<T>(-static_cast<std::make_unsigned_t<T>>(a));
+      return a / b;
+    } else {
+      return a / b;
+    }
+  }
+};
+struct FloorDivF {
+  static constexpr bool kChecksZero = true;
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      if (b == -1) return Wrap<T>(-static_cast<std::make_unsigned_t<T>>(a));
+      T q = a / b;
+      if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+      return q;
+    } else {
+      return std::floor(a / b);
+    }
+  }
+};
+struct FloorModF {
+  static constexpr bool kChecksZero = true;
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      if (b == -1) return 0;
+      T r = a % b;
+      if (r != 0 && ((r < 0) != (b < 0))) r += b;
+      return r;
+    } else {
+      T r = std::fmod(a, b);
+      if (r != 0 && ((r < 0) != (b < 0))) r += b;
+      return r;
+    }
+  }
+};
+struct MaximumF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(a) || std::isnan(b))
+        return std::numeric_limits<T>::quiet_NaN();
+    }
+    return a > b ? a : b;
+  }
+};
+struct MinimumF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(a) || std::isnan(b))
+        return std::numeric_limits<T>::quiet_NaN();
+    }
+    return a < b ? a : b;
+  }
+};
+struct PowF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      // Exponentiation by squaring, wrapping like Mul; negative exponents
+      // are rejected before the loop runs.
+      using U = std::make_unsigned_t<T>;
+      U result = 1, base = static_cast<U>(a);
+      for (T e = b; e > 0; e >>= 1) {
+        if (e & 1) result *= base;
+        base *= base;
+      }
+      return static_cast<T>(result);
+    } else {
+      return std::pow(a, b);
+    }
+  }
+};
+struct SquaredDifferenceF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    const T d = SubF::Apply(a, b);
+    return MulF::Apply(d, d);
+  }
+};
+struct LessF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a < b;
+  }
+};
+struct LessEqualF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a <= b;
+  }
+};
+struct GreaterF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a > b;
+  }
+};
+struct GreaterEqualF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a >= b;
+  }
+};
+struct EqualF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a == b;
+  }
+};
+struct NotEqualF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a != b;
+  }
+};
+struct LogicalAndF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a && b;
+  }
+};
+struct LogicalOrF {
+  template <typename T>
+  static bool Apply(T a, T b) {
+    return a || b;
+  }
+};
+
+template <typename F>
+constexpr bool ChecksZero() {
+  if constexpr (requires { F::kChecksZero; }) {
+    return F::kChecksZero;
+  } else {
+    return false;
+  }
+}
+
+// Walks the elements of a broadcast: for output element i, the indices of
+// the two inputs' elements that produce it.
+class BroadcastIndexer {
+ public:
+  BroadcastIndexer(const TensorShape& out, const TensorShape& a,
+                   const TensorShape& b)
+      : dims_(out.dim_sizes().begin(), out.dim_sizes().end()),
+        a_strides_(Strides(out, a)),
+        b_strides_(Strides(out, b)) {}
+
+  template <typename Fn>
+  void ForRange(int64_t begin, int64_t end, Fn&& fn) const {
+    const int rank = static_cast<int>(dims_.size());
+    if (rank == 0) {
+      for (int64_t i = begin; i < end; ++i) fn(i, 0, 0);
+      return;
+    }
+    DimVector idx(rank, 0);
+    int64_t rest = begin, ia = 0, ib = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      idx[d] = rest % dims_[d];
+      rest /= dims_[d];
+      ia += idx[d] * a_strides_[d];
+      ib += idx[d] * b_strides_[d];
+    }
+    const int last = rank - 1;
+    for (int64_t i = begin; i < end; ++i) {
+      fn(i, ia, ib);
+      ++idx[last];
+      ia += a_strides_[last];
+      ib += b_strides_[last];
+      for (int d = last; d > 0 && idx[d] == dims_[d]; --d) {
+        ia -= a_strides_[d] * dims_[d];
+        ib -= b_strides_[d] * dims_[d];
+        idx[d] = 0;
+        ++idx[d - 1];
+        ia += a_strides_[d - 1];
+        ib += b_strides_[d - 1];
+      }
+    }
+  }
+
+ private:
+  // Row-major strides of `in` aligned to `out`'s dims; 0 where broadcast.
+  static DimVector Strides(const TensorShape& out, const TensorShape& in) {
+    const int rank = out.dims();
+    DimVector strides(rank, 0);
+    int64_t s = 1;
+    for (int d = in.dims() - 1; d >= 0; --d) {
+      const int od = rank - in.dims() + d;
+      strides[od] = in.dim_size(d) == 1 ? 0 : s;
+      s *= in.dim_size(d);
+    }
+    return strides;
+  }
+
+  DimVector dims_;
+  DimVector a_strides_;
+  DimVector b_strides_;
+};
+
+template <typename F, typename T>
+class BinaryOp : public OpKernel {
+ public:
+  using Out = decltype(F::Apply(T(), T()));
+  using OpKernel::OpKernel;
+
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    absl::StatusOr<PartialTensorShape> shape = BroadcastShapes(
+        PartialTensorShape(a.shape()), PartialTensorShape(b.shape()));
+    if (!shape.ok()) return ctx->InvalidArgument(shape.status().message());
+    ASSIGN_OR_RETURN(TensorShape out_shape, shape->AsTensorShape());
+    // Everything read from the inputs is taken before an input's buffer may
+    // move to the output.
+    const auto av = a.flat<T>();
+    const auto bv = b.flat<T>();
+    const TensorShape a_shape = a.shape();
+    const TensorShape b_shape = b.shape();
+    if constexpr (ChecksZero<F>() && std::is_integral_v<T>) {
+      for (T v : bv) {
+        if (v == 0) return ctx->InvalidArgument("integer division by zero");
+      }
+    }
+    if constexpr (std::is_same_v<F, PowF> && std::is_integral_v<T>) {
+      for (T v : bv) {
+        if (v < 0) {
+          return ctx->InvalidArgument(
+              "integers to negative integer powers are not allowed");
+        }
+      }
+    }
+    Tensor* out;
+    if constexpr (std::is_same_v<Out, T>) {
+      const int forward = a_shape == out_shape ? 0 : 1;
+      ASSIGN_OR_RETURN(
+          out, ctx->forward_input_or_allocate_output(forward, 0, out_shape));
+    } else {
+      ASSIGN_OR_RETURN(out, ctx->allocate_output(0, out_shape));
+    }
+    auto ov = out->flat<Out>();
+    const int64_t n = ov.size();
+    // When the output reuses an input's buffer, element i is read before it
+    // is written and never read again, so the in-place update is safe.
+    const int64_t na = a_shape.num_elements(), nb = b_shape.num_elements();
+    if (na == n && nb == n) {
+      ParallelFor(ctx, n, 2, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) ov[i] = F::Apply(av[i], bv[i]);
+      });
+    } else if (nb == 1 && na == n) {
+      const T s = bv[0];
+      ParallelFor(ctx, n, 2, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) ov[i] = F::Apply(av[i], s);
+      });
+    } else if (na == 1 && nb == n) {
+      const T s = av[0];
+      ParallelFor(ctx, n, 2, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) ov[i] = F::Apply(s, bv[i]);
+      });
+    } else {
+      BroadcastIndexer index(out_shape, a_shape, b_shape);
+      ParallelFor(ctx, n, 4, [&](int64_t lo, int64_t hi) {
+        index.ForRange(lo, hi, [&](int64_t i, int64_t ia, int64_t ib) {
+          ov[i] = F::Apply(av[ia], bv[ib]);
+        });
+      });
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+template <typename F>
+struct Bind {
+  template <typename T>
+  using Op = BinaryOp<F, T>;
+};
+
+// Unary functors.
+struct NegF {
+  template <typename T>
+  static T Apply(T x) {
+    if constexpr (std::is_integral_v<T>) {
+      return Wrap<T>(-static_cast<std::make_unsigned_t<T>>(x));
+    } else {
+      return -x;
+    }
+  }
+};
+struct AbsF {
+  template <typename T>
+  static T Apply(T x) {
+    return x < 0 ? NegF::Apply(x) : x;
+  }
+};
+struct SquareF {
+  template <typename T>
+  static T Apply(T x) {
+    return MulF::Apply(x, x);
+  }
+};
+struct SignF {
+  template <typename T>
+  static T Apply(T x) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(x)) return x;
+    }
+    return static_cast<T>((x > 0) - (x < 0));
+  }
+};
+struct SqrtF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::sqrt(x);
+  }
+};
+struct RsqrtF {
+  template <typename T>
+  static T Apply(T x) {
+    return T(1) / std::sqrt(x);
+  }
+};
+struct ExpF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::exp(x);
+  }
+};
+struct LogF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::log(x);
+  }
+};
+struct Log1pF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::log1p(x);
+  }
+};
+struct TanhF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::tanh(x);
+  }
+};
+struct SigmoidF {
+  template <typename T>
+  static T Apply(T x) {
+    return T(1) / (T(1) + std::exp(-x));
+  }
+};
+struct ReciprocalF {
+  template <typename T>
+  static T Apply(T x) {
+    if constexpr (std::is_integral_v<T>) {
+      return x == 0 ? 0 : T(1) / x;
+    } else {
+      return T(1) / x;
+    }
+  }
+};
+struct LogicalNotF {
+  template <typename T>
+  static bool Apply(T x) {
+    return !x;
+  }
+};
+
+template <typename F, typename T>
+class UnaryOp : public OpKernel {
+ public:
+  using Out = decltype(F::Apply(T()));
+  using OpKernel::OpKernel;
+
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& x = ctx->input(0);
+    const auto xv = x.flat<T>();  // Stays valid if the buffer moves to out.
+    const TensorShape shape = x.shape();
+    Tensor* out;
+    if constexpr (std::is_same_v<Out, T>) {
+      ASSIGN_OR_RETURN(out, ctx->forward_input_or_allocate_output(0, 0, shape));
+    } else {
+      ASSIGN_OR_RETURN(out, ctx->allocate_output(0, shape));
+    }
+    auto ov = out->flat<Out>();
+    ParallelFor(ctx, ov.size(), 8, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) ov[i] = F::Apply(xv[i]);
+    });
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+template <typename F>
+struct BindUnary {
+  template <typename T>
+  using Op = UnaryOp<F, T>;
+};
+
+template <typename F, typename... Ts>
+void Binary(const char* op) {
+  RegisterKernelForTypes<Bind<F>::template Op, Ts...>(KernelDef(op, kDeviceCpu),
+                                                      "T");
+}
+template <typename F, typename... Ts>
+void Unary(const char* op) {
+  RegisterKernelForTypes<BindUnary<F>::template Op, Ts...>(
+      KernelDef(op, kDeviceCpu), "T");
+}
+
+[[maybe_unused]] const bool kRegistered = [] {
+  Binary<AddF, float, double, int32_t, int64_t>("AddV2");
+  Binary<AddF, float, double, int32_t, int64_t>("Add");
+  Binary<SubF, float, double, int32_t, int64_t>("Sub");
+  Binary<MulF, float, double, int32_t, int64_t>("Mul");
+  Binary<DivF, float, double>("RealDiv");
+  Binary<DivF, float, double, int32_t, int64_t>("Div");
+  Binary<FloorDivF, float, double, int32_t, int64_t>("FloorDiv");
+  Binary<FloorModF, float, double, int32_t, int64_t>("FloorMod");
+  Binary<MaximumF, float, double, int32_t, int64_t>("Maximum");
+  Binary<MinimumF, float, double, int32_t, int64_t>("Minimum");
+  Binary<PowF, float, double, int32_t, int64_t>("Pow");
+  Binary<SquaredDifferenceF, float, double, int32_t, int64_t>(
+      "SquaredDifference");
+  Binary<LessF, float, double, int32_t, int64_t>("Less");
+  Binary<LessEqualF, float, double, int32_t, int64_t>("LessEqual");
+  Binary<GreaterF, float, double, int32_t, int64_t>("Greater");
+  Binary<GreaterEqualF, float, double, int32_t, int64_t>("GreaterEqual");
+  Binary<EqualF, float, double, int32_t, int64_t, bool>("Equal");
+  Binary<NotEqualF, float, double, int32_t, int64_t, bool>("NotEqual");
+  RegisterKernel<BinaryOp<LogicalAndF, bool>>(
+      KernelDef("LogicalAnd", kDeviceCpu));
+  RegisterKernel<BinaryOp<LogicalOrF, bool>>(
+      KernelDef("LogicalOr", kDeviceCpu));
+  RegisterKernel<UnaryOp<LogicalNotF, bool>>(
+      KernelDef("LogicalNot", kDeviceCpu));
+
+  Unary<NegF, float, double, int32_t, int64_t>("Neg");
+  Unary<AbsF, float, double, int32_t, int64_t>("Abs");
+  Unary<SquareF, float, double, int32_t, int64_t>("Square");
+  Unary<SignF, float, double, int32_t, int64_t>("Sign");
+  Unary<ReciprocalF, float, double>("Reciprocal");
+  Unary<SqrtF, float, double>("Sqrt");
+  Unary<RsqrtF, float, double>("Rsqrt");
+  Unary<ExpF, float, double>("Exp");
+  Unary<LogF, float, double>("Log");
+  Unary<Log1pF, float, double>("Log1p");
+  Unary<TanhF, float, double>("Tanh");
+  Unary<SigmoidF, float, double>("Sigmoid");
+  return true;
+}();
+
+}  // namespace
+}  // namespace rill

@@ -1,0 +1,293 @@
+#include "runtime/executor/executor.h"
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "core/framework/kernel_registry.h"
+#include "core/platform/status_macros.h"
+#include "runtime/device/device.h"
+
+namespace rill {
+
+struct Executor::NodeItem {
+  const Node* node = nullptr;
+  std::unique_ptr<OpKernel> kernel;
+  int input_start = 0;  // First slot of this node's inputs in the step.
+  int num_inputs = 0;
+  int initial_pending = 0;
+  // For each output: the input slots (step-wide indices) it feeds, and the
+  // consumer node of each.
+  std::vector<std::vector<std::pair<int, int>>> output_targets;
+  std::vector<int> control_targets;  // Node ids.
+};
+
+namespace {
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int ThreadId() {
+  static std::atomic<int> next{0};
+  thread_local int id = next++;
+  return id;
+}
+
+}  // namespace
+
+// The state of one step.
+class ExecutorState {
+ public:
+  ExecutorState(const Executor* executor, const Executor::Args& args,
+                std::function<void(absl::Status)> done)
+      : executor_(executor),
+        args_(args),
+        done_(std::move(done)),
+        pending_(executor->items_.size()) {
+    int slots = 0;
+    for (size_t i = 0; i < executor->items_.size(); ++i) {
+      pending_[i].store(executor->items_[i].initial_pending,
+                        std::memory_order_relaxed);
+      slots += executor->items_[i].num_inputs;
+    }
+    inputs_.resize(slots);
+  }
+
+  void Start() {
+    const auto& roots = executor_->roots_;
+    if (roots.empty()) {
+      Finish();
+      return;
+    }
+    outstanding_.store(static_cast<int>(roots.size()));
+    for (int id : roots) Schedule(id);
+  }
+
+ private:
+  using ReadyQueue = std::deque<int>;
+
+  void Schedule(int id) {
+    args_.runner([this, id] { Process(id); });
+  }
+
+  // Runs `id` and then every cheap node it makes ready, on this thread.
+  void Process(int id) {
+    ReadyQueue ready;
+    ready.push_back(id);
+    while (!ready.empty()) {
+      const int next = ready.front();
+      ready.pop_front();
+      RunNode(next, &ready);
+    }
+  }
+
+  void RunNode(int id, ReadyQueue* ready) {
+    const Executor::NodeItem& item = executor_->items_[id];
+    if (cancelled_.load(std::memory_order_acquire)) {
+      ReleaseInputs(item);
+      NodeDone();
+      return;
+    }
+    absl::Span<TensorValue> inputs(inputs_.data() + item.input_start,
+                                   item.num_inputs);
+    absl::Status s = PrepareInputs(item, inputs);
+    NodeExecStats stats;
+    if (args_.stats != nullptr) stats.start_us = NowMicros();
+    std::vector<TensorValue> outputs;
+    if (s.ok()) {
+      OpKernelContext::Params p;
+      p.kernel = item.kernel.get();
+      p.allocator = executor_->device_->allocator();
+      p.resources = executor_->device_->resource_manager();
+      p.call_frame = args_.call_frame;
+      p.step_id = args_.step_id;
+      p.inputs = inputs;
+      p.runner = args_.runner;
+      p.intra_op_parallelism = 2;
+      OpKernelContext ctx(p);
+      s = item.kernel->Compute(&ctx);
+      if (s.ok()) outputs = std::move(*ctx.outputs());
+    }
+    ReleaseInputs(item);
+    if (args_.stats != nullptr) {
+      stats.end_us = NowMicros();
+      stats.node_name = item.node->name();
+      stats.op = item.node->op();
+      stats.thread_id = ThreadId();
+      absl::MutexLock lock(&stats_mu_);
+      args_.stats->push_back(std::move(stats));
+    }
+    if (s.ok()) s = Propagate(item, &outputs, ready);
+    if (!s.ok()) RecordError(s);
+    NodeDone();
+  }
+
+  // Turns ref inputs into values where the kernel takes values, reading the
+  // variable's current tensor under its lock.
+  absl::Status PrepareInputs(const Executor::NodeItem& item,
+                             absl::Span<TensorValue> inputs) {
+    for (int i = 0; i < item.num_inputs; ++i) {
+      TensorValue& v = inputs[i];
+      if (!v.is_ref()) continue;
+      const bool wants_ref = IsRefType(item.node->input_type(i));
+      absl::MutexLock lock(v.mu);
+      if (!v.ref->IsInitialized() &&
+          !item.node->op_def().allows_uninitialized_input()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "attempting to use uninitialized value ",
+            v.ref_name != nullptr ? *v.ref_name : std::string("(a variable)"),
+            " in node '", item.node->name(), "'"));
+      }
+      if (wants_ref) {
+        v.value = *v.ref;  // A handle for kernels that only read.
+      } else {
+        v.value = *v.ref;
+        v.ref = nullptr;
+        v.mu = nullptr;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void ReleaseInputs(const Executor::NodeItem& item) {
+    for (int i = 0; i < item.num_inputs; ++i) {
+      inputs_[item.input_start + i] = TensorValue();
+    }
+  }
+
+  absl::Status Propagate(const Executor::NodeItem& item,
+                         std::vector<TensorValue>* outputs, ReadyQueue* ready) {
+    for (size_t o = 0; o < item.output_targets.size(); ++o) {
+      TensorValue& out = (*outputs)[o];
+      const auto& targets = item.output_targets[o];
+      if (targets.empty()) continue;
+      if (!out.is_ref() && !out.value.IsInitialized()) {
+        return absl::InternalError(
+            absl::StrCat("node '", item.node->name(), "' (", item.node->op(),
+                         ") did not produce output ", o));
+      }
+      for (size_t t = 0; t < targets.size(); ++t) {
+        TensorValue& slot = inputs_[targets[t].first];
+        // The last consumer takes the tensor by move: if it is the only
+        // holder, its kernel may reuse the buffer.
+        slot = t + 1 == targets.size() ? std::move(out) : out;
+      }
+    }
+    for (const auto& targets : item.output_targets) {
+      for (const auto& [slot, dst] : targets) Decrement(dst, ready);
+    }
+    for (int dst : item.control_targets) Decrement(dst, ready);
+    return absl::OkStatus();
+  }
+
+  void Decrement(int dst, ReadyQueue* ready) {
+    if (pending_[dst].fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
+    const Executor::NodeItem& item = executor_->items_[dst];
+    // Keep cheap work on this thread; hand expensive work to the pool
+    // unless this thread has nothing else to do.
+    if (!item.kernel->IsExpensive() || ready->empty()) {
+      ready->push_back(dst);
+    } else {
+      Schedule(dst);
+    }
+  }
+
+  void RecordError(const absl::Status& s) {
+    {
+      absl::MutexLock lock(&status_mu_);
+      if (status_.ok()) status_ = s;
+    }
+    cancelled_.store(true, std::memory_order_release);
+  }
+
+  void NodeDone() {
+    if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) Finish();
+  }
+
+  void Finish() {
+    absl::Status s;
+    {
+      absl::MutexLock lock(&status_mu_);
+      s = status_;
+    }
+    auto done = std::move(done_);
+    delete this;
+    done(s);
+  }
+
+  const Executor* executor_;
+  Executor::Args args_;
+  std::function<void(absl::Status)> done_;
+  std::vector<std::atomic<int>> pending_;
+  std::vector<TensorValue> inputs_;
+  std::atomic<int> outstanding_{0};
+  std::atomic<bool> cancelled_{false};
+  absl::Mutex status_mu_;
+  absl::Status status_ ABSL_GUARDED_BY(status_mu_);
+  absl::Mutex stats_mu_;
+};
+
+Executor::Executor(std::unique_ptr<Graph> graph, Device* device)
+    : graph_(std::move(graph)), device_(device) {}
+
+Executor::~Executor() = default;
+
+absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
+    std::unique_ptr<Graph> graph, Device* device) {
+  std::unique_ptr<Executor> ex(new Executor(std::move(graph), device));
+  const Graph& g = *ex->graph_;
+  ex->items_.resize(g.num_nodes());
+  int slot = 0;
+  for (const Node* n : g.nodes()) {
+    NodeItem& item = ex->items_[n->id()];
+    item.node = n;
+    ASSIGN_OR_RETURN(item.kernel, KernelRegistry::Global()->CreateKernel(
+                                      device->device_type(), *n));
+    item.input_start = slot;
+    item.num_inputs = n->num_inputs();
+    slot += n->num_inputs();
+    item.output_targets.resize(n->num_outputs());
+    item.initial_pending =
+        n->num_inputs() + static_cast<int>(n->control_in_edges().size());
+    if (item.initial_pending == 0) ex->roots_.push_back(n->id());
+  }
+  for (const Node* n : g.nodes()) {
+    NodeItem& item = ex->items_[n->id()];
+    for (const Edge* e : n->out_edges()) {
+      if (e->IsControlEdge()) {
+        item.control_targets.push_back(e->dst->id());
+      } else {
+        item.output_targets[e->src_output].emplace_back(
+            ex->items_[e->dst->id()].input_start + e->dst_input, e->dst->id());
+      }
+    }
+  }
+  RETURN_IF_ERROR(g.TopologicalOrder().status());
+  return ex;
+}
+
+void Executor::RunAsync(const Args& args,
+                        std::function<void(absl::Status)> done) const {
+  (new ExecutorState(this, args, std::move(done)))->Start();
+}
+
+absl::Status Executor::Run(const Args& args) const {
+  absl::Notification finished;
+  absl::Status result;
+  RunAsync(args, [&](absl::Status s) {
+    result = std::move(s);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+}  // namespace rill

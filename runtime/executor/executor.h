@@ -1,0 +1,75 @@
+// Executor: runs one graph on one device, step after step.
+//
+// Dataflow scheduling: each node has a count of pending inputs (data and
+// control); a node whose count reaches zero is ready. Cheap kernels run
+// inline on the thread that made them ready, expensive ones are handed to
+// the runner (a oneTBB arena the session owns; the executor owns no
+// threads). Each output tensor is released when its last consumer has
+// taken it, and the last consumer takes it by move, so a kernel can reuse
+// the buffer (forward_input_or_allocate_output). The first error ends the
+// step: no further nodes start, and Run returns that error once the nodes
+// in flight have finished.
+//
+// An Executor is immutable after Create and may run several steps at once.
+#ifndef RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
+#define RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/framework/op_kernel.h"
+#include "core/graph/graph.h"
+
+namespace rill {
+
+class Device;
+
+// Per-node timings of one step, for run metadata and Chrome traces.
+struct NodeExecStats {
+  std::string node_name;
+  std::string op;
+  int64_t start_us = 0;  // Since the epoch.
+  int64_t end_us = 0;
+  int thread_id = 0;
+};
+
+class Executor {
+ public:
+  struct Args {
+    int64_t step_id = 0;
+    CallFrame* call_frame = nullptr;
+    Runner runner;  // Required: where expensive nodes run.
+    // When set, receives one entry per node run (thread-safe appends).
+    std::vector<NodeExecStats>* stats = nullptr;
+  };
+
+  // Makes a kernel for every node on `device`. NOT_FOUND naming the first
+  // node that has no kernel there.
+  static absl::StatusOr<std::unique_ptr<Executor>> Create(
+      std::unique_ptr<Graph> graph, Device* device);
+  ~Executor();
+
+  // Runs one step and blocks until it ends.
+  absl::Status Run(const Args& args) const;
+  // Runs one step; `done` is called once, on some thread, when it ends.
+  void RunAsync(const Args& args, std::function<void(absl::Status)> done) const;
+
+  const Graph& graph() const { return *graph_; }
+
+ private:
+  friend class ExecutorState;
+  struct NodeItem;
+  Executor(std::unique_ptr<Graph> graph, Device* device);
+
+  std::unique_ptr<Graph> graph_;
+  Device* device_;
+  std::vector<NodeItem> items_;  // By node id.
+  std::vector<int> roots_;       // Nodes with no inputs.
+};
+
+}  // namespace rill
+
+#endif  // RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
