@@ -19,6 +19,10 @@ using Args = std::vector<std::string>;
 absl::Status Inspect(const Args& args, std::ostream& out);
 // rill dot GRAPH: Graphviz text of the graph.
 absl::Status Dot(const Args& args, std::ostream& out);
+// rill run GRAPH [--init N]... [--feed NAME=VALUE]... [--target N]...
+// [--fetch NAME]... [--steps N] [--every K] [--devices CPU=N]
+// [--format text|json] [--trace FILE.json]: runs the graph in-process.
+absl::Status Run(const Args& args, std::ostream& out);
 // rill convert IN OUT: .pb <-> .pbtxt.
 absl::Status Convert(const Args& args, std::ostream& out);
 

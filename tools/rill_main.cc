@@ -24,7 +24,10 @@ constexpr char kUsage[] =
     "validation\n"
     "  dot GRAPH          Graphviz text of the graph\n"
     "  convert IN OUT     between .pb (binary) and .pbtxt (text) GraphDefs\n"
-    "  run GRAPH ...      run a graph (arrives with the local runtime)\n"
+    "  run GRAPH ...      run a graph in this process: --init NODE, --feed "
+    "NAME=VALUE,\n"
+    "                     --target NODE, --fetch NAME, --steps N, --every K,\n"
+    "                     --format text|json, --trace FILE.json\n"
     "  server ...         serve a cluster task (arrives with the distributed "
     "runtime)\n"
     "\n"
@@ -44,11 +47,11 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   if (command == "inspect") return Inspect(args, std::cout);
   if (command == "dot") return Dot(args, std::cout);
   if (command == "convert") return Convert(args, std::cout);
-  if (command == "run" || command == "server") {
+  if (command == "run") return Run(args, std::cout);
+  if (command == "server") {
     return absl::UnimplementedError(
-        absl::StrCat("'rill ", command, "' is not available yet: it needs the ",
-                     command == "run" ? "local runtime" : "distributed runtime",
-                     ", which this build does not have"));
+        "'rill server' is not available yet: it needs the distributed "
+        "runtime, which this build does not have");
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown command '", command, "'; run 'rill help' for the list"));

@@ -37,7 +37,10 @@ absl::StatusOr<Tensor*> OpKernelContext::allocate_output(
 }
 
 absl::StatusOr<Tensor*> OpKernelContext::forward_input_or_allocate_output(
-    int in, int out, const TensorShape& shape) {
+    int in, int out, const TensorShape& requested) {
+  // `requested` may refer to the input's own shape, which moving the input
+  // below would clear: take a copy first.
+  const TensorShape shape = requested;
   TensorValue& v = params_.inputs[in];
   if (!v.is_ref() && v.value.IsInitialized() &&
       v.value.dtype() == BaseType(kernel().output_type(out)) &&

@@ -149,7 +149,7 @@ class OpKernelContext {
   // Reuses input `in`'s buffer for output `out` when this step holds the
   // only reference to it and its dtype and size fit; allocates otherwise.
   absl::StatusOr<Tensor*> forward_input_or_allocate_output(
-      int in, int out, const TensorShape& shape);
+      int in, int out, const TensorShape& requested);
   absl::StatusOr<Tensor> allocate_temp(DataType dtype,
                                        const TensorShape& shape);
   void set_output(int i, Tensor t);

@@ -58,6 +58,7 @@ class Tensor {
         buf_(std::move(other.buf_)),
         offset_(other.offset_) {
     other.dtype_ = ::tensorflow::DT_INVALID;
+    other.shape_ = TensorShape();
     other.offset_ = 0;
   }
   Tensor& operator=(Tensor&& other) noexcept {
@@ -67,6 +68,7 @@ class Tensor {
       buf_ = std::move(other.buf_);
       offset_ = other.offset_;
       other.dtype_ = ::tensorflow::DT_INVALID;
+      other.shape_ = TensorShape();
       other.offset_ = 0;
     }
     return *this;

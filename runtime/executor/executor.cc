@@ -140,10 +140,15 @@ class ExecutorState {
       absl::MutexLock lock(v.mu);
       if (!v.ref->IsInitialized() &&
           !item.node->op_def().allows_uninitialized_input()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "attempting to use uninitialized value ",
-            v.ref_name != nullptr ? *v.ref_name : std::string("(a variable)"),
-            " in node '", item.node->name(), "'"));
+        const std::string what =
+            v.ref_name != nullptr ? *v.ref_name : std::string("(a variable)");
+        // A fetch is a _Retval node the user never named: say "fetching".
+        return absl::FailedPreconditionError(
+            item.node->op() == "_Retval"
+                ? absl::StrCat("attempting to use uninitialized value ", what,
+                               " (fetched)")
+                : absl::StrCat("attempting to use uninitialized value ", what,
+                               " in node '", item.node->name(), "'"));
       }
       if (wants_ref) {
         v.value = *v.ref;  // A handle for kernels that only read.

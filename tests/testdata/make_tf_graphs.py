@@ -99,7 +99,45 @@ def array_ops():
     write("array_ops", g)
 
 
+def logreg_train():
+    """Logistic regression (4 features, 3 classes) trained by gradient
+    descent, plus logreg_train_expected.json: fixed feeds and the loss
+    TensorFlow computes at each of 5 training steps, which the end-to-end
+    test of `rill run` reproduces."""
+    import json
+    import numpy as np
+    g = tf.Graph()
+    with g.as_default():
+        x = v1.placeholder(tf.float32, [None, 4], name="x")
+        y = v1.placeholder(tf.int32, [None], name="y")
+        w = v1.Variable(tf.zeros([4, 3]), use_resource=False, name="w")
+        b = v1.Variable(tf.zeros([3]), use_resource=False, name="b")
+        logits = tf.add(tf.matmul(x, w), b, name="logits")
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y,
+                                                           logits=logits),
+            name="loss")
+        v1.train.GradientDescentOptimizer(0.5).minimize(loss, name="train")
+        tf.argmax(logits, 1, name="prediction")
+        v1.global_variables_initializer()
+    write("logreg_train", g)
+    rs = np.random.RandomState(7)
+    xs = rs.randn(8, 4).astype(np.float32)
+    ys = (xs[:, 0] > 0).astype(np.int32) + (xs[:, 1] > 0.5).astype(np.int32)
+    w0 = (rs.randn(4, 3) * 0.1).astype(np.float32)
+    losses = []
+    with tf.compat.v1.Session(graph=g) as sess:
+        sess.run("init", {"zeros:0": w0})
+        for _ in range(5):
+            l, _ = sess.run(["loss:0", "train"], {"x:0": xs, "y:0": ys})
+            losses.append(float(l))
+    with open(os.path.join(HERE, "logreg_train_expected.json"), "w") as f:
+        json.dump({"x": xs.tolist(), "y": ys.tolist(), "w0": w0.tolist(),
+                   "losses": losses}, f, indent=1)
+
+
 if __name__ == "__main__":
+    logreg_train()
     mlp_train()
     resource_vars()
     convnet()

@@ -1,0 +1,215 @@
+// Reductions over any set of axes: Sum, Mean, Prod, Max, Min, and
+// ArgMax/ArgMin over one axis.
+#include <limits>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "core/framework/kernel_registry.h"
+#include "core/framework/shape_inference.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+std::vector<int64_t> Ints(const Tensor& t) {
+  std::vector<int64_t> out;
+  if (t.dtype() == DT_INT32) {
+    for (int32_t v : t.flat<int32_t>()) out.push_back(v);
+  } else {
+    for (int64_t v : t.flat<int64_t>()) out.push_back(v);
+  }
+  return out;
+}
+
+struct SumR {
+  template <typename T>
+  static T Init() {
+    return T(0);
+  }
+  template <typename T>
+  static T Combine(T a, T b) {
+    return a + b;
+  }
+};
+struct ProdR {
+  template <typename T>
+  static T Init() {
+    return T(1);
+  }
+  template <typename T>
+  static T Combine(T a, T b) {
+    return a * b;
+  }
+};
+struct MaxR {
+  template <typename T>
+  static T Init() {
+    return std::numeric_limits<T>::has_infinity
+               ? -std::numeric_limits<T>::infinity()
+               : std::numeric_limits<T>::lowest();
+  }
+  template <typename T>
+  static T Combine(T a, T b) {
+    return b > a ? b : a;
+  }
+};
+struct MinR {
+  template <typename T>
+  static T Init() {
+    return std::numeric_limits<T>::has_infinity
+               ? std::numeric_limits<T>::infinity()
+               : std::numeric_limits<T>::max();
+  }
+  template <typename T>
+  static T Combine(T a, T b) {
+    return b < a ? b : a;
+  }
+};
+
+template <typename R, bool kMean>
+struct Reduce {
+  template <typename T>
+  class Op : public OpKernel {
+   public:
+    explicit Op(OpKernelConstruction* c) : OpKernel(c) {
+      status_ = c->GetAttr("keep_dims", &keep_dims_);
+    }
+
+    absl::Status Compute(OpKernelContext* ctx) const override {
+      RETURN_IF_ERROR(status_);
+      const Tensor& in = ctx->input(0);
+      const int rank = in.dims();
+      std::vector<bool> reduced(rank, false);
+      for (int64_t a : Ints(ctx->input(1))) {
+        absl::StatusOr<int> axis = CanonicalAxis(a, rank);
+        if (!axis.ok()) return ctx->InvalidArgument(axis.status().message());
+        reduced[*axis] = true;
+      }
+      std::vector<int64_t> out_dims;
+      int64_t count = 1;
+      for (int d = 0; d < rank; ++d) {
+        if (reduced[d]) {
+          count *= in.dim_size(d);
+          if (keep_dims_) out_dims.push_back(1);
+        } else {
+          out_dims.push_back(in.dim_size(d));
+        }
+      }
+      ASSIGN_OR_RETURN(TensorShape out_shape, TensorShape::Create(out_dims));
+      ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, out_shape));
+      auto src = in.flat<T>();
+      auto dst = out->flat<T>();
+      for (T& v : dst) v = R::template Init<T>();
+      // The output stride of each input dimension (0 where reduced).
+      absl::InlinedVector<int64_t, 8> stride(rank, 0);
+      int64_t s = 1;
+      for (int d = rank - 1; d >= 0; --d) {
+        if (!reduced[d]) {
+          stride[d] = s;
+          s *= in.dim_size(d);
+        }
+      }
+      absl::InlinedVector<int64_t, 8> idx(rank, 0);
+      int64_t o = 0;
+      for (size_t i = 0; i < src.size(); ++i) {
+        dst[o] = R::Combine(dst[o], src[i]);
+        for (int d = rank - 1; d >= 0; --d) {
+          o += stride[d];
+          if (++idx[d] < in.dim_size(d)) break;
+          o -= stride[d] * in.dim_size(d);
+          idx[d] = 0;
+        }
+      }
+      if constexpr (kMean) {
+        if (count > 0) {
+          for (T& v : dst) v = v / static_cast<T>(count);
+        } else {
+          for (T& v : dst) {
+            v = std::numeric_limits<T>::has_quiet_NaN
+                    ? std::numeric_limits<T>::quiet_NaN()
+                    : T(0);
+          }
+        }
+      }
+      return absl::OkStatus();
+    }
+
+   private:
+    absl::Status status_;
+    bool keep_dims_ = false;
+  };
+};
+
+template <bool kMax>
+struct ArgReduce {
+  template <typename T>
+  class Op : public OpKernel {
+   public:
+    using OpKernel::OpKernel;
+    absl::Status Compute(OpKernelContext* ctx) const override {
+      const Tensor& in = ctx->input(0);
+      const std::vector<int64_t> dim = Ints(ctx->input(1));
+      if (dim.size() != 1)
+        return ctx->InvalidArgument("dimension must be a scalar");
+      absl::StatusOr<int> axis = CanonicalAxis(dim[0], in.dims());
+      if (!axis.ok() || in.dims() == 0) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "bad dimension ", dim[0], " for input of rank ", in.dims()));
+      }
+      const int64_t n = in.dim_size(*axis);
+      if (n == 0) return ctx->InvalidArgument("reducing an empty dimension");
+      int64_t outer = 1, inner = 1;
+      std::vector<int64_t> out_dims;
+      for (int d = 0; d < in.dims(); ++d) {
+        if (d < *axis) outer *= in.dim_size(d);
+        if (d > *axis) inner *= in.dim_size(d);
+        if (d != *axis) out_dims.push_back(in.dim_size(d));
+      }
+      ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(out_dims));
+      ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
+      auto src = in.flat<T>();
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t j = 0; j < inner; ++j) {
+          int64_t best = 0;
+          for (int64_t k = 1; k < n; ++k) {
+            const T v = src[(o * n + k) * inner + j];
+            const T b = src[(o * n + best) * inner + j];
+            if (kMax ? v > b : v < b) best = k;
+          }
+          if (out->dtype() == DT_INT32) {
+            out->flat<int32_t>()[o * inner + j] = static_cast<int32_t>(best);
+          } else {
+            out->flat<int64_t>()[o * inner + j] = best;
+          }
+        }
+      }
+      return absl::OkStatus();
+    }
+  };
+};
+
+template <typename R, bool kMean = false>
+void Register(const char* op) {
+  RegisterKernelForTypes<Reduce<R, kMean>::template Op, float, double, int32_t,
+                         int64_t>(KernelDef(op, kDeviceCpu), "T");
+}
+
+[[maybe_unused]] const bool kRegistered = [] {
+  Register<SumR>("Sum");
+  Register<SumR, true>("Mean");
+  Register<ProdR>("Prod");
+  Register<MaxR>("Max");
+  Register<MinR>("Min");
+  RegisterKernelForTypes<ArgReduce<true>::Op, float, double, int32_t, int64_t>(
+      KernelDef("ArgMax", kDeviceCpu)
+          .TypeConstraint("output_type", {DT_INT32, DT_INT64}),
+      "T");
+  RegisterKernelForTypes<ArgReduce<false>::Op, float, double, int32_t, int64_t>(
+      KernelDef("ArgMin", kDeviceCpu)
+          .TypeConstraint("output_type", {DT_INT32, DT_INT64}),
+      "T");
+  return true;
+}();
+
+}  // namespace
+}  // namespace rill

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# End-to-end tests of `rill run` (SPEC 3), run as a user runs it.
+#
+# The main check trains logreg_train.pb, a graph TensorFlow wrote, with the
+# feeds in logreg_train_expected.json, and compares each step's loss with
+# the losses TensorFlow computed for the same graph and feeds (written by
+# tests/testdata/make_tf_graphs.py).
+set -uo pipefail
+
+RILL="$1"
+DATA="tests/testdata"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# Feeds from the expected-values file, as --feed NAME=JSON arguments.
+read -r X Y W0 < <(python3 - "$DATA/logreg_train_expected.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(json.dumps(d["x"], separators=(",", ":")), json.dumps(d["y"], separators=(",", ":")),
+      json.dumps(d["w0"], separators=(",", ":")))
+PY
+)
+
+# 1. Training a TensorFlow-written graph matches TensorFlow step by step.
+if ! "$RILL" run "$DATA/logreg_train.pb" --init init --feed "zeros=$W0" \
+    --feed "x=$X" --feed "y=$Y" --target train --fetch loss --steps 5 --every 1 \
+    >"$TMP/steps" 2>"$TMP/err"; then
+  fail "training run: $(cat "$TMP/err")"
+fi
+python3 - "$TMP/steps" "$DATA/logreg_train_expected.json" <<'PY' || fail "losses differ from TensorFlow's"
+import json, re, sys
+got = [float(m.group(1)) for m in re.finditer(r"loss = float32 \[\] \[([^\]]+)\]", open(sys.argv[1]).read())]
+want = json.load(open(sys.argv[2]))["losses"]
+assert len(got) == len(want), (got, want)
+for g, w in zip(got, want):
+    assert abs(g - w) <= 1e-4 * max(1.0, abs(w)), (got, want)
+print("losses match TensorFlow:", got)
+PY
+
+# 2. --format json prints exactly one JSON object with the fetches.
+"$RILL" run "$DATA/logreg_train.pb" --init init --feed "x=$X" --feed "y=$Y" \
+  --fetch loss --fetch prediction --fetch logits:0 --format json >"$TMP/json" 2>"$TMP/err" ||
+  fail "json run: $(cat "$TMP/err")"
+python3 - "$TMP/json" <<'PY' || fail "json output"
+import json, sys
+text = open(sys.argv[1]).read()
+d = json.loads(text)
+f = d["fetches"]
+assert set(f) == {"loss", "prediction", "logits:0"}, f
+assert f["loss"]["dtype"] == "float32" and f["loss"]["shape"] == []
+assert f["prediction"]["dtype"] == "int64" and f["prediction"]["shape"] == [8]
+assert f["logits:0"]["shape"] == [8, 3] and len(f["logits:0"]["values"]) == 24
+# Zero weights give uniform predictions: every logit is 0, loss is ln 3.
+assert abs(f["loss"]["values"][0] - 1.0986123) < 1e-5, f["loss"]
+PY
+
+# 3. --trace writes a Chrome trace of the last step.
+"$RILL" run "$DATA/logreg_train.pb" --init init --feed "x=$X" --feed "y=$Y" \
+  --target train --steps 2 --trace "$TMP/trace.json" >/dev/null 2>"$TMP/err" ||
+  fail "trace run: $(cat "$TMP/err")"
+python3 - "$TMP/trace.json" <<'PY' || fail "trace file"
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+names = {e["name"] for e in events}
+assert "train/update_w/ApplyGradientDescent" in names, sorted(names)[:10]
+assert all(e["ph"] == "X" and e["dur"] >= 0 for e in events)
+PY
+
+# 4. .npy feeds.
+python3 - "$TMP" "$X" <<'PY'
+import json, struct, sys
+rows = json.loads(sys.argv[2])
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (len(rows), len(rows[0]))
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+with open(sys.argv[1] + "/x.npy", "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    for r in rows:
+        f.write(struct.pack("<%df" % len(r), *r))
+PY
+"$RILL" run "$DATA/logreg_train.pb" --init init --feed "x=@$TMP/x.npy" --feed "y=$Y" \
+  --fetch loss >"$TMP/npy" 2>"$TMP/err" || fail "npy feed: $(cat "$TMP/err")"
+grep -q "^loss = float32 \[\] \[1.09861\]" "$TMP/npy" || fail "npy feed result: $(cat "$TMP/npy")"
+
+# 5. Errors: one line, the right code, naming what is wrong.
+expect_error() {
+  local name=$1 code=$2 pattern=$3
+  shift 3
+  if "$@" >/dev/null 2>"$TMP/err"; then
+    fail "$name: exited 0"
+    return
+  fi
+  [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "$name: not one stderr line: $(cat "$TMP/err")"
+  grep -q "^rill: $code: " "$TMP/err" || fail "$name: wrong code: $(cat "$TMP/err")"
+  grep -q -- "$pattern" "$TMP/err" || fail "$name: no '$pattern' in $(cat "$TMP/err")"
+}
+G="$DATA/logreg_train.pb"
+expect_error "missing feed" INVALID_ARGUMENT "must feed a value for placeholder" "$RILL" run "$G" --init init --fetch loss
+expect_error "uninitialized" FAILED_PRECONDITION "uninitialized value [wb] in node" \
+  "$RILL" run "$G" --feed "x=$X" --fetch logits
+expect_error "unknown fetch" NOT_FOUND "nope" "$RILL" run "$G" --fetch nope
+expect_error "bad feed json" INVALID_ARGUMENT "--feed x" "$RILL" run "$G" --feed "x=[[1,2" --fetch logits
+expect_error "ragged feed" INVALID_ARGUMENT "ragged" "$RILL" run "$G" --feed "x=[[1,2],[3]]" --fetch logits
+expect_error "wrong dtype feed" INVALID_ARGUMENT "integer" "$RILL" run "$G" --feed "y=[1.5]" --fetch loss
+expect_error "shape mismatch" INVALID_ARGUMENT "MatMul" \
+  "$RILL" run "$G" --init init --feed "x=[[1,2,3]]" --fetch logits
+expect_error "unknown feed node" NOT_FOUND "ghost" "$RILL" run "$G" --feed "ghost=1" --fetch loss
+expect_error "bad steps" INVALID_ARGUMENT "--steps" "$RILL" run "$G" --fetch loss --steps 0
+expect_error "unknown flag" INVALID_ARGUMENT "--bogus" "$RILL" run "$G" --bogus 1
+expect_error "nothing to run" INVALID_ARGUMENT "nothing to run" "$RILL" run "$G"
+expect_error "missing npy" NOT_FOUND "missing.npy" "$RILL" run "$G" --feed "x=@/no/missing.npy" --fetch logits
+expect_error "two devices" UNIMPLEMENTED "partitioner" "$RILL" run "$G" --fetch loss --devices CPU=2
+expect_error "master" UNIMPLEMENTED "distributed" "$RILL" run "$G" --fetch loss --master grpc://localhost:2222
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures failures" >&2
+  exit 1
+fi
+echo "run_test: all checks passed"

@@ -1,0 +1,224 @@
+// rill run: runs a GraphDef in this process (SPEC 3).
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/graph/graph_import.h"
+#include "core/graph/graph_io.h"
+#include "core/platform/status_macros.h"
+#include "runtime/session/session.h"
+#include "tools/commands.h"
+#include "tools/tensor_text.h"
+
+namespace rill::tools {
+namespace {
+
+struct RunFlags {
+  std::string graph;
+  std::vector<std::string> init;
+  std::vector<std::pair<std::string, std::string>> feeds;  // NAME, VALUE.
+  std::vector<std::string> targets;
+  std::vector<std::string> fetches;
+  int64_t steps = 1;
+  int64_t every = 0;
+  std::string master;
+  int cpu_devices = 1;
+  bool json = false;
+  std::string trace;
+};
+
+absl::Status FlagError(absl::string_view flag, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", why));
+}
+
+absl::StatusOr<RunFlags> ParseFlags(const Args& args) {
+  RunFlags f;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (!absl::StartsWith(arg, "--")) {
+      if (!f.graph.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "unexpected argument '", arg, "' (the graph is '", f.graph, "')"));
+      }
+      f.graph = arg;
+      continue;
+    }
+    std::string name = arg, value;
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    } else {
+      if (i + 1 >= args.size()) return FlagError(name, "needs a value");
+      value = args[++i];
+    }
+    if (name == "--init") {
+      f.init.push_back(value);
+    } else if (name == "--feed") {
+      const size_t sep = value.find('=');
+      if (sep == std::string::npos || sep == 0) {
+        return FlagError(
+            "--feed", absl::StrCat("expected NAME=VALUE, got '", value, "'"));
+      }
+      f.feeds.emplace_back(value.substr(0, sep), value.substr(sep + 1));
+    } else if (name == "--target") {
+      f.targets.push_back(value);
+    } else if (name == "--fetch") {
+      f.fetches.push_back(value);
+    } else if (name == "--steps") {
+      if (!absl::SimpleAtoi(value, &f.steps) || f.steps < 1) {
+        return FlagError(
+            name,
+            absl::StrCat("expected a positive integer, got '", value, "'"));
+      }
+    } else if (name == "--every") {
+      if (!absl::SimpleAtoi(value, &f.every) || f.every < 1) {
+        return FlagError(
+            name,
+            absl::StrCat("expected a positive integer, got '", value, "'"));
+      }
+    } else if (name == "--master") {
+      f.master = value;
+    } else if (name == "--devices") {
+      if (!absl::StartsWith(value, "CPU=") ||
+          !absl::SimpleAtoi(value.substr(4), &f.cpu_devices) ||
+          f.cpu_devices < 1) {
+        return FlagError(name,
+                         absl::StrCat("expected CPU=N, got '", value, "'"));
+      }
+    } else if (name == "--format") {
+      if (value != "text" && value != "json") {
+        return FlagError(
+            name, absl::StrCat("expected text or json, got '", value, "'"));
+      }
+      f.json = value == "json";
+    } else if (name == "--trace") {
+      f.trace = value;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '", name, "'"));
+    }
+  }
+  if (f.graph.empty())
+    return absl::InvalidArgumentError("usage: rill run GRAPH [flags]");
+  if (f.fetches.empty() && f.targets.empty() && f.init.empty()) {
+    return absl::InvalidArgumentError(
+        "nothing to run: give --fetch, --target or --init");
+  }
+  return f;
+}
+
+// The dtype a feed of `name` must have: the output's dtype in the graph.
+absl::StatusOr<DataType> FeedType(const Graph& graph, const std::string& name) {
+  absl::StatusOr<InputRef> ref = ParseInputRef(name);
+  if (!ref.ok() || ref->index == kControlSlot) {
+    return FlagError("--feed",
+                     absl::StrCat("'", name, "' is not a tensor name"));
+  }
+  const Node* node = graph.FindNode(ref->node);
+  if (node == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("--feed ", name, ": no node '", ref->node, "'"));
+  }
+  if (ref->index >= node->num_outputs()) {
+    return FlagError("--feed", absl::StrCat("node '", ref->node, "' has ",
+                                            node->num_outputs(), " outputs"));
+  }
+  return BaseType(node->output_type(ref->index));
+}
+
+absl::Status WriteTrace(const std::string& path, const RunMetadata& meta) {
+  std::string json = "{\"traceEvents\": [";
+  bool first = true;
+  for (const NodeExecStats& s : meta.step_stats) {
+    absl::StrAppend(&json, first ? "\n" : ",\n", "{\"name\": \"", s.node_name,
+                    "\", \"cat\": \"", s.op,
+                    "\", \"ph\": \"X\", \"ts\": ", s.start_us,
+                    ", \"dur\": ", std::max<int64_t>(s.end_us - s.start_us, 0),
+                    ", \"pid\": 0, \"tid\": ", s.thread_id,
+                    ", \"args\": {\"op\": \"", s.op, "\"}}");
+    first = false;
+  }
+  json += "\n]}\n";
+  std::ofstream out(path, std::ios::trunc);
+  if (!out.is_open()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("--trace: cannot write '", path, "'"));
+  }
+  out << json;
+  return out.good() ? absl::OkStatus()
+                    : absl::DataLossError(
+                          absl::StrCat("--trace: error writing '", path, "'"));
+}
+
+void PrintFetches(const RunFlags& f, const std::vector<Tensor>& values,
+                  std::ostream& out, absl::string_view prefix) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    out << prefix << f.fetches[i] << " = " << TensorToText(values[i]) << "\n";
+  }
+}
+
+}  // namespace
+
+absl::Status Run(const Args& args, std::ostream& out) {
+  ASSIGN_OR_RETURN(RunFlags f, ParseFlags(args));
+  if (!f.master.empty()) {
+    return absl::UnimplementedError(
+        absl::StrCat("--master ", f.master,
+                     ": running on a cluster needs the distributed runtime, "
+                     "which is not built yet"));
+  }
+  ASSIGN_OR_RETURN(::tensorflow::GraphDef def, ReadGraphDef(f.graph));
+  ASSIGN_OR_RETURN(std::unique_ptr<Graph> graph, ImportGraphDef(def));
+  std::vector<std::pair<std::string, Tensor>> feeds;
+  for (const auto& [name, value] : f.feeds) {
+    ASSIGN_OR_RETURN(DataType dtype, FeedType(*graph, name));
+    absl::StatusOr<Tensor> t = absl::StartsWith(value, "@")
+                                   ? ReadNpy(value.substr(1), dtype)
+                                   : ParseJsonTensor(value, dtype);
+    if (!t.ok()) {
+      return absl::Status(
+          t.status().code(),
+          absl::StrCat("--feed ", name, ": ", t.status().message()));
+    }
+    feeds.emplace_back(name, *std::move(t));
+  }
+  SessionOptions options;
+  options.num_cpu_devices = f.cpu_devices;
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
+                   Session::Create(std::move(def), options));
+  if (!f.init.empty()) {
+    RETURN_IF_ERROR(session->Run(feeds, {}, f.init).status());
+  }
+  std::vector<Tensor> last;
+  RunMetadata meta;
+  for (int64_t step = 1; step <= f.steps; ++step) {
+    const bool final_step = step == f.steps;
+    ASSIGN_OR_RETURN(
+        last, session->Run(feeds, f.fetches, f.targets,
+                           final_step && !f.trace.empty() ? &meta : nullptr));
+    if (!f.json && f.every > 0 && step % f.every == 0 && !final_step) {
+      PrintFetches(f, last, out, absl::StrCat("step ", step, ": "));
+    }
+  }
+  if (!f.trace.empty()) RETURN_IF_ERROR(WriteTrace(f.trace, meta));
+  if (f.json) {
+    std::vector<std::string> entries;
+    for (size_t i = 0; i < last.size(); ++i) {
+      entries.push_back(absl::StrCat("\"", absl::CEscape(f.fetches[i]),
+                                     "\": ", TensorToJson(last[i])));
+    }
+    out << "{\"fetches\": {" << absl::StrJoin(entries, ", ") << "}}\n";
+  } else {
+    PrintFetches(f, last, out,
+                 f.steps > 1 ? absl::StrCat("step ", f.steps, ": ") : "");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill::tools

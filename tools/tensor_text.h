@@ -1,0 +1,33 @@
+// Tensors as the rill CLI reads and writes them: JSON values for --feed
+// ("[[1,2],[3,4]]", "3.5", "true"), .npy files (@path.npy), and the JSON and
+// text forms of fetched tensors.
+#ifndef RILL_TOOLS_TENSOR_TEXT_H_
+#define RILL_TOOLS_TENSOR_TEXT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/framework/tensor.h"
+
+namespace rill::tools {
+
+// Parses a JSON scalar or (nested, rectangular) array into a tensor of
+// `dtype`. INVALID_ARGUMENT saying what is wrong (ragged lists, a value that
+// does not fit the dtype, trailing text).
+absl::StatusOr<Tensor> ParseJsonTensor(absl::string_view text, DataType dtype);
+
+// Reads a NumPy .npy file (format 1.x/2.x, C order; float32/64, int8/16/32/64,
+// uint8, bool). Its dtype must be `dtype`.
+absl::StatusOr<Tensor> ReadNpy(const std::string& path, DataType dtype);
+// Writes a tensor as .npy (for tests and tools).
+absl::Status WriteNpy(const Tensor& t, const std::string& path);
+
+// {"dtype": "float32", "shape": [2, 2], "values": [1, 2, 3, 4]}
+std::string TensorToJson(const Tensor& t);
+// "float32 [2,2] [1, 2, 3, 4]"
+std::string TensorToText(const Tensor& t);
+
+}  // namespace rill::tools
+
+#endif  // RILL_TOOLS_TENSOR_TEXT_H_

@@ -1,0 +1,71 @@
+#include "tools/tensor_text.h"
+
+#include <cstdlib>
+
+#include "gtest/gtest.h"
+
+namespace rill::tools {
+namespace {
+
+TEST(JsonTensorTest, ScalarsAndNestedLists) {
+  auto s = ParseJsonTensor("3.5", DT_FLOAT);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->dims(), 0);
+  EXPECT_EQ(s->scalar<float>(), 3.5f);
+  auto m = ParseJsonTensor(" [[1, 2], [3, 4]] ", DT_INT64);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->shape(), TensorShape({2, 2}));
+  EXPECT_EQ(m->flat<int64_t>()[3], 4);
+  auto b = ParseJsonTensor("[true, false]", DT_BOOL);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->flat<bool>()[1]);
+  auto empty = ParseJsonTensor("[]", DT_FLOAT);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->shape(), TensorShape({0}));
+  auto floats_from_ints = ParseJsonTensor("[1, 2.5e1]", DT_DOUBLE);
+  ASSERT_TRUE(floats_from_ints.ok());
+  EXPECT_EQ(floats_from_ints->flat<double>()[1], 25.0);
+}
+
+TEST(JsonTensorTest, Errors) {
+  for (const char* bad : {"[[1, 2], [3]]", "[1, [2]]", "[[1], 2]", "[1, 2",
+                          "1 2", "abc", "[1,]", ""}) {
+    EXPECT_EQ(ParseJsonTensor(bad, DT_FLOAT).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  auto not_int = ParseJsonTensor("[1.5]", DT_INT32);
+  EXPECT_NE(not_int.status().message().find("integer"), std::string::npos);
+  auto too_big = ParseJsonTensor("3000000000", DT_INT32);
+  EXPECT_NE(too_big.status().message().find("does not fit"), std::string::npos);
+  auto not_bool = ParseJsonTensor("1", DT_BOOL);
+  EXPECT_FALSE(not_bool.ok());
+}
+
+TEST(NpyTest, RoundTripAndErrors) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir ? dir : "/tmp") + "/t.npy";
+  Tensor t = Tensor::FromVector<float>({1, 2, 3, 4, 5, 6}, TensorShape({2, 3}));
+  ASSERT_TRUE(WriteNpy(t, path).ok());
+  auto back = ReadNpy(path, DT_FLOAT);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->Equals(t));
+  auto wrong = ReadNpy(path, DT_INT32);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("float32"), std::string::npos);
+  EXPECT_EQ(ReadNpy("/no/such.npy", DT_FLOAT).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(TensorJsonTest, Format) {
+  Tensor t = Tensor::FromVector<float>({1, 2.5f, 3, 4}, TensorShape({2, 2}));
+  EXPECT_EQ(TensorToJson(t),
+            "{\"dtype\": \"float32\", \"shape\": [2, 2], \"values\": [1, 2.5, "
+            "3, 4]}");
+  EXPECT_EQ(TensorToJson(Tensor::Scalar<bool>(true)),
+            "{\"dtype\": \"bool\", \"shape\": [], \"values\": [true]}");
+  EXPECT_EQ(TensorToText(Tensor::FromVector<int64_t>({7})), "int64 [1] [7]");
+}
+
+}  // namespace
+}  // namespace rill::tools
