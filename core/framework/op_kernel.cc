@@ -89,19 +89,14 @@ absl::Status OpKernelContext::InvalidArgument(absl::string_view message) const {
                                                  "): ", message));
 }
 
-void ParallelFor(const OpKernelContext* ctx, int64_t total,
-                 int64_t cost_per_unit,
-                 const std::function<void(int64_t, int64_t)>& fn) {
-  // Below ~10k units of work a split costs more than it saves.
-  constexpr int64_t kMinCostPerChunk = 10'000;
+namespace op_kernel_internal {
+
+void ParallelForSplit(const OpKernelContext* ctx, int64_t total,
+                      int64_t cost_per_unit,
+                      const std::function<void(int64_t, int64_t)>& fn) {
   cost_per_unit = std::max<int64_t>(cost_per_unit, 1);
-  if (total <= 0) return;
-  if ((ctx != nullptr && ctx->intra_op_parallelism() <= 1) ||
-      total * cost_per_unit < 2 * kMinCostPerChunk) {
-    fn(0, total);
-    return;
-  }
-  const int64_t grain = std::max<int64_t>(1, kMinCostPerChunk / cost_per_unit);
+  const int64_t grain =
+      std::max<int64_t>(1, kMinParallelCost / 2 / cost_per_unit);
   // oneTBB nests this in the executor's arena: intra-op work shares the
   // threads of inter-op work instead of oversubscribing the cores.
   oneapi::tbb::parallel_for(
@@ -110,5 +105,7 @@ void ParallelFor(const OpKernelContext* ctx, int64_t total,
         fn(r.begin(), r.end());
       });
 }
+
+}  // namespace op_kernel_internal
 
 }  // namespace rill

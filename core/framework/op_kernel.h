@@ -12,11 +12,13 @@
 #ifndef RILL_CORE_FRAMEWORK_OP_KERNEL_H_
 #define RILL_CORE_FRAMEWORK_OP_KERNEL_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
@@ -120,7 +122,7 @@ class OpKernelContext {
     // Inputs of this execution; the context may move a tensor out of its
     // slot to reuse its buffer.
     absl::Span<TensorValue> inputs;
-    Runner runner;  // For splitting work; may be empty (run inline).
+    const Runner* runner = nullptr;  // For splitting work; may be null.
     int intra_op_parallelism = 1;
   };
 
@@ -133,7 +135,7 @@ class OpKernelContext {
   Allocator* allocator() const { return params_.allocator; }
   ResourceMgr* resources() const { return params_.resources; }
   CallFrame* call_frame() const { return params_.call_frame; }
-  const Runner& runner() const { return params_.runner; }
+  const Runner* runner() const { return params_.runner; }
   int intra_op_parallelism() const { return params_.intra_op_parallelism; }
 
   // The value of input i. For a ref input, the variable's tensor as it is
@@ -158,22 +160,41 @@ class OpKernelContext {
   void set_output_ref(int i, absl::Mutex* mu, Tensor* ref,
                       const std::string* name);
 
-  std::vector<TensorValue>* outputs() { return &outputs_; }
+  using OutputVector = absl::InlinedVector<TensorValue, 2>;
+  OutputVector* outputs() { return &outputs_; }
 
   // An INVALID_ARGUMENT error that names this node.
   absl::Status InvalidArgument(absl::string_view message) const;
 
  private:
   Params params_;
-  std::vector<TensorValue> outputs_;
+  OutputVector outputs_;
 };
 
-// Runs fn(begin, end) over [0, total) in chunks on the context's runner
-// when total * cost_per_unit is large enough to pay for it; inline
-// otherwise. Blocks until every chunk is done.
+namespace op_kernel_internal {
+// Below this much work (total * cost_per_unit) a split costs more than it
+// saves.
+inline constexpr int64_t kMinParallelCost = 20'000;
+void ParallelForSplit(const OpKernelContext* ctx, int64_t total,
+                      int64_t cost_per_unit,
+                      const std::function<void(int64_t, int64_t)>& fn);
+}  // namespace op_kernel_internal
+
+// Runs fn(begin, end) over [0, total): inline for small work (no
+// allocation), in chunks on oneTBB otherwise. Blocks until every chunk is
+// done.
+template <typename Fn>
 void ParallelFor(const OpKernelContext* ctx, int64_t total,
-                 int64_t cost_per_unit,
-                 const std::function<void(int64_t, int64_t)>& fn);
+                 int64_t cost_per_unit, Fn&& fn) {
+  if (total <= 0) return;
+  if ((ctx != nullptr && ctx->intra_op_parallelism() <= 1) ||
+      total * std::max<int64_t>(cost_per_unit, 1) <
+          op_kernel_internal::kMinParallelCost) {
+    fn(int64_t{0}, total);
+    return;
+  }
+  op_kernel_internal::ParallelForSplit(ctx, total, cost_per_unit, fn);
+}
 
 }  // namespace rill
 

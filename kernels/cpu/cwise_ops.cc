@@ -270,10 +270,19 @@ class BinaryOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) const override {
     const Tensor& a = ctx->input(0);
     const Tensor& b = ctx->input(1);
-    absl::StatusOr<PartialTensorShape> shape = BroadcastShapes(
-        PartialTensorShape(a.shape()), PartialTensorShape(b.shape()));
-    if (!shape.ok()) return ctx->InvalidArgument(shape.status().message());
-    ASSIGN_OR_RETURN(TensorShape out_shape, shape->AsTensorShape());
+    // Equal shapes and scalars are the common cases: no broadcast arithmetic.
+    TensorShape out_shape;
+    if (a.shape() == b.shape() ||
+        (b.NumElements() == 1 && b.dims() <= a.dims())) {
+      out_shape = a.shape();
+    } else if (a.NumElements() == 1 && a.dims() <= b.dims()) {
+      out_shape = b.shape();
+    } else {
+      absl::StatusOr<PartialTensorShape> shape = BroadcastShapes(
+          PartialTensorShape(a.shape()), PartialTensorShape(b.shape()));
+      if (!shape.ok()) return ctx->InvalidArgument(shape.status().message());
+      ASSIGN_OR_RETURN(out_shape, shape->AsTensorShape());
+    }
     // Everything read from the inputs is taken before an input's buffer may
     // move to the output.
     const auto av = a.flat<T>();

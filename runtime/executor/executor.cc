@@ -26,6 +26,33 @@ struct Executor::NodeItem {
   std::vector<int> control_targets;  // Node ids.
 };
 
+// Allocating and clearing 10,000 input slots per step would cost more than
+// running 10,000 scalar kernels: steps borrow them from a pool instead. A
+// buffer goes back with every slot empty.
+struct Executor::StepBuffers {
+  explicit StepBuffers(size_t nodes, size_t slots)
+      : pending(nodes), inputs(slots) {}
+  std::vector<std::atomic<int>> pending;
+  std::vector<TensorValue> inputs;
+};
+
+std::unique_ptr<Executor::StepBuffers> Executor::TakeBuffers() const {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<StepBuffers> b = std::move(pool_.back());
+      pool_.pop_back();
+      return b;
+    }
+  }
+  return std::make_unique<StepBuffers>(items_.size(), num_input_slots_);
+}
+
+void Executor::ReturnBuffers(std::unique_ptr<StepBuffers> buffers) const {
+  absl::MutexLock lock(&pool_mu_);
+  pool_.push_back(std::move(buffers));
+}
+
 namespace {
 
 int64_t NowMicros() {
@@ -50,14 +77,13 @@ class ExecutorState {
       : executor_(executor),
         args_(args),
         done_(std::move(done)),
-        pending_(executor->items_.size()) {
-    int slots = 0;
+        buffers_(executor->TakeBuffers()),
+        pending_(buffers_->pending),
+        inputs_(buffers_->inputs) {
     for (size_t i = 0; i < executor->items_.size(); ++i) {
       pending_[i].store(executor->items_[i].initial_pending,
                         std::memory_order_relaxed);
-      slots += executor->items_[i].num_inputs;
     }
-    inputs_.resize(slots);
   }
 
   void Start() {
@@ -100,7 +126,7 @@ class ExecutorState {
     absl::Status s = PrepareInputs(item, inputs);
     NodeExecStats stats;
     if (args_.stats != nullptr) stats.start_us = NowMicros();
-    std::vector<TensorValue> outputs;
+    OpKernelContext::OutputVector outputs;
     if (s.ok()) {
       OpKernelContext::Params p;
       p.kernel = item.kernel.get();
@@ -109,7 +135,7 @@ class ExecutorState {
       p.call_frame = args_.call_frame;
       p.step_id = args_.step_id;
       p.inputs = inputs;
-      p.runner = args_.runner;
+      p.runner = &args_.runner;
       p.intra_op_parallelism = 2;
       OpKernelContext ctx(p);
       s = item.kernel->Compute(&ctx);
@@ -168,7 +194,8 @@ class ExecutorState {
   }
 
   absl::Status Propagate(const Executor::NodeItem& item,
-                         std::vector<TensorValue>* outputs, ReadyQueue* ready) {
+                         OpKernelContext::OutputVector* outputs,
+                         ReadyQueue* ready) {
     for (size_t o = 0; o < item.output_targets.size(); ++o) {
       TensorValue& out = (*outputs)[o];
       const auto& targets = item.output_targets[o];
@@ -223,6 +250,11 @@ class ExecutorState {
       absl::MutexLock lock(&status_mu_);
       s = status_;
     }
+    // After an error, nodes that never ran may have left inputs behind.
+    if (!s.ok()) {
+      for (TensorValue& v : inputs_) v = TensorValue();
+    }
+    executor_->ReturnBuffers(std::move(buffers_));
     auto done = std::move(done_);
     delete this;
     done(s);
@@ -231,8 +263,9 @@ class ExecutorState {
   const Executor* executor_;
   Executor::Args args_;
   std::function<void(absl::Status)> done_;
-  std::vector<std::atomic<int>> pending_;
-  std::vector<TensorValue> inputs_;
+  std::unique_ptr<Executor::StepBuffers> buffers_;
+  std::vector<std::atomic<int>>& pending_;
+  std::vector<TensorValue>& inputs_;
   std::atomic<int> outstanding_{0};
   std::atomic<bool> cancelled_{false};
   absl::Mutex status_mu_;
@@ -259,6 +292,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
     item.input_start = slot;
     item.num_inputs = n->num_inputs();
     slot += n->num_inputs();
+    ex->num_input_slots_ = slot;
     item.output_targets.resize(n->num_outputs());
     item.initial_pending =
         n->num_inputs() + static_cast<int>(n->control_in_edges().size());

@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "core/framework/op_kernel.h"
 #include "core/graph/graph.h"
 
@@ -62,12 +64,19 @@ class Executor {
  private:
   friend class ExecutorState;
   struct NodeItem;
+  struct StepBuffers;  // Per-step pending counts and input slots, reused.
+  std::unique_ptr<StepBuffers> TakeBuffers() const;
+  void ReturnBuffers(std::unique_ptr<StepBuffers> buffers) const;
   Executor(std::unique_ptr<Graph> graph, Device* device);
 
   std::unique_ptr<Graph> graph_;
   Device* device_;
   std::vector<NodeItem> items_;  // By node id.
   std::vector<int> roots_;       // Nodes with no inputs.
+  int num_input_slots_ = 0;
+  mutable absl::Mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<StepBuffers>> pool_
+      ABSL_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace rill
