@@ -24,6 +24,7 @@
 #include "absl/types/span.h"
 #include "core/framework/allocator.h"
 #include "core/framework/attr_value.h"
+#include "core/framework/rendezvous.h"
 #include "core/framework/resource_mgr.h"
 #include "core/framework/tensor.h"
 #include "core/graph/graph.h"
@@ -118,6 +119,7 @@ class OpKernelContext {
     Allocator* allocator = nullptr;
     ResourceMgr* resources = nullptr;
     CallFrame* call_frame = nullptr;
+    Rendezvous* rendezvous = nullptr;  // For _Send/_Recv.
     int64_t step_id = 0;
     // Inputs of this execution; the context may move a tensor out of its
     // slot to reuse its buffer.
@@ -135,6 +137,7 @@ class OpKernelContext {
   Allocator* allocator() const { return params_.allocator; }
   ResourceMgr* resources() const { return params_.resources; }
   CallFrame* call_frame() const { return params_.call_frame; }
+  Rendezvous* rendezvous() const { return params_.rendezvous; }
   const Runner* runner() const { return params_.runner; }
   int intra_op_parallelism() const { return params_.intra_op_parallelism; }
 

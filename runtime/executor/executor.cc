@@ -124,8 +124,7 @@ class ExecutorState {
     absl::Span<TensorValue> inputs(inputs_.data() + item.input_start,
                                    item.num_inputs);
     absl::Status s = PrepareInputs(item, inputs);
-    NodeExecStats stats;
-    if (args_.stats != nullptr) stats.start_us = NowMicros();
+    const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
     OpKernelContext::OutputVector outputs;
     if (s.ok()) {
       OpKernelContext::Params p;
@@ -133,16 +132,46 @@ class ExecutorState {
       p.allocator = executor_->device_->allocator();
       p.resources = executor_->device_->resource_manager();
       p.call_frame = args_.call_frame;
+      p.rendezvous = args_.rendezvous;
       p.step_id = args_.step_id;
       p.inputs = inputs;
       p.runner = &args_.runner;
       p.intra_op_parallelism = 2;
+      if (item.kernel->IsAsync()) {
+        RunAsyncNode(id, p, start_us);
+        return;
+      }
       OpKernelContext ctx(p);
       s = item.kernel->Compute(&ctx);
       if (s.ok()) outputs = std::move(*ctx.outputs());
     }
+    FinishNode(item, s, &outputs, start_us, ready);
+  }
+
+  // Async kernels (_Recv) return at once; their callback finishes the node
+  // and schedules what it makes ready, so no pool thread ever waits.
+  void RunAsyncNode(int id, const OpKernelContext::Params& p,
+                    int64_t start_us) {
+    auto ctx = std::make_shared<OpKernelContext>(p);
+    const auto* kernel = static_cast<const AsyncOpKernel*>(p.kernel);
+    kernel->ComputeAsync(ctx.get(), [this, id, ctx, start_us](absl::Status s) {
+      const Executor::NodeItem& item = executor_->items_[id];
+      OpKernelContext::OutputVector outputs;
+      if (s.ok()) outputs = std::move(*ctx->outputs());
+      ReadyQueue ready;
+      FinishNode(item, s, &outputs, start_us, &ready, /*defer_done=*/true);
+      for (int r : ready) Schedule(r);
+      NodeDone();
+    });
+  }
+
+  void FinishNode(const Executor::NodeItem& item, absl::Status s,
+                  OpKernelContext::OutputVector* outputs, int64_t start_us,
+                  ReadyQueue* ready, bool defer_done = false) {
     ReleaseInputs(item);
     if (args_.stats != nullptr) {
+      NodeExecStats stats;
+      stats.start_us = start_us;
       stats.end_us = NowMicros();
       stats.node_name = item.node->name();
       stats.op = item.node->op();
@@ -150,9 +179,9 @@ class ExecutorState {
       absl::MutexLock lock(&stats_mu_);
       args_.stats->push_back(std::move(stats));
     }
-    if (s.ok()) s = Propagate(item, &outputs, ready);
+    if (s.ok()) s = Propagate(item, outputs, ready);
     if (!s.ok()) RecordError(s);
-    NodeDone();
+    if (!defer_done) NodeDone();
   }
 
   // Turns ref inputs into values where the kernel takes values, reading the
@@ -238,6 +267,8 @@ class ExecutorState {
       if (status_.ok()) status_ = s;
     }
     cancelled_.store(true, std::memory_order_release);
+    // Wake every _Recv of the step, here and on the other devices.
+    if (args_.rendezvous != nullptr) args_.rendezvous->StartAbort(s);
   }
 
   void NodeDone() {

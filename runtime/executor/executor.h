@@ -43,8 +43,12 @@ class Executor {
   struct Args {
     int64_t step_id = 0;
     CallFrame* call_frame = nullptr;
+    // For _Send/_Recv; aborted with the step's first error, so no _Recv is
+    // left waiting.
+    Rendezvous* rendezvous = nullptr;
     Runner runner;  // Required: where expensive nodes run.
-    // When set, receives one entry per node run (thread-safe appends).
+    // When set, receives one entry per node run. Appends are serialized
+    // within a step; give each concurrently running executor its own list.
     std::vector<NodeExecStats>* stats = nullptr;
   };
 

@@ -11,6 +11,9 @@
 #include "core/platform/status_macros.h"
 #include "oneapi/tbb/task_arena.h"
 #include "oneapi/tbb/task_group.h"
+#include "runtime/placement/partition.h"
+#include "runtime/placement/placer.h"
+#include "runtime/rendezvous/local_rendezvous.h"
 
 namespace rill {
 namespace {
@@ -70,13 +73,16 @@ class StepCallFrame : public CallFrame {
 }  // namespace
 
 struct Session::Step {
-  std::unique_ptr<Executor> executor;
+  std::vector<std::unique_ptr<Executor>> executors;  // One per partition.
   std::vector<std::string> feeds;    // Sorted canonical names = _Arg order.
   std::vector<std::string> fetches;  // Sorted canonical names = _Retval order.
 };
 
-Session::Session(std::unique_ptr<Device> device, int num_threads) {
-  devices_.push_back(std::move(device));
+Session::Session(std::vector<std::unique_ptr<Device>> devices,
+                 const SessionOptions& options)
+    : devices_(std::move(devices)),
+      allow_soft_placement_(options.allow_soft_placement) {
+  int num_threads = options.num_threads;
   if (num_threads <= 0) {
     num_threads = std::max(1u, std::thread::hardware_concurrency());
   }
@@ -87,13 +93,15 @@ Session::~Session() = default;
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(
     ::tensorflow::GraphDef graph, const SessionOptions& options) {
-  if (options.num_cpu_devices != 1) {
-    return absl::UnimplementedError(absl::StrCat(
-        "sessions with ", options.num_cpu_devices,
-        " CPU devices need the partitioner, which is not built yet"));
+  if (options.num_cpu_devices < 1 || options.num_cpu_devices > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a session needs 1 to 64 CPU devices, not ", options.num_cpu_devices));
   }
-  std::unique_ptr<Session> s(
-      new Session(NewCpuDevice("localhost", 0, 0, 0), options.num_threads));
+  std::vector<std::unique_ptr<Device>> devices;
+  for (int i = 0; i < options.num_cpu_devices; ++i) {
+    devices.push_back(NewCpuDevice("localhost", 0, 0, i));
+  }
+  std::unique_ptr<Session> s(new Session(std::move(devices), options));
   RETURN_IF_ERROR(s->Extend(std::move(graph)));
   return s;
 }
@@ -230,9 +238,29 @@ absl::StatusOr<std::shared_ptr<const Session::Step>> Session::BuildStep(
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Graph> pruned,
                    ImportGraphDef(std::move(def)));
+  std::vector<Device*> devices;
+  for (const auto& d : devices_) devices.push_back(d.get());
+  PlacerOptions placer_options;
+  placer_options.allow_soft_placement = allow_soft_placement_;
+  RETURN_IF_ERROR(PlaceGraph(pruned.get(), devices, placer_options));
   auto step = std::make_shared<Step>();
-  ASSIGN_OR_RETURN(step->executor,
-                   Executor::Create(std::move(pruned), devices_[0].get()));
+  if (devices.size() == 1) {
+    ASSIGN_OR_RETURN(auto executor,
+                     Executor::Create(std::move(pruned), devices[0]));
+    step->executors.push_back(std::move(executor));
+  } else {
+    ASSIGN_OR_RETURN(auto parts, PartitionGraph(*pruned));
+    for (auto& [device_name, part] : parts) {
+      Device* device = nullptr;
+      for (Device* d : devices) {
+        if (d->name() == device_name) device = d;
+      }
+      ASSIGN_OR_RETURN(std::unique_ptr<Graph> g,
+                       ImportGraphDef(std::move(part)));
+      ASSIGN_OR_RETURN(auto executor, Executor::Create(std::move(g), device));
+      step->executors.push_back(std::move(executor));
+    }
+  }
   step->feeds = feeds;
   step->fetches = fetches;
   return step;
@@ -296,20 +324,36 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(
   StepCallFrame frame(std::move(args), static_cast<int>(step->fetches.size()));
 
   oneapi::tbb::task_group group;
+  LocalRendezvous rendezvous;
   Executor::Args exec_args;
   exec_args.step_id = next_step_id_.fetch_add(1);
   exec_args.call_frame = &frame;
+  exec_args.rendezvous = &rendezvous;
   exec_args.runner = [this, &group](std::function<void()> fn) {
     arena_->execute([&] { group.run(std::move(fn)); });
   };
-  std::vector<NodeExecStats> stats;
-  if (metadata != nullptr) exec_args.stats = &stats;
+  // One stats list per executor: they append concurrently.
+  std::vector<std::vector<NodeExecStats>> stats(step->executors.size());
+  absl::Mutex status_mu;
   absl::Status status;
-  step->executor->RunAsync(exec_args,
-                           [&status](absl::Status s) { status = s; });
+  for (size_t e = 0; e < step->executors.size(); ++e) {
+    if (metadata != nullptr) exec_args.stats = &stats[e];
+    step->executors[e]->RunAsync(exec_args, [&](absl::Status s) {
+      absl::MutexLock lock(&status_mu);
+      // The first error is the cause; the others are its aborts.
+      if (status.ok()) status = s;
+    });
+  }
   arena_->execute([&] { group.wait(); });
   RETURN_IF_ERROR(status);
-  if (metadata != nullptr) metadata->step_stats = std::move(stats);
+  if (metadata != nullptr) {
+    metadata->step_stats.clear();
+    for (auto& per_executor : stats) {
+      for (auto& entry : per_executor) {
+        metadata->step_stats.push_back(std::move(entry));
+      }
+    }
+  }
 
   std::vector<Tensor> retvals = frame.TakeRetvals();
   std::vector<Tensor> out;

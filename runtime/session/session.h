@@ -9,8 +9,11 @@
 // nothing for setup. Variables and other resources live on the session's
 // devices across runs. Run may be called from several threads at once.
 //
-// Today one CPU device runs every node; placement across several devices
-// and Send/Recv partitioning come with the partitioner.
+// With several devices (SessionOptions::num_cpu_devices), the pruned graph
+// is placed (runtime/placement/placer), partitioned per device with
+// _Send/_Recv pairs, and each partition runs on its own executor; the
+// step's LocalRendezvous carries tensors between them and is aborted by
+// the first error, so no partition waits forever.
 #ifndef RILL_RUNTIME_SESSION_SESSION_H_
 #define RILL_RUNTIME_SESSION_SESSION_H_
 
@@ -34,9 +37,11 @@ namespace rill {
 struct SessionOptions {
   // Threads for inter-op and intra-op work together; 0 means one per core.
   int num_threads = 0;
-  // CPU devices to create ("--devices CPU=2"). Only 1 is supported until
-  // the partitioner lands; more is UNIMPLEMENTED.
+  // CPU devices to create ("--devices CPU=2"); they share one thread pool.
   int num_cpu_devices = 1;
+  // Place nodes whose requested device lacks their kernels, or does not
+  // exist in this process, on a device that has them.
+  bool allow_soft_placement = true;
 };
 
 struct RunMetadata {
@@ -68,7 +73,8 @@ class Session {
 
  private:
   struct Step;  // A cached executor and how to call it.
-  Session(std::unique_ptr<Device> device, int num_threads);
+  Session(std::vector<std::unique_ptr<Device>> devices,
+          const SessionOptions& options);
   absl::StatusOr<std::shared_ptr<const Step>> GetStep(
       const std::vector<std::string>& feeds,
       const std::vector<std::string>& fetches,
@@ -80,6 +86,7 @@ class Session {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   std::vector<std::unique_ptr<Device>> devices_;
+  const bool allow_soft_placement_;
   std::unique_ptr<oneapi::tbb::task_arena> arena_;
   mutable absl::Mutex mu_;
   ::tensorflow::GraphDef graph_def_ ABSL_GUARDED_BY(mu_);

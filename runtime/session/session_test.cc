@@ -196,7 +196,7 @@ TEST(SessionTest, ConcurrentRuns) {
   EXPECT_EQ(failures.load(), 0);
 }
 
-TEST(SessionTest, ExtendAddsNodesAndMultiDeviceIsNotYetSupported) {
+TEST(SessionTest, ExtendAddsNodesAndRejectsZeroDevices) {
   Scope root = Scope::NewRootScope();
   ops::Const(root.WithOpName("one"), 1.0f);
   auto session = MakeSession(root);
@@ -214,10 +214,95 @@ TEST(SessionTest, ExtendAddsNodesAndMultiDeviceIsNotYetSupported) {
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ((*out)[0].scalar<float>(), 2.0f);
 
-  SessionOptions two;
-  two.num_cpu_devices = 2;
-  EXPECT_EQ(Session::Create({}, two).status().code(),
-            absl::StatusCode::kUnimplemented);
+  SessionOptions none;
+  none.num_cpu_devices = 0;
+  EXPECT_EQ(Session::Create({}, none).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// The same graph, nodes pinned to both of two CPU devices, gives the same
+// results as on one device, with real _Send/_Recv pairs in between.
+TEST(SessionTest, TwoDevicesMatchOneDevice) {
+  auto build = [](bool pinned) {
+    Scope root = Scope::NewRootScope();
+    Scope cpu0 = pinned ? root.WithDevice("/device:CPU:0") : root;
+    Scope cpu1 = pinned ? root.WithDevice("/device:CPU:1") : root;
+    auto x = ops::Placeholder(cpu0.WithOpName("x"), DT_FLOAT);
+    auto w = ops::VariableV2(cpu1.WithOpName("w"), PartialTensorShape({3, 2}),
+                             DT_FLOAT);
+    auto init = ops::Assign(cpu1.WithOpName("init"), w,
+                            {{1.0f, -2.0f}, {3.0f, 4.0f}, {-5.0f, 6.0f}});
+    auto h = ops::MatMul(cpu0.WithOpName("h"), x, w);    // w: CPU:1 -> CPU:0
+    auto r = ops::Relu(cpu1.WithOpName("r"), h);         // h: CPU:0 -> CPU:1
+    auto s = ops::Sum(cpu0.WithOpName("s"), r, {0, 1});  // r: CPU:1 -> CPU:0
+    auto g = ops::Mul(cpu1.WithOpName("g"), s, 0.01f);   // s: CPU:0 -> CPU:1
+    ops::AssignSub(cpu1.WithOpName("step"), w, ops::Fill(cpu1, {3, 2}, g));
+    // A control edge across devices: "after" (CPU:0) runs after init (CPU:1).
+    ops::NoOp(
+        cpu0.WithOpName("after").WithControlDependencies({init.operation}));
+    ops::Identity(cpu0.WithOpName("read"), w);
+    return root;
+  };
+  auto run = [&](bool pinned, int devices, RunMetadata* meta) {
+    SessionOptions options;
+    options.num_cpu_devices = devices;
+    ::tensorflow::GraphDef def;
+    EXPECT_TRUE(build(pinned).ToGraphDef(&def).ok());
+    auto session = Session::Create(def, options);
+    EXPECT_TRUE(session.ok()) << session.status();
+    std::vector<float> trace;
+    if (!session.ok()) return trace;
+    EXPECT_TRUE((*session)->Run({}, {}, {"init", "after"}).ok());
+    Tensor x =
+        Tensor::FromVector<float>({1, 2, 3, -1, 0, 1}, TensorShape({2, 3}));
+    for (int i = 0; i < 3; ++i) {
+      auto out = (*session)->Run({{"x", x}}, {"s"}, {"step"}, meta);
+      EXPECT_TRUE(out.ok()) << out.status();
+      if (out.ok()) trace.push_back((*out)[0].scalar<float>());
+    }
+    auto w = (*session)->Run({}, {"read"}, {});
+    EXPECT_TRUE(w.ok()) << w.status();
+    if (w.ok()) {
+      for (float v : (*w)[0].flat<float>()) trace.push_back(v);
+    }
+    return trace;
+  };
+  RunMetadata meta;
+  const std::vector<float> one = run(false, 1, nullptr);
+  const std::vector<float> two = run(true, 2, &meta);
+  ASSERT_EQ(one.size(), 9u);
+  EXPECT_EQ(one, two);
+  int sends = 0, recvs = 0;
+  for (const NodeExecStats& s : meta.step_stats) {
+    sends += s.op == "_Send";
+    recvs += s.op == "_Recv";
+  }
+  EXPECT_GE(sends, 4);
+  EXPECT_EQ(sends, recvs);
+}
+
+// An error on one device ends the step on the other, which would otherwise
+// wait for a tensor that never comes.
+TEST(SessionTest, ErrorOnOneDeviceEndsTheStep) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x").WithDevice("/device:CPU:0"),
+                            DT_INT32);
+  auto bad = ops::Div(root.WithOpName("bad").WithDevice("/device:CPU:0"), 1, x);
+  ops::Neg(root.WithOpName("out").WithDevice("/device:CPU:1"), bad);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok());
+  SessionOptions options;
+  options.num_cpu_devices = 2;
+  auto session = Session::Create(def, options);
+  ASSERT_TRUE(session.ok());
+  auto out = (*session)->Run({{"x", Tensor::Scalar<int32_t>(0)}}, {"out"}, {});
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("division by zero"), std::string::npos)
+      << out.status();
+  // The session still works afterwards.
+  auto ok = (*session)->Run({{"x", Tensor::Scalar<int32_t>(1)}}, {"out"}, {});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0].scalar<int32_t>(), -1);
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+// Partitioner: splits a placed graph into one GraphDef per device and
+// inserts a _Send/_Recv pair wherever a tensor crosses devices.
+//
+// One _Send/_Recv pair carries each (tensor, destination device), however
+// many consumers it has there. A ref tensor crosses as its value. A control
+// edge across devices becomes a _Send of a small constant that runs after
+// the source, and a _Recv the destination waits on. Attrs are TensorFlow's
+// (tensor_name, send_device, send_device_incarnation, recv_device,
+// client_terminated), so the same pairs work between tasks.
+#ifndef RILL_RUNTIME_PLACEMENT_PARTITION_H_
+#define RILL_RUNTIME_PLACEMENT_PARTITION_H_
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/graph/graph.h"
+#include "core/protos/graph.pb.h"
+
+namespace rill {
+
+// Device name -> its partition. Every node must have an assigned device.
+absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
+    const Graph& graph, int64_t incarnation = 1);
+
+}  // namespace rill
+
+#endif  // RILL_RUNTIME_PLACEMENT_PARTITION_H_
