@@ -1,0 +1,401 @@
+// Kernels that rearrange elements without computing on them: ConcatV2,
+// Pack, Unpack, Split, SplitV, Slice, StridedSlice, Transpose, Pad. They
+// move bytes, so one kernel serves every fixed-size dtype.
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/framework/kernel_registry.h"
+#include "core/framework/shape_inference.h"
+#include "core/framework/strided_slice.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+const std::vector<DataType>& FixedSizeTypes() {
+  static const auto* types = new std::vector<DataType>{
+      DT_FLOAT, DT_DOUBLE, DT_INT32,  DT_INT64,  DT_BOOL, DT_UINT8,   DT_INT8,
+      DT_INT16, DT_UINT16, DT_UINT32, DT_UINT64, DT_HALF, DT_BFLOAT16};
+  return *types;
+}
+
+std::vector<int64_t> Ints(const Tensor& t) {
+  std::vector<int64_t> out;
+  if (t.dtype() == DT_INT32) {
+    for (int32_t v : t.flat<int32_t>()) out.push_back(v);
+  } else if (t.dtype() == DT_INT64) {
+    for (int64_t v : t.flat<int64_t>()) out.push_back(v);
+  } else if (t.dtype() == DT_INT16) {
+    for (int16_t v : t.flat<int16_t>()) out.push_back(v);
+  } else if (t.dtype() == DT_INT8) {
+    for (int8_t v : t.flat<int8_t>()) out.push_back(v);
+  }
+  return out;
+}
+
+const char* Bytes(const Tensor& t) {
+  return static_cast<const char*>(t.raw_data());
+}
+char* Bytes(Tensor* t) { return static_cast<char*>(t->raw_data()); }
+
+// Views a tensor as [outer, axis, inner] around `axis`.
+struct AxisView {
+  int64_t outer = 1, axis = 1, inner = 1;
+};
+AxisView View(const TensorShape& s, int axis) {
+  AxisView v;
+  for (int d = 0; d < s.dims(); ++d) {
+    if (d < axis) v.outer *= s.dim_size(d);
+    if (d > axis) v.inner *= s.dim_size(d);
+  }
+  v.axis = s.dims() == 0 ? 1 : s.dim_size(axis);
+  return v;
+}
+
+// Copies `parts` (each [outer, len_i, inner]) into or out of a whole
+// [outer, sum(len_i), inner] buffer.
+void Interleave(const std::vector<std::pair<char*, int64_t>>& parts,
+                char* whole, int64_t outer, int64_t inner, size_t elem,
+                bool into_whole) {
+  int64_t total = 0;
+  for (const auto& p : parts) total += p.second;
+  for (int64_t o = 0; o < outer; ++o) {
+    int64_t offset = 0;
+    for (const auto& [data, len] : parts) {
+      const size_t bytes = static_cast<size_t>(len * inner) * elem;
+      char* w =
+          whole + (static_cast<size_t>((o * total + offset) * inner)) * elem;
+      char* p = data + static_cast<size_t>(o * len * inner) * elem;
+      if (bytes > 0) {
+        if (into_whole) {
+          std::memcpy(w, p, bytes);
+        } else {
+          std::memcpy(p, w, bytes);
+        }
+      }
+      offset += len;
+    }
+  }
+}
+
+// ConcatV2 and Pack (which concatenates along a new axis).
+class ConcatOp : public OpKernel {
+ public:
+  explicit ConcatOp(OpKernelConstruction* c) : OpKernel(c) {
+    if (type_string() == "Pack") status_ = c->GetAttr("axis", &pack_axis_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const bool pack = type_string() == "Pack";
+    const int n = pack ? ctx->num_inputs() : ctx->num_inputs() - 1;
+    const Tensor& first = ctx->input(0);
+    int64_t axis_value = pack_axis_;
+    if (!pack) {
+      std::vector<int64_t> a = Ints(ctx->input(n));
+      if (a.size() != 1) return ctx->InvalidArgument("axis must be a scalar");
+      axis_value = a[0];
+    }
+    const int rank = pack ? first.dims() + 1 : first.dims();
+    absl::StatusOr<int> axis = CanonicalAxis(axis_value, rank);
+    if (!axis.ok() || rank == 0) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "axis ", axis_value, " is out of range for rank ", rank));
+    }
+    std::vector<std::pair<char*, int64_t>> parts;
+    std::vector<int64_t> dims(first.shape().dim_sizes().begin(),
+                              first.shape().dim_sizes().end());
+    if (pack) dims.insert(dims.begin() + *axis, 0);
+    int64_t total = 0;
+    for (int i = 0; i < n; ++i) {
+      const Tensor& t = ctx->input(i);
+      bool fits = pack ? t.shape() == first.shape() : t.dims() == first.dims();
+      for (int d = 0; fits && !pack && d < t.dims(); ++d) {
+        fits = d == *axis || t.dim_size(d) == first.dim_size(d);
+      }
+      if (!fits) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "input ", i, " has shape ", t.shape().DebugString(),
+            ", which does not fit input 0's ", first.shape().DebugString()));
+      }
+      const int64_t len = pack ? 1 : t.dim_size(*axis);
+      parts.emplace_back(const_cast<char*>(Bytes(t)), len);
+      total += len;
+    }
+    dims[*axis] = total;
+    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
+    const AxisView v = View(shape, *axis);
+    Interleave(parts, Bytes(out), v.outer, v.inner, DataTypeSize(out->dtype()),
+               true);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  int64_t pack_axis_ = 0;
+};
+
+// Split, SplitV and Unpack: one input cut into num outputs along an axis.
+class SplitOp : public OpKernel {
+ public:
+  explicit SplitOp(OpKernelConstruction* c) : OpKernel(c) {
+    if (type_string() == "Unpack") status_ = c->GetAttr("axis", &unpack_axis_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const std::string& op = type_string();
+    const int value_input = op == "Split" ? 1 : 0;
+    const Tensor& value = ctx->input(value_input);
+    int64_t axis_value = unpack_axis_;
+    if (op == "Split") axis_value = Ints(ctx->input(0)).at(0);
+    if (op == "SplitV") axis_value = Ints(ctx->input(2)).at(0);
+    absl::StatusOr<int> axis = CanonicalAxis(axis_value, value.dims());
+    if (!axis.ok() || value.dims() == 0) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "axis ", axis_value, " is out of range for rank ", value.dims()));
+    }
+    const int n = num_outputs();
+    const int64_t size = value.dim_size(*axis);
+    std::vector<int64_t> sizes(n, 1);
+    if (op == "Split") {
+      if (size % n != 0) {
+        return ctx->InvalidArgument(absl::StrCat("dimension of size ", size,
+                                                 " cannot be split into ", n,
+                                                 " equal parts"));
+      }
+      sizes.assign(n, size / n);
+    } else if (op == "SplitV") {
+      sizes = Ints(ctx->input(1));
+      int unknown = -1;
+      int64_t sum = 0;
+      for (int i = 0; i < static_cast<int>(sizes.size()); ++i) {
+        if (sizes[i] == -1 && unknown < 0) {
+          unknown = i;
+        } else if (sizes[i] < 0) {
+          return ctx->InvalidArgument("bad size_splits");
+        } else {
+          sum += sizes[i];
+        }
+      }
+      if (static_cast<int>(sizes.size()) != n) {
+        return ctx->InvalidArgument("size_splits must have num_split entries");
+      }
+      if (unknown >= 0) sizes[unknown] = size - sum;
+      if ((unknown >= 0 && sum > size) || (unknown < 0 && sum != size)) {
+        return ctx->InvalidArgument(absl::StrCat("size_splits sum to ", sum,
+                                                 ", the dimension has ", size));
+      }
+    } else if (size != n) {
+      return ctx->InvalidArgument(
+          absl::StrCat("cannot unpack ", size, " into ", n));
+    }
+    std::vector<std::pair<char*, int64_t>> parts;
+    for (int i = 0; i < n; ++i) {
+      std::vector<int64_t> dims(value.shape().dim_sizes().begin(),
+                                value.shape().dim_sizes().end());
+      if (op == "Unpack") {
+        dims.erase(dims.begin() + *axis);
+      } else {
+        dims[*axis] = sizes[i];
+      }
+      ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+      ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(i, shape));
+      parts.emplace_back(Bytes(out), sizes[i]);
+    }
+    const AxisView v = View(value.shape(), *axis);
+    Interleave(parts, const_cast<char*>(Bytes(value)), v.outer, v.inner,
+               DataTypeSize(value.dtype()), false);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  int64_t unpack_axis_ = 0;
+};
+
+// Copies a strided box of `in` into `out`: out[i] = in[begin + i * stride]
+// per dimension (Slice is stride 1).
+void CopyBox(const Tensor& in, Tensor* out, const std::vector<int64_t>& begin,
+             const std::vector<int64_t>& stride,
+             const std::vector<int64_t>& len) {
+  const int rank = in.dims();
+  const size_t elem = DataTypeSize(in.dtype());
+  if (out->NumElements() == 0) return;
+  std::vector<int64_t> in_strides(rank, 1);
+  for (int d = rank - 2; d >= 0; --d)
+    in_strides[d] = in_strides[d + 1] * in.dim_size(d + 1);
+  std::vector<int64_t> idx(rank, 0);
+  const char* src = Bytes(in);
+  char* dst = Bytes(out);
+  for (int64_t o = 0; o < out->NumElements(); ++o) {
+    int64_t offset = 0;
+    for (int d = 0; d < rank; ++d)
+      offset += (begin[d] + idx[d] * stride[d]) * in_strides[d];
+    std::memcpy(dst + o * elem, src + offset * elem, elem);
+    for (int d = rank - 1; d >= 0 && ++idx[d] == len[d]; --d) idx[d] = 0;
+  }
+}
+
+class SliceOp : public OpKernel {
+ public:
+  explicit SliceOp(OpKernelConstruction* c) : OpKernel(c) {
+    if (type_string() == "StridedSlice") {
+      status_.Update(c->GetAttr("begin_mask", &masks_.begin));
+      status_.Update(c->GetAttr("end_mask", &masks_.end));
+      status_.Update(c->GetAttr("ellipsis_mask", &masks_.ellipsis));
+      status_.Update(c->GetAttr("new_axis_mask", &masks_.new_axis));
+      status_.Update(c->GetAttr("shrink_axis_mask", &masks_.shrink_axis));
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& in = ctx->input(0);
+    const int rank = in.dims();
+    std::vector<int64_t> begin, stride, len, out_dims;
+    if (type_string() == "Slice") {
+      begin = Ints(ctx->input(1));
+      const std::vector<int64_t> size = Ints(ctx->input(2));
+      if (static_cast<int>(begin.size()) != rank ||
+          static_cast<int>(size.size()) != rank) {
+        return ctx->InvalidArgument(
+            "begin and size need one entry per dimension");
+      }
+      for (int d = 0; d < rank; ++d) {
+        const int64_t l = size[d] == -1 ? in.dim_size(d) - begin[d] : size[d];
+        if (begin[d] < 0 || l < 0 || begin[d] + l > in.dim_size(d)) {
+          return ctx->InvalidArgument(
+              absl::StrCat("slice [", begin[d], ", +", size[d],
+                           ") is out of range for dimension ", d, " of size ",
+                           in.dim_size(d)));
+        }
+        stride.push_back(1);
+        len.push_back(l);
+      }
+      out_dims = len;
+    } else {
+      absl::StatusOr<StridedSliceSpec> spec = ComputeStridedSlice(
+          PartialTensorShape(in.shape()), Ints(ctx->input(1)),
+          Ints(ctx->input(2)), Ints(ctx->input(3)), masks_);
+      if (!spec.ok()) return ctx->InvalidArgument(spec.status().message());
+      begin = spec->begin;
+      stride = spec->stride;
+      len = spec->length;
+      out_dims.assign(spec->output_shape.dim_sizes().begin(),
+                      spec->output_shape.dim_sizes().end());
+    }
+    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(out_dims));
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
+    CopyBox(in, out, begin, stride, len);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  StridedSliceMasks masks_;
+};
+
+class TransposeOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& in = ctx->input(0);
+    const std::vector<int64_t> perm = Ints(ctx->input(1));
+    const int rank = in.dims();
+    if (static_cast<int>(perm.size()) != rank) {
+      return ctx->InvalidArgument(
+          absl::StrCat("perm has ", perm.size(), " entries for rank ", rank));
+    }
+    std::vector<bool> seen(rank, false);
+    std::vector<int64_t> dims;
+    for (int64_t p : perm) {
+      if (p < 0 || p >= rank || seen[p])
+        return ctx->InvalidArgument("perm is not a permutation");
+      seen[p] = true;
+      dims.push_back(in.dim_size(p));
+    }
+    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
+    const size_t elem = DataTypeSize(in.dtype());
+    std::vector<int64_t> in_strides(rank, 1);
+    for (int d = rank - 2; d >= 0; --d)
+      in_strides[d] = in_strides[d + 1] * in.dim_size(d + 1);
+    std::vector<int64_t> idx(rank, 0);
+    const char* src = Bytes(in);
+    char* dst = Bytes(out);
+    for (int64_t o = 0; o < out->NumElements(); ++o) {
+      int64_t offset = 0;
+      for (int d = 0; d < rank; ++d) offset += idx[d] * in_strides[perm[d]];
+      std::memcpy(dst + o * elem, src + offset * elem, elem);
+      for (int d = rank - 1; d >= 0 && ++idx[d] == dims[d]; --d) idx[d] = 0;
+    }
+    return absl::OkStatus();
+  }
+};
+
+class PadOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& in = ctx->input(0);
+    const Tensor& paddings = ctx->input(1);
+    const int rank = in.dims();
+    if (paddings.dims() != 2 || paddings.dim_size(0) != rank ||
+        paddings.dim_size(1) != 2) {
+      return ctx->InvalidArgument(absl::StrCat("paddings must have shape [",
+                                               rank, ",2], got ",
+                                               paddings.shape().DebugString()));
+    }
+    const std::vector<int64_t> p = Ints(paddings);
+    std::vector<int64_t> dims;
+    for (int d = 0; d < rank; ++d) {
+      if (p[2 * d] < 0 || p[2 * d + 1] < 0)
+        return ctx->InvalidArgument("paddings must be >= 0");
+      dims.push_back(in.dim_size(d) + p[2 * d] + p[2 * d + 1]);
+    }
+    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));  // Zeros.
+    const size_t elem = DataTypeSize(in.dtype());
+    std::vector<int64_t> out_strides(rank, 1);
+    for (int d = rank - 2; d >= 0; --d)
+      out_strides[d] = out_strides[d + 1] * dims[d + 1];
+    std::vector<int64_t> idx(rank, 0);
+    const char* src = Bytes(in);
+    char* dst = Bytes(out);
+    for (int64_t i = 0; i < in.NumElements(); ++i) {
+      int64_t offset = 0;
+      for (int d = 0; d < rank; ++d)
+        offset += (idx[d] + p[2 * d]) * out_strides[d];
+      std::memcpy(dst + offset * elem, src + i * elem, elem);
+      for (int d = rank - 1; d >= 0 && ++idx[d] == in.dim_size(d); --d)
+        idx[d] = 0;
+    }
+    return absl::OkStatus();
+  }
+};
+
+[[maybe_unused]] const bool kRegistered = [] {
+  auto reg = [](const char* op, const char* type_attr, KernelFactory factory) {
+    KernelRegistry::Global()->Register(
+        KernelDef(op, kDeviceCpu).TypeConstraint(type_attr, FixedSizeTypes()),
+        std::move(factory));
+  };
+  auto make = []<typename K>() -> KernelFactory {
+    return [](OpKernelConstruction* c)
+               -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+      return std::unique_ptr<OpKernel>(new K(c));
+    };
+  };
+  reg("ConcatV2", "T", make.template operator()<ConcatOp>());
+  reg("Pack", "T", make.template operator()<ConcatOp>());
+  for (const char* op : {"Split", "SplitV", "Unpack"}) {
+    reg(op, "T", make.template operator()<SplitOp>());
+  }
+  reg("Slice", "T", make.template operator()<SliceOp>());
+  reg("StridedSlice", "T", make.template operator()<SliceOp>());
+  reg("Transpose", "T", make.template operator()<TransposeOp>());
+  reg("Pad", "T", make.template operator()<PadOp>());
+  return true;
+}();
+
+}  // namespace
+}  // namespace rill
