@@ -191,6 +191,9 @@ class ExecutorState {
     for (int i = 0; i < item.num_inputs; ++i) {
       TensorValue& v = inputs[i];
       if (!v.is_ref()) continue;
+      // A resource handle travels as a ref to the resource's tensor; the
+      // kernels that take it (ReadVariableOp, ...) check it themselves.
+      if (item.node->input_type(i) == DT_RESOURCE) continue;
       const bool wants_ref = IsRefType(item.node->input_type(i));
       absl::MutexLock lock(v.mu);
       if (!v.ref->IsInitialized() &&

@@ -73,6 +73,16 @@ diff "$TMP/pinned_CPU=1" "$TMP/pinned_CPU=2" >/dev/null || fail "pinned graph di
     --init init >/dev/null 2>"$TMP/err" || fail "pinned trace: $(cat "$TMP/err")"
 grep -q '"_Send"' "$TMP/t2.json" && grep -q '"_Recv"' "$TMP/t2.json" || fail "no _Send/_Recv ran"
 
+# 1d. Resource variables (TensorFlow 2's VarHandleOp/ReadVariableOp/
+# AssignVariableOp/AssignAddVariableOp) in a graph TensorFlow wrote: with
+# x the identity, y = x v^T reads v^T; each step adds ones to v.
+"$RILL" run "$DATA/resource_vars.pb" --init init --feed 'x=[[1,0],[0,1]]' \
+    --target AssignAddVariableOp --steps 3 >/dev/null 2>"$TMP/err" ||
+  fail "resource variables: $(cat "$TMP/err")"
+"$RILL" run "$DATA/resource_vars.pb" --init init --feed 'x=[[1,0],[0,1]]' \
+    --fetch out --format json >"$TMP/res" 2>"$TMP/err" || fail "resource read: $(cat "$TMP/err")"
+grep -q '"values": \[1, 3, 2, 4\]' "$TMP/res" || fail "resource read: $(cat "$TMP/res")"
+
 # 2. --format json prints exactly one JSON object with the fetches.
 "$RILL" run "$DATA/logreg_train.pb" --init init --feed "x=$X" --feed "y=$Y" \
   --fetch loss --fetch prediction --fetch logits:0 --format json >"$TMP/json" 2>"$TMP/err" ||
@@ -144,6 +154,8 @@ expect_error "bad steps" INVALID_ARGUMENT "--steps" "$RILL" run "$G" --fetch los
 expect_error "unknown flag" INVALID_ARGUMENT "--bogus" "$RILL" run "$G" --bogus 1
 expect_error "nothing to run" INVALID_ARGUMENT "nothing to run" "$RILL" run "$G"
 expect_error "missing npy" NOT_FOUND "missing.npy" "$RILL" run "$G" --feed "x=@/no/missing.npy" --fetch logits
+expect_error "uninitialized resource" FAILED_PRECONDITION "uninitialized" \
+  "$RILL" run "$DATA/resource_vars.pb" --feed 'x=[[1,0],[0,1]]' --fetch out
 expect_error "zero devices" INVALID_ARGUMENT "--devices" "$RILL" run "$G" --fetch loss --devices CPU=0
 expect_error "master" UNIMPLEMENTED "distributed" "$RILL" run "$G" --fetch loss --master grpc://localhost:2222
 

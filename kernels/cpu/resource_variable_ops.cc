@@ -1,0 +1,169 @@
+// Resource variables (TensorFlow 2's default): VarHandleOp names a Var in
+// the device's ResourceMgr; the handle travels to its consumers as a ref
+// to the variable's tensor (the placer keeps them on the variable's
+// device). Reads share the current buffer; writes never change a buffer a
+// reader may hold: Assign installs a new one, and AssignAdd/Sub update in
+// place only when no reader holds the buffer (copy-on-write otherwise).
+#include "absl/strings/str_cat.h"
+#include "core/framework/kernel_registry.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+class VarHandleOp : public OpKernel {
+ public:
+  explicit VarHandleOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_.Update(c->GetAttr("container", &container_));
+    status_.Update(c->GetAttr("shared_name", &shared_name_));
+    status_.Update(c->GetAttr("dtype", &dtype_));
+    if (shared_name_.empty()) shared_name_ = c->node().name();
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<Var> var,
+        ctx->resources()->LookupOrCreate<Var>(container_, shared_name_, [&] {
+          return std::make_shared<Var>(dtype_);
+        }));
+    if (var->dtype() != dtype_) {
+      return ctx->InvalidArgument(absl::StrCat("variable '", shared_name_,
+                                               "' exists with dtype ",
+                                               DataTypeName(var->dtype())));
+    }
+    ctx->set_output_ref(0, var->mu(), var->tensor(), &shared_name_);
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  std::string container_;
+  std::string shared_name_;
+  DataType dtype_ = DT_INVALID;
+};
+
+class ReadVariableOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    if (!ctx->input_is_ref(0))
+      return ctx->InvalidArgument("expected a resource handle");
+    Tensor value;
+    {
+      absl::MutexLock lock(ctx->input_ref_mutex(0));
+      value = *ctx->mutable_input(0);
+    }
+    if (!value.IsInitialized()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("node '", name(),
+                       "': reading a resource variable that is uninitialized"));
+    }
+    if (value.dtype() != output_type(0)) {
+      return ctx->InvalidArgument(
+          absl::StrCat("variable holds ", DataTypeName(value.dtype()),
+                       ", read as ", DataTypeName(output_type(0))));
+    }
+    ctx->set_output(0, std::move(value));
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+class AssignVariableOp : public OpKernel {
+ public:
+  explicit AssignVariableOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("validate_shape", &validate_shape_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    if (!ctx->input_is_ref(0))
+      return ctx->InvalidArgument("expected a resource handle");
+    const Tensor& value = ctx->input(1);
+    ASSIGN_OR_RETURN(Tensor copy, value.DeepCopy(ctx->allocator()));
+    absl::MutexLock lock(ctx->input_ref_mutex(0));
+    Tensor* var = ctx->mutable_input(0);
+    if (validate_shape_ && var->IsInitialized() &&
+        var->shape() != value.shape()) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "cannot assign a value of shape ", value.shape().DebugString(),
+          " to a variable of shape ", var->shape().DebugString()));
+    }
+    *var = std::move(copy);  // Readers keep the old buffer.
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  bool validate_shape_ = false;
+};
+
+template <bool kAdd>
+struct UpdateVariable {
+  template <typename T>
+  class Op : public OpKernel {
+   public:
+    using OpKernel::OpKernel;
+    absl::Status Compute(OpKernelContext* ctx) const override {
+      if (!ctx->input_is_ref(0))
+        return ctx->InvalidArgument("expected a resource handle");
+      const Tensor& delta = ctx->input(1);
+      absl::MutexLock lock(ctx->input_ref_mutex(0));
+      Tensor* var = ctx->mutable_input(0);
+      if (!var->IsInitialized()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "node '", name(),
+            "': updating a resource variable that is uninitialized"));
+      }
+      if (var->shape() != delta.shape()) {
+        return ctx->InvalidArgument(
+            absl::StrCat("update of shape ", delta.shape().DebugString(),
+                         " does not match the variable of shape ",
+                         var->shape().DebugString()));
+      }
+      if (!var->RefCountIsOne()) {  // A reader holds the buffer: copy first.
+        ASSIGN_OR_RETURN(*var, var->DeepCopy(ctx->allocator()));
+      }
+      auto v = var->flat<T>();
+      auto d = delta.flat<T>();
+      for (size_t i = 0; i < v.size(); ++i)
+        v[i] = kAdd ? v[i] + d[i] : v[i] - d[i];
+      return absl::OkStatus();
+    }
+    bool IsExpensive() const override { return false; }
+  };
+};
+
+class VarIsInitializedOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    bool initialized = false;
+    if (ctx->input_is_ref(0)) {
+      absl::MutexLock lock(ctx->input_ref_mutex(0));
+      initialized = ctx->mutable_input(0)->IsInitialized();
+    }
+    ctx->set_output(0, Tensor::Scalar<bool>(initialized));
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+[[maybe_unused]] const bool kRegistered = [] {
+  RegisterKernel<VarHandleOp>(KernelDef("VarHandleOp", kDeviceCpu));
+  RegisterKernel<ReadVariableOp>(KernelDef("ReadVariableOp", kDeviceCpu));
+  RegisterKernel<AssignVariableOp>(KernelDef("AssignVariableOp", kDeviceCpu));
+  RegisterKernelForTypes<UpdateVariable<true>::Op, float, double, int32_t,
+                         int64_t>(KernelDef("AssignAddVariableOp", kDeviceCpu),
+                                  "dtype");
+  RegisterKernelForTypes<UpdateVariable<false>::Op, float, double, int32_t,
+                         int64_t>(KernelDef("AssignSubVariableOp", kDeviceCpu),
+                                  "dtype");
+  RegisterKernel<VarIsInitializedOp>(
+      KernelDef("VarIsInitializedOp", kDeviceCpu));
+  return true;
+}();
+
+}  // namespace
+}  // namespace rill
