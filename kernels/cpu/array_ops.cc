@@ -6,20 +6,10 @@
 #include "core/framework/kernel_registry.h"
 #include "core/framework/shape_inference.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/int_values.h"
 
 namespace rill {
 namespace {
-
-// Reads an int32/int64 tensor's values.
-std::vector<int64_t> Ints(const Tensor& t) {
-  std::vector<int64_t> out;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t v : t.flat<int32_t>()) out.push_back(v);
-  } else {
-    for (int64_t v : t.flat<int64_t>()) out.push_back(v);
-  }
-  return out;
-}
 
 template <typename T>
 Tensor IntVector(const std::vector<int64_t>& v) {
@@ -93,7 +83,7 @@ class ReshapeOp : public OpKernel {
     const auto dims = in.shape().dim_sizes();
     std::vector<int64_t> out(dims.begin(), dims.end());
     if (type_string() == "Reshape") {
-      std::vector<int64_t> target = Ints(ctx->input(1));
+      std::vector<int64_t> target = IntValues(ctx->input(1));
       int unknown = -1;
       int64_t product = 1;
       for (size_t i = 0; i < target.size(); ++i) {
@@ -119,7 +109,7 @@ class ReshapeOp : public OpKernel {
       return TensorShape::Create(target);
     }
     if (type_string() == "ExpandDims") {
-      std::vector<int64_t> dim = Ints(ctx->input(1));
+      std::vector<int64_t> dim = IntValues(ctx->input(1));
       if (dim.size() != 1) return ctx->InvalidArgument("dim must be a scalar");
       absl::StatusOr<int> axis = CanonicalAxis(dim[0], in.dims() + 1);
       if (!axis.ok()) return ctx->InvalidArgument(axis.status().message());
@@ -155,7 +145,7 @@ class FillOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
     absl::StatusOr<TensorShape> shape =
-        TensorShape::Create(Ints(ctx->input(0)));
+        TensorShape::Create(IntValues(ctx->input(0)));
     if (!shape.ok()) return ctx->InvalidArgument(shape.status().message());
     if (ctx->input(1).NumElements() != 1) {
       return ctx->InvalidArgument("value must be a scalar");
@@ -191,7 +181,7 @@ class TileOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
     const Tensor& in = ctx->input(0);
-    const std::vector<int64_t> mult = Ints(ctx->input(1));
+    const std::vector<int64_t> mult = IntValues(ctx->input(1));
     if (static_cast<int>(mult.size()) != in.dims()) {
       return ctx->InvalidArgument(absl::StrCat("multiples has ", mult.size(),
                                                " entries for an input of rank ",
@@ -235,9 +225,9 @@ class GatherOp : public OpKernel {
                        "': GatherV2 with batch_dims is not supported yet"));
     }
     const Tensor& params = ctx->input(0);
-    const std::vector<int64_t> indices = Ints(ctx->input(1));
+    const std::vector<int64_t> indices = IntValues(ctx->input(1));
     int64_t axis_value = 0;
-    if (ctx->num_inputs() == 3) axis_value = Ints(ctx->input(2)).at(0);
+    if (ctx->num_inputs() == 3) axis_value = IntValues(ctx->input(2)).at(0);
     if (params.dims() == 0)
       return ctx->InvalidArgument("params must be at least 1-D");
     absl::StatusOr<int> axis = CanonicalAxis(axis_value, params.dims());

@@ -8,6 +8,7 @@
 #include "core/framework/shape_inference.h"
 #include "core/framework/strided_slice.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/int_values.h"
 
 namespace rill {
 namespace {
@@ -17,20 +18,6 @@ const std::vector<DataType>& FixedSizeTypes() {
       DT_FLOAT, DT_DOUBLE, DT_INT32,  DT_INT64,  DT_BOOL, DT_UINT8,   DT_INT8,
       DT_INT16, DT_UINT16, DT_UINT32, DT_UINT64, DT_HALF, DT_BFLOAT16};
   return *types;
-}
-
-std::vector<int64_t> Ints(const Tensor& t) {
-  std::vector<int64_t> out;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t v : t.flat<int32_t>()) out.push_back(v);
-  } else if (t.dtype() == DT_INT64) {
-    for (int64_t v : t.flat<int64_t>()) out.push_back(v);
-  } else if (t.dtype() == DT_INT16) {
-    for (int16_t v : t.flat<int16_t>()) out.push_back(v);
-  } else if (t.dtype() == DT_INT8) {
-    for (int8_t v : t.flat<int8_t>()) out.push_back(v);
-  }
-  return out;
 }
 
 const char* Bytes(const Tensor& t) {
@@ -91,7 +78,7 @@ class ConcatOp : public OpKernel {
     const Tensor& first = ctx->input(0);
     int64_t axis_value = pack_axis_;
     if (!pack) {
-      std::vector<int64_t> a = Ints(ctx->input(n));
+      std::vector<int64_t> a = IntValues(ctx->input(n));
       if (a.size() != 1) return ctx->InvalidArgument("axis must be a scalar");
       axis_value = a[0];
     }
@@ -147,8 +134,8 @@ class SplitOp : public OpKernel {
     const int value_input = op == "Split" ? 1 : 0;
     const Tensor& value = ctx->input(value_input);
     int64_t axis_value = unpack_axis_;
-    if (op == "Split") axis_value = Ints(ctx->input(0)).at(0);
-    if (op == "SplitV") axis_value = Ints(ctx->input(2)).at(0);
+    if (op == "Split") axis_value = IntValues(ctx->input(0)).at(0);
+    if (op == "SplitV") axis_value = IntValues(ctx->input(2)).at(0);
     absl::StatusOr<int> axis = CanonicalAxis(axis_value, value.dims());
     if (!axis.ok() || value.dims() == 0) {
       return ctx->InvalidArgument(absl::StrCat(
@@ -165,7 +152,7 @@ class SplitOp : public OpKernel {
       }
       sizes.assign(n, size / n);
     } else if (op == "SplitV") {
-      sizes = Ints(ctx->input(1));
+      sizes = IntValues(ctx->input(1));
       int unknown = -1;
       int64_t sum = 0;
       for (int i = 0; i < static_cast<int>(sizes.size()); ++i) {
@@ -253,8 +240,8 @@ class SliceOp : public OpKernel {
     const int rank = in.dims();
     std::vector<int64_t> begin, stride, len, out_dims;
     if (type_string() == "Slice") {
-      begin = Ints(ctx->input(1));
-      const std::vector<int64_t> size = Ints(ctx->input(2));
+      begin = IntValues(ctx->input(1));
+      const std::vector<int64_t> size = IntValues(ctx->input(2));
       if (static_cast<int>(begin.size()) != rank ||
           static_cast<int>(size.size()) != rank) {
         return ctx->InvalidArgument(
@@ -274,8 +261,8 @@ class SliceOp : public OpKernel {
       out_dims = len;
     } else {
       absl::StatusOr<StridedSliceSpec> spec = ComputeStridedSlice(
-          PartialTensorShape(in.shape()), Ints(ctx->input(1)),
-          Ints(ctx->input(2)), Ints(ctx->input(3)), masks_);
+          PartialTensorShape(in.shape()), IntValues(ctx->input(1)),
+          IntValues(ctx->input(2)), IntValues(ctx->input(3)), masks_);
       if (!spec.ok()) return ctx->InvalidArgument(spec.status().message());
       begin = spec->begin;
       stride = spec->stride;
@@ -299,7 +286,7 @@ class TransposeOp : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
     const Tensor& in = ctx->input(0);
-    const std::vector<int64_t> perm = Ints(ctx->input(1));
+    const std::vector<int64_t> perm = IntValues(ctx->input(1));
     const int rank = in.dims();
     if (static_cast<int>(perm.size()) != rank) {
       return ctx->InvalidArgument(
@@ -345,7 +332,7 @@ class PadOp : public OpKernel {
                                                rank, ",2], got ",
                                                paddings.shape().DebugString()));
     }
-    const std::vector<int64_t> p = Ints(paddings);
+    const std::vector<int64_t> p = IntValues(paddings);
     std::vector<int64_t> dims;
     for (int d = 0; d < rank; ++d) {
       if (p[2 * d] < 0 || p[2 * d + 1] < 0)

@@ -9,19 +9,10 @@
 #include "absl/synchronization/mutex.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/int_values.h"
 
 namespace rill {
 namespace {
-
-std::vector<int64_t> Ints(const Tensor& t) {
-  std::vector<int64_t> out;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t v : t.flat<int32_t>()) out.push_back(v);
-  } else {
-    for (int64_t v : t.flat<int64_t>()) out.push_back(v);
-  }
-  return out;
-}
 
 class RandomBase : public OpKernel {
  public:
@@ -44,7 +35,7 @@ class RandomBase : public OpKernel {
   absl::StatusOr<Tensor*> AllocateShaped(OpKernelContext* ctx) const {
     RETURN_IF_ERROR(status_);
     absl::StatusOr<TensorShape> shape =
-        TensorShape::Create(Ints(ctx->input(0)));
+        TensorShape::Create(IntValues(ctx->input(0)));
     if (!shape.ok()) return ctx->InvalidArgument(shape.status().message());
     return ctx->allocate_output(0, *shape);
   }

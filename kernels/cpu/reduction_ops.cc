@@ -7,19 +7,10 @@
 #include "core/framework/kernel_registry.h"
 #include "core/framework/shape_inference.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/int_values.h"
 
 namespace rill {
 namespace {
-
-std::vector<int64_t> Ints(const Tensor& t) {
-  std::vector<int64_t> out;
-  if (t.dtype() == DT_INT32) {
-    for (int32_t v : t.flat<int32_t>()) out.push_back(v);
-  } else {
-    for (int64_t v : t.flat<int64_t>()) out.push_back(v);
-  }
-  return out;
-}
 
 struct SumR {
   template <typename T>
@@ -80,7 +71,7 @@ struct Reduce {
       const Tensor& in = ctx->input(0);
       const int rank = in.dims();
       std::vector<bool> reduced(rank, false);
-      for (int64_t a : Ints(ctx->input(1))) {
+      for (int64_t a : IntValues(ctx->input(1))) {
         absl::StatusOr<int> axis = CanonicalAxis(a, rank);
         if (!axis.ok()) return ctx->InvalidArgument(axis.status().message());
         reduced[*axis] = true;
@@ -148,7 +139,7 @@ struct ArgReduce {
     using OpKernel::OpKernel;
     absl::Status Compute(OpKernelContext* ctx) const override {
       const Tensor& in = ctx->input(0);
-      const std::vector<int64_t> dim = Ints(ctx->input(1));
+      const std::vector<int64_t> dim = IntValues(ctx->input(1));
       if (dim.size() != 1)
         return ctx->InvalidArgument("dimension must be a scalar");
       absl::StatusOr<int> axis = CanonicalAxis(dim[0], in.dims());

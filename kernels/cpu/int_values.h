@@ -1,0 +1,39 @@
+// Reading index-like tensors (shapes, axes, multiples, paddings) in CPU
+// kernels.
+#ifndef RILL_KERNELS_CPU_INT_VALUES_H_
+#define RILL_KERNELS_CPU_INT_VALUES_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "core/framework/tensor.h"
+
+namespace rill {
+
+// The values of an int8/int16/int32/int64 tensor, widened; empty for any
+// other dtype (the op schemas only let integer dtypes reach the callers).
+inline std::vector<int64_t> IntValues(const Tensor& t) {
+  std::vector<int64_t> out;
+  out.reserve(t.NumElements());
+  switch (t.dtype()) {
+    case DT_INT32:
+      for (int32_t v : t.flat<int32_t>()) out.push_back(v);
+      break;
+    case DT_INT64:
+      for (int64_t v : t.flat<int64_t>()) out.push_back(v);
+      break;
+    case DT_INT16:
+      for (int16_t v : t.flat<int16_t>()) out.push_back(v);
+      break;
+    case DT_INT8:
+      for (int8_t v : t.flat<int8_t>()) out.push_back(v);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+}  // namespace rill
+
+#endif  // RILL_KERNELS_CPU_INT_VALUES_H_
