@@ -25,6 +25,15 @@ const char* Bytes(const Tensor& t) {
 }
 char* Bytes(Tensor* t) { return static_cast<char*>(t->raw_data()); }
 
+// Row-major element strides of a shape.
+std::vector<int64_t> Strides(absl::Span<const int64_t> dims) {
+  std::vector<int64_t> strides(dims.size(), 1);
+  for (int d = static_cast<int>(dims.size()) - 2; d >= 0; --d) {
+    strides[d] = strides[d + 1] * dims[d + 1];
+  }
+  return strides;
+}
+
 // Views a tensor as [outer, axis, inner] around `axis`.
 struct AxisView {
   int64_t outer = 1, axis = 1, inner = 1;
@@ -208,9 +217,7 @@ void CopyBox(const Tensor& in, Tensor* out, const std::vector<int64_t>& begin,
   const int rank = in.dims();
   const size_t elem = DataTypeSize(in.dtype());
   if (out->NumElements() == 0) return;
-  std::vector<int64_t> in_strides(rank, 1);
-  for (int d = rank - 2; d >= 0; --d)
-    in_strides[d] = in_strides[d + 1] * in.dim_size(d + 1);
+  const std::vector<int64_t> in_strides = Strides(in.shape().dim_sizes());
   std::vector<int64_t> idx(rank, 0);
   const char* src = Bytes(in);
   char* dst = Bytes(out);
@@ -303,9 +310,7 @@ class TransposeOp : public OpKernel {
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
     const size_t elem = DataTypeSize(in.dtype());
-    std::vector<int64_t> in_strides(rank, 1);
-    for (int d = rank - 2; d >= 0; --d)
-      in_strides[d] = in_strides[d + 1] * in.dim_size(d + 1);
+    const std::vector<int64_t> in_strides = Strides(in.shape().dim_sizes());
     std::vector<int64_t> idx(rank, 0);
     const char* src = Bytes(in);
     char* dst = Bytes(out);
@@ -342,9 +347,7 @@ class PadOp : public OpKernel {
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));  // Zeros.
     const size_t elem = DataTypeSize(in.dtype());
-    std::vector<int64_t> out_strides(rank, 1);
-    for (int d = rank - 2; d >= 0; --d)
-      out_strides[d] = out_strides[d + 1] * dims[d + 1];
+    const std::vector<int64_t> out_strides = Strides(dims);
     std::vector<int64_t> idx(rank, 0);
     const char* src = Bytes(in);
     char* dst = Bytes(out);

@@ -1,47 +1,16 @@
-// Resource variables (TensorFlow 2's default): VarHandleOp names a Var in
-// the device's ResourceMgr; the handle travels to its consumers as a ref
-// to the variable's tensor (the placer keeps them on the variable's
-// device). Reads share the current buffer; writes never change a buffer a
-// reader may hold: Assign installs a new one, and AssignAdd/Sub update in
-// place only when no reader holds the buffer (copy-on-write otherwise).
+// Resource variables (TensorFlow 2's default): VarHandleOp (the VariableOp
+// kernel of variable_ops.cc) names a Var in the device's ResourceMgr; the
+// handle travels to its consumers as a ref to the variable's tensor (the
+// placer keeps them on the variable's device). Reads share the current buffer;
+// writes never change a buffer a reader may hold: Assign installs a new one,
+// and AssignAdd/Sub update in place only when no reader holds the buffer
+// (copy-on-write otherwise).
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
 
 namespace rill {
 namespace {
-
-class VarHandleOp : public OpKernel {
- public:
-  explicit VarHandleOp(OpKernelConstruction* c) : OpKernel(c) {
-    status_.Update(c->GetAttr("container", &container_));
-    status_.Update(c->GetAttr("shared_name", &shared_name_));
-    status_.Update(c->GetAttr("dtype", &dtype_));
-    if (shared_name_.empty()) shared_name_ = c->node().name();
-  }
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(
-        std::shared_ptr<Var> var,
-        ctx->resources()->LookupOrCreate<Var>(container_, shared_name_, [&] {
-          return std::make_shared<Var>(dtype_);
-        }));
-    if (var->dtype() != dtype_) {
-      return ctx->InvalidArgument(absl::StrCat("variable '", shared_name_,
-                                               "' exists with dtype ",
-                                               DataTypeName(var->dtype())));
-    }
-    ctx->set_output_ref(0, var->mu(), var->tensor(), &shared_name_);
-    return absl::OkStatus();
-  }
-  bool IsExpensive() const override { return false; }
-
- private:
-  absl::Status status_;
-  std::string container_;
-  std::string shared_name_;
-  DataType dtype_ = DT_INVALID;
-};
 
 class ReadVariableOp : public OpKernel {
  public:
@@ -151,7 +120,6 @@ class VarIsInitializedOp : public OpKernel {
 };
 
 [[maybe_unused]] const bool kRegistered = [] {
-  RegisterKernel<VarHandleOp>(KernelDef("VarHandleOp", kDeviceCpu));
   RegisterKernel<ReadVariableOp>(KernelDef("ReadVariableOp", kDeviceCpu));
   RegisterKernel<AssignVariableOp>(KernelDef("AssignVariableOp", kDeviceCpu));
   RegisterKernelForTypes<UpdateVariable<true>::Op, float, double, int32_t,

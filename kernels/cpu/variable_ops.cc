@@ -9,13 +9,15 @@
 namespace rill {
 namespace {
 
+// VariableV2 and VarHandleOp: find or create the Var named (container,
+// shared_name or the node's name) and output a ref to its tensor. (A
+// resource handle travels as such a ref; see resource_variable_ops.cc.)
 class VariableOp : public OpKernel {
  public:
   explicit VariableOp(OpKernelConstruction* c) : OpKernel(c) {
     status_.Update(c->GetAttr("container", &container_));
     status_.Update(c->GetAttr("shared_name", &shared_name_));
     status_.Update(c->GetAttr("dtype", &dtype_));
-    status_.Update(c->GetAttr("shape", &shape_));
     if (shared_name_.empty()) shared_name_ = c->node().name();
   }
 
@@ -32,7 +34,7 @@ class VariableOp : public OpKernel {
                                                DataTypeName(var->dtype())));
     }
     // The resource outlives the step; the ref stays valid while it exists.
-    ctx->set_output_ref(0, var->mu(), var->tensor(), &name());
+    ctx->set_output_ref(0, var->mu(), var->tensor(), &shared_name_);
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return false; }
@@ -42,7 +44,6 @@ class VariableOp : public OpKernel {
   std::string container_;
   std::string shared_name_;
   DataType dtype_ = DT_INVALID;
-  PartialTensorShape shape_;
 };
 
 class AssignOp : public OpKernel {
@@ -132,6 +133,7 @@ class IsVariableInitializedOp : public OpKernel {
 
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernel<VariableOp>(KernelDef("VariableV2", kDeviceCpu));
+  RegisterKernel<VariableOp>(KernelDef("VarHandleOp", kDeviceCpu));
   RegisterKernel<AssignOp>(KernelDef("Assign", kDeviceCpu));
   RegisterKernelForTypes<AssignUpdate<true>::Op, float, double, int32_t,
                          int64_t>(KernelDef("AssignAdd", kDeviceCpu), "T");
