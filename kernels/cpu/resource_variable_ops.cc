@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/variable_update.h"
 
 namespace rill {
 namespace {
@@ -85,38 +86,14 @@ struct UpdateVariable {
             "node '", name(),
             "': updating a resource variable that is uninitialized"));
       }
-      if (var->shape() != delta.shape()) {
-        return ctx->InvalidArgument(
-            absl::StrCat("update of shape ", delta.shape().DebugString(),
-                         " does not match the variable of shape ",
-                         var->shape().DebugString()));
-      }
-      if (!var->RefCountIsOne()) {  // A reader holds the buffer: copy first.
+      if (var->shape() == delta.shape() && !var->RefCountIsOne()) {
+        // A reader holds the buffer: copy first, so its snapshot stays.
         ASSIGN_OR_RETURN(*var, var->DeepCopy(ctx->allocator()));
       }
-      auto v = var->flat<T>();
-      auto d = delta.flat<T>();
-      for (size_t i = 0; i < v.size(); ++i)
-        v[i] = kAdd ? v[i] + d[i] : v[i] - d[i];
-      return absl::OkStatus();
+      return UpdateVariableInPlace<T, kAdd>(ctx, var, delta);
     }
     bool IsExpensive() const override { return false; }
   };
-};
-
-class VarIsInitializedOp : public OpKernel {
- public:
-  using OpKernel::OpKernel;
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    bool initialized = false;
-    if (ctx->input_is_ref(0)) {
-      absl::MutexLock lock(ctx->input_ref_mutex(0));
-      initialized = ctx->mutable_input(0)->IsInitialized();
-    }
-    ctx->set_output(0, Tensor::Scalar<bool>(initialized));
-    return absl::OkStatus();
-  }
-  bool IsExpensive() const override { return false; }
 };
 
 [[maybe_unused]] const bool kRegistered = [] {
@@ -128,8 +105,6 @@ class VarIsInitializedOp : public OpKernel {
   RegisterKernelForTypes<UpdateVariable<false>::Op, float, double, int32_t,
                          int64_t>(KernelDef("AssignSubVariableOp", kDeviceCpu),
                                   "dtype");
-  RegisterKernel<VarIsInitializedOp>(
-      KernelDef("VarIsInitializedOp", kDeviceCpu));
   return true;
 }();
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/variable_update.h"
 
 namespace rill {
 namespace {
@@ -98,16 +99,7 @@ struct AssignUpdate {
           return absl::FailedPreconditionError(absl::StrCat(
               "attempting to use uninitialized value in node '", name(), "'"));
         }
-        if (var->shape() != value.shape()) {
-          return ctx->InvalidArgument(
-              absl::StrCat("update of shape ", value.shape().DebugString(),
-                           " does not match the variable of shape ",
-                           var->shape().DebugString()));
-        }
-        auto v = var->flat<T>();
-        auto d = value.flat<T>();
-        for (size_t i = 0; i < v.size(); ++i)
-          v[i] = kAdd ? v[i] + d[i] : v[i] - d[i];
+        RETURN_IF_ERROR((UpdateVariableInPlace<T, kAdd>(ctx, var, value)));
       }
       ctx->forward_ref_input_to_ref_output(0, 0);
       return absl::OkStatus();
@@ -139,8 +131,10 @@ class IsVariableInitializedOp : public OpKernel {
                          int64_t>(KernelDef("AssignAdd", kDeviceCpu), "T");
   RegisterKernelForTypes<AssignUpdate<false>::Op, float, double, int32_t,
                          int64_t>(KernelDef("AssignSub", kDeviceCpu), "T");
-  RegisterKernel<IsVariableInitializedOp>(
-      KernelDef("IsVariableInitialized", kDeviceCpu));
+  // The resource variant's handle is a ref too (resource_variable_ops.cc).
+  for (const char* op : {"IsVariableInitialized", "VarIsInitializedOp"}) {
+    RegisterKernel<IsVariableInitializedOp>(KernelDef(op, kDeviceCpu));
+  }
   return true;
 }();
 

@@ -1,0 +1,31 @@
+// The in-place update shared by AssignAdd/AssignSub (ref variables) and
+// AssignAddVariableOp/AssignSubVariableOp (resource variables).
+#ifndef RILL_KERNELS_CPU_VARIABLE_UPDATE_H_
+#define RILL_KERNELS_CPU_VARIABLE_UPDATE_H_
+
+#include "absl/strings/str_cat.h"
+#include "core/framework/op_kernel.h"
+
+namespace rill {
+
+// var += delta (kAdd) or var -= delta, element-wise; the caller holds the
+// variable's lock. INVALID_ARGUMENT when the shapes differ.
+template <typename T, bool kAdd>
+absl::Status UpdateVariableInPlace(const OpKernelContext* ctx, Tensor* var,
+                                   const Tensor& delta) {
+  if (var->shape() != delta.shape()) {
+    return ctx->InvalidArgument(absl::StrCat(
+        "update of shape ", delta.shape().DebugString(),
+        " does not match the variable of shape ", var->shape().DebugString()));
+  }
+  auto v = var->flat<T>();
+  auto d = delta.flat<T>();
+  for (size_t i = 0; i < v.size(); ++i) {
+    v[i] = kAdd ? v[i] + d[i] : v[i] - d[i];
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill
+
+#endif  // RILL_KERNELS_CPU_VARIABLE_UPDATE_H_
