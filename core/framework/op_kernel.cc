@@ -83,6 +83,11 @@ void OpKernelContext::set_output_ref(int i, absl::Mutex* mu, Tensor* ref,
   outputs_[i].ref_name = name;
 }
 
+void OpKernelContext::set_output_dead(int i) {
+  outputs_[i] = TensorValue();
+  outputs_[i].is_dead = true;
+}
+
 absl::Status OpKernelContext::InvalidArgument(absl::string_view message) const {
   return absl::InvalidArgumentError(absl::StrCat("node '", kernel().name(),
                                                  "' (", kernel().type_string(),

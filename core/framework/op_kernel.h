@@ -40,6 +40,9 @@ struct TensorValue {
   // For a ref edge: the variable's name, for "uninitialized" errors. Views a
   // string owned by the variable's kernel.
   const std::string* ref_name = nullptr;
+  // Set on the outputs of an untaken branch (Switch) and everything that
+  // depends on them: no value, and consumers other than Merge do not run.
+  bool is_dead = false;
 
   bool is_ref() const { return ref != nullptr; }
 };
@@ -126,6 +129,9 @@ class OpKernelContext {
     absl::Span<TensorValue> inputs;
     const Runner* runner = nullptr;  // For splitting work; may be null.
     int intra_op_parallelism = 1;
+    // Only kernels that run on dead inputs (_Send, _Recv, _Retval) see this
+    // set: the node is on an untaken branch.
+    bool is_input_dead = false;
   };
 
   explicit OpKernelContext(const Params& params);
@@ -140,6 +146,12 @@ class OpKernelContext {
   Rendezvous* rendezvous() const { return params_.rendezvous; }
   const Runner* runner() const { return params_.runner; }
   int intra_op_parallelism() const { return params_.intra_op_parallelism; }
+  bool is_input_dead() const { return params_.is_input_dead; }
+  // Whether input i arrived (Merge leaves inputs that never come empty).
+  bool has_input(int i) const {
+    return params_.inputs[i].is_ref() ||
+           params_.inputs[i].value.IsInitialized();
+  }
 
   // The value of input i. For a ref input, the variable's tensor as it is
   // now (a shared handle taken under its lock).
@@ -162,6 +174,9 @@ class OpKernelContext {
   void forward_ref_input_to_ref_output(int in, int out);
   void set_output_ref(int i, absl::Mutex* mu, Tensor* ref,
                       const std::string* name);
+  // Output i carries no value: consumers become dead (Switch's untaken
+  // branch, a dead tensor received).
+  void set_output_dead(int i);
 
   using OutputVector = absl::InlinedVector<TensorValue, 2>;
   OutputVector* outputs() { return &outputs_; }

@@ -21,7 +21,10 @@ namespace rill {
 
 class Rendezvous {
  public:
-  using DoneCallback = std::function<void(const absl::Status&, const Tensor&)>;
+  // The status, the tensor, and whether it is dead (sent from an untaken
+  // branch of a Switch: no value, only the news that none will come).
+  using DoneCallback =
+      std::function<void(const absl::Status&, const Tensor&, bool is_dead)>;
 
   virtual ~Rendezvous() = default;
 
@@ -32,7 +35,8 @@ class Rendezvous {
 
   // ALREADY_EXISTS when the key was sent already in this step; the abort
   // status after StartAbort.
-  virtual absl::Status Send(const std::string& key, const Tensor& value) = 0;
+  virtual absl::Status Send(const std::string& key, const Tensor& value,
+                            bool is_dead = false) = 0;
   // Calls `done` once, when the tensor arrives or the rendezvous aborts;
   // possibly inline.
   virtual void RecvAsync(const std::string& key, DoneCallback done) = 0;

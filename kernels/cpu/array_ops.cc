@@ -1,5 +1,5 @@
 // Shape and layout kernels: Shape, Size, Rank, Reshape, ExpandDims, Squeeze,
-// Fill, ZerosLike, OnesLike, Tile, GatherV2, Cast.
+// Fill, ZerosLike, OnesLike, Cast.
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -175,97 +175,6 @@ struct ConstLike {
   };
 };
 
-template <typename T>
-class TileOp : public OpKernel {
- public:
-  using OpKernel::OpKernel;
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    const Tensor& in = ctx->input(0);
-    const std::vector<int64_t> mult = IntValues(ctx->input(1));
-    if (static_cast<int>(mult.size()) != in.dims()) {
-      return ctx->InvalidArgument(absl::StrCat("multiples has ", mult.size(),
-                                               " entries for an input of rank ",
-                                               in.dims()));
-    }
-    std::vector<int64_t> dims;
-    for (int i = 0; i < in.dims(); ++i) {
-      if (mult[i] < 0) return ctx->InvalidArgument("multiples must be >= 0");
-      dims.push_back(in.dim_size(i) * mult[i]);
-    }
-    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
-    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
-    auto src = in.flat<T>();
-    auto dst = out->flat<T>();
-    const int rank = in.dims();
-    // Output element -> input element: each coordinate modulo the input dim.
-    std::vector<int64_t> idx(rank, 0);
-    for (int64_t i = 0; i < static_cast<int64_t>(dst.size()); ++i) {
-      int64_t s = 0;
-      for (int d = 0; d < rank; ++d)
-        s = s * in.dim_size(d) + idx[d] % in.dim_size(d);
-      dst[i] = src[s];
-      for (int d = rank - 1; d >= 0 && ++idx[d] == dims[d]; --d) idx[d] = 0;
-    }
-    return absl::OkStatus();
-  }
-};
-
-template <typename T>
-class GatherOp : public OpKernel {
- public:
-  explicit GatherOp(OpKernelConstruction* c) : OpKernel(c) {
-    if (c->attrs().contains("batch_dims"))
-      status_ = c->GetAttr("batch_dims", &batch_dims_);
-  }
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    if (batch_dims_ != 0) {
-      return absl::UnimplementedError(
-          absl::StrCat("node '", name(),
-                       "': GatherV2 with batch_dims is not supported yet"));
-    }
-    const Tensor& params = ctx->input(0);
-    const std::vector<int64_t> indices = IntValues(ctx->input(1));
-    int64_t axis_value = 0;
-    if (ctx->num_inputs() == 3) axis_value = IntValues(ctx->input(2)).at(0);
-    if (params.dims() == 0)
-      return ctx->InvalidArgument("params must be at least 1-D");
-    absl::StatusOr<int> axis = CanonicalAxis(axis_value, params.dims());
-    if (!axis.ok()) return ctx->InvalidArgument(axis.status().message());
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < *axis; ++d) outer *= params.dim_size(d);
-    for (int d = *axis + 1; d < params.dims(); ++d) inner *= params.dim_size(d);
-    const int64_t limit = params.dim_size(*axis);
-    std::vector<int64_t> dims;
-    for (int d = 0; d < *axis; ++d) dims.push_back(params.dim_size(d));
-    for (int64_t d : ctx->input(1).shape().dim_sizes()) dims.push_back(d);
-    for (int d = *axis + 1; d < params.dims(); ++d)
-      dims.push_back(params.dim_size(d));
-    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
-    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
-    auto src = params.flat<T>();
-    auto dst = out->flat<T>();
-    const int64_t n = static_cast<int64_t>(indices.size());
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t ix = indices[i];
-        if (ix < 0 || ix >= limit) {
-          return ctx->InvalidArgument(absl::StrCat(
-              "indices[", i, "] = ", ix, " is not in [0, ", limit, ")"));
-        }
-        for (int64_t j = 0; j < inner; ++j) {
-          dst[(o * n + i) * inner + j] = src[(o * limit + ix) * inner + j];
-        }
-      }
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  absl::Status status_;
-  int64_t batch_dims_ = 0;
-};
-
 class CastOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -322,12 +231,6 @@ class CastOp : public OpKernel {
                          bool>(KernelDef("ZerosLike", kDeviceCpu), "T");
   RegisterKernelForTypes<ConstLike<1>::Op, float, double, int32_t, int64_t,
                          bool>(KernelDef("OnesLike", kDeviceCpu), "T");
-  RegisterKernelForTypes<TileOp, float, double, int32_t, int64_t, bool>(
-      KernelDef("Tile", kDeviceCpu), "T");
-  RegisterKernelForTypes<GatherOp, float, double, int32_t, int64_t, bool>(
-      KernelDef("GatherV2", kDeviceCpu), "Tparams");
-  RegisterKernelForTypes<GatherOp, float, double, int32_t, int64_t, bool>(
-      KernelDef("Gather", kDeviceCpu), "Tparams");
   RegisterKernel<CastOp>(KernelDef("Cast", kDeviceCpu));
   return true;
 }();

@@ -1,5 +1,6 @@
 // Kernels that move tensors without computing on them: constants,
-// placeholders, identities, the step's feeds (_Arg) and fetches (_Retval).
+// placeholders, identities, Switch and Merge, the step's feeds (_Arg) and
+// fetches (_Retval).
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/framework/tensor_proto.h"
@@ -63,6 +64,45 @@ class IdentityOp : public OpKernel {
       }
     }
     return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+// Switch sends `data` to output_true or output_false by `pred`; the other
+// output is dead.
+class SwitchOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& pred = ctx->input(1);
+    if (pred.dims() != 0 || pred.dtype() != DT_BOOL) {
+      return ctx->InvalidArgument(
+          absl::StrCat("pred must be a bool scalar, got shape ",
+                       pred.shape().DebugString()));
+    }
+    const int taken = pred.scalar<bool>() ? 1 : 0;
+    ctx->set_output(taken, ctx->input(0));
+    ctx->set_output_dead(1 - taken);
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+// The executor runs Merge once its first live input has arrived (other
+// inputs stay empty) and marks it dead, without running it, when every
+// input is dead.
+class MergeOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    for (int i = 0; i < ctx->num_inputs(); ++i) {
+      if (!ctx->has_input(i)) continue;
+      ctx->set_output(0, ctx->input(i));
+      ctx->set_output(1, Tensor::Scalar<int32_t>(i));
+      return absl::OkStatus();
+    }
+    return absl::InternalError(
+        absl::StrCat("node '", name(), "' (Merge) ran with no live input"));
   }
   bool IsExpensive() const override { return false; }
 };
@@ -131,6 +171,8 @@ class RetvalOp : public OpKernel {
     RegisterKernel<IdentityOp>(KernelDef(op, kDeviceCpu));
   }
   RegisterKernel<NoOp>(KernelDef("NoOp", kDeviceCpu));
+  RegisterKernel<SwitchOp>(KernelDef("Switch", kDeviceCpu));
+  RegisterKernel<MergeOp>(KernelDef("Merge", kDeviceCpu));
   RegisterKernel<ArgOp>(KernelDef("_Arg", kDeviceCpu));
   RegisterKernel<RetvalOp>(KernelDef("_Retval", kDeviceCpu));
   return true;

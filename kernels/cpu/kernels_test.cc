@@ -4,6 +4,7 @@
 // join the list when they land).
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "core/cc/ops.h"
 #include "gtest/gtest.h"
@@ -287,6 +288,209 @@ TEST(KernelsTest, MathAndNnOps) {
   });
 }
 
+// x [2, 2, 3] times y [3, 2], y broadcast over x's batch, computed here
+// with plain loops.
+Tensor BatchMatMulExpected(const std::vector<float>& x,
+                           const std::vector<float>& y) {
+  std::vector<float> out(8, 0.0f);
+  for (int b = 0; b < 2; ++b) {
+    for (int i = 0; i < 2; ++i) {
+      for (int j = 0; j < 2; ++j) {
+        for (int k = 0; k < 3; ++k) {
+          out[b * 4 + i * 2 + j] += x[b * 6 + i * 3 + k] * y[k * 2 + j];
+        }
+      }
+    }
+  }
+  return F(out, {2, 2, 2});
+}
+
+TEST(KernelsTest, IndexingAndBroadcastOps) {
+  const std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::vector<float> y = {1, -1, 2, 0, 0.5f, 3};
+  RunCases({
+      {"BatchMatMulV2 broadcasts y",
+       [&](const Scope& s) {
+         return ops::BatchMatMulV2(s, ops::Const(s, F(x, {2, 2, 3})),
+                                   ops::Const(s, F(y, {3, 2})));
+       },
+       BatchMatMulExpected(x, y)},
+      {"BatchMatMulV2 adj_x adj_y",
+       [](const Scope& s) {
+         // x^T is [[1, 2]], y^T is [[3], [4]]: one batch of [1x2]*[2x1].
+         return ops::BatchMatMulV2(s, ops::Const(s, {{{1.0f}, {2.0f}}}),
+                                   ops::Const(s, {{{3.0f, 4.0f}}}),
+                                   ops::BatchMatMulV2::AdjX(true).AdjY(true));
+       },
+       F({11}, {1, 1, 1})},
+      {"BatchMatMulV2 int32 empty batch",
+       [](const Scope& s) {
+         return ops::BatchMatMulV2(s, ops::Fill(s, {0, 2, 2}, 1),
+                                   ops::Fill(s, {2, 3}, 1));
+       },
+       I({}, {0, 2, 3})},
+      {"BroadcastTo row to matrix",
+       [](const Scope& s) {
+         return ops::BroadcastTo(s, ops::Const(s, {1, 2, 3}), {2, 3});
+       },
+       I({1, 2, 3, 1, 2, 3}, {2, 3})},
+      {"BroadcastTo column",
+       [](const Scope& s) {
+         return ops::BroadcastTo(s, ops::Const(s, {{1}, {2}}), {2, 3});
+       },
+       I({1, 1, 1, 2, 2, 2}, {2, 3})},
+      {"BroadcastTo scalar to empty",
+       [](const Scope& s) {
+         return ops::BroadcastTo(s, 7, {0, 4});
+       },
+       I({}, {0, 4})},
+      {"Tile scalar",
+       [](const Scope& s) {
+         return ops::Tile(s, ops::Const(s, 5.0f),
+                          ops::Const(s, Tensor::FromVector<int32_t>({})));
+       },
+       F({5}, {})},
+      {"Tile rank 3",
+       [](const Scope& s) {
+         return ops::Tile(s, ops::Const(s, {{{1, 2}}}), {2, 1, 2});
+       },
+       I({1, 2, 1, 2, 1, 2, 1, 2}, {2, 1, 4})},
+      {"Gather axis 0 bool",
+       [](const Scope& s) {
+         return ops::Gather(s, ops::Const(s, {true, false}),
+                            ops::Const(s, {{1, 1}, {0, 1}}));
+       },
+       Tensor::FromVector<bool>({false, false, true, false},
+                                TensorShape({2, 2}))},
+      {"GatherV2 negative axis",
+       [](const Scope& s) {
+         return ops::GatherV2(s, ops::Const(s, {{1, 2, 3}, {4, 5, 6}}),
+                              int64_t{1}, -1);
+       },
+       I({2, 5}, {2})},
+      {"GatherV2 batch_dims 1",
+       [](const Scope& s) {
+         // Row b takes its own elements indices[b].
+         return ops::GatherV2(s, ops::Const(s, {{1, 2, 3}, {4, 5, 6}}),
+                              ops::Const(s, {{2, 0}, {1, 1}}), 1,
+                              ops::GatherV2::BatchDims(1));
+       },
+       I({3, 1, 5, 5}, {2, 2})},
+      {"GatherV2 batch_dims -1 with inner dims",
+       [](const Scope& s) {
+         return ops::GatherV2(
+             s, ops::Const(s, {{{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}}),
+             ops::Const(s, {{1}, {0}}), 1, ops::GatherV2::BatchDims(-1));
+       },
+       I({3, 4, 5, 6}, {2, 1, 2})},
+      {"DynamicStitch later inputs win",
+       [](const Scope& s) {
+         return ops::DynamicStitch(
+             s, {ops::Const(s, {0, 2}), ops::Const(s, {{1}, {2}})},
+             {ops::Const(s, {{1.0f, 1.0f}, {3.0f, 3.0f}}),
+              ops::Const(s, {{{7.0f, 7.0f}}, {{9.0f, 9.0f}}})});
+       },
+       F({1, 1, 7, 7, 9, 9}, {3, 2})},
+      {"DynamicStitch scalar indices",
+       [](const Scope& s) {
+         return ops::DynamicStitch(s, {ops::Const(s, 1), ops::Const(s, 0)},
+                                   {ops::Const(s, 10), ops::Const(s, 20)});
+       },
+       I({20, 10}, {2})},
+  });
+}
+
+// Element-wise kernels at their edges: broadcasting both ways, scalars,
+// empty tensors, and integer overflow, which wraps in TensorFlow.
+TEST(KernelsTest, ElementwiseEdgeCases) {
+  constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
+  constexpr int32_t kMin = std::numeric_limits<int32_t>::min();
+  RunCases({
+      {"AddV2 [2,1] + [3] broadcasts both",
+       [](const Scope& s) {
+         return ops::AddV2(s, ops::Const(s, {{10}, {20}}),
+                           ops::Const(s, {1, 2, 3}));
+       },
+       I({11, 12, 13, 21, 22, 23}, {2, 3})},
+      {"Mul scalar * matrix",
+       [](const Scope& s) {
+         return ops::Mul(s, 2.0f, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}));
+       },
+       F({2, 4, 6, 8}, {2, 2})},
+      {"Sub of empty with broadcast",
+       [](const Scope& s) {
+         return ops::Sub(s, ops::Fill(s, {0, 3}, 1.0f),
+                         ops::Const(s, {1.0f, 2.0f, 3.0f}));
+       },
+       F({}, {0, 3})},
+      {"Sqrt of empty",
+       [](const Scope& s) { return ops::Sqrt(s, ops::Fill(s, {0}, 1.0f)); },
+       F({}, {0})},
+      {"int32 Add wraps", [](const Scope& s) { return ops::AddV2(s, kMax, 1); },
+       I({kMin}, {})},
+      {"int32 Mul wraps", [](const Scope& s) { return ops::Mul(s, kMax, 2); },
+       I({-2}, {})},
+      {"int32 Neg of min wraps",
+       [](const Scope& s) { return ops::Neg(s, ops::Const(s, kMin)); },
+       I({kMin}, {})},
+      {"FloorDiv and FloorMod round toward -inf",
+       [](const Scope& s) {
+         return ops::AddV2(
+             s, ops::Mul(s, ops::FloorDiv(s, ops::Const(s, {-7, 7}), 2), 100),
+             ops::FloorMod(s, ops::Const(s, {-7, 7}), 2));
+       },
+       I({-399, 301}, {2})},
+      {"Equal on bool",
+       [](const Scope& s) {
+         return ops::Equal(s, ops::Const(s, {true, false}), true);
+       },
+       Tensor::FromVector<bool>({true, false}, TensorShape({2}))},
+      {"Maximum int64 broadcast",
+       [](const Scope& s) {
+         return ops::Maximum(s, ops::Const(s, {int64_t{-5}, int64_t{5}}),
+                             int64_t{0});
+       },
+       Tensor::FromVector<int64_t>({0, 5}, TensorShape({2}))},
+  });
+}
+
+TEST(KernelsTest, ResourceGatherAndWrappingVariableUpdates) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::VarHandleOp(root.WithOpName("v"), DT_FLOAT,
+                            PartialTensorShape({3, 2}));
+  ops::AssignVariableOp(
+      root.WithOpName("init_v"), v,
+      ops::Const(root, {{1.0f, 2.0f}, {3.0f, 4.0f}, {5.0f, 6.0f}}));
+  ops::ResourceGather(root.WithOpName("rows"), v, ops::Const(root, {2, 0}),
+                      DT_FLOAT);
+  auto c = ops::VarHandleOp(root.WithOpName("counter"), DT_INT32,
+                            PartialTensorShape::Scalar());
+  ops::AssignVariableOp(root.WithOpName("init_c"), c,
+                        ops::Const(root, std::numeric_limits<int32_t>::max()));
+  auto bump = ops::AssignAddVariableOp(root.WithOpName("bump"), c, 1);
+  ops::ReadVariableOp(
+      root.WithOpName("read_c").WithControlDependencies({bump.operation}), c,
+      DT_INT32);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  auto uninit = (*session)->Run({}, {"rows"}, {});
+  ASSERT_FALSE(uninit.ok());
+  EXPECT_EQ(uninit.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE((*session)->Run({}, {}, {"init_v", "init_c"}).ok());
+  auto rows = (*session)->Run({}, {"rows"}, {});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ExpectClose((*rows)[0], F({5, 6, 1, 2}, {2, 2}), "ResourceGather");
+
+  auto wrapped = (*session)->Run({}, {"read_c"}, {});
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  EXPECT_EQ((*wrapped)[0].scalar<int32_t>(),
+            std::numeric_limits<int32_t>::min());
+}
+
 TEST(KernelsTest, BadInputsAreClearErrors) {
   struct Bad {
     std::string name;
@@ -314,6 +518,30 @@ TEST(KernelsTest, BadInputsAreClearErrors) {
        "cannot be split"},
       {"range wrong order",
        [](const Scope& s) { return ops::Range(s, 5, 1, 1); }, "wrong order"},
+      {"broadcast 3 to 2",
+       [](const Scope& s) {
+         return ops::BroadcastTo(s, ops::Const(s, {1, 2, 3}), {2, 2});
+       },
+       "dimension 1 is 3, not 1 or 2"},
+      {"batch dims that do not broadcast",
+       [](const Scope& s) {
+         return ops::BatchMatMulV2(s, ops::Fill(s, {2, 1, 1}, 1.0f),
+                                   ops::Fill(s, {3, 1, 1}, 1.0f));
+       },
+       "do not broadcast"},
+      {"gather batch dims differ",
+       [](const Scope& s) {
+         return ops::GatherV2(s, ops::Const(s, {{1, 2}, {3, 4}}),
+                              ops::Const(s, {{0}, {0}, {0}}), 1,
+                              ops::GatherV2::BatchDims(1));
+       },
+       "differ in batch dimension 0"},
+      {"stitch negative index",
+       [](const Scope& s) {
+         return ops::DynamicStitch(s, {ops::Const(s, {-1})},
+                                   {ops::Const(s, {1.0f})});
+       },
+       "which is < 0"},
   };
   for (const Bad& c : cases) {
     Scope root = Scope::NewRootScope();

@@ -8,31 +8,11 @@
 #include "core/framework/shape_inference.h"
 #include "core/framework/strided_slice.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/byte_kernels.h"
 #include "kernels/cpu/int_values.h"
 
 namespace rill {
 namespace {
-
-const std::vector<DataType>& FixedSizeTypes() {
-  static const auto* types = new std::vector<DataType>{
-      DT_FLOAT, DT_DOUBLE, DT_INT32,  DT_INT64,  DT_BOOL, DT_UINT8,   DT_INT8,
-      DT_INT16, DT_UINT16, DT_UINT32, DT_UINT64, DT_HALF, DT_BFLOAT16};
-  return *types;
-}
-
-const char* Bytes(const Tensor& t) {
-  return static_cast<const char*>(t.raw_data());
-}
-char* Bytes(Tensor* t) { return static_cast<char*>(t->raw_data()); }
-
-// Row-major element strides of a shape.
-std::vector<int64_t> Strides(absl::Span<const int64_t> dims) {
-  std::vector<int64_t> strides(dims.size(), 1);
-  for (int d = static_cast<int>(dims.size()) - 2; d >= 0; --d) {
-    strides[d] = strides[d + 1] * dims[d + 1];
-  }
-  return strides;
-}
 
 // Views a tensor as [outer, axis, inner] around `axis`.
 struct AxisView {
@@ -364,26 +344,15 @@ class PadOp : public OpKernel {
 };
 
 [[maybe_unused]] const bool kRegistered = [] {
-  auto reg = [](const char* op, const char* type_attr, KernelFactory factory) {
-    KernelRegistry::Global()->Register(
-        KernelDef(op, kDeviceCpu).TypeConstraint(type_attr, FixedSizeTypes()),
-        std::move(factory));
-  };
-  auto make = []<typename K>() -> KernelFactory {
-    return [](OpKernelConstruction* c)
-               -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-      return std::unique_ptr<OpKernel>(new K(c));
-    };
-  };
-  reg("ConcatV2", "T", make.template operator()<ConcatOp>());
-  reg("Pack", "T", make.template operator()<ConcatOp>());
+  RegisterByteKernel<ConcatOp>("ConcatV2", "T");
+  RegisterByteKernel<ConcatOp>("Pack", "T");
   for (const char* op : {"Split", "SplitV", "Unpack"}) {
-    reg(op, "T", make.template operator()<SplitOp>());
+    RegisterByteKernel<SplitOp>(op, "T");
   }
-  reg("Slice", "T", make.template operator()<SliceOp>());
-  reg("StridedSlice", "T", make.template operator()<SliceOp>());
-  reg("Transpose", "T", make.template operator()<TransposeOp>());
-  reg("Pad", "T", make.template operator()<PadOp>());
+  RegisterByteKernel<SliceOp>("Slice", "T");
+  RegisterByteKernel<SliceOp>("StridedSlice", "T");
+  RegisterByteKernel<TransposeOp>("Transpose", "T");
+  RegisterByteKernel<PadOp>("Pad", "T");
   return true;
 }();
 

@@ -33,7 +33,9 @@ class SendOp : public OpKernel {
       return absl::InternalError(
           absl::StrCat("node '", name(), "' has no rendezvous"));
     }
-    return ctx->rendezvous()->Send(key_, ctx->input(0));
+    // A dead input (an untaken Switch branch) is sent as such, so the
+    // receiving device learns that no value will come.
+    return ctx->rendezvous()->Send(key_, ctx->input(0), ctx->is_input_dead());
   }
   bool IsExpensive() const override { return false; }
 
@@ -63,9 +65,15 @@ class RecvOp : public AsyncOpKernel {
       return;
     }
     ctx->rendezvous()->RecvAsync(
-        key_,
-        [ctx, done = std::move(done)](const absl::Status& s, const Tensor& t) {
-          if (s.ok()) ctx->set_output(0, t);
+        key_, [ctx, done = std::move(done)](const absl::Status& s,
+                                            const Tensor& t, bool is_dead) {
+          if (s.ok()) {
+            if (is_dead || ctx->is_input_dead()) {
+              ctx->set_output_dead(0);
+            } else {
+              ctx->set_output(0, t);
+            }
+          }
           done(s);
         });
   }

@@ -3,6 +3,8 @@
 #ifndef RILL_KERNELS_CPU_VARIABLE_UPDATE_H_
 #define RILL_KERNELS_CPU_VARIABLE_UPDATE_H_
 
+#include <type_traits>
+
 #include "absl/strings/str_cat.h"
 #include "core/framework/op_kernel.h"
 
@@ -21,7 +23,15 @@ absl::Status UpdateVariableInPlace(const OpKernelContext* ctx, Tensor* var,
   auto v = var->flat<T>();
   auto d = delta.flat<T>();
   for (size_t i = 0; i < v.size(); ++i) {
-    v[i] = kAdd ? v[i] + d[i] : v[i] - d[i];
+    if constexpr (std::is_integral_v<T>) {
+      // Integers wrap on overflow, as in TensorFlow: computed unsigned, so
+      // the wrap is defined behavior.
+      using U = std::make_unsigned_t<T>;
+      const U a = static_cast<U>(v[i]), b = static_cast<U>(d[i]);
+      v[i] = static_cast<T>(kAdd ? a + b : a - b);
+    } else {
+      v[i] = kAdd ? v[i] + d[i] : v[i] - d[i];
+    }
   }
   return absl::OkStatus();
 }

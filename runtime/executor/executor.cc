@@ -20,6 +20,11 @@ struct Executor::NodeItem {
   int input_start = 0;  // First slot of this node's inputs in the step.
   int num_inputs = 0;
   int initial_pending = 0;
+  // Merge is ready on its first live input (not on all of them); _Send and
+  // _Recv run even when dead, to carry the deadness across devices.
+  bool is_merge = false;
+  bool is_transfer = false;
+  int merge_index = -1;  // Into the step's merge counters.
   // For each output: the input slots (step-wide indices) it feeds, and the
   // consumer node of each.
   std::vector<std::vector<std::pair<int, int>>> output_targets;
@@ -30,10 +35,20 @@ struct Executor::NodeItem {
 // running 10,000 scalar kernels: steps borrow them from a pool instead. A
 // buffer goes back with every slot empty.
 struct Executor::StepBuffers {
-  explicit StepBuffers(size_t nodes, size_t slots)
-      : pending(nodes), inputs(slots) {}
+  StepBuffers(size_t nodes, size_t slots, size_t merges)
+      : pending(nodes),
+        inputs(slots),
+        dead(nodes),
+        merge_dead(merges),
+        merge_live(merges) {}
   std::vector<std::atomic<int>> pending;
   std::vector<TensorValue> inputs;
+  // Set before a node's last pending decrement when one of its inputs
+  // (data or control) is dead.
+  std::vector<std::atomic<bool>> dead;
+  // Per Merge: how many inputs arrived dead, and whether a live one came.
+  std::vector<std::atomic<int>> merge_dead;
+  std::vector<std::atomic<bool>> merge_live;
 };
 
 std::unique_ptr<Executor::StepBuffers> Executor::TakeBuffers() const {
@@ -45,7 +60,8 @@ std::unique_ptr<Executor::StepBuffers> Executor::TakeBuffers() const {
       return b;
     }
   }
-  return std::make_unique<StepBuffers>(items_.size(), num_input_slots_);
+  return std::make_unique<StepBuffers>(items_.size(), num_input_slots_,
+                                       num_merges_);
 }
 
 void Executor::ReturnBuffers(std::unique_ptr<StepBuffers> buffers) const {
@@ -79,11 +95,18 @@ class ExecutorState {
         done_(std::move(done)),
         buffers_(executor->TakeBuffers()),
         pending_(buffers_->pending),
-        inputs_(buffers_->inputs) {
+        inputs_(buffers_->inputs),
+        dead_(buffers_->dead) {
     for (size_t i = 0; i < executor->items_.size(); ++i) {
       pending_[i].store(executor->items_[i].initial_pending,
                         std::memory_order_relaxed);
     }
+    if (executor->may_be_dead_) {
+      for (auto& d : dead_) d.store(false, std::memory_order_relaxed);
+    }
+    for (auto& m : buffers_->merge_dead) m.store(0, std::memory_order_relaxed);
+    for (auto& m : buffers_->merge_live)
+      m.store(false, std::memory_order_relaxed);
   }
 
   void Start() {
@@ -121,6 +144,17 @@ class ExecutorState {
       NodeDone();
       return;
     }
+    const bool dead = dead_[id].load(std::memory_order_relaxed);
+    if (dead && !item.is_transfer) {
+      // On an untaken branch: do not run; pass the deadness on.
+      ReleaseInputs(item);
+      OpKernelContext::OutputVector outputs(item.output_targets.size());
+      for (TensorValue& v : outputs) v.is_dead = true;
+      absl::Status s = Propagate(item, &outputs, ready, /*node_dead=*/true);
+      if (!s.ok()) RecordError(s);
+      NodeDone();
+      return;
+    }
     absl::Span<TensorValue> inputs(inputs_.data() + item.input_start,
                                    item.num_inputs);
     absl::Status s = PrepareInputs(item, inputs);
@@ -137,6 +171,7 @@ class ExecutorState {
       p.inputs = inputs;
       p.runner = &args_.runner;
       p.intra_op_parallelism = 2;
+      p.is_input_dead = dead;
       if (item.kernel->IsAsync()) {
         RunAsyncNode(id, p, start_us);
         return;
@@ -179,7 +214,13 @@ class ExecutorState {
       absl::MutexLock lock(&stats_mu_);
       args_.stats->push_back(std::move(stats));
     }
-    if (s.ok()) s = Propagate(item, outputs, ready);
+    // A dead _Send, or a _Recv that received a dead tensor, passes the
+    // deadness on to its control successors too.
+    const bool node_dead =
+        item.is_transfer &&
+        (dead_[item.node->id()].load(std::memory_order_relaxed) ||
+         (!outputs->empty() && (*outputs)[0].is_dead));
+    if (s.ok()) s = Propagate(item, outputs, ready, node_dead);
     if (!s.ok()) RecordError(s);
     if (!defer_done) NodeDone();
   }
@@ -190,7 +231,7 @@ class ExecutorState {
                              absl::Span<TensorValue> inputs) {
     for (int i = 0; i < item.num_inputs; ++i) {
       TensorValue& v = inputs[i];
-      if (!v.is_ref()) continue;
+      if (!v.is_ref() || v.is_dead) continue;
       // A resource handle travels as a ref to the resource's tensor; the
       // kernels that take it (ReadVariableOp, ...) check it themselves.
       if (item.node->input_type(i) == DT_RESOURCE) continue;
@@ -227,28 +268,61 @@ class ExecutorState {
 
   absl::Status Propagate(const Executor::NodeItem& item,
                          OpKernelContext::OutputVector* outputs,
-                         ReadyQueue* ready) {
+                         ReadyQueue* ready, bool node_dead = false) {
     for (size_t o = 0; o < item.output_targets.size(); ++o) {
       TensorValue& out = (*outputs)[o];
-      const auto& targets = item.output_targets[o];
-      if (targets.empty()) continue;
-      if (!out.is_ref() && !out.value.IsInitialized()) {
+      if (item.output_targets[o].empty()) continue;
+      if (!out.is_ref() && !out.is_dead && !out.value.IsInitialized()) {
         return absl::InternalError(
             absl::StrCat("node '", item.node->name(), "' (", item.node->op(),
                          ") did not produce output ", o));
       }
+    }
+    // Slots are filled before any consumer is released: a consumer may run
+    // (on another thread) as soon as its count reaches zero.
+    for (size_t o = 0; o < item.output_targets.size(); ++o) {
+      TensorValue& out = (*outputs)[o];
+      const auto& targets = item.output_targets[o];
       for (size_t t = 0; t < targets.size(); ++t) {
-        TensorValue& slot = inputs_[targets[t].first];
-        // The last consumer takes the tensor by move: if it is the only
-        // holder, its kernel may reuse the buffer.
-        slot = t + 1 == targets.size() ? std::move(out) : out;
+        const auto [slot, dst] = targets[t];
+        const Executor::NodeItem& consumer = executor_->items_[dst];
+        if (consumer.is_merge) {
+          if (!MergeInputArrives(consumer, out.is_dead)) continue;
+          if (out.is_dead) {
+            dead_[dst].store(true, std::memory_order_relaxed);
+          } else {
+            inputs_[slot] = out;
+          }
+        } else {
+          if (out.is_dead) dead_[dst].store(true, std::memory_order_relaxed);
+          // The last consumer takes the tensor by move: if it is the only
+          // holder, its kernel may reuse the buffer.
+          inputs_[slot] = t + 1 == targets.size() ? std::move(out) : out;
+        }
+        Decrement(dst, ready);
       }
     }
-    for (const auto& targets : item.output_targets) {
-      for (const auto& [slot, dst] : targets) Decrement(dst, ready);
+    for (int dst : item.control_targets) {
+      if (node_dead && !executor_->items_[dst].is_merge) {
+        dead_[dst].store(true, std::memory_order_relaxed);
+      }
+      Decrement(dst, ready);
     }
-    for (int dst : item.control_targets) Decrement(dst, ready);
     return absl::OkStatus();
+  }
+
+  // Whether this data input of a Merge counts toward making it ready: the
+  // first live input does (the others are dropped), and so does the last
+  // dead one when every input is dead.
+  bool MergeInputArrives(const Executor::NodeItem& merge, bool is_dead) {
+    if (is_dead) {
+      return buffers_->merge_dead[merge.merge_index].fetch_add(
+                 1, std::memory_order_acq_rel) +
+                 1 ==
+             merge.num_inputs;
+    }
+    return !buffers_->merge_live[merge.merge_index].exchange(
+        true, std::memory_order_acq_rel);
   }
 
   void Decrement(int dst, ReadyQueue* ready) {
@@ -300,6 +374,7 @@ class ExecutorState {
   std::unique_ptr<Executor::StepBuffers> buffers_;
   std::vector<std::atomic<int>>& pending_;
   std::vector<TensorValue>& inputs_;
+  std::vector<std::atomic<bool>>& dead_;
   std::atomic<int> outstanding_{0};
   std::atomic<bool> cancelled_{false};
   absl::Mutex status_mu_;
@@ -330,6 +405,15 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
     item.output_targets.resize(n->num_outputs());
     item.initial_pending =
         n->num_inputs() + static_cast<int>(n->control_in_edges().size());
+    const std::string& op = n->op();
+    if (op == "Merge") {
+      item.is_merge = true;
+      item.merge_index = ex->num_merges_++;
+      // Every control input, and then one live (or the last dead) input.
+      item.initial_pending = static_cast<int>(n->control_in_edges().size()) + 1;
+    }
+    item.is_transfer = op == "_Send" || op == "_Recv";
+    if (op == "Switch" || op == "_Recv") ex->may_be_dead_ = true;
     if (item.initial_pending == 0) ex->roots_.push_back(n->id());
   }
   for (const Node* n : g.nodes()) {

@@ -10,6 +10,12 @@
 // step: no further nodes start, and Run returns that error once the nodes
 // in flight have finished.
 //
+// Dead tensors (the hooks for TensorFlow's Switch/Merge control flow): an
+// output a kernel marks dead makes its consumers dead; a dead node does not
+// run and makes its outputs and control successors dead, except _Send and
+// _Recv, which run to carry the deadness to the other device. Merge runs on
+// its first live input and is dead only when every input is.
+//
 // An Executor is immutable after Create and may run several steps at once.
 #ifndef RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
 #define RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
@@ -78,6 +84,10 @@ class Executor {
   std::vector<NodeItem> items_;  // By node id.
   std::vector<int> roots_;       // Nodes with no inputs.
   int num_input_slots_ = 0;
+  int num_merges_ = 0;
+  // Whether a step can see dead tensors (the graph has a Switch or _Recv);
+  // other graphs skip clearing the deadness flags.
+  bool may_be_dead_ = false;
   mutable absl::Mutex pool_mu_;
   mutable std::vector<std::unique_ptr<StepBuffers>> pool_
       ABSL_GUARDED_BY(pool_mu_);

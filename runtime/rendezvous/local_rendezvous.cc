@@ -10,8 +10,8 @@ LocalRendezvous::~LocalRendezvous() {
   StartAbort(absl::CancelledError("rendezvous destroyed"));
 }
 
-absl::Status LocalRendezvous::Send(const std::string& key,
-                                   const Tensor& value) {
+absl::Status LocalRendezvous::Send(const std::string& key, const Tensor& value,
+                                   bool is_dead) {
   DoneCallback waiter;
   {
     absl::MutexLock lock(&mu_);
@@ -23,6 +23,7 @@ absl::Status LocalRendezvous::Send(const std::string& key,
     }
     if (slot.waiters.empty()) {
       slot.has_value = true;
+      slot.is_dead = is_dead;
       slot.value = value;
       return absl::OkStatus();
     }
@@ -30,12 +31,14 @@ absl::Status LocalRendezvous::Send(const std::string& key,
     slot.waiters.pop_front();
     if (slot.waiters.empty()) table_.erase(key);
   }
-  waiter(absl::OkStatus(), value);  // Outside the lock: it may run kernels.
+  waiter(absl::OkStatus(), value,
+         is_dead);  // Outside the lock: it may run kernels.
   return absl::OkStatus();
 }
 
 void LocalRendezvous::RecvAsync(const std::string& key, DoneCallback done) {
   Tensor value;
+  bool is_dead = false;
   absl::Status status;
   {
     absl::MutexLock lock(&mu_);
@@ -48,10 +51,11 @@ void LocalRendezvous::RecvAsync(const std::string& key, DoneCallback done) {
         return;
       }
       value = std::move(slot.value);
+      is_dead = slot.is_dead;
       table_.erase(key);
     }
   }
-  done(status, value);
+  done(status, value, is_dead);
 }
 
 void LocalRendezvous::StartAbort(const absl::Status& status) {
@@ -65,7 +69,7 @@ void LocalRendezvous::StartAbort(const absl::Status& status) {
     }
     table_.clear();
   }
-  for (auto& w : waiters) w(status, Tensor());
+  for (auto& w : waiters) w(status, Tensor(), false);
 }
 
 }  // namespace rill

@@ -17,13 +17,15 @@ class LocalRendezvous : public Rendezvous {
  public:
   ~LocalRendezvous() override;
 
-  absl::Status Send(const std::string& key, const Tensor& value) override;
+  absl::Status Send(const std::string& key, const Tensor& value,
+                    bool is_dead = false) override;
   void RecvAsync(const std::string& key, DoneCallback done) override;
   void StartAbort(const absl::Status& status) override;
 
  private:
   struct Slot {
     bool has_value = false;
+    bool is_dead = false;
     Tensor value;
     std::deque<DoneCallback> waiters;
   };

@@ -363,8 +363,11 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(
         std::lower_bound(step->fetches.begin(), step->fetches.end(), f) -
         step->fetches.begin();
     if (!retvals[i].IsInitialized()) {
-      return absl::InternalError(
-          absl::StrCat("fetch '", f, "' was not produced"));
+      // Its _Retval was dead, so never ran.
+      return absl::InvalidArgumentError(
+          absl::StrCat("fetch '", f,
+                       "' has no value: it is dead (it depends on the "
+                       "untaken branch of a Switch)"));
     }
     out.push_back(retvals[i]);
   }

@@ -305,5 +305,68 @@ TEST(SessionTest, ErrorOnOneDeviceEndsTheStep) {
   EXPECT_EQ((*ok)[0].scalar<int32_t>(), -1);
 }
 
+// tf.cond written out as Switch/Merge: only the taken branch runs (its
+// variable update included), Merge forwards it, and a tensor of the untaken
+// branch is dead. On two devices the deadness crosses in _Send/_Recv.
+TEST(SessionTest, SwitchAndMergeRunOnlyTheTakenBranch) {
+  for (int devices : {1, 2}) {
+    SCOPED_TRACE(devices);
+    Scope root = Scope::NewRootScope();
+    Scope cpu0 = root.WithDevice("/device:CPU:0");
+    Scope cpu1 = root.WithDevice(devices == 2 ? "/device:CPU:1" : "");
+    auto x = ops::Placeholder(cpu0.WithOpName("x"), DT_FLOAT);
+    auto pred = ops::Placeholder(cpu0.WithOpName("pred"), DT_BOOL);
+    auto count = ops::VariableV2(cpu1.WithOpName("count"),
+                                 PartialTensorShape::Scalar(), DT_INT32);
+    ops::Assign(cpu1.WithOpName("init"), count, 0);
+    auto sw = ops::Switch(cpu0.WithOpName("sw"), x, pred);
+    // True branch on the other device: doubles x and counts its runs. The
+    // update hangs off the branch by a control edge from an Identity of
+    // output_true, as tf.cond builds it.
+    auto gate = ops::Identity(cpu1.WithOpName("sw_true"), sw.output_true);
+    auto bump = ops::AssignAdd(
+        cpu1.WithOpName("bump").WithControlDependencies({gate.operation}),
+        count, 1);
+    auto doubled = ops::Mul(
+        cpu1.WithOpName("doubled").WithControlDependencies({bump.operation}),
+        gate, 2.0f);
+    auto shifted =
+        ops::AddV2(cpu0.WithOpName("shifted"), sw.output_false, 100.0f);
+    ops::Merge(cpu0.WithOpName("merged"), {shifted, doubled});
+    ops::Identity(cpu1.WithOpName("read_count"), count);
+    ::tensorflow::GraphDef def;
+    ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+
+    SessionOptions options;
+    options.num_cpu_devices = devices;
+    auto session = Session::Create(def, options);
+    ASSERT_TRUE(session.ok()) << session.status();
+    ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+    const Tensor three = Tensor::Scalar(3.0f);
+    auto taken = (*session)->Run({{"x", three}, {"pred", Tensor::Scalar(true)}},
+                                 {"merged", "merged:1"}, {});
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    EXPECT_EQ((*taken)[0].scalar<float>(), 6.0f);
+    EXPECT_EQ((*taken)[1].scalar<int32_t>(), 1);
+    auto other =
+        (*session)->Run({{"x", three}, {"pred", Tensor::Scalar(false)}},
+                        {"merged", "merged:1"}, {});
+    ASSERT_TRUE(other.ok()) << other.status();
+    EXPECT_EQ((*other)[0].scalar<float>(), 103.0f);
+    EXPECT_EQ((*other)[1].scalar<int32_t>(), 0);
+    // The untaken branch's update did not run: one bump, from the first run.
+    auto count_now = (*session)->Run({}, {"read_count"}, {});
+    ASSERT_TRUE(count_now.ok()) << count_now.status();
+    EXPECT_EQ((*count_now)[0].scalar<int32_t>(), 1);
+    // A tensor on the untaken branch has no value.
+    auto dead = (*session)->Run({{"x", three}, {"pred", Tensor::Scalar(false)}},
+                                {"doubled"}, {});
+    ASSERT_FALSE(dead.ok());
+    EXPECT_EQ(dead.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(dead.status().message().find("dead"), std::string::npos)
+        << dead.status();
+  }
+}
+
 }  // namespace
 }  // namespace rill

@@ -34,6 +34,7 @@ RandomUniform RandomStandardNormal TruncatedNormal RandomUniformInt
 VariableV2 Assign AssignAdd AssignSub VarHandleOp ReadVariableOp
 AssignVariableOp AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp
 IsVariableInitialized ResourceGather
+Switch Merge
 ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
 """.split()

@@ -1,0 +1,38 @@
+// Helpers for kernels that move elements without computing on them
+// (layout_ops.cc, gather_ops.cc): they copy bytes, so one kernel serves every
+// fixed-size dtype.
+#ifndef RILL_KERNELS_CPU_BYTE_KERNELS_H_
+#define RILL_KERNELS_CPU_BYTE_KERNELS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "core/framework/kernel_registry.h"
+
+namespace rill {
+
+// Every dtype whose elements can be copied as bytes.
+const std::vector<DataType>& FixedSizeTypes();
+
+inline const char* Bytes(const Tensor& t) {
+  return static_cast<const char*>(t.raw_data());
+}
+inline char* Bytes(Tensor* t) { return static_cast<char*>(t->raw_data()); }
+
+// Row-major element strides of a shape.
+std::vector<int64_t> Strides(absl::Span<const int64_t> dims);
+
+// Registers K on the CPU for every fixed-size dtype of `type_attr`.
+template <typename K>
+void RegisterByteKernel(const char* op, const char* type_attr) {
+  KernelRegistry::Global()->Register(
+      KernelDef(op, kDeviceCpu).TypeConstraint(type_attr, FixedSizeTypes()),
+      [](OpKernelConstruction* c) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+        return std::unique_ptr<OpKernel>(new K(c));
+      });
+}
+
+}  // namespace rill
+
+#endif  // RILL_KERNELS_CPU_BYTE_KERNELS_H_
