@@ -139,6 +139,10 @@ class ExecutorState {
 
   void RunNode(int id, ReadyQueue* ready) {
     const Executor::NodeItem& item = executor_->items_[id];
+    if (args_.cancellation != nullptr && args_.cancellation->cancelled() &&
+        !cancelled_.load(std::memory_order_acquire)) {
+      RecordError(args_.cancellation->status());
+    }
     if (cancelled_.load(std::memory_order_acquire)) {
       ReleaseInputs(item);
       NodeDone();
@@ -381,6 +385,18 @@ class ExecutorState {
   absl::Status status_ ABSL_GUARDED_BY(status_mu_);
   absl::Mutex stats_mu_;
 };
+
+void StepCancellation::Cancel(absl::Status why) {
+  absl::MutexLock lock(&mu_);
+  if (cancelled_.load(std::memory_order_relaxed)) return;
+  status_ = why.ok() ? absl::CancelledError("step cancelled") : std::move(why);
+  cancelled_.store(true, std::memory_order_release);
+}
+
+absl::Status StepCancellation::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
 
 Executor::Executor(std::unique_ptr<Graph> graph, Device* device)
     : graph_(std::move(graph)), device_(device) {}

@@ -20,6 +20,7 @@
 #ifndef RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
 #define RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,6 +45,22 @@ struct NodeExecStats {
   int thread_id = 0;
 };
 
+// Stops a step from outside (a deadline passed, the client went away): no
+// node starts after Cancel, and the step ends with the given status. Nodes
+// already running finish; waiting _Recvs are woken by aborting the step's
+// rendezvous, which the canceller does too.
+class StepCancellation {
+ public:
+  void Cancel(absl::Status why);  // The first reason wins.
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  absl::Status status() const;
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  mutable absl::Mutex mu_;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
 class Executor {
  public:
   struct Args {
@@ -56,6 +73,7 @@ class Executor {
     // When set, receives one entry per node run. Appends are serialized
     // within a step; give each concurrently running executor its own list.
     std::vector<NodeExecStats>* stats = nullptr;
+    const StepCancellation* cancellation = nullptr;  // Optional.
   };
 
   // Makes a kernel for every node on `device`. NOT_FOUND naming the first

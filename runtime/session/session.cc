@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
 #include "oneapi/tbb/task_arena.h"
@@ -81,7 +82,8 @@ struct Session::Step {
 Session::Session(std::vector<std::unique_ptr<Device>> devices,
                  const SessionOptions& options)
     : devices_(std::move(devices)),
-      allow_soft_placement_(options.allow_soft_placement) {
+      allow_soft_placement_(options.allow_soft_placement),
+      default_timeout_ms_(options.operation_timeout_in_ms) {
   int num_threads = options.num_threads;
   if (num_threads <= 0) {
     num_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -292,6 +294,20 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(
     const std::vector<std::pair<std::string, Tensor>>& feeds,
     const std::vector<std::string>& fetches,
     const std::vector<std::string>& targets, RunMetadata* metadata) {
+  return Run(RunOptions(), feeds, fetches, targets, metadata);
+}
+
+absl::StatusOr<std::vector<Tensor>> Session::Run(
+    const RunOptions& options,
+    const std::vector<std::pair<std::string, Tensor>>& feeds,
+    const std::vector<std::string>& fetches,
+    const std::vector<std::string>& targets, RunMetadata* metadata) {
+  const int64_t timeout_ms =
+      options.timeout_in_ms > 0 ? options.timeout_in_ms : default_timeout_ms_;
+  if (options.timeout_in_ms < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "timeout_in_ms must be >= 0, not ", options.timeout_in_ms));
+  }
   // Canonical, sorted names make the cache key independent of order.
   absl::flat_hash_map<std::string, const Tensor*> feed_values;
   std::vector<std::string> feed_names;
@@ -329,6 +345,8 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(
   exec_args.step_id = next_step_id_.fetch_add(1);
   exec_args.call_frame = &frame;
   exec_args.rendezvous = &rendezvous;
+  StepCancellation cancellation;
+  exec_args.cancellation = &cancellation;
   exec_args.runner = [this, &group](std::function<void()> fn) {
     arena_->execute([&] { group.run(std::move(fn)); });
   };
@@ -344,7 +362,25 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(
       if (status.ok()) status = s;
     });
   }
+  // A deadline is watched from a thread of its own: the pool's threads are
+  // all busy running the step.
+  absl::Notification step_done;
+  std::thread watchdog;
+  if (timeout_ms > 0) {
+    watchdog = std::thread([&] {
+      if (step_done.WaitForNotificationWithTimeout(
+              absl::Milliseconds(timeout_ms))) {
+        return;
+      }
+      const absl::Status late = absl::DeadlineExceededError(absl::StrCat(
+          "the step did not finish within its timeout of ", timeout_ms, " ms"));
+      cancellation.Cancel(late);
+      rendezvous.StartAbort(late);
+    });
+  }
   arena_->execute([&] { group.wait(); });
+  step_done.Notify();
+  if (watchdog.joinable()) watchdog.join();
   RETURN_IF_ERROR(status);
   if (metadata != nullptr) {
     metadata->step_stats.clear();

@@ -42,6 +42,15 @@ struct SessionOptions {
   // Place nodes whose requested device lacks their kernels, or does not
   // exist in this process, on a device that has them.
   bool allow_soft_placement = true;
+  // The timeout of a step whose RunOptions give none; 0: no timeout.
+  int64_t operation_timeout_in_ms = 0;
+};
+
+// TensorFlow's RunOptions, the parts that apply in-process.
+struct RunOptions {
+  // A step still running after this long ends with DEADLINE_EXCEEDED (the
+  // kernels already running finish first). 0: the session's default.
+  int64_t timeout_in_ms = 0;
 };
 
 struct RunMetadata {
@@ -61,6 +70,11 @@ class Session {
   // be fetched twice). INVALID_ARGUMENT or NOT_FOUND naming the feed, fetch
   // or target that is wrong; the first kernel error otherwise.
   absl::StatusOr<std::vector<Tensor>> Run(
+      const std::vector<std::pair<std::string, Tensor>>& feeds,
+      const std::vector<std::string>& fetches,
+      const std::vector<std::string>& targets, RunMetadata* metadata = nullptr);
+  absl::StatusOr<std::vector<Tensor>> Run(
+      const RunOptions& options,
       const std::vector<std::pair<std::string, Tensor>>& feeds,
       const std::vector<std::string>& fetches,
       const std::vector<std::string>& targets, RunMetadata* metadata = nullptr);
@@ -87,6 +101,7 @@ class Session {
 
   std::vector<std::unique_ptr<Device>> devices_;
   const bool allow_soft_placement_;
+  const int64_t default_timeout_ms_;
   std::unique_ptr<oneapi::tbb::task_arena> arena_;
   mutable absl::Mutex mu_;
   ::tensorflow::GraphDef graph_def_ ABSL_GUARDED_BY(mu_);

@@ -368,5 +368,33 @@ TEST(SessionTest, SwitchAndMergeRunOnlyTheTakenBranch) {
   }
 }
 
+// A step longer than its timeout ends with DEADLINE_EXCEEDED instead of
+// running on: 200 chained 1000x1000 products (about 400 GFLOP, far beyond
+// 50 ms on any machine) stop after the product in flight.
+TEST(SessionTest, TimeoutEndsALongStep) {
+  Scope root = Scope::NewRootScope();
+  Output x = ops::Fill(root, {1000, 1000}, 0.001f);
+  Output m = x;
+  for (int i = 0; i < 200; ++i) m = ops::MatMul(root, m, x);
+  ops::Identity(root.WithOpName("out"), m);
+  auto session = MakeSession(root);
+  ASSERT_NE(session, nullptr);
+  RunOptions options;
+  options.timeout_in_ms = 50;
+  auto out = session->Run(options, {}, {"out"}, {});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << out.status();
+  EXPECT_NE(out.status().message().find("50 ms"), std::string::npos);
+  options.timeout_in_ms = -1;
+  EXPECT_EQ(session->Run(options, {}, {"out"}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A step within its timeout is unaffected.
+  options.timeout_in_ms = 60'000;
+  auto quick =
+      session->Run(options, {{"out", Tensor::Scalar(1.0f)}}, {"out"}, {});
+  ASSERT_TRUE(quick.ok()) << quick.status();
+}
+
 }  // namespace
 }  // namespace rill
