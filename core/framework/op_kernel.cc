@@ -6,6 +6,7 @@
 #include "core/platform/status_macros.h"
 #include "oneapi/tbb/blocked_range.h"
 #include "oneapi/tbb/parallel_for.h"
+#include "oneapi/tbb/partitioner.h"
 
 namespace rill {
 
@@ -112,5 +113,22 @@ void ParallelForSplit(const OpKernelContext* ctx, int64_t total,
 }
 
 }  // namespace op_kernel_internal
+
+void ParallelForBlocks(int64_t total, int64_t blocks,
+                       const std::function<void(int64_t, int64_t)>& fn) {
+  blocks = std::clamp<int64_t>(blocks, 1, std::max<int64_t>(total, 1));
+  if (blocks == 1) {
+    fn(0, total);
+    return;
+  }
+  oneapi::tbb::parallel_for(
+      oneapi::tbb::blocked_range<int64_t>(0, blocks, 1),
+      [&](const oneapi::tbb::blocked_range<int64_t>& r) {
+        for (int64_t b = r.begin(); b < r.end(); ++b) {
+          fn(total * b / blocks, total * (b + 1) / blocks);
+        }
+      },
+      oneapi::tbb::simple_partitioner());
+}
 
 }  // namespace rill

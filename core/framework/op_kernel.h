@@ -214,6 +214,13 @@ void ParallelFor(const OpKernelContext* ctx, int64_t total,
   op_kernel_internal::ParallelForSplit(ctx, total, cost_per_unit, fn);
 }
 
+// Runs fn(begin, end) on `blocks` nearly equal consecutive blocks of
+// [0, total), as oneTBB tasks in the caller's arena; for kernels that know
+// the block size their inner routine needs (GEMM panels). Blocks until
+// every block is done.
+void ParallelForBlocks(int64_t total, int64_t blocks,
+                       const std::function<void(int64_t, int64_t)>& fn);
+
 }  // namespace rill
 
 #endif  // RILL_CORE_FRAMEWORK_OP_KERNEL_H_

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -103,14 +104,17 @@ class Tensor {
   size_t TotalBytes() const;
 
   // Typed views; T must match dtype() (checked only in debug builds).
+  // std::span, not absl::Span: this system's Abseil is built hardened, and
+  // a bounds check on every element access keeps kernel loops from being
+  // vectorized.
   template <typename T>
-  absl::Span<T> flat() {
-    return absl::Span<T>(static_cast<T*>(raw_data()), NumElements());
+  std::span<T> flat() {
+    return std::span<T>(static_cast<T*>(raw_data()), NumElements());
   }
   template <typename T>
-  absl::Span<const T> flat() const {
-    return absl::Span<const T>(static_cast<const T*>(raw_data()),
-                               NumElements());
+  std::span<const T> flat() const {
+    return std::span<const T>(static_cast<const T*>(raw_data()),
+                              NumElements());
   }
   template <typename T>
   T& scalar() {
@@ -173,7 +177,7 @@ template <typename T>
 Tensor Tensor::FromVector(const std::vector<T>& values,
                           const TensorShape& shape) {
   Tensor t = CreateOrDie(DataTypeToEnum<T>::value, shape);
-  absl::Span<T> out = t.flat<T>();
+  std::span<T> out = t.flat<T>();
   for (size_t i = 0; i < out.size() && i < values.size(); ++i) {
     out[i] = values[i];
   }

@@ -57,7 +57,7 @@ absl::Status FillFromField(const TensorProto& proto, Tensor* t) {
         absl::StrCat("TensorProto of shape ", t->shape().DebugString(), " has ",
                      given, " values but the shape holds ", n));
   }
-  absl::Span<T> out = t->flat<T>();
+  std::span<T> out = t->flat<T>();
   for (int64_t i = 0; i < given; ++i) out[i] = ProtoField<T>::From(field[i]);
   if (given > 0) {
     const T last = out[given - 1];

@@ -1,14 +1,18 @@
 // MatMul and BatchMatMulV2 on the CPU: float and double through OpenBLAS's
 // GEMM (measured 3.4x faster than Eigen's on this project's machines,
-// docs/benchmarks.md; it threads itself), integers through Eigen with the
-// output rows split across oneTBB workers.
+// docs/benchmarks.md), integers through Eigen; either way the product is
+// split into panels that run on the session's oneTBB workers.
 #include <cblas.h>
 
+#include <atomic>
 #include <eigen3/Eigen/Core>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "oneapi/tbb/task_arena.h"
 
 namespace rill {
 namespace {
@@ -16,6 +20,49 @@ namespace {
 template <typename T>
 using RowMajor =
     Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// OpenBLAS's own threads would compete with the session's oneTBB workers
+// for the same cores (and spin after each call): it runs single-threaded,
+// and products are split into panels that run as oneTBB tasks, so intra-op
+// and inter-op parallelism share one arena.
+[[maybe_unused]] const bool kBlasSingleThreaded = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+
+// Measured on this project's machines (OpenBLAS 0.3.21, single-threaded):
+// until one of OpenBLAS's internal work buffers has served a product of
+// size >= 384, products of size 128 to 320 that use it run at ~10 GFLOP/s
+// instead of ~35; after one, they stay fast. Concurrent calls take
+// different buffers, so the first float or double product of the process
+// first runs one such product on each of as many threads at once as may
+// call (~7 ms, once).
+void WarmUpBlas() {
+  static const bool warmed = [] {
+    constexpr int kN = 384;
+    const int threads =
+        std::max(1, oneapi::tbb::this_task_arena::max_concurrency());
+    std::atomic<int> arrived{0};
+    auto warm = [&] {
+      std::vector<float> a(kN * kN, 0.5f), b(kN * kN, 0.25f), c(kN * kN);
+      // Start together, so that each call holds its own buffer.
+      arrived.fetch_add(1);
+      while (arrived.load() < threads) std::this_thread::yield();
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kN, kN, kN, 1.0f,
+                  a.data(), kN, b.data(), kN, 0.0f, c.data(), kN);
+    };
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back(warm);
+    warm();
+    for (std::thread& t : pool) t.join();
+    return true;
+  }();
+  (void)warmed;
+}
+
+// Below this many multiply-adds per panel, splitting costs more than it
+// saves.
+constexpr int64_t kMinPanelWork = 1 << 20;
 
 // One row-major product out[m x n] = op(a) * op(b), where a is stored
 // [m x k] (or [k x m] when transposed) and b [k x n] (or [n x k]).
@@ -30,41 +77,62 @@ struct Gemm {
       std::fill(out, out + m * n, T(0));
       return;
     }
-    const int64_t a_cols = ta ? m : k;
-    const int64_t b_cols = tb ? k : n;
+    const int64_t lda = ta ? m : k;
+    const int64_t ldb = tb ? k : n;
+    // Panels along the longer of m and n, each large enough to keep the
+    // kernel efficient.
+    const bool by_rows = m >= n;
+    const int64_t extent = by_rows ? m : n;
+    // One panel per worker: every panel repacks the other operand, so more
+    // would cost more than they balance.
+    const int64_t workers = oneapi::tbb::this_task_arena::max_concurrency();
+    const int64_t panels = std::min(workers, m * n * k / kMinPanelWork + 1);
+    auto panel = [&](int64_t lo, int64_t hi) {
+      if (by_rows) {
+        // Rows lo..hi of op(a): row offset lo*lda, or column offset lo.
+        Block(a + (ta ? lo : lo * lda), lda, b, ldb, out + lo * n, hi - lo, n);
+      } else {
+        Block(a, lda, b + (tb ? lo * ldb : lo), ldb, out + lo, m, hi - lo);
+      }
+    };
+    if (panels <= 1) {
+      panel(0, extent);
+      return;
+    }
+    ParallelForBlocks(extent, panels, panel);
+  }
+
+ private:
+  // out[rows x cols] (row stride n) = op(a) * op(b) for one panel.
+  void Block(const T* a, int64_t lda, const T* b, int64_t ldb, T* out,
+             int64_t rows, int64_t cols) const {
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      WarmUpBlas();
       const auto cta = ta ? CblasTrans : CblasNoTrans;
       const auto ctb = tb ? CblasTrans : CblasNoTrans;
       if constexpr (std::is_same_v<T, float>) {
-        cblas_sgemm(CblasRowMajor, cta, ctb, m, n, k, 1.0f, a, a_cols, b,
-                    b_cols, 0.0f, out, n);
+        cblas_sgemm(CblasRowMajor, cta, ctb, rows, cols, k, 1.0f, a, lda, b,
+                    ldb, 0.0f, out, n);
       } else {
-        cblas_dgemm(CblasRowMajor, cta, ctb, m, n, k, 1.0, a, a_cols, b, b_cols,
+        cblas_dgemm(CblasRowMajor, cta, ctb, rows, cols, k, 1.0, a, lda, b, ldb,
                     0.0, out, n);
       }
     } else {
-      Eigen::Map<const RowMajor<T>> am(a, ta ? k : m, a_cols);
-      Eigen::Map<const RowMajor<T>> bm(b, tb ? n : k, b_cols);
-      Eigen::Map<RowMajor<T>> om(out, m, n);
-      // Each chunk computes a band of output rows.
-      ParallelFor(ctx, m, 2 * k * n, [&](int64_t lo, int64_t hi) {
-        auto out_rows = om.middleRows(lo, hi - lo);
-        if (ta) {
-          auto a_rows = am.transpose().middleRows(lo, hi - lo);
-          if (tb) {
-            out_rows.noalias() = a_rows * bm.transpose();
-          } else {
-            out_rows.noalias() = a_rows * bm;
-          }
-        } else {
-          auto a_rows = am.middleRows(lo, hi - lo);
-          if (tb) {
-            out_rows.noalias() = a_rows * bm.transpose();
-          } else {
-            out_rows.noalias() = a_rows * bm;
-          }
-        }
-      });
+      using Stride = Eigen::OuterStride<>;
+      Eigen::Map<const RowMajor<T>, 0, Stride> am(a, ta ? k : rows,
+                                                  ta ? rows : k, Stride(lda));
+      Eigen::Map<const RowMajor<T>, 0, Stride> bm(b, tb ? cols : k,
+                                                  tb ? k : cols, Stride(ldb));
+      Eigen::Map<RowMajor<T>, 0, Stride> om(out, rows, cols, Stride(n));
+      if (ta && tb) {
+        om.noalias() = am.transpose() * bm.transpose();
+      } else if (ta) {
+        om.noalias() = am.transpose() * bm;
+      } else if (tb) {
+        om.noalias() = am * bm.transpose();
+      } else {
+        om.noalias() = am * bm;
+      }
     }
   }
 };

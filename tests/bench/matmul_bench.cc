@@ -1,7 +1,7 @@
 // Benchmark: float32 MatMul at N = 256, 1024, 4096, in GFLOP/s (2 N^3 per
 // product), for Rill's MatMul through Session::Run and, side by side, for
-// the BLAS routines it could be built on: Eigen's GEMM (what Rill uses) and
-// OpenBLAS's sgemm (multi-threaded).
+// the BLAS routines it could be built on: Eigen's GEMM (single-threaded) and
+// OpenBLAS's sgemm with its own threads.
 //
 //   bazel run //tests/bench:matmul_bench
 //   python3 tests/bench/matmul_vs_tf.py    (adds TensorFlow, same run)
@@ -9,6 +9,7 @@
 
 #include <eigen3/Eigen/Core>
 #include <random>
+#include <thread>
 
 #include "benchmark/benchmark.h"
 #include "core/cc/ops.h"
@@ -64,12 +65,18 @@ void BM_EigenGemm(benchmark::State& state) {
 void BM_OpenBlasSgemm(benchmark::State& state) {
   const int64_t n = state.range(0);
   Tensor a = RandomMatrix(n, 1), b = RandomMatrix(n, 2), c = RandomMatrix(n, 3);
+  // OpenBLAS with its own threads, one per core: the best this BLAS does
+  // alone. (Rill's kernels set it single-threaded and split products over
+  // oneTBB; this benchmark restores that afterwards.)
+  openblas_set_num_threads(
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
                 a.flat<float>().data(), n, b.flat<float>().data(), n, 0.0f,
                 c.flat<float>().data(), n);
     benchmark::DoNotOptimize(c.raw_data());
   }
+  openblas_set_num_threads(1);
   SetFlops(state, n);
 }
 
