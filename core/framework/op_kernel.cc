@@ -39,10 +39,18 @@ absl::StatusOr<Tensor*> OpKernelContext::allocate_output(
 
 absl::StatusOr<Tensor*> OpKernelContext::forward_input_or_allocate_output(
     int in, int out, const TensorShape& requested) {
+  TensorValue& v = params_.inputs[in];
+  // The common case: same shape, only reference. Move it, shape and all.
+  if (!v.is_ref() && v.value.IsInitialized() && v.value.RefCountIsOne() &&
+      v.value.dtype() == BaseType(kernel().output_type(out)) &&
+      v.value.dtype() != ::tensorflow::DT_STRING &&
+      v.value.shape() == requested) {
+    outputs_[out].value = std::move(v.value);
+    return &outputs_[out].value;
+  }
   // `requested` may refer to the input's own shape, which moving the input
   // below would clear: take a copy first.
   const TensorShape shape = requested;
-  TensorValue& v = params_.inputs[in];
   if (!v.is_ref() && v.value.IsInitialized() &&
       v.value.dtype() == BaseType(kernel().output_type(out)) &&
       v.value.NumElements() == shape.num_elements() &&

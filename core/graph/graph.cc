@@ -112,8 +112,16 @@ absl::StatusOr<const Edge*> Graph::AddEdge(Node* src, int src_output, Node* dst,
 }
 
 const Edge* Graph::AddControlEdge(Node* src, Node* dst) {
-  for (const Edge* e : dst->control_in_) {
-    if (e->src == src) return e;
+  // Look for an existing edge from the shorter side: a NoOp joining 10^4
+  // nodes has 10^4 control inputs, each of them few outputs.
+  if (src->out_.size() < dst->control_in_.size()) {
+    for (const Edge* e : src->out_) {
+      if (e->dst == dst && e->IsControlEdge()) return e;
+    }
+  } else {
+    for (const Edge* e : dst->control_in_) {
+      if (e->src == src) return e;
+    }
   }
   Edge* e = &edges_.emplace_back(Edge{src, kControlSlot, dst, kControlSlot});
   dst->control_in_.push_back(e);

@@ -6,6 +6,7 @@
 // division by zero is INVALID_ARGUMENT.
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -284,11 +285,15 @@ class BinaryOp : public OpKernel {
       ASSIGN_OR_RETURN(out_shape, shape->AsTensorShape());
     }
     // Everything read from the inputs is taken before an input's buffer may
-    // move to the output.
+    // move to the output (the spans stay valid: the buffer lives on).
     const auto av = a.flat<T>();
     const auto bv = b.flat<T>();
-    const TensorShape a_shape = a.shape();
-    const TensorShape b_shape = b.shape();
+    const int64_t na = a.NumElements(), nb = b.NumElements();
+    const bool broadcast =
+        !(na == nb && nb == out_shape.num_elements()) && na != 1 && nb != 1;
+    std::optional<BroadcastIndexer> index;
+    if (broadcast) index.emplace(out_shape, a.shape(), b.shape());
+    const bool forward_a = a.shape() == out_shape;
     if constexpr (ChecksZero<F>() && std::is_integral_v<T>) {
       for (T v : bv) {
         if (v == 0) return ctx->InvalidArgument("integer division by zero");
@@ -304,9 +309,8 @@ class BinaryOp : public OpKernel {
     }
     Tensor* out;
     if constexpr (std::is_same_v<Out, T>) {
-      const int forward = a_shape == out_shape ? 0 : 1;
-      ASSIGN_OR_RETURN(
-          out, ctx->forward_input_or_allocate_output(forward, 0, out_shape));
+      ASSIGN_OR_RETURN(out, ctx->forward_input_or_allocate_output(
+                                forward_a ? 0 : 1, 0, out_shape));
     } else {
       ASSIGN_OR_RETURN(out, ctx->allocate_output(0, out_shape));
     }
@@ -314,7 +318,6 @@ class BinaryOp : public OpKernel {
     const int64_t n = ov.size();
     // When the output reuses an input's buffer, element i is read before it
     // is written and never read again, so the in-place update is safe.
-    const int64_t na = a_shape.num_elements(), nb = b_shape.num_elements();
     if (na == n && nb == n) {
       ParallelFor(ctx, n, 2, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) ov[i] = F::Apply(av[i], bv[i]);
@@ -330,9 +333,8 @@ class BinaryOp : public OpKernel {
         for (int64_t i = lo; i < hi; ++i) ov[i] = F::Apply(s, bv[i]);
       });
     } else {
-      BroadcastIndexer index(out_shape, a_shape, b_shape);
       ParallelFor(ctx, n, 4, [&](int64_t lo, int64_t hi) {
-        index.ForRange(lo, hi, [&](int64_t i, int64_t ia, int64_t ib) {
+        index->ForRange(lo, hi, [&](int64_t i, int64_t ia, int64_t ib) {
           ov[i] = F::Apply(av[ia], bv[ib]);
         });
       });

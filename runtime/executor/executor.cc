@@ -14,21 +14,26 @@
 
 namespace rill {
 
+// What a step needs of a node, kept small and flat: a step of 10^4 scalar
+// nodes is bound by the cache lines it touches per node.
 struct Executor::NodeItem {
   const Node* node = nullptr;
-  std::unique_ptr<OpKernel> kernel;
+  const OpKernel* kernel = nullptr;  // Owned by kernels_.
   int input_start = 0;  // First slot of this node's inputs in the step.
   int num_inputs = 0;
   int initial_pending = 0;
+  int num_outputs = 0;
+  // Output o's consumers are targets_[bounds[o] .. bounds[o + 1]) and the
+  // control successors targets_[bounds[num_outputs] .. bounds[num_outputs
+  // + 1]), where bounds = &target_bounds_[bounds_start].
+  int bounds_start = 0;
+  bool expensive = false;  // Cached kernel->IsExpensive().
+  bool async = false;
   // Merge is ready on its first live input (not on all of them); _Send and
   // _Recv run even when dead, to carry the deadness across devices.
   bool is_merge = false;
   bool is_transfer = false;
   int merge_index = -1;  // Into the step's merge counters.
-  // For each output: the input slots (step-wide indices) it feeds, and the
-  // consumer node of each.
-  std::vector<std::vector<std::pair<int, int>>> output_targets;
-  std::vector<int> control_targets;  // Node ids.
 };
 
 // Allocating and clearing 10,000 input slots per step would cost more than
@@ -116,7 +121,23 @@ class ExecutorState {
       return;
     }
     outstanding_.store(static_cast<int>(roots.size()));
-    for (int id : roots) Schedule(id);
+    // Cheap roots (constants, feeds) run together in one task, so their
+    // consumers are filled in from one thread rather than two racing over
+    // the same slots and counters; expensive roots get tasks of their own.
+    std::vector<int> cheap;
+    for (int id : roots) {
+      if (executor_->items_[id].expensive) {
+        Schedule(id);
+      } else {
+        cheap.push_back(id);
+      }
+    }
+    if (!cheap.empty()) {
+      args_.runner([this, cheap = std::move(cheap)] {
+        ReadyQueue ready(cheap.begin(), cheap.end());
+        ProcessQueue(&ready);
+      });
+    }
   }
 
  private:
@@ -130,6 +151,11 @@ class ExecutorState {
   void Process(int id) {
     ReadyQueue ready;
     ready.push_back(id);
+    ProcessQueue(&ready);
+  }
+
+  void ProcessQueue(ReadyQueue* queue) {
+    ReadyQueue& ready = *queue;
     while (!ready.empty()) {
       const int next = ready.front();
       ready.pop_front();
@@ -152,7 +178,7 @@ class ExecutorState {
     if (dead && !item.is_transfer) {
       // On an untaken branch: do not run; pass the deadness on.
       ReleaseInputs(item);
-      OpKernelContext::OutputVector outputs(item.output_targets.size());
+      OpKernelContext::OutputVector outputs(item.num_outputs);
       for (TensorValue& v : outputs) v.is_dead = true;
       absl::Status s = Propagate(item, &outputs, ready, /*node_dead=*/true);
       if (!s.ok()) RecordError(s);
@@ -163,10 +189,9 @@ class ExecutorState {
                                    item.num_inputs);
     absl::Status s = PrepareInputs(item, inputs);
     const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
-    OpKernelContext::OutputVector outputs;
     if (s.ok()) {
       OpKernelContext::Params p;
-      p.kernel = item.kernel.get();
+      p.kernel = item.kernel;
       p.allocator = executor_->device_->allocator();
       p.resources = executor_->device_->resource_manager();
       p.call_frame = args_.call_frame;
@@ -176,15 +201,17 @@ class ExecutorState {
       p.runner = &args_.runner;
       p.intra_op_parallelism = 2;
       p.is_input_dead = dead;
-      if (item.kernel->IsAsync()) {
+      if (item.async) {
         RunAsyncNode(id, p, start_us);
         return;
       }
       OpKernelContext ctx(p);
       s = item.kernel->Compute(&ctx);
-      if (s.ok()) outputs = std::move(*ctx.outputs());
+      FinishNode(item, s, ctx.outputs(), start_us, ready);
+      return;
     }
-    FinishNode(item, s, &outputs, start_us, ready);
+    OpKernelContext::OutputVector none;
+    FinishNode(item, s, &none, start_us, ready);
   }
 
   // Async kernels (_Recv) return at once; their callback finishes the node
@@ -266,28 +293,36 @@ class ExecutorState {
 
   void ReleaseInputs(const Executor::NodeItem& item) {
     for (int i = 0; i < item.num_inputs; ++i) {
-      inputs_[item.input_start + i] = TensorValue();
+      TensorValue& v = inputs_[item.input_start + i];
+      // Most slots were emptied by a move already; skip their reset.
+      if (v.value.IsInitialized()) v.value = Tensor();
+      v.ref = nullptr;
+      v.mu = nullptr;
+      v.ref_name = nullptr;
+      v.is_dead = false;
     }
   }
 
   absl::Status Propagate(const Executor::NodeItem& item,
                          OpKernelContext::OutputVector* outputs,
                          ReadyQueue* ready, bool node_dead = false) {
-    for (size_t o = 0; o < item.output_targets.size(); ++o) {
+    const int* bounds = &executor_->target_bounds_[item.bounds_start];
+    const Executor::Target* targets = executor_->targets_.data();
+    for (int o = 0; o < item.num_outputs; ++o) {
       TensorValue& out = (*outputs)[o];
-      if (item.output_targets[o].empty()) continue;
+      if (bounds[o] == bounds[o + 1]) continue;
       if (!out.is_ref() && !out.is_dead && !out.value.IsInitialized()) {
         return absl::InternalError(
             absl::StrCat("node '", item.node->name(), "' (", item.node->op(),
                          ") did not produce output ", o));
       }
     }
-    // Slots are filled before any consumer is released: a consumer may run
-    // (on another thread) as soon as its count reaches zero.
-    for (size_t o = 0; o < item.output_targets.size(); ++o) {
+    // Each slot is filled before its consumer's count drops: a consumer may
+    // run (on another thread) as soon as its count reaches zero.
+    for (int o = 0; o < item.num_outputs; ++o) {
       TensorValue& out = (*outputs)[o];
-      const auto& targets = item.output_targets[o];
-      for (size_t t = 0; t < targets.size(); ++t) {
+      const int last = bounds[o + 1] - 1;
+      for (int t = bounds[o]; t <= last; ++t) {
         const auto [slot, dst] = targets[t];
         const Executor::NodeItem& consumer = executor_->items_[dst];
         if (consumer.is_merge) {
@@ -301,12 +336,18 @@ class ExecutorState {
           if (out.is_dead) dead_[dst].store(true, std::memory_order_relaxed);
           // The last consumer takes the tensor by move: if it is the only
           // holder, its kernel may reuse the buffer.
-          inputs_[slot] = t + 1 == targets.size() ? std::move(out) : out;
+          if (t == last) {
+            inputs_[slot] = std::move(out);
+          } else {
+            inputs_[slot] = out;
+          }
         }
         Decrement(dst, ready);
       }
     }
-    for (int dst : item.control_targets) {
+    for (int t = bounds[item.num_outputs]; t < bounds[item.num_outputs + 1];
+         ++t) {
+      const int dst = targets[t].dst;
       if (node_dead && !executor_->items_[dst].is_merge) {
         dead_[dst].store(true, std::memory_order_relaxed);
       }
@@ -330,12 +371,16 @@ class ExecutorState {
   }
 
   void Decrement(int dst, ReadyQueue* ready) {
-    if (pending_[dst].fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    outstanding_.fetch_add(1, std::memory_order_relaxed);
     const Executor::NodeItem& item = executor_->items_[dst];
+    // A node with one input is ready when it arrives: no atomic needed.
+    if (item.initial_pending != 1 &&
+        pending_[dst].fetch_sub(1, std::memory_order_acq_rel) != 1) {
+      return;
+    }
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
     // Keep cheap work on this thread; hand expensive work to the pool
     // unless this thread has nothing else to do.
-    if (!item.kernel->IsExpensive() || ready->empty()) {
+    if (!item.expensive || ready->empty()) {
       ready->push_back(dst);
     } else {
       Schedule(dst);
@@ -412,13 +457,18 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
   for (const Node* n : g.nodes()) {
     NodeItem& item = ex->items_[n->id()];
     item.node = n;
-    ASSIGN_OR_RETURN(item.kernel, KernelRegistry::Global()->CreateKernel(
-                                      device->device_type(), *n));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<OpKernel> kernel,
+        KernelRegistry::Global()->CreateKernel(device->device_type(), *n));
+    item.kernel = kernel.get();
+    item.expensive = kernel->IsExpensive();
+    item.async = kernel->IsAsync();
+    ex->kernels_.push_back(std::move(kernel));
     item.input_start = slot;
     item.num_inputs = n->num_inputs();
+    item.num_outputs = n->num_outputs();
     slot += n->num_inputs();
     ex->num_input_slots_ = slot;
-    item.output_targets.resize(n->num_outputs());
     item.initial_pending =
         n->num_inputs() + static_cast<int>(n->control_in_edges().size());
     const std::string& op = n->op();
@@ -432,16 +482,25 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
     if (op == "Switch" || op == "_Recv") ex->may_be_dead_ = true;
     if (item.initial_pending == 0) ex->roots_.push_back(n->id());
   }
+  // Out edges, flat: per node, each output's consumers in order, then the
+  // control successors.
   for (const Node* n : g.nodes()) {
     NodeItem& item = ex->items_[n->id()];
+    std::vector<std::vector<Target>> per_output(n->num_outputs() + 1);
     for (const Edge* e : n->out_edges()) {
       if (e->IsControlEdge()) {
-        item.control_targets.push_back(e->dst->id());
+        per_output.back().push_back(Target{-1, e->dst->id()});
       } else {
-        item.output_targets[e->src_output].emplace_back(
-            ex->items_[e->dst->id()].input_start + e->dst_input, e->dst->id());
+        per_output[e->src_output].push_back(Target{
+            ex->items_[e->dst->id()].input_start + e->dst_input, e->dst->id()});
       }
     }
+    item.bounds_start = static_cast<int>(ex->target_bounds_.size());
+    for (const auto& group : per_output) {
+      ex->target_bounds_.push_back(static_cast<int>(ex->targets_.size()));
+      ex->targets_.insert(ex->targets_.end(), group.begin(), group.end());
+    }
+    ex->target_bounds_.push_back(static_cast<int>(ex->targets_.size()));
   }
   RETURN_IF_ERROR(g.TopologicalOrder().status());
   return ex;

@@ -97,10 +97,18 @@ class Executor {
   void ReturnBuffers(std::unique_ptr<StepBuffers> buffers) const;
   Executor(std::unique_ptr<Graph> graph, Device* device);
 
+  struct Target {
+    int slot;  // Step-wide input slot; -1 for a control edge.
+    int dst;   // Consumer node id.
+  };
+
   std::unique_ptr<Graph> graph_;
   Device* device_;
+  std::vector<std::unique_ptr<OpKernel>> kernels_;
   std::vector<NodeItem> items_;  // By node id.
-  std::vector<int> roots_;       // Nodes with no inputs.
+  std::vector<Target> targets_;
+  std::vector<int> target_bounds_;
+  std::vector<int> roots_;  // Nodes with no inputs.
   int num_input_slots_ = 0;
   int num_merges_ = 0;
   // Whether a step can see dead tensors (the graph has a Switch or _Recv);
