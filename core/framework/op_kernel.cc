@@ -22,7 +22,9 @@ absl::Status AsyncOpKernel::Compute(OpKernelContext*) const {
 }
 
 OpKernelContext::OpKernelContext(const Params& params)
-    : params_(params), outputs_(params.kernel->num_outputs()) {}
+    : params_(params),
+      outputs_(params.num_outputs >= 0 ? params.num_outputs
+                                       : params.kernel->num_outputs()) {}
 
 absl::StatusOr<Tensor*> OpKernelContext::allocate_output(
     int i, const TensorShape& shape) {

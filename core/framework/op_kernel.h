@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -125,8 +126,12 @@ class OpKernelContext {
     Rendezvous* rendezvous = nullptr;  // For _Send/_Recv.
     int64_t step_id = 0;
     // Inputs of this execution; the context may move a tensor out of its
-    // slot to reuse its buffer.
-    absl::Span<TensorValue> inputs;
+    // slot to reuse its buffer. (std::span: unchecked, unlike this
+    // system's hardened absl::Span.)
+    std::span<TensorValue> inputs;
+    // The kernel's output count when the caller knows it (saves a visit
+    // to the kernel object); -1 to ask the kernel.
+    int num_outputs = -1;
     const Runner* runner = nullptr;  // For splitting work; may be null.
     int intra_op_parallelism = 1;
     // Only kernels that run on dead inputs (_Send, _Recv, _Retval) see this

@@ -1,5 +1,8 @@
 #include "core/framework/tensor_shape.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/platform/status_macros.h"
@@ -15,6 +18,32 @@ int64_t MultiplyOrOverflow(int64_t a, int64_t b) {
 }
 
 }  // namespace
+
+void ShapeDims::push_back(int64_t d) {
+  if (size_ < kInline) {
+    inline_[size_++] = d;
+    return;
+  }
+  if (size_ == kInline || size_ == capacity_) {
+    const uint32_t capacity = size_ * 2;
+    int64_t* grown = new int64_t[capacity];
+    std::copy(begin(), end(), grown);
+    if (size_ > kInline) delete[] heap_;
+    heap_ = grown;
+    capacity_ = capacity;
+  }
+  heap_[size_++] = d;
+}
+
+bool ShapeDims::operator==(const ShapeDims& other) const {
+  return size_ == other.size_ && std::equal(begin(), end(), other.begin());
+}
+
+void ShapeDims::CopyHeap(const ShapeDims& other) {
+  heap_ = new int64_t[other.size_];
+  std::copy(other.begin(), other.end(), heap_);
+  capacity_ = other.size_;
+}
 
 TensorShape::TensorShape(std::initializer_list<int64_t> dims)
     : num_elements_(1) {

@@ -8,6 +8,7 @@
 #define RILL_CORE_FRAMEWORK_TENSOR_SHAPE_H_
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 
@@ -24,6 +25,71 @@ using DimVector = absl::InlinedVector<int64_t, 4>;
 // The largest rank a shape may have (TensorFlow's limit too).
 inline constexpr int kMaxRank = 254;
 
+// The dims of a TensorShape: up to four inline, so copying or moving a
+// shape of rank <= 4 is a plain copy of its 48 bytes; higher ranks go to
+// the heap. (absl::InlinedVector, used before, cost a few percent of every
+// small kernel in generic copy/assign code.)
+class ShapeDims {
+ public:
+  ShapeDims() = default;
+  ShapeDims(const ShapeDims& other) { CopyFrom(other); }
+  ShapeDims(ShapeDims&& other) noexcept { StealFrom(other); }
+  ShapeDims& operator=(const ShapeDims& other) {
+    if (this != &other) {
+      Release();
+      CopyFrom(other);
+    }
+    return *this;
+  }
+  ShapeDims& operator=(ShapeDims&& other) noexcept {
+    if (this != &other) {
+      Release();
+      StealFrom(other);
+    }
+    return *this;
+  }
+  ~ShapeDims() { Release(); }
+
+  size_t size() const { return size_; }
+  const int64_t* data() const { return size_ <= kInline ? inline_ : heap_; }
+  int64_t operator[](size_t i) const { return data()[i]; }
+  const int64_t* begin() const { return data(); }
+  const int64_t* end() const { return data() + size_; }
+  void push_back(int64_t d);
+  bool operator==(const ShapeDims& other) const;
+
+ private:
+  static constexpr uint32_t kInline = 4;
+  // Inline: on every tensor copy and move. A constant-size memcpy compiles
+  // to a few moves.
+  void CopyFrom(const ShapeDims& other) {
+    if (other.size_ <= kInline) {
+      std::memcpy(inline_, other.inline_, sizeof(inline_));
+    } else {
+      CopyHeap(other);
+    }
+    size_ = other.size_;
+  }
+  void StealFrom(ShapeDims& other) {
+    std::memcpy(inline_, other.inline_, sizeof(inline_));  // Or the pointer.
+    capacity_ = other.capacity_;
+    size_ = other.size_;
+    other.size_ = 0;  // A heap block, if any, is ours now.
+  }
+  void CopyHeap(const ShapeDims& other);
+  void Release() {
+    if (size_ > kInline) delete[] heap_;
+    size_ = 0;
+  }
+
+  union {
+    int64_t inline_[kInline] = {};
+    int64_t* heap_;  // When size_ > kInline; capacity_ entries.
+  };
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 0;
+};
+
 class TensorShape {
  public:
   TensorShape() : num_elements_(1) {}  // A scalar.
@@ -37,7 +103,9 @@ class TensorShape {
 
   int dims() const { return static_cast<int>(dims_.size()); }
   int64_t dim_size(int i) const { return dims_[i]; }
-  absl::Span<const int64_t> dim_sizes() const { return dims_; }
+  absl::Span<const int64_t> dim_sizes() const {
+    return absl::Span<const int64_t>(dims_.data(), dims_.size());
+  }
   int64_t num_elements() const { return num_elements_; }
 
   // Appends a dimension; fails when the element count would overflow.
@@ -48,12 +116,12 @@ class TensorShape {
   std::string DebugString() const;
 
   bool operator==(const TensorShape& other) const {
-    return dims_ == other.dims_;
+    return num_elements_ == other.num_elements_ && dims_ == other.dims_;
   }
   bool operator!=(const TensorShape& other) const { return !(*this == other); }
 
  private:
-  DimVector dims_;
+  ShapeDims dims_;
   int64_t num_elements_;
 };
 

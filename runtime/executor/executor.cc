@@ -120,22 +120,24 @@ class ExecutorState {
       Finish();
       return;
     }
-    outstanding_.store(static_cast<int>(roots.size()));
     // Cheap roots (constants, feeds) run together in one task, so their
     // consumers are filled in from one thread rather than two racing over
     // the same slots and counters; expensive roots get tasks of their own.
-    std::vector<int> cheap;
+    std::vector<int> cheap, expensive;
     for (int id : roots) {
-      if (executor_->items_[id].expensive) {
-        Schedule(id);
-      } else {
-        cheap.push_back(id);
-      }
+      (executor_->items_[id].expensive ? expensive : cheap).push_back(id);
+    }
+    // Every task is counted before any starts: none may finish the step
+    // while others are still to be launched.
+    outstanding_.store(static_cast<int>(expensive.size()) + !cheap.empty());
+    for (int id : expensive) {
+      args_.runner([this, id] { Process(id); });
     }
     if (!cheap.empty()) {
       args_.runner([this, cheap = std::move(cheap)] {
         ReadyQueue ready(cheap.begin(), cheap.end());
         ProcessQueue(&ready);
+        TaskDone();
       });
     }
   }
@@ -143,7 +145,11 @@ class ExecutorState {
  private:
   using ReadyQueue = std::deque<int>;
 
+  // The step ends when no task is left: outstanding_ counts tasks (a run
+  // of nodes on one thread, or an async kernel waiting for its callback),
+  // not nodes, so nodes run inline cost no atomic bookkeeping.
   void Schedule(int id) {
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
     args_.runner([this, id] { Process(id); });
   }
 
@@ -152,6 +158,7 @@ class ExecutorState {
     ReadyQueue ready;
     ready.push_back(id);
     ProcessQueue(&ready);
+    TaskDone();
   }
 
   void ProcessQueue(ReadyQueue* queue) {
@@ -171,7 +178,6 @@ class ExecutorState {
     }
     if (cancelled_.load(std::memory_order_acquire)) {
       ReleaseInputs(item);
-      NodeDone();
       return;
     }
     const bool dead = dead_[id].load(std::memory_order_relaxed);
@@ -182,11 +188,10 @@ class ExecutorState {
       for (TensorValue& v : outputs) v.is_dead = true;
       absl::Status s = Propagate(item, &outputs, ready, /*node_dead=*/true);
       if (!s.ok()) RecordError(s);
-      NodeDone();
       return;
     }
-    absl::Span<TensorValue> inputs(inputs_.data() + item.input_start,
-                                   item.num_inputs);
+    std::span<TensorValue> inputs(inputs_.data() + item.input_start,
+                                  item.num_inputs);
     absl::Status s = PrepareInputs(item, inputs);
     const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
     if (s.ok()) {
@@ -198,6 +203,7 @@ class ExecutorState {
       p.rendezvous = args_.rendezvous;
       p.step_id = args_.step_id;
       p.inputs = inputs;
+      p.num_outputs = item.num_outputs;
       p.runner = &args_.runner;
       p.intra_op_parallelism = 2;
       p.is_input_dead = dead;
@@ -218,22 +224,24 @@ class ExecutorState {
   // and schedules what it makes ready, so no pool thread ever waits.
   void RunAsyncNode(int id, const OpKernelContext::Params& p,
                     int64_t start_us) {
-    auto ctx = std::make_shared<OpKernelContext>(p);
+    auto call = std::make_shared<OpKernelContext>(p);
+    OpKernelContext* ctx = call.get();
     const auto* kernel = static_cast<const AsyncOpKernel*>(p.kernel);
-    kernel->ComputeAsync(ctx.get(), [this, id, ctx, start_us](absl::Status s) {
+    outstanding_.fetch_add(1, std::memory_order_relaxed);  // The callback.
+    kernel->ComputeAsync(ctx, [this, id, call, ctx, start_us](absl::Status s) {
       const Executor::NodeItem& item = executor_->items_[id];
       OpKernelContext::OutputVector outputs;
       if (s.ok()) outputs = std::move(*ctx->outputs());
       ReadyQueue ready;
-      FinishNode(item, s, &outputs, start_us, &ready, /*defer_done=*/true);
+      FinishNode(item, s, &outputs, start_us, &ready);
       for (int r : ready) Schedule(r);
-      NodeDone();
+      TaskDone();
     });
   }
 
   void FinishNode(const Executor::NodeItem& item, absl::Status s,
                   OpKernelContext::OutputVector* outputs, int64_t start_us,
-                  ReadyQueue* ready, bool defer_done = false) {
+                  ReadyQueue* ready) {
     ReleaseInputs(item);
     if (args_.stats != nullptr) {
       NodeExecStats stats;
@@ -253,13 +261,12 @@ class ExecutorState {
          (!outputs->empty() && (*outputs)[0].is_dead));
     if (s.ok()) s = Propagate(item, outputs, ready, node_dead);
     if (!s.ok()) RecordError(s);
-    if (!defer_done) NodeDone();
   }
 
   // Turns ref inputs into values where the kernel takes values, reading the
   // variable's current tensor under its lock.
   absl::Status PrepareInputs(const Executor::NodeItem& item,
-                             absl::Span<TensorValue> inputs) {
+                             std::span<TensorValue> inputs) {
     for (int i = 0; i < item.num_inputs; ++i) {
       TensorValue& v = inputs[i];
       if (!v.is_ref() || v.is_dead) continue;
@@ -377,7 +384,6 @@ class ExecutorState {
         pending_[dst].fetch_sub(1, std::memory_order_acq_rel) != 1) {
       return;
     }
-    outstanding_.fetch_add(1, std::memory_order_relaxed);
     // Keep cheap work on this thread; hand expensive work to the pool
     // unless this thread has nothing else to do.
     if (!item.expensive || ready->empty()) {
@@ -397,7 +403,7 @@ class ExecutorState {
     if (args_.rendezvous != nullptr) args_.rendezvous->StartAbort(s);
   }
 
-  void NodeDone() {
+  void TaskDone() {
     if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) Finish();
   }
 
