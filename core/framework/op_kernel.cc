@@ -11,10 +11,12 @@
 namespace rill {
 
 OpKernel::OpKernel(OpKernelConstruction* c)
-    : name_(c->node().name()),
-      type_(c->node().op()),
-      input_types_(c->node().input_types()),
-      output_types_(c->node().output_types()) {}
+    : input_types_(c->node().input_types().begin(),
+                   c->node().input_types().end()),
+      output_types_(c->node().output_types().begin(),
+                    c->node().output_types().end()),
+      name_(c->node().name()),
+      type_(c->node().op()) {}
 
 absl::Status AsyncOpKernel::Compute(OpKernelContext*) const {
   return absl::InternalError(

@@ -95,6 +95,14 @@ class Tensor {
   }
 
   bool IsInitialized() const { return dtype_ != ::tensorflow::DT_INVALID; }
+  // Makes this tensor uninitialized (as a moved-from one), dropping its
+  // reference to the buffer.
+  void Clear() {
+    buf_.reset();
+    dtype_ = ::tensorflow::DT_INVALID;
+    shape_ = TensorShape();
+    offset_ = 0;
+  }
   DataType dtype() const { return dtype_; }
   const TensorShape& shape() const { return shape_; }
   int dims() const { return shape_.dims(); }
@@ -113,8 +121,7 @@ class Tensor {
   }
   template <typename T>
   std::span<const T> flat() const {
-    return std::span<const T>(static_cast<const T*>(raw_data()),
-                              NumElements());
+    return std::span<const T>(static_cast<const T*>(raw_data()), NumElements());
   }
   template <typename T>
   T& scalar() {

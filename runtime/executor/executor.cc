@@ -1,5 +1,6 @@
 #include "runtime/executor/executor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -172,6 +173,16 @@ class ExecutorState {
 
   void RunNode(int id, ReadyQueue* ready) {
     const Executor::NodeItem& item = executor_->items_[id];
+    // The first consumers will most likely run next on this thread: start
+    // loading their kernels (a vtable call away) while this node runs.
+    {
+      const int* bounds = &executor_->target_bounds_[item.bounds_start];
+      const int end = std::min(bounds[item.num_outputs + 1], bounds[0] + 2);
+      for (int t = bounds[0]; t < end; ++t) {
+        __builtin_prefetch(
+            executor_->items_[executor_->targets_[t].dst].kernel);
+      }
+    }
     if (args_.cancellation != nullptr && args_.cancellation->cancelled() &&
         !cancelled_.load(std::memory_order_acquire)) {
       RecordError(args_.cancellation->status());
@@ -302,7 +313,7 @@ class ExecutorState {
     for (int i = 0; i < item.num_inputs; ++i) {
       TensorValue& v = inputs_[item.input_start + i];
       // Most slots were emptied by a move already; skip their reset.
-      if (v.value.IsInitialized()) v.value = Tensor();
+      if (v.value.IsInitialized()) v.value.Clear();
       v.ref = nullptr;
       v.mu = nullptr;
       v.ref_name = nullptr;
