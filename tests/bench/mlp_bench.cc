@@ -4,9 +4,10 @@
 // ApplyGradientDescent on reference variables), as TensorFlow's
 // tf.gradients would write them.
 //
-// Reports ms per step (feeding a batch each step, as feed_dict does), the
-// peak bytes the tensor allocator holds during a step above what it held
-// before it, and the process's peak RSS growth over the benchmark.
+// Reports ms per step (feeding a batch each step, as feed_dict does) and
+// the peak bytes the tensor allocator holds during a step above what it held
+// before it. --measure_memory instead runs 43 steps in this fresh process
+// and prints the peak RSS growth over them (for tests/bench/mlp_vs_tf.py).
 //   bazel run //tests/bench:mlp_bench
 //   bazel run //tests/bench:mlp_bench -- --write_dir=/tmp/graphs
 //     (writes mlp.pb for tests/bench/mlp_vs_tf.py)
@@ -115,26 +116,31 @@ int64_t ProcStatusKb(const char* field) {
   return 0;
 }
 
-void BM_MlpStep(benchmark::State& state) {
-  auto session = Session::Create(Mlp());
-  if (!session.ok()) {
-    state.SkipWithError(session.status().ToString().c_str());
-    return;
-  }
+std::vector<std::pair<std::string, Tensor>> Batch() {
   std::mt19937 gen(7);
   std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
   std::vector<float> xs(kBatch * kIn);
   for (float& v : xs) v = pixel(gen);
   std::vector<int32_t> ys(kBatch);
   for (int32_t& v : ys) v = static_cast<int32_t>(gen() % kOut);
-  const std::vector<std::pair<std::string, Tensor>> feeds = {
-      {"x", Tensor::FromVector<float>(xs, TensorShape({kBatch, kIn}))},
-      {"labels", Tensor::FromVector<int32_t>(ys, TensorShape({kBatch}))}};
+  return {{"x", Tensor::FromVector<float>(xs, TensorShape({kBatch, kIn}))},
+          {"labels", Tensor::FromVector<int32_t>(ys, TensorShape({kBatch}))}};
+}
+
+// Restarts the peak RSS count (Linux: "5" to clear_refs resets VmHWM).
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+void BM_MlpStep(benchmark::State& state) {
+  auto session = Session::Create(Mlp());
+  if (!session.ok()) {
+    state.SkipWithError(session.status().ToString().c_str());
+    return;
+  }
+  const auto feeds = Batch();
   if (absl::Status s = (*session)->Run({}, {}, {"init"}).status(); !s.ok()) {
     state.SkipWithError(s.ToString().c_str());
     return;
   }
-  const int64_t rss_before_kb = ProcStatusKb("VmRSS:");
   CpuAllocatorImpl* alloc = CpuAllocator();
   int64_t step_peak = 0;
   for (auto _ : state) {
@@ -148,10 +154,39 @@ void BM_MlpStep(benchmark::State& state) {
     step_peak = std::max(step_peak, alloc->peak_bytes_in_use() - before);
   }
   state.counters["step_peak_MiB"] = step_peak / 1048576.0;
-  state.counters["rss_growth_MiB"] =
-      (ProcStatusKb("VmHWM:") - rss_before_kb) / 1024.0;
   state.counters["examples_per_s"] = benchmark::Counter(
       kBatch * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+// For mlp_vs_tf.py, in a fresh process: 3 + 40 steps after init, as the
+// TensorFlow side runs them; prints the peak RSS growth over the steps and
+// the allocator's peak within a step, as JSON.
+int MeasureMemory() {
+  auto session = Session::Create(Mlp());
+  if (!session.ok()) {
+    std::fprintf(stderr, "rill: %s\n", session.status().ToString().c_str());
+    return 1;
+  }
+  const auto feeds = Batch();
+  absl::Status s = (*session)->Run({}, {}, {"init"}).status();
+  ResetPeakRss();
+  const int64_t rss_before_kb = ProcStatusKb("VmRSS:");
+  CpuAllocatorImpl* alloc = CpuAllocator();
+  int64_t step_peak = 0;
+  for (int i = 0; i < 43 && s.ok(); ++i) {
+    const int64_t before = alloc->bytes_in_use();
+    alloc->ResetPeak();
+    s = (*session)->Run(feeds, {}, {"train"}).status();
+    step_peak = std::max(step_peak, alloc->peak_bytes_in_use() - before);
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "rill: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::printf("{\"rss_growth_MiB\": %.2f, \"step_peak_MiB\": %.2f}\n",
+              (ProcStatusKb("VmHWM:") - rss_before_kb) / 1024.0,
+              step_peak / 1048576.0);
+  return 0;
 }
 BENCHMARK(BM_MlpStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -160,6 +195,9 @@ BENCHMARK(BM_MlpStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--measure_memory") == 0) {
+      return rill::MeasureMemory();
+    }
     if (std::strncmp(argv[i], "--write_dir=", 12) == 0) {
       absl::Status s = rill::WriteGraphDef(
           rill::Mlp(), std::string(argv[i] + 12) + "/mlp.pb",
