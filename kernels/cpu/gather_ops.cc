@@ -10,6 +10,7 @@
 #include "core/platform/status_macros.h"
 #include "kernels/cpu/byte_kernels.h"
 #include "kernels/cpu/int_values.h"
+#include "kernels/cpu/variable_update.h"
 
 namespace rill {
 namespace {
@@ -229,23 +230,7 @@ class ResourceGatherOp : public OpKernel {
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
     RETURN_IF_ERROR(status_);
-    if (!ctx->input_is_ref(0))
-      return ctx->InvalidArgument("expected a resource handle");
-    Tensor params;
-    {
-      absl::MutexLock lock(ctx->input_ref_mutex(0));
-      params = *ctx->mutable_input(0);
-    }
-    if (!params.IsInitialized()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("node '", name(),
-                       "': reading a resource variable that is uninitialized"));
-    }
-    if (params.dtype() != output_type(0)) {
-      return ctx->InvalidArgument(
-          absl::StrCat("variable holds ", DataTypeName(params.dtype()),
-                       ", read as ", DataTypeName(output_type(0))));
-    }
+    ASSIGN_OR_RETURN(Tensor params, ReadResourceVariable(ctx, output_type(0)));
     return GatherInto(ctx, params, ctx->input(1), batch_dims_, batch_dims_);
   }
 

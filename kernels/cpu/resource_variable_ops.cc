@@ -17,23 +17,7 @@ class ReadVariableOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    if (!ctx->input_is_ref(0))
-      return ctx->InvalidArgument("expected a resource handle");
-    Tensor value;
-    {
-      absl::MutexLock lock(ctx->input_ref_mutex(0));
-      value = *ctx->mutable_input(0);
-    }
-    if (!value.IsInitialized()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("node '", name(),
-                       "': reading a resource variable that is uninitialized"));
-    }
-    if (value.dtype() != output_type(0)) {
-      return ctx->InvalidArgument(
-          absl::StrCat("variable holds ", DataTypeName(value.dtype()),
-                       ", read as ", DataTypeName(output_type(0))));
-    }
+    ASSIGN_OR_RETURN(Tensor value, ReadResourceVariable(ctx, output_type(0)));
     ctx->set_output(0, std::move(value));
     return absl::OkStatus();
   }

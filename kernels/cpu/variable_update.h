@@ -1,5 +1,6 @@
 // The in-place update shared by AssignAdd/AssignSub (ref variables) and
-// AssignAddVariableOp/AssignSubVariableOp (resource variables).
+// AssignAddVariableOp/AssignSubVariableOp (resource variables), and the
+// read shared by the kernels that read resource variables.
 #ifndef RILL_KERNELS_CPU_VARIABLE_UPDATE_H_
 #define RILL_KERNELS_CPU_VARIABLE_UPDATE_H_
 
@@ -34,6 +35,32 @@ absl::Status UpdateVariableInPlace(const OpKernelContext* ctx, Tensor* var,
     }
   }
   return absl::OkStatus();
+}
+
+// The current value of the resource variable behind handle input 0 (a
+// shared handle to its buffer, taken under its lock), checked to be
+// initialized and of `dtype`; for ReadVariableOp and ResourceGather.
+inline absl::StatusOr<Tensor> ReadResourceVariable(OpKernelContext* ctx,
+                                                   DataType dtype) {
+  if (!ctx->input_is_ref(0)) {
+    return ctx->InvalidArgument("expected a resource handle");
+  }
+  Tensor value;
+  {
+    absl::MutexLock lock(ctx->input_ref_mutex(0));
+    value = *ctx->mutable_input(0);
+  }
+  if (!value.IsInitialized()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("node '", ctx->kernel().name(),
+                     "': reading a resource variable that is uninitialized"));
+  }
+  if (value.dtype() != dtype) {
+    return ctx->InvalidArgument(
+        absl::StrCat("variable holds ", DataTypeName(value.dtype()),
+                     ", read as ", DataTypeName(dtype)));
+  }
+  return value;
 }
 
 }  // namespace rill
