@@ -59,7 +59,7 @@ class Tensor {
         buf_(std::move(other.buf_)),
         offset_(other.offset_) {
     other.dtype_ = ::tensorflow::DT_INVALID;
-    other.shape_ = TensorShape();
+    other.shape_.Clear();
     other.offset_ = 0;
   }
   Tensor& operator=(Tensor&& other) noexcept {
@@ -69,7 +69,7 @@ class Tensor {
       buf_ = std::move(other.buf_);
       offset_ = other.offset_;
       other.dtype_ = ::tensorflow::DT_INVALID;
-      other.shape_ = TensorShape();
+      other.shape_.Clear();
       other.offset_ = 0;
     }
     return *this;
@@ -100,7 +100,7 @@ class Tensor {
   void Clear() {
     buf_.reset();
     dtype_ = ::tensorflow::DT_INVALID;
-    shape_ = TensorShape();
+    shape_.Clear();
     offset_ = 0;
   }
   DataType dtype() const { return dtype_; }

@@ -56,6 +56,7 @@ class ShapeDims {
   const int64_t* begin() const { return data(); }
   const int64_t* end() const { return data() + size_; }
   void push_back(int64_t d);
+  void clear() { Release(); }
   bool operator==(const ShapeDims& other) const;
 
  private:
@@ -107,6 +108,12 @@ class TensorShape {
     return absl::Span<const int64_t>(dims_.data(), dims_.size());
   }
   int64_t num_elements() const { return num_elements_; }
+
+  // Makes this the scalar shape (cheaper than assigning TensorShape()).
+  void Clear() {
+    dims_.clear();
+    num_elements_ = 1;
+  }
 
   // Appends a dimension; fails when the element count would overflow.
   absl::Status AddDim(int64_t size);
