@@ -491,6 +491,176 @@ TEST(KernelsTest, ResourceGatherAndWrappingVariableUpdates) {
             std::numeric_limits<int32_t>::min());
 }
 
+// Optimizer kernels, ref and resource forms: two steps from the same start,
+// checked against the update rules computed here in double precision.
+struct OptimizerCase {
+  std::string name;
+  int slots;  // The variable and its accumulators.
+  // Adds the update of `slots` by `grad` (scalars are constants in it).
+  std::function<void(const Scope&, const std::vector<Output>&, Output, bool)>
+      apply;
+  // One step of the rule, on vars[slot][element].
+  std::function<void(std::vector<std::vector<double>>&,
+                     const std::vector<double>&)>
+      step;
+};
+
+void CheckOptimizer(const OptimizerCase& c, bool resource) {
+  SCOPED_TRACE(c.name + (resource ? " (resource)" : " (ref)"));
+  const std::vector<double> grad = {0.5, -1.0, 2.0};
+  std::vector<std::vector<double>> want = {{1, -2, 3}};
+  for (int i = 1; i < c.slots; ++i) want.push_back({0.1, 0.2, 0.3});
+  Scope root = Scope::NewRootScope();
+  std::vector<Output> slots;
+  std::vector<Operation> inits;
+  for (int i = 0; i < c.slots; ++i) {
+    const std::string name = absl::StrCat("slot", i);
+    Tensor init = Tensor::FromVector<float>(
+        std::vector<float>(want[i].begin(), want[i].end()), TensorShape({3}));
+    if (resource) {
+      Output h = ops::VarHandleOp(root.WithOpName(name), DT_FLOAT,
+                                  PartialTensorShape({3}));
+      inits.push_back(ops::AssignVariableOp(root, h, ops::Const(root, init)));
+      ops::ReadVariableOp(root.WithOpName(absl::StrCat("read", i)), h,
+                          DT_FLOAT);
+      slots.push_back(h);
+    } else {
+      Output v = ops::VariableV2(root.WithOpName(name), PartialTensorShape({3}),
+                                 DT_FLOAT);
+      inits.push_back(ops::Assign(root, v, ops::Const(root, init)).operation);
+      ops::Identity(root.WithOpName(absl::StrCat("read", i)), v);
+      slots.push_back(v);
+    }
+  }
+  ops::NoOp(root.WithOpName("init").WithControlDependencies(inits));
+  c.apply(root.WithOpName("apply"), slots,
+          ops::Const(root, {0.5f, -1.0f, 2.0f}), resource);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  for (int step = 0; step < 2; ++step) {
+    auto s = (*session)->Run({}, {}, {"apply"});
+    ASSERT_TRUE(s.ok()) << s.status();
+    c.step(want, grad);
+  }
+  for (int i = 0; i < c.slots; ++i) {
+    auto got = (*session)->Run({}, {absl::StrCat("read", i)}, {});
+    ASSERT_TRUE(got.ok()) << got.status();
+    for (int j = 0; j < 3; ++j) {
+      EXPECT_NEAR((*got)[0].flat<float>()[j], want[i][j],
+                  1e-5 * (1 + std::abs(want[i][j])))
+          << "slot " << i << " element " << j;
+    }
+  }
+}
+
+TEST(KernelsTest, OptimizersFollowTensorFlowsRules) {
+  const std::vector<OptimizerCase> cases = {
+      {"Momentum (nesterov)", 2,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         auto nesterov = ops::ApplyMomentum::UseNesterov(true);
+         if (r) {
+           ops::ResourceApplyMomentum(
+               s, v[0], v[1], 0.1f, g, 0.9f,
+               ops::ResourceApplyMomentum::UseNesterov(true));
+         } else {
+           ops::ApplyMomentum(s, v[0], v[1], 0.1f, g, 0.9f, nesterov);
+         }
+       },
+       [](auto& v, const auto& g) {
+         for (int j = 0; j < 3; ++j) {
+           v[1][j] = v[1][j] * 0.9 + g[j];
+           v[0][j] -= g[j] * 0.1 + v[1][j] * 0.9 * 0.1;
+         }
+       }},
+      {"Adam", 3,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         if (r) {
+           ops::ResourceApplyAdam(s, v[0], v[1], v[2], 0.9f, 0.999f, 0.01f,
+                                  0.9f, 0.999f, 1e-7f, g);
+         } else {
+           ops::ApplyAdam(s, v[0], v[1], v[2], 0.9f, 0.999f, 0.01f, 0.9f,
+                          0.999f, 1e-7f, g);
+         }
+       },
+       [](auto& v, const auto& g) {
+         const double alpha = 0.01 * std::sqrt(1 - 0.999) / (1 - 0.9);
+         for (int j = 0; j < 3; ++j) {
+           v[1][j] += (g[j] - v[1][j]) * (1 - 0.9);
+           v[2][j] += (g[j] * g[j] - v[2][j]) * (1 - 0.999);
+           v[0][j] -= alpha * v[1][j] / (std::sqrt(v[2][j]) + 1e-7);
+         }
+       }},
+      {"Adagrad", 2,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         if (r) {
+           ops::ResourceApplyAdagrad(s, v[0], v[1], 0.1f, g);
+         } else {
+           ops::ApplyAdagrad(s, v[0], v[1], 0.1f, g);
+         }
+       },
+       [](auto& v, const auto& g) {
+         for (int j = 0; j < 3; ++j) {
+           v[1][j] += g[j] * g[j];
+           v[0][j] -= 0.1 * g[j] / std::sqrt(v[1][j]);
+         }
+       }},
+      {"RMSProp", 3,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         if (r) {
+           ops::ResourceApplyRMSProp(s, v[0], v[1], v[2], 0.01f, 0.9f, 0.5f,
+                                     1e-7f, g);
+         } else {
+           ops::ApplyRMSProp(s, v[0], v[1], v[2], 0.01f, 0.9f, 0.5f, 1e-7f, g);
+         }
+       },
+       [](auto& v, const auto& g) {
+         for (int j = 0; j < 3; ++j) {
+           v[1][j] += (g[j] * g[j] - v[1][j]) * (1 - 0.9);
+           v[2][j] = v[2][j] * 0.5 + 0.01 * g[j] / std::sqrt(v[1][j] + 1e-7);
+           v[0][j] -= v[2][j];
+         }
+       }},
+  };
+  for (const OptimizerCase& c : cases) {
+    CheckOptimizer(c, /*resource=*/false);
+    CheckOptimizer(c, /*resource=*/true);
+  }
+}
+
+TEST(KernelsTest, OptimizerErrorsAreClear) {
+  Scope root = Scope::NewRootScope();
+  auto v =
+      ops::VariableV2(root.WithOpName("v"), PartialTensorShape({2}), DT_FLOAT);
+  auto acc = ops::VariableV2(root.WithOpName("acc"), PartialTensorShape({2}),
+                             DT_FLOAT);
+  auto init_v = ops::Assign(root, v, ops::Const(root, {1.0f, 2.0f}));
+  auto init_acc = ops::Assign(root, acc, ops::Const(root, {1.0f, 1.0f}));
+  ops::NoOp(root.WithOpName("init").WithControlDependencies(
+      {init_v.operation, init_acc.operation}));
+  ops::ApplyAdagrad(root.WithOpName("wrong_shape"), v, acc, 0.1f,
+                    ops::Const(root, {1.0f, 2.0f, 3.0f}));
+  auto h =
+      ops::VarHandleOp(root.WithOpName("h"), DT_FLOAT, PartialTensorShape({2}));
+  ops::ResourceApplyMomentum(root.WithOpName("uninitialized"), h, h, 0.1f,
+                             ops::Const(root, {1.0f, 2.0f}), 0.9f);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  auto wrong = (*session)->Run({}, {}, {"wrong_shape"});
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("does not match the gradient"),
+            std::string::npos)
+      << wrong.status();
+  auto uninit = (*session)->Run({}, {}, {"uninitialized"});
+  EXPECT_EQ(uninit.status().code(), absl::StatusCode::kFailedPrecondition)
+      << uninit.status();
+}
+
 TEST(KernelsTest, BadInputsAreClearErrors) {
   struct Bad {
     std::string name;

@@ -1,5 +1,10 @@
-// Optimizer updates on reference variables, in place under the variable's
-// lock. (More optimizers come with the training issue.)
+// Optimizer updates, in place under the variables' locks:
+// ApplyGradientDescent, and ApplyMomentum/Adam/Adagrad/RMSProp with their
+// ResourceApply forms, with TensorFlow's update rules.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
@@ -37,9 +42,161 @@ class ApplyGradientDescentOp : public OpKernel {
   }
 };
 
+enum class Optimizer { kMomentum, kAdam, kAdagrad, kRMSProp };
+
+// Where each optimizer's inputs are: the variable and its slots first (refs
+// or resource handles), then scalars, then the gradient.
+constexpr int NumSlots(Optimizer o) {
+  return o == Optimizer::kAdam || o == Optimizer::kRMSProp ? 3 : 2;
+}
+constexpr int GradIndex(Optimizer o) {
+  switch (o) {
+    case Optimizer::kMomentum:
+      return 3;
+    case Optimizer::kAdam:
+      return 9;
+    case Optimizer::kAdagrad:
+      return 3;
+    case Optimizer::kRMSProp:
+      return 7;
+  }
+  return 0;
+}
+
+// ApplyMomentum/Adam/Adagrad/RMSProp and their ResourceApply forms: the
+// variable and its slots are updated in place under their locks (for a
+// resource variable, copied first when a reader still holds the buffer).
+template <Optimizer kOpt>
+struct ApplyOptimizer {
+  template <typename T>
+  class Op : public OpKernel {
+   public:
+    explicit Op(OpKernelConstruction* c) : OpKernel(c) {
+      if (c->attrs().contains("use_nesterov")) {
+        status_.Update(c->GetAttr("use_nesterov", &nesterov_));
+      }
+      if (c->attrs().contains("update_slots")) {
+        status_.Update(c->GetAttr("update_slots", &update_slots_));
+      }
+      resource_ = type_string().rfind("Resource", 0) == 0;
+    }
+
+    absl::Status Compute(OpKernelContext* ctx) const override {
+      RETURN_IF_ERROR(status_);
+      constexpr int kSlots = NumSlots(kOpt);
+      constexpr int kGrad = GradIndex(kOpt);
+      const Tensor& grad = ctx->input(kGrad);
+      T scalar[8] = {};
+      for (int i = kSlots; i < ctx->num_inputs(); ++i) {
+        if (i == kGrad) continue;
+        if (ctx->input(i).NumElements() != 1) {
+          return ctx->InvalidArgument(
+              absl::StrCat("input ", i, " must be a scalar, got shape ",
+                           ctx->input(i).shape().DebugString()));
+        }
+        scalar[i - kSlots] = ctx->input(i).flat<T>()[0];
+      }
+      std::vector<absl::Mutex*> locks;
+      for (int i = 0; i < kSlots; ++i) {
+        if (!ctx->input_is_ref(i)) {
+          return ctx->InvalidArgument(
+              absl::StrCat("input ", i, " must be a variable"));
+        }
+        locks.push_back(ctx->input_ref_mutex(i));
+      }
+      // One lock per variable, taken in address order: two updates of the
+      // same variables never wait on each other crosswise.
+      std::sort(locks.begin(), locks.end());
+      locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+      for (absl::Mutex* mu : locks) mu->Lock();
+      absl::Status s = Update(ctx, grad, scalar);
+      for (auto it = locks.rbegin(); it != locks.rend(); ++it) (*it)->Unlock();
+      RETURN_IF_ERROR(s);
+      if (!resource_) ctx->forward_ref_input_to_ref_output(0, 0);
+      return absl::OkStatus();
+    }
+
+   private:
+    absl::Status Update(OpKernelContext* ctx, const Tensor& grad,
+                        const T* scalar) const {
+      constexpr int kSlots = NumSlots(kOpt);
+      T* v[kSlots];
+      for (int i = 0; i < kSlots; ++i) {
+        Tensor* t = ctx->mutable_input(i);
+        if (!t->IsInitialized()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("node '", name(), "': input ", i,
+                           " is an uninitialized variable"));
+        }
+        if (t->shape() != grad.shape()) {
+          return ctx->InvalidArgument(
+              absl::StrCat("input ", i, " of shape ", t->shape().DebugString(),
+                           " does not match the gradient of shape ",
+                           grad.shape().DebugString()));
+        }
+        if (resource_ && !t->RefCountIsOne()) {
+          ASSIGN_OR_RETURN(*t, t->DeepCopy(ctx->allocator()));
+        }
+        v[i] = t->flat<T>().data();
+      }
+      const T* g = grad.flat<T>().data();
+      const bool nesterov = nesterov_, update_slots = update_slots_;
+      ParallelFor(ctx, grad.NumElements(), 8, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          if constexpr (kOpt == Optimizer::kMomentum) {
+            // Inputs: lr, grad, momentum.
+            const T lr = scalar[0], momentum = scalar[2];
+            v[1][i] = v[1][i] * momentum + g[i];
+            v[0][i] -=
+                nesterov ? g[i] * lr + v[1][i] * momentum * lr : lr * v[1][i];
+          } else if constexpr (kOpt == Optimizer::kAdam) {
+            // beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.
+            const T b1p = scalar[0], b2p = scalar[1], lr = scalar[2];
+            const T b1 = scalar[3], b2 = scalar[4], eps = scalar[5];
+            const T alpha = lr * std::sqrt(T(1) - b2p) / (T(1) - b1p);
+            v[1][i] += (g[i] - v[1][i]) * (T(1) - b1);
+            v[2][i] += (g[i] * g[i] - v[2][i]) * (T(1) - b2);
+            const T m = nesterov ? v[1][i] * b1 + (T(1) - b1) * g[i] : v[1][i];
+            v[0][i] -= alpha * m / (std::sqrt(v[2][i]) + eps);
+          } else if constexpr (kOpt == Optimizer::kAdagrad) {
+            // lr, grad.
+            if (update_slots) v[1][i] += g[i] * g[i];
+            v[0][i] -= scalar[0] * g[i] / std::sqrt(v[1][i]);
+          } else {
+            // lr, rho, momentum, epsilon, grad.
+            const T lr = scalar[0], rho = scalar[1], momentum = scalar[2];
+            const T eps = scalar[3];
+            v[1][i] += (g[i] * g[i] - v[1][i]) * (T(1) - rho);
+            v[2][i] = v[2][i] * momentum + lr * g[i] / std::sqrt(v[1][i] + eps);
+            v[0][i] -= v[2][i];
+          }
+        }
+      });
+      return absl::OkStatus();
+    }
+
+    absl::Status status_;
+    bool nesterov_ = false;
+    bool update_slots_ = true;
+    bool resource_ = false;
+  };
+};
+
+template <Optimizer kOpt>
+void RegisterOptimizer(const char* name) {
+  for (const char* prefix : {"Apply", "ResourceApply"}) {
+    RegisterKernelForTypes<ApplyOptimizer<kOpt>::template Op, float, double>(
+        KernelDef(absl::StrCat(prefix, name), kDeviceCpu), "T");
+  }
+}
+
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernelForTypes<ApplyGradientDescentOp, float, double>(
       KernelDef("ApplyGradientDescent", kDeviceCpu), "T");
+  RegisterOptimizer<Optimizer::kMomentum>("Momentum");
+  RegisterOptimizer<Optimizer::kAdam>("Adam");
+  RegisterOptimizer<Optimizer::kAdagrad>("Adagrad");
+  RegisterOptimizer<Optimizer::kRMSProp>("RMSProp");
   return true;
 }();
 

@@ -35,6 +35,8 @@ VariableV2 Assign AssignAdd AssignSub VarHandleOp ReadVariableOp
 AssignVariableOp AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp
 IsVariableInitialized ResourceGather
 Switch Merge
+ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ResourceApplyMomentum
+ResourceApplyAdam ResourceApplyAdagrad ResourceApplyRMSProp
 ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
 """.split()

@@ -1,0 +1,91 @@
+// Optimizer updates with TensorFlow's names and semantics: ApplyMomentum,
+// ApplyAdam, ApplyAdagrad, ApplyRMSProp on reference variables, and their
+// ResourceApply* forms on resource variables. Schemas follow TensorFlow's.
+#include <initializer_list>
+
+#include "absl/strings/str_cat.h"
+#include "core/framework/op_registry.h"
+#include "core/framework/shape_inference.h"
+#include "core/ops/type_sets.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+// The inputs in `same` (variable, slots, gradient) share one shape; those
+// in `scalars` are scalars. Ref forms output the variable's shape.
+absl::Status ApplyShape(InferenceContext* c, std::initializer_list<int> same,
+                        std::initializer_list<int> scalars) {
+  for (int i : scalars) RETURN_IF_ERROR(c->WithRank(i, 0).status());
+  PartialTensorShape merged;
+  for (int i : same) {
+    absl::StatusOr<PartialTensorShape> m = merged.Merge(c->input(i));
+    if (!m.ok()) {
+      return c->Error(absl::StrCat("input ", i, " of shape ",
+                                   c->input(i).DebugString(),
+                                   " does not match ", merged.DebugString()));
+    }
+    merged = *std::move(m);
+  }
+  if (c->num_outputs() == 1) c->set_output(0, merged);
+  return absl::OkStatus();
+}
+
+// Declares Apply<name> (ref variables, inputs `refs` of type Ref(T)) and
+// ResourceApply<name> (the same inputs as resource handles, no output).
+void RegisterOptimizer(const char* name,
+                       std::initializer_list<const char*> refs,
+                       std::initializer_list<const char*> values,
+                       std::initializer_list<const char*> extra_attrs,
+                       absl::Status (*shape)(InferenceContext*)) {
+  for (const bool resource : {false, true}) {
+    OpDefBuilder b(absl::StrCat(resource ? "ResourceApply" : "Apply", name));
+    for (const char* r : refs) {
+      b.Input(absl::StrCat(r, resource ? ": resource" : ": Ref(T)"));
+    }
+    for (const char* v : values) b.Input(absl::StrCat(v, ": T"));
+    if (!resource) b.Output("out: Ref(T)");
+    b.Attr(absl::StrCat("T: ", type_sets::kNumber));
+    b.Attr("use_locking: bool = false");
+    for (const char* a : extra_attrs) b.Attr(a);
+    if (resource) b.SetIsStateful();
+    b.SetShapeFn(shape);
+    op_registry_internal::Registrar registrar(b);
+  }
+}
+
+[[maybe_unused]] const bool kRegistered = [] {
+  // Shape functions see the resource inputs as scalars of unknown value:
+  // only the gradient and the scalars are checked there.
+  RegisterOptimizer("Momentum", {"var", "accum"}, {"lr", "grad", "momentum"},
+                    {"use_nesterov: bool = false"}, [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {3}, {2, 4})
+                                 : ApplyShape(c, {0, 1, 3}, {2, 4});
+                    });
+  RegisterOptimizer(
+      "Adam", {"var", "m", "v"},
+      {"beta1_power", "beta2_power", "lr", "beta1", "beta2", "epsilon", "grad"},
+      {"use_nesterov: bool = false"}, [](InferenceContext* c) {
+        return c->input_type(0) == DT_RESOURCE
+                   ? ApplyShape(c, {9}, {3, 4, 5, 6, 7, 8})
+                   : ApplyShape(c, {0, 1, 2, 9}, {3, 4, 5, 6, 7, 8});
+      });
+  RegisterOptimizer("Adagrad", {"var", "accum"}, {"lr", "grad"},
+                    {"update_slots: bool = true"}, [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {3}, {2})
+                                 : ApplyShape(c, {0, 1, 3}, {2});
+                    });
+  RegisterOptimizer("RMSProp", {"var", "ms", "mom"},
+                    {"lr", "rho", "momentum", "epsilon", "grad"}, {},
+                    [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {7}, {3, 4, 5, 6})
+                                 : ApplyShape(c, {0, 1, 2, 7}, {3, 4, 5, 6});
+                    });
+  return true;
+}();
+
+}  // namespace
+}  // namespace rill
