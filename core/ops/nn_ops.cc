@@ -309,6 +309,37 @@ RILL_REGISTER_OP("Conv2D")
     .Attr("dilations: list(int) = [1, 1, 1, 1]")
     .SetShapeFn(Conv2DShape);
 
+// The gradients of pooling: the shape of the pooled input.
+RILL_REGISTER_OP("MaxPoolGrad")
+    .Input("orig_input: T")
+    .Input("orig_output: T")
+    .Input("grad: T")
+    .Output("output: T")
+    .Attr("ksize: list(int) >= 4")
+    .Attr("strides: list(int) >= 4")
+    .Attr("padding: {'SAME', 'VALID', 'EXPLICIT'}")
+    .Attr("explicit_paddings: list(int) = []")
+    .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")
+    .Attr(
+        "T: {half, bfloat16, float, double, int32, int64, uint8, int16, int8, "
+        "uint16, uint32, uint64} = DT_FLOAT")
+    .SetShapeFn(shape_fns::UnchangedShape);
+
+RILL_REGISTER_OP("AvgPoolGrad")
+    .Input("orig_input_shape: int32")
+    .Input("grad: T")
+    .Output("output: T")
+    .Attr("ksize: list(int) >= 4")
+    .Attr("strides: list(int) >= 4")
+    .Attr("padding: {'SAME', 'VALID'}")
+    .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")
+    .Attr("T: {half, bfloat16, float, double}")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      ASSIGN_OR_RETURN(PartialTensorShape shape, c->ShapeFromShapeTensor(0));
+      c->set_output(0, shape);
+      return absl::OkStatus();
+    });
+
 RILL_REGISTER_OP("MaxPool")
     .Input("input: T")
     .Output("output: T")

@@ -1,4 +1,5 @@
-// Conv2D (im2col + Eigen GEMM), MaxPool and AvgPool on NHWC tensors, with
+// Conv2D (im2col + Eigen GEMM), MaxPool and AvgPool and their gradients
+// (MaxPoolGrad, AvgPoolGrad) on NHWC tensors, with
 // TensorFlow's SAME/VALID(/EXPLICIT) padding arithmetic. NCHW and dilations
 // other than 1 are not supported on the CPU (TensorFlow's CPU kernels lack
 // NCHW too) and say so.
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/int_values.h"
 
 namespace rill {
 namespace {
@@ -148,78 +150,173 @@ class Conv2DOp : public OpKernel {
   std::string padding_, format_;
 };
 
+// The windows of a 2-D pooling over an NHWC tensor.
+struct PoolGeometry {
+  int64_t n = 0, h = 0, w = 0, c = 0;  // Input.
+  int64_t oh = 0, ow = 0;              // Output.
+  int64_t kh = 0, kw = 0, sh = 0, sw = 0, pad_h = 0, pad_w = 0;
+
+  // Calls fn(out_offset, in_offsets, count) for every output element, with
+  // the offsets of the real (unpadded) input elements of its window.
+  template <typename Fn>
+  void ForEachWindow(Fn&& fn) const {
+    std::vector<int64_t> in(kh * kw);
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          for (int64_t ch = 0; ch < c; ++ch) {
+            int count = 0;
+            for (int64_t ky = 0; ky < kh; ++ky) {
+              const int64_t iy = oy * sh - pad_h + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (int64_t kx = 0; kx < kw; ++kx) {
+                const int64_t ix = ox * sw - pad_w + kx;
+                if (ix < 0 || ix >= w) continue;
+                in[count++] = ((b * h + iy) * w + ix) * c + ch;
+              }
+            }
+            fn(((b * oh + oy) * ow + ox) * c + ch, in.data(), count);
+          }
+        }
+      }
+    }
+  }
+};
+
+// The pooling attrs of MaxPool, AvgPool and their gradients.
+class PoolAttrs {
+ public:
+  explicit PoolAttrs(OpKernelConstruction* c) {
+    status_.Update(c->GetAttr("ksize", &ksize_));
+    status_.Update(c->GetAttr("strides", &strides_));
+    status_.Update(c->GetAttr("padding", &padding_));
+    status_.Update(c->GetAttr("data_format", &format_));
+  }
+
+  absl::StatusOr<PoolGeometry> Geometry(const OpKernelContext* ctx,
+                                        const TensorShape& input) const {
+    RETURN_IF_ERROR(status_);
+    if (format_ != "NHWC") {
+      return absl::UnimplementedError(absl::StrCat(
+          "node '", ctx->kernel().name(),
+          "': pooling on the CPU supports NHWC only, got ", format_));
+    }
+    if (padding_ == "EXPLICIT") {
+      return absl::UnimplementedError(absl::StrCat(
+          "node '", ctx->kernel().name(), "': EXPLICIT padding for pooling"));
+    }
+    if (ksize_.size() != 4 || strides_.size() != 4 || ksize_[0] != 1 ||
+        ksize_[3] != 1 || strides_[0] != 1 || strides_[3] != 1) {
+      return ctx->InvalidArgument("ksize and strides must be [1, h, w, 1]");
+    }
+    if (input.dims() != 4) return ctx->InvalidArgument("input must be 4-D");
+    PoolGeometry g;
+    g.n = input.dim_size(0);
+    g.h = input.dim_size(1);
+    g.w = input.dim_size(2);
+    g.c = input.dim_size(3);
+    g.kh = ksize_[1];
+    g.kw = ksize_[2];
+    g.sh = strides_[1];
+    g.sw = strides_[2];
+    absl::StatusOr<Window> wh = ComputeWindow(g.h, g.kh, g.sh, padding_, 0, 0);
+    absl::StatusOr<Window> ww = ComputeWindow(g.w, g.kw, g.sw, padding_, 0, 0);
+    if (!wh.ok()) return ctx->InvalidArgument(wh.status().message());
+    if (!ww.ok()) return ctx->InvalidArgument(ww.status().message());
+    g.oh = wh->out;
+    g.ow = ww->out;
+    g.pad_h = wh->pad_before;
+    g.pad_w = ww->pad_before;
+    return g;
+  }
+
+ private:
+  absl::Status status_;
+  std::vector<int64_t> ksize_, strides_;
+  std::string padding_, format_;
+};
+
 template <bool kMax>
 struct Pool {
   template <typename T>
   class Op : public OpKernel {
    public:
-    explicit Op(OpKernelConstruction* c) : OpKernel(c) {
-      status_.Update(c->GetAttr("ksize", &ksize_));
-      status_.Update(c->GetAttr("strides", &strides_));
-      status_.Update(c->GetAttr("padding", &padding_));
-      status_.Update(c->GetAttr("data_format", &format_));
-    }
+    explicit Op(OpKernelConstruction* c) : OpKernel(c), attrs_(c) {}
     absl::Status Compute(OpKernelContext* ctx) const override {
-      RETURN_IF_ERROR(status_);
-      if (format_ != "NHWC") {
-        return absl::UnimplementedError(absl::StrCat(
-            "node '", name(), "': pooling on the CPU supports NHWC only, got ",
-            format_));
-      }
-      if (padding_ == "EXPLICIT") {
-        return absl::UnimplementedError(
-            absl::StrCat("node '", name(), "': EXPLICIT padding for pooling"));
-      }
-      if (ksize_.size() != 4 || strides_.size() != 4 || ksize_[0] != 1 ||
-          ksize_[3] != 1 || strides_[0] != 1 || strides_[3] != 1) {
-        return ctx->InvalidArgument("ksize and strides must be [1, h, w, 1]");
-      }
       const Tensor& input = ctx->input(0);
-      if (input.dims() != 4) return ctx->InvalidArgument("input must be 4-D");
-      const int64_t n = input.dim_size(0), h = input.dim_size(1),
-                    w = input.dim_size(2), c = input.dim_size(3);
-      absl::StatusOr<Window> wh =
-          ComputeWindow(h, ksize_[1], strides_[1], padding_, 0, 0);
-      absl::StatusOr<Window> ww =
-          ComputeWindow(w, ksize_[2], strides_[2], padding_, 0, 0);
-      if (!wh.ok()) return ctx->InvalidArgument(wh.status().message());
-      if (!ww.ok()) return ctx->InvalidArgument(ww.status().message());
+      ASSIGN_OR_RETURN(PoolGeometry g, attrs_.Geometry(ctx, input.shape()));
       ASSIGN_OR_RETURN(
           Tensor * out,
-          ctx->allocate_output(0, TensorShape({n, wh->out, ww->out, c})));
-      auto in = input.flat<T>();
-      auto o = out->flat<T>();
-      for (int64_t b = 0; b < n; ++b) {
-        for (int64_t oy = 0; oy < wh->out; ++oy) {
-          for (int64_t ox = 0; ox < ww->out; ++ox) {
-            for (int64_t ch = 0; ch < c; ++ch) {
-              T acc = kMax ? std::numeric_limits<T>::lowest() : T(0);
-              int64_t count = 0;
-              for (int64_t ky = 0; ky < ksize_[1]; ++ky) {
-                const int64_t iy = oy * strides_[1] - wh->pad_before + ky;
-                if (iy < 0 || iy >= h) continue;
-                for (int64_t kx = 0; kx < ksize_[2]; ++kx) {
-                  const int64_t ix = ox * strides_[2] - ww->pad_before + kx;
-                  if (ix < 0 || ix >= w) continue;
-                  const T v = in[((b * h + iy) * w + ix) * c + ch];
-                  acc = kMax ? std::max(acc, v) : acc + v;
-                  ++count;
-                }
-              }
-              // Padding never counts: an average is over the real elements.
-              o[((b * wh->out + oy) * ww->out + ox) * c + ch] =
-                  kMax ? acc : (count > 0 ? acc / static_cast<T>(count) : T(0));
-            }
-          }
+          ctx->allocate_output(0, TensorShape({g.n, g.oh, g.ow, g.c})));
+      const T* in = input.flat<T>().data();
+      T* o = out->flat<T>().data();
+      g.ForEachWindow([&](int64_t at, const int64_t* from, int count) {
+        T acc = kMax ? std::numeric_limits<T>::lowest() : T(0);
+        for (int i = 0; i < count; ++i) {
+          acc = kMax ? std::max(acc, in[from[i]]) : acc + in[from[i]];
         }
+        // Padding never counts: an average is over the real elements.
+        o[at] = kMax ? acc : (count > 0 ? acc / static_cast<T>(count) : T(0));
+      });
+      return absl::OkStatus();
+    }
+
+   private:
+    PoolAttrs attrs_;
+  };
+};
+
+// MaxPoolGrad routes each output gradient to the first maximum of its
+// window; AvgPoolGrad spreads it evenly over the window's real elements.
+template <bool kMax>
+struct PoolGrad {
+  template <typename T>
+  class Op : public OpKernel {
+   public:
+    explicit Op(OpKernelConstruction* c) : OpKernel(c), attrs_(c) {}
+    absl::Status Compute(OpKernelContext* ctx) const override {
+      TensorShape in_shape;
+      if constexpr (kMax) {
+        in_shape = ctx->input(0).shape();
+      } else {
+        absl::StatusOr<TensorShape> s =
+            TensorShape::Create(IntValues(ctx->input(0)));
+        if (!s.ok()) return ctx->InvalidArgument(s.status().message());
+        in_shape = *s;
+      }
+      ASSIGN_OR_RETURN(PoolGeometry g, attrs_.Geometry(ctx, in_shape));
+      const Tensor& grad = ctx->input(kMax ? 2 : 1);
+      const TensorShape out_shape({g.n, g.oh, g.ow, g.c});
+      if (grad.shape() != out_shape) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "grad has shape ", grad.shape().DebugString(), ", the pooled ",
+            "output has ", out_shape.DebugString()));
+      }
+      ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, in_shape));
+      const T* dy = grad.flat<T>().data();
+      T* dx = out->flat<T>().data();  // Zero-filled.
+      if constexpr (kMax) {
+        const T* x = ctx->input(0).flat<T>().data();
+        g.ForEachWindow([&](int64_t at, const int64_t* from, int count) {
+          if (count == 0) return;
+          int best = 0;
+          for (int i = 1; i < count; ++i) {
+            if (x[from[i]] > x[from[best]]) best = i;
+          }
+          dx[from[best]] += dy[at];
+        });
+      } else {
+        g.ForEachWindow([&](int64_t at, const int64_t* from, int count) {
+          if (count == 0) return;
+          const T share = dy[at] / static_cast<T>(count);
+          for (int i = 0; i < count; ++i) dx[from[i]] += share;
+        });
       }
       return absl::OkStatus();
     }
 
    private:
-    absl::Status status_;
-    std::vector<int64_t> ksize_, strides_;
-    std::string padding_, format_;
+    PoolAttrs attrs_;
   };
 };
 
@@ -230,6 +327,10 @@ struct Pool {
       KernelDef("MaxPool", kDeviceCpu), "T");
   RegisterKernelForTypes<Pool<false>::Op, float, double>(
       KernelDef("AvgPool", kDeviceCpu), "T");
+  RegisterKernelForTypes<PoolGrad<true>::Op, float, double>(
+      KernelDef("MaxPoolGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<PoolGrad<false>::Op, float, double>(
+      KernelDef("AvgPoolGrad", kDeviceCpu), "T");
   return true;
 }();
 

@@ -280,6 +280,22 @@ TEST(KernelsTest, MathAndNnOps) {
                              {1, 2, 2, 1}, "SAME");
        },
        F({3, 4.5f, 7.5f, 9}, {1, 2, 2, 1})},
+      {"MaxPoolGrad routes to each window's maximum",
+       [](const Scope& s) {
+         auto x = ops::Const(s, Image3x3());
+         auto y = ops::MaxPool(s, x, {1, 2, 2, 1}, {1, 1, 1, 1}, "VALID");
+         return ops::MaxPoolGrad(s, x, y,
+                                 ops::Const(s, F({1, 2, 3, 4}, {1, 2, 2, 1})),
+                                 {1, 2, 2, 1}, {1, 1, 1, 1}, "VALID");
+       },
+       F({0, 0, 0, 0, 1, 2, 0, 3, 4}, {1, 3, 3, 1})},
+      {"AvgPoolGrad SAME spreads over real elements only",
+       [](const Scope& s) {
+         return ops::AvgPoolGrad(s, ops::Const(s, {1, 3, 3, 1}),
+                                 ops::Const(s, F({4, 6, 8, 3}, {1, 2, 2, 1})),
+                                 {1, 2, 2, 1}, {1, 2, 2, 1}, "SAME");
+       },
+       F({1, 1, 3, 1, 1, 3, 4, 4, 3}, {1, 3, 3, 1})},
       {"Cast float to int truncates",
        [](const Scope& s) {
          return ops::Cast(s, ops::Const(s, {1.7f, -1.7f}), DT_INT32);

@@ -36,7 +36,7 @@ AssignVariableOp AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp
 IsVariableInitialized ResourceGather
 Switch Merge
 ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ResourceApplyMomentum
-ResourceApplyAdam ResourceApplyAdagrad ResourceApplyRMSProp
+ResourceApplyAdam ResourceApplyAdagrad ResourceApplyRMSProp MaxPoolGrad AvgPoolGrad
 ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
 """.split()
