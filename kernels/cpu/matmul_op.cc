@@ -71,8 +71,11 @@ struct Gemm {
   bool ta = false, tb = false;
   int64_t m = 0, n = 0, k = 0;
 
-  void Run(const OpKernelContext* ctx, const T* a, const T* b, T* out) const {
+  void Run(const T* a, const T* b, T* out) const {
     if (m == 0 || n == 0) return;
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      WarmUpBlas();  // Once per process; before the panels start.
+    }
     if (k == 0) {
       std::fill(out, out + m * n, T(0));
       return;
@@ -107,7 +110,6 @@ struct Gemm {
   void Block(const T* a, int64_t lda, const T* b, int64_t ldb, T* out,
              int64_t rows, int64_t cols) const {
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-      WarmUpBlas();
       const auto cta = ta ? CblasTrans : CblasNoTrans;
       const auto ctb = tb ? CblasTrans : CblasNoTrans;
       if constexpr (std::is_same_v<T, float>) {
@@ -209,7 +211,7 @@ class MatMulOp : public OpKernel {
           bo += (rest % dims[d]) * b_step[d];
           rest /= dims[d];
         }
-        g.Run(ctx, ap + ao, bp + bo, op + i * g.m * g.n);
+        g.Run(ap + ao, bp + bo, op + i * g.m * g.n);
       }
     };
     // Many small products: one per task. Few large ones: one after another,
