@@ -23,6 +23,14 @@ inline char* Bytes(Tensor* t) { return static_cast<char*>(t->raw_data()); }
 // Row-major element strides of a shape.
 std::vector<int64_t> Strides(absl::Span<const int64_t> dims);
 
+// Writes out[i...] = src[sum(i_d * src_strides[d])] (element units, `elem`
+// bytes each) for every index of `out_dims`, rows split over oneTBB. A
+// stride may be 0 (repeat an element: broadcasting), negative (walk
+// backwards: reversed slices) or permuted (transposes).
+void StridedCopy(const OpKernelContext* ctx, const char* src,
+                 const std::vector<int64_t>& src_strides,
+                 const std::vector<int64_t>& out_dims, size_t elem, char* dst);
+
 // Registers K on the CPU for every fixed-size dtype of `type_attr`.
 template <typename K>
 void RegisterByteKernel(const char* op, const char* type_attr) {

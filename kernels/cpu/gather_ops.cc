@@ -15,44 +15,6 @@
 namespace rill {
 namespace {
 
-// Writes out[i...] = src[sum(i_d * src_strides[d])] for every index of
-// `out_dims`; a stride of 0 repeats an element along that dimension.
-void BroadcastCopy(const OpKernelContext* ctx, const char* src,
-                   const std::vector<int64_t>& src_strides,
-                   const std::vector<int64_t>& out_dims, size_t elem,
-                   char* dst) {
-  if (out_dims.empty()) {
-    std::memcpy(dst, src, elem);
-    return;
-  }
-  const int rank = static_cast<int>(out_dims.size());
-  const int64_t row = out_dims.back();
-  const int64_t last_stride = src_strides.back();
-  int64_t rows = 1;
-  for (int d = 0; d + 1 < rank; ++d) rows *= out_dims[d];
-  if (row == 0 || rows == 0) return;
-  ParallelFor(
-      ctx, rows, row * static_cast<int64_t>(elem), [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) {
-          int64_t offset = 0;
-          int64_t rest = r;
-          for (int d = rank - 2; d >= 0; --d) {
-            offset += (rest % out_dims[d]) * src_strides[d];
-            rest /= out_dims[d];
-          }
-          const char* from = src + offset * elem;
-          char* to = dst + r * row * elem;
-          if (last_stride == 1) {
-            std::memcpy(to, from, row * elem);
-          } else {
-            for (int64_t j = 0; j < row; ++j) {
-              std::memcpy(to + j * elem, from + j * last_stride * elem, elem);
-            }
-          }
-        }
-      });
-}
-
 class BroadcastToOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -90,8 +52,8 @@ class BroadcastToOp : public OpKernel {
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(target));
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
     if (out->NumElements() == 0) return absl::OkStatus();
-    BroadcastCopy(ctx, Bytes(in), strides, target, DataTypeSize(in.dtype()),
-                  Bytes(out));
+    StridedCopy(ctx, Bytes(in), strides, target, DataTypeSize(in.dtype()),
+                Bytes(out));
     return absl::OkStatus();
   }
 };
@@ -121,8 +83,8 @@ class TileOp : public OpKernel {
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
     if (out->NumElements() == 0) return absl::OkStatus();
-    BroadcastCopy(ctx, Bytes(in), pair_strides, pair_dims,
-                  DataTypeSize(in.dtype()), Bytes(out));
+    StridedCopy(ctx, Bytes(in), pair_strides, pair_dims,
+                DataTypeSize(in.dtype()), Bytes(out));
     return absl::OkStatus();
   }
 };

@@ -191,23 +191,20 @@ class SplitOp : public OpKernel {
 
 // Copies a strided box of `in` into `out`: out[i] = in[begin + i * stride]
 // per dimension (Slice is stride 1).
-void CopyBox(const Tensor& in, Tensor* out, const std::vector<int64_t>& begin,
+void CopyBox(const OpKernelContext* ctx, const Tensor& in, Tensor* out,
+             const std::vector<int64_t>& begin,
              const std::vector<int64_t>& stride,
              const std::vector<int64_t>& len) {
-  const int rank = in.dims();
-  const size_t elem = DataTypeSize(in.dtype());
   if (out->NumElements() == 0) return;
+  const size_t elem = DataTypeSize(in.dtype());
   const std::vector<int64_t> in_strides = Strides(in.shape().dim_sizes());
-  std::vector<int64_t> idx(rank, 0);
-  const char* src = Bytes(in);
-  char* dst = Bytes(out);
-  for (int64_t o = 0; o < out->NumElements(); ++o) {
-    int64_t offset = 0;
-    for (int d = 0; d < rank; ++d)
-      offset += (begin[d] + idx[d] * stride[d]) * in_strides[d];
-    std::memcpy(dst + o * elem, src + offset * elem, elem);
-    for (int d = rank - 1; d >= 0 && ++idx[d] == len[d]; --d) idx[d] = 0;
+  int64_t first = 0;
+  std::vector<int64_t> steps(in.dims());
+  for (int d = 0; d < in.dims(); ++d) {
+    first += begin[d] * in_strides[d];
+    steps[d] = stride[d] * in_strides[d];
   }
+  StridedCopy(ctx, Bytes(in) + first * elem, steps, len, elem, Bytes(out));
 }
 
 class SliceOp : public OpKernel {
@@ -259,7 +256,7 @@ class SliceOp : public OpKernel {
     }
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(out_dims));
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
-    CopyBox(in, out, begin, stride, len);
+    CopyBox(ctx, in, out, begin, stride, len);
     return absl::OkStatus();
   }
 
@@ -289,17 +286,12 @@ class TransposeOp : public OpKernel {
     }
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
-    const size_t elem = DataTypeSize(in.dtype());
+    if (out->NumElements() == 0) return absl::OkStatus();
     const std::vector<int64_t> in_strides = Strides(in.shape().dim_sizes());
-    std::vector<int64_t> idx(rank, 0);
-    const char* src = Bytes(in);
-    char* dst = Bytes(out);
-    for (int64_t o = 0; o < out->NumElements(); ++o) {
-      int64_t offset = 0;
-      for (int d = 0; d < rank; ++d) offset += idx[d] * in_strides[perm[d]];
-      std::memcpy(dst + o * elem, src + offset * elem, elem);
-      for (int d = rank - 1; d >= 0 && ++idx[d] == dims[d]; --d) idx[d] = 0;
-    }
+    std::vector<int64_t> steps;
+    for (int64_t p : perm) steps.push_back(in_strides[p]);
+    StridedCopy(ctx, Bytes(in), steps, dims, DataTypeSize(in.dtype()),
+                Bytes(out));
     return absl::OkStatus();
   }
 };
