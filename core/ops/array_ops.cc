@@ -817,6 +817,27 @@ RILL_REGISTER_OP("StridedSlice")
     .Attr("shrink_axis_mask: int = 0")
     .SetShapeFn(StridedSliceShape);
 
+RILL_REGISTER_OP("StridedSliceGrad")
+    .Input("shape: Index")
+    .Input("begin: Index")
+    .Input("end: Index")
+    .Input("strides: Index")
+    .Input("dy: T")
+    .Output("output: T")
+    .Attr("T: type")
+    .Attr("Index: {int32, int64}")
+    .Attr("begin_mask: int = 0")
+    .Attr("end_mask: int = 0")
+    .Attr("ellipsis_mask: int = 0")
+    .Attr("new_axis_mask: int = 0")
+    .Attr("shrink_axis_mask: int = 0")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      RETURN_IF_ERROR(c->WithRank(0, 1).status());
+      ASSIGN_OR_RETURN(PartialTensorShape out, c->ShapeFromShapeTensor(0));
+      c->set_output(0, out);
+      return absl::OkStatus();
+    });
+
 RILL_REGISTER_OP("Gather")
     .Input("params: Tparams")
     .Input("indices: Tindices")

@@ -346,5 +346,56 @@ RILL_REGISTER_OP("ArgMin")
     .Attr("output_type: {int32, int64} = DT_INT64")
     .SetShapeFn(ArgMinMaxShape);
 
+// data [ids..., rest...] summed into [num_segments, rest...] by segment id.
+absl::Status UnsortedSegmentSumShape(InferenceContext* c) {
+  const PartialTensorShape& data = c->input(0);
+  const PartialTensorShape& ids = c->input(1);
+  RETURN_IF_ERROR(c->WithRank(2, 0).status());
+  ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> n, c->ConstantInts(2));
+  PartialTensorShape out({n.has_value() ? (*n)[0] : -1});
+  if (data.unknown_rank() || ids.unknown_rank()) {
+    c->set_output(0, PartialTensorShape());
+    return absl::OkStatus();
+  }
+  if (ids.dims() > data.dims()) {
+    return c->Error(absl::StrCat("segment_ids has rank ", ids.dims(),
+                                 ", more than data's ", data.dims()));
+  }
+  for (int d = 0; d < ids.dims(); ++d) {
+    if (ids.dim_size(d) >= 0 && data.dim_size(d) >= 0 &&
+        ids.dim_size(d) != data.dim_size(d)) {
+      return c->Error(absl::StrCat("segment_ids shape ", ids.DebugString(),
+                                   " is not a prefix of data shape ",
+                                   data.DebugString()));
+    }
+  }
+  for (int d = ids.dims(); d < data.dims(); ++d) out.AddDim(data.dim_size(d));
+  c->set_output(0, out);
+  return absl::OkStatus();
+}
+
+RILL_REGISTER_OP("UnsortedSegmentSum")
+    .Input("data: T")
+    .Input("segment_ids: Tindices")
+    .Input("num_segments: Tnumsegments")
+    .Output("output: T")
+    .Attr(absl::StrCat("T: ", type_sets::kNumber))
+    .Attr("Tindices: {int16, int32, int64}")
+    .Attr("Tnumsegments: {int32, int64} = DT_INT32")
+    .SetShapeFn(UnsortedSegmentSumShape);
+
+RILL_REGISTER_OP("Cumprod")
+    .Input("x: T")
+    .Input("axis: Tidx")
+    .Output("out: T")
+    .Attr("exclusive: bool = false")
+    .Attr("reverse: bool = false")
+    .Attr(absl::StrCat("T: ", type_sets::kNumber))
+    .Attr("Tidx: {int32, int64} = DT_INT32")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      RETURN_IF_ERROR(c->WithRank(1, 0).status());
+      return UnchangedShape(c);
+    });
+
 }  // namespace
 }  // namespace rill

@@ -309,6 +309,48 @@ RILL_REGISTER_OP("Conv2D")
     .Attr("dilations: list(int) = [1, 1, 1, 1]")
     .SetShapeFn(Conv2DShape);
 
+// The gradients of Conv2D: the shape input says the shape of what is being
+// differentiated (the image or the filter), a 4-vector.
+absl::Status ShapeFromSizes(InferenceContext* c, int sizes_input) {
+  RETURN_IF_ERROR(c->WithRank(sizes_input, 1).status());
+  ASSIGN_OR_RETURN(PartialTensorShape out,
+                   c->ShapeFromShapeTensor(sizes_input));
+  if (!out.unknown_rank() && out.dims() != 4) {
+    return c->Error(
+        absl::StrCat("the sizes input must have 4 entries, got ", out.dims()));
+  }
+  c->set_output(0, out);
+  return absl::OkStatus();
+}
+
+RILL_REGISTER_OP("Conv2DBackpropInput")
+    .Input("input_sizes: int32")
+    .Input("filter: T")
+    .Input("out_backprop: T")
+    .Output("output: T")
+    .Attr("T: {half, bfloat16, float, double, int32}")
+    .Attr("strides: list(int)")
+    .Attr("use_cudnn_on_gpu: bool = true")
+    .Attr("padding: {'SAME', 'VALID', 'EXPLICIT'}")
+    .Attr("explicit_paddings: list(int) = []")
+    .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")
+    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .SetShapeFn([](InferenceContext* c) { return ShapeFromSizes(c, 0); });
+
+RILL_REGISTER_OP("Conv2DBackpropFilter")
+    .Input("input: T")
+    .Input("filter_sizes: int32")
+    .Input("out_backprop: T")
+    .Output("output: T")
+    .Attr("T: {half, bfloat16, float, double}")
+    .Attr("strides: list(int)")
+    .Attr("use_cudnn_on_gpu: bool = true")
+    .Attr("padding: {'SAME', 'VALID', 'EXPLICIT'}")
+    .Attr("explicit_paddings: list(int) = []")
+    .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")
+    .Attr("dilations: list(int) = [1, 1, 1, 1]")
+    .SetShapeFn([](InferenceContext* c) { return ShapeFromSizes(c, 1); });
+
 // The gradients of pooling: the shape of the pooled input.
 RILL_REGISTER_OP("MaxPoolGrad")
     .Input("orig_input: T")

@@ -19,6 +19,47 @@ std::vector<int64_t> Strides(absl::Span<const int64_t> dims) {
   return strides;
 }
 
+namespace {
+
+// Calls fn(row, offset) for each row of `dims` (all dims but the last),
+// with the row's first element's offset under `strides`, rows split over
+// oneTBB.
+template <typename Fn>
+void ForEachRow(const OpKernelContext* ctx, const std::vector<int64_t>& dims,
+                const std::vector<int64_t>& strides, size_t elem, Fn&& fn) {
+  const int rank = static_cast<int>(dims.size());
+  const int64_t row = dims.back();
+  int64_t rows = 1;
+  for (int d = 0; d + 1 < rank; ++d) rows *= dims[d];
+  if (row == 0 || rows == 0) return;
+  ParallelFor(ctx, rows, row * static_cast<int64_t>(elem),
+              [&](int64_t lo, int64_t hi) {
+                for (int64_t r = lo; r < hi; ++r) {
+                  int64_t offset = 0;
+                  int64_t rest = r;
+                  for (int d = rank - 2; d >= 0; --d) {
+                    offset += (rest % dims[d]) * strides[d];
+                    rest /= dims[d];
+                  }
+                  fn(r, offset);
+                }
+              });
+}
+
+// Copies `n` elements, the source or the destination `stride` apart.
+void CopyRow(const char* from, int64_t from_stride, char* to, int64_t to_stride,
+             int64_t n, size_t elem) {
+  if (from_stride == 1 && to_stride == 1) {
+    std::memcpy(to, from, n * elem);
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    std::memcpy(to + j * to_stride * elem, from + j * from_stride * elem, elem);
+  }
+}
+
+}  // namespace
+
 void StridedCopy(const OpKernelContext* ctx, const char* src,
                  const std::vector<int64_t>& src_strides,
                  const std::vector<int64_t>& out_dims, size_t elem, char* dst) {
@@ -26,32 +67,26 @@ void StridedCopy(const OpKernelContext* ctx, const char* src,
     std::memcpy(dst, src, elem);
     return;
   }
-  const int rank = static_cast<int>(out_dims.size());
   const int64_t row = out_dims.back();
-  const int64_t last_stride = src_strides.back();
-  int64_t rows = 1;
-  for (int d = 0; d + 1 < rank; ++d) rows *= out_dims[d];
-  if (row == 0 || rows == 0) return;
-  ParallelFor(
-      ctx, rows, row * static_cast<int64_t>(elem), [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) {
-          int64_t offset = 0;
-          int64_t rest = r;
-          for (int d = rank - 2; d >= 0; --d) {
-            offset += (rest % out_dims[d]) * src_strides[d];
-            rest /= out_dims[d];
-          }
-          const char* from = src + offset * elem;
-          char* to = dst + r * row * elem;
-          if (last_stride == 1) {
-            std::memcpy(to, from, row * elem);
-          } else {
-            for (int64_t j = 0; j < row; ++j) {
-              std::memcpy(to + j * elem, from + j * last_stride * elem, elem);
-            }
-          }
-        }
-      });
+  ForEachRow(ctx, out_dims, src_strides, elem, [&](int64_t r, int64_t offset) {
+    CopyRow(src + offset * elem, src_strides.back(), dst + r * row * elem, 1,
+            row, elem);
+  });
+}
+
+void StridedScatter(const OpKernelContext* ctx, const char* src,
+                    const std::vector<int64_t>& dims,
+                    const std::vector<int64_t>& dst_strides, size_t elem,
+                    char* dst) {
+  if (dims.empty()) {
+    std::memcpy(dst, src, elem);
+    return;
+  }
+  const int64_t row = dims.back();
+  ForEachRow(ctx, dims, dst_strides, elem, [&](int64_t r, int64_t offset) {
+    CopyRow(src + r * row * elem, 1, dst + offset * elem, dst_strides.back(),
+            row, elem);
+  });
 }
 
 }  // namespace rill

@@ -31,6 +31,14 @@ void StridedCopy(const OpKernelContext* ctx, const char* src,
                  const std::vector<int64_t>& src_strides,
                  const std::vector<int64_t>& out_dims, size_t elem, char* dst);
 
+// The inverse walk: dst[sum(i_d * dst_strides[d])] = src[i...] for every
+// index of `dims` (src contiguous). Strides must be nonzero, so that no two
+// elements land on the same place.
+void StridedScatter(const OpKernelContext* ctx, const char* src,
+                    const std::vector<int64_t>& dims,
+                    const std::vector<int64_t>& dst_strides, size_t elem,
+                    char* dst);
+
 // Registers K on the CPU for every fixed-size dtype of `type_attr`.
 template <typename K>
 void RegisterByteKernel(const char* op, const char* type_attr) {

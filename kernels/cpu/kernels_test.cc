@@ -296,6 +296,47 @@ TEST(KernelsTest, MathAndNnOps) {
                                  {1, 2, 2, 1}, {1, 2, 2, 1}, "SAME");
        },
        F({1, 1, 3, 1, 1, 3, 4, 4, 3}, {1, 3, 3, 1})},
+      {"Conv2DBackpropInput of a 1x1 filter scales the gradient",
+       [](const Scope& s) {
+         return ops::Conv2DBackpropInput(
+             s, ops::Const(s, {1, 2, 2, 1}),
+             ops::Const(s, F({3}, {1, 1, 1, 1})),
+             ops::Const(s, F({1, 2, 3, 4}, {1, 2, 2, 1})), {1, 1, 1, 1},
+             "VALID");
+       },
+       F({3, 6, 9, 12}, {1, 2, 2, 1})},
+      {"Conv2DBackpropFilter sums input times gradient over windows",
+       [](const Scope& s) {
+         // 2x2 filter over the 3x3 image, VALID: out 2x2 of all ones.
+         return ops::Conv2DBackpropFilter(
+             s, ops::Const(s, Image3x3()), ops::Const(s, {2, 2, 1, 1}),
+             ops::Fill(s, {1, 2, 2, 1}, 1.0f), {1, 1, 1, 1}, "VALID");
+       },
+       F({1 + 2 + 4 + 5, 2 + 3 + 5 + 6, 4 + 5 + 7 + 8, 5 + 6 + 8 + 9},
+         {2, 2, 1, 1})},
+      {"StridedSliceGrad writes dy where the slice read",
+       [](const Scope& s) {
+         // x[1:, ::-2] of a [2, 3] tensor is [[x12, x10]].
+         return ops::StridedSliceGrad(
+             s, ops::Const(s, {2, 3}), ops::Const(s, {1, -1}),
+             ops::Const(s, {2, 0}), ops::Const(s, {1, -2}),
+             ops::Const(s, F({7, 8}, {1, 2})),
+             ops::StridedSliceGrad::EndMask(2));
+       },
+       F({0, 0, 0, 8, 0, 7}, {2, 3})},
+      {"UnsortedSegmentSum adds rows by id and drops negative ids",
+       [](const Scope& s) {
+         return ops::UnsortedSegmentSum(
+             s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}, {5.0f, 6.0f}}),
+             ops::Const(s, {2, -1, 2}), 3);
+       },
+       F({0, 0, 0, 0, 6, 8}, {3, 2})},
+      {"Cumprod exclusive reverse",
+       [](const Scope& s) {
+         return ops::Cumprod(s, ops::Const(s, {2.0f, 3.0f, 4.0f}), 0,
+                             ops::Cumprod::Exclusive(true).Reverse(true));
+       },
+       F({12, 4, 1}, {3})},
       {"Cast float to int truncates",
        [](const Scope& s) {
          return ops::Cast(s, ops::Const(s, {1.7f, -1.7f}), DT_INT32);
@@ -684,6 +725,27 @@ TEST(KernelsTest, BadInputsAreClearErrors) {
     std::string needle;
   };
   const std::vector<Bad> cases = {
+      {"segment id past num_segments",
+       [](const Scope& s) {
+         return ops::UnsortedSegmentSum(s, ops::Const(s, {1.0f, 2.0f}),
+                                        ops::Const(s, {0, 4}), 2);
+       },
+       "segment id 4 at position 1 is out of range [0, 2)"},
+      {"conv gradient of the wrong shape",
+       [](const Scope& s) {
+         return ops::Conv2DBackpropInput(
+             s, ops::Const(s, {1, 3, 3, 1}), ops::Fill(s, {2, 2, 1, 1}, 1.0f),
+             ops::Fill(s, {1, 3, 3, 1}, 1.0f), {1, 1, 1, 1}, "VALID");
+       },
+       "out_backprop has shape [1,3,3,1], the convolution's output has "
+       "[1,2,2,1]"},
+      {"strided slice gradient of the wrong shape",
+       [](const Scope& s) {
+         return ops::StridedSliceGrad(s, ops::Const(s, {4}), ops::Const(s, {0}),
+                                      ops::Const(s, {2}), ops::Const(s, {1}),
+                                      ops::Fill(s, {3}, 1.0f));
+       },
+       "dy has shape [3], the slice has [2]"},
       {"gather out of range",
        [](const Scope& s) {
          return ops::GatherV2(s, ops::Const(s, {1, 2}), {5}, 0);

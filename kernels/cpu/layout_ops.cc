@@ -191,6 +191,17 @@ class SplitOp : public OpKernel {
 
 // Copies a strided box of `in` into `out`: out[i] = in[begin + i * stride]
 // per dimension (Slice is stride 1).
+// The mask attrs of StridedSlice and StridedSliceGrad.
+absl::Status ReadMasks(OpKernelConstruction* c, StridedSliceMasks* masks) {
+  absl::Status s;
+  s.Update(c->GetAttr("begin_mask", &masks->begin));
+  s.Update(c->GetAttr("end_mask", &masks->end));
+  s.Update(c->GetAttr("ellipsis_mask", &masks->ellipsis));
+  s.Update(c->GetAttr("new_axis_mask", &masks->new_axis));
+  s.Update(c->GetAttr("shrink_axis_mask", &masks->shrink_axis));
+  return s;
+}
+
 void CopyBox(const OpKernelContext* ctx, const Tensor& in, Tensor* out,
              const std::vector<int64_t>& begin,
              const std::vector<int64_t>& stride,
@@ -210,13 +221,7 @@ void CopyBox(const OpKernelContext* ctx, const Tensor& in, Tensor* out,
 class SliceOp : public OpKernel {
  public:
   explicit SliceOp(OpKernelConstruction* c) : OpKernel(c) {
-    if (type_string() == "StridedSlice") {
-      status_.Update(c->GetAttr("begin_mask", &masks_.begin));
-      status_.Update(c->GetAttr("end_mask", &masks_.end));
-      status_.Update(c->GetAttr("ellipsis_mask", &masks_.ellipsis));
-      status_.Update(c->GetAttr("new_axis_mask", &masks_.new_axis));
-      status_.Update(c->GetAttr("shrink_axis_mask", &masks_.shrink_axis));
-    }
+    if (type_string() == "StridedSlice") status_ = ReadMasks(c, &masks_);
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
     RETURN_IF_ERROR(status_);
@@ -257,6 +262,51 @@ class SliceOp : public OpKernel {
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(out_dims));
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
     CopyBox(ctx, in, out, begin, stride, len);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  StridedSliceMasks masks_;
+};
+
+// StridedSliceGrad: zeros of `shape` with dy written where StridedSlice
+// would have read it.
+class StridedSliceGradOp : public OpKernel {
+ public:
+  explicit StridedSliceGradOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = ReadMasks(c, &masks_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& dy = ctx->input(4);
+    absl::StatusOr<TensorShape> shape =
+        TensorShape::Create(IntValues(ctx->input(0)));
+    if (!shape.ok() || ctx->input(0).dims() != 1) {
+      return ctx->InvalidArgument(
+          "shape must be a vector of non-negative sizes");
+    }
+    absl::StatusOr<StridedSliceSpec> spec = ComputeStridedSlice(
+        PartialTensorShape(*shape), IntValues(ctx->input(1)),
+        IntValues(ctx->input(2)), IntValues(ctx->input(3)), masks_);
+    if (!spec.ok()) return ctx->InvalidArgument(spec.status().message());
+    if (PartialTensorShape(dy.shape()) != spec->output_shape) {
+      return ctx->InvalidArgument(
+          absl::StrCat("dy has shape ", dy.shape().DebugString(),
+                       ", the slice has ", spec->output_shape.DebugString()));
+    }
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, *shape));
+    if (dy.NumElements() == 0) return absl::OkStatus();  // Zero-filled.
+    const size_t elem = DataTypeSize(dy.dtype());
+    const std::vector<int64_t> strides = Strides(shape->dim_sizes());
+    int64_t first = 0;
+    std::vector<int64_t> steps(shape->dims());
+    for (int d = 0; d < shape->dims(); ++d) {
+      first += spec->begin[d] * strides[d];
+      steps[d] = spec->stride[d] * strides[d];
+    }
+    StridedScatter(ctx, Bytes(dy), spec->length, steps, elem,
+                   Bytes(out) + first * elem);
     return absl::OkStatus();
   }
 
@@ -343,6 +393,7 @@ class PadOp : public OpKernel {
   }
   RegisterByteKernel<SliceOp>("Slice", "T");
   RegisterByteKernel<SliceOp>("StridedSlice", "T");
+  RegisterByteKernel<StridedSliceGradOp>("StridedSliceGrad", "T");
   RegisterByteKernel<TransposeOp>("Transpose", "T");
   RegisterByteKernel<PadOp>("Pad", "T");
   return true;

@@ -1,5 +1,5 @@
-// Reductions over any set of axes: Sum, Mean, Prod, Max, Min, and
-// ArgMax/ArgMin over one axis.
+// Reductions over any set of axes: Sum, Mean, Prod, Max, Min;
+// ArgMax/ArgMin over one axis; Cumprod; UnsortedSegmentSum.
 #include <limits>
 
 #include "absl/container/inlined_vector.h"
@@ -179,6 +179,112 @@ struct ArgReduce {
   };
 };
 
+// Cumprod along one axis; `exclusive` leaves the element itself out,
+// `reverse` runs from the end.
+template <typename T>
+class CumprodOp : public OpKernel {
+ public:
+  explicit CumprodOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_.Update(c->GetAttr("exclusive", &exclusive_));
+    status_.Update(c->GetAttr("reverse", &reverse_));
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& in = ctx->input(0);
+    const std::vector<int64_t> a = IntValues(ctx->input(1));
+    if (a.size() != 1 || ctx->input(1).dims() != 0) {
+      return ctx->InvalidArgument("axis must be a scalar");
+    }
+    absl::StatusOr<int> axis = CanonicalAxis(a[0], in.dims());
+    if (!axis.ok() || in.dims() == 0) {
+      return ctx->InvalidArgument(
+          absl::StrCat("bad axis ", a[0], " for input of rank ", in.dims()));
+    }
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < in.dims(); ++d) {
+      if (d < *axis) outer *= in.dim_size(d);
+      if (d > *axis) inner *= in.dim_size(d);
+    }
+    const int64_t n = in.dim_size(*axis);
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, in.shape()));
+    const T* x = in.flat<T>().data();
+    T* y = out->flat<T>().data();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t j = 0; j < inner; ++j) {
+        T acc = T(1);
+        for (int64_t step = 0; step < n; ++step) {
+          const int64_t k = reverse_ ? n - 1 - step : step;
+          const int64_t at = (o * n + k) * inner + j;
+          if (exclusive_) {
+            y[at] = acc;
+            acc *= x[at];
+          } else {
+            acc *= x[at];
+            y[at] = acc;
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  bool exclusive_ = false, reverse_ = false;
+};
+
+// UnsortedSegmentSum: output[ids[i...], rest...] += data[i..., rest...].
+// Negative ids drop their rows, as in TensorFlow; ids >= num_segments are
+// an error naming the id.
+template <typename T>
+class UnsortedSegmentSumOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& data = ctx->input(0);
+    const Tensor& ids_t = ctx->input(1);
+    const std::vector<int64_t> num = IntValues(ctx->input(2));
+    if (num.size() != 1 || ctx->input(2).dims() != 0 || num[0] < 0) {
+      return ctx->InvalidArgument("num_segments must be a non-negative scalar");
+    }
+    if (ids_t.dims() > data.dims()) {
+      return ctx->InvalidArgument(
+          absl::StrCat("segment_ids has rank ", ids_t.dims(),
+                       ", more than data's ", data.dims()));
+    }
+    std::vector<int64_t> out_dims = {num[0]};
+    for (int d = 0; d < data.dims(); ++d) {
+      if (d < ids_t.dims()) {
+        if (ids_t.dim_size(d) != data.dim_size(d)) {
+          return ctx->InvalidArgument(absl::StrCat(
+              "segment_ids shape ", ids_t.shape().DebugString(),
+              " is not a prefix of data shape ", data.shape().DebugString()));
+        }
+      } else {
+        out_dims.push_back(data.dim_size(d));
+      }
+    }
+    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(out_dims));
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
+    const std::vector<int64_t> ids = IntValues(ids_t);
+    const int64_t row = ids.empty() ? 0 : data.NumElements() / ids.size();
+    const T* x = data.flat<T>().data();
+    T* y = out->flat<T>().data();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0) continue;
+      if (ids[i] >= num[0]) {
+        return ctx->InvalidArgument(
+            absl::StrCat("segment id ", ids[i], " at position ", i,
+                         " is out of range [0, ", num[0], ")"));
+      }
+      T* to = y + ids[i] * row;
+      const T* from = x + i * row;
+      for (int64_t k = 0; k < row; ++k) to[k] += from[k];
+    }
+    return absl::OkStatus();
+  }
+};
+
 template <typename R, bool kMean = false>
 void Register(const char* op) {
   RegisterKernelForTypes<Reduce<R, kMean>::template Op, float, double, int32_t,
@@ -191,6 +297,10 @@ void Register(const char* op) {
   Register<ProdR>("Prod");
   Register<MaxR>("Max");
   Register<MinR>("Min");
+  RegisterKernelForTypes<CumprodOp, float, double, int32_t, int64_t>(
+      KernelDef("Cumprod", kDeviceCpu), "T");
+  RegisterKernelForTypes<UnsortedSegmentSumOp, float, double, int32_t, int64_t>(
+      KernelDef("UnsortedSegmentSum", kDeviceCpu), "T");
   RegisterKernelForTypes<ArgReduce<true>::Op, float, double, int32_t, int64_t>(
       KernelDef("ArgMax", kDeviceCpu)
           .TypeConstraint("output_type", {DT_INT32, DT_INT64}),

@@ -38,6 +38,8 @@ Switch Merge
 ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ResourceApplyMomentum
 ResourceApplyAdam ResourceApplyAdagrad ResourceApplyRMSProp MaxPoolGrad AvgPoolGrad
 ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
+Conv2DBackpropInput Conv2DBackpropFilter StridedSliceGrad UnsortedSegmentSum
+Cumprod SaveV2 RestoreV2
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
 """.split()
 
