@@ -62,4 +62,12 @@ absl::StatusOr<std::unique_ptr<OpKernel>> KernelRegistry::CreateKernel(
   return e->factory(&c);
 }
 
+std::vector<std::string> KernelRegistry::Ops() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> ops;
+  for (const auto& [op, entries] : kernels_) ops.push_back(op);
+  std::sort(ops.begin(), ops.end());
+  return ops;
+}
+
 }  // namespace rill

@@ -51,6 +51,8 @@ class KernelRegistry {
 
   void Register(KernelDef def, KernelFactory factory);
   bool HasKernel(const std::string& device_type, const Node& node) const;
+  // The ops with at least one kernel, sorted.
+  std::vector<std::string> Ops() const;
   // NOT_FOUND naming the op, device and dtypes when no kernel fits.
   absl::StatusOr<std::unique_ptr<OpKernel>> CreateKernel(
       const std::string& device_type, const Node& node) const;

@@ -384,18 +384,28 @@ RILL_REGISTER_OP("UnsortedSegmentSum")
     .Attr("Tnumsegments: {int32, int64} = DT_INT32")
     .SetShapeFn(UnsortedSegmentSumShape);
 
-RILL_REGISTER_OP("Cumprod")
-    .Input("x: T")
-    .Input("axis: Tidx")
-    .Output("out: T")
-    .Attr("exclusive: bool = false")
-    .Attr("reverse: bool = false")
-    .Attr(absl::StrCat("T: ", type_sets::kNumber))
-    .Attr("Tidx: {int32, int64} = DT_INT32")
-    .SetShapeFn([](InferenceContext* c) -> absl::Status {
-      RETURN_IF_ERROR(c->WithRank(1, 0).status());
-      return UnchangedShape(c);
-    });
+// Cumsum and Cumprod along one axis.
+void RegisterScan(const char* name) {
+  op_registry_internal::Registrar registrar(
+      OpDefBuilder(name)
+          .Input("x: T")
+          .Input("axis: Tidx")
+          .Output("out: T")
+          .Attr("exclusive: bool = false")
+          .Attr("reverse: bool = false")
+          .Attr(absl::StrCat("T: ", type_sets::kNumber))
+          .Attr("Tidx: {int32, int64} = DT_INT32")
+          .SetShapeFn([](InferenceContext* c) -> absl::Status {
+            RETURN_IF_ERROR(c->WithRank(1, 0).status());
+            return UnchangedShape(c);
+          }));
+}
+
+[[maybe_unused]] const bool kScansRegistered = [] {
+  RegisterScan("Cumsum");
+  RegisterScan("Cumprod");
+  return true;
+}();
 
 }  // namespace
 }  // namespace rill

@@ -477,6 +477,93 @@ struct BindUnary {
   using Op = UnaryOp<F, T>;
 };
 
+// The gradient helpers z = f(a, b) of two same-shaped inputs: (y, dy) for
+// TanhGrad, SigmoidGrad, SqrtGrad, RsqrtGrad, ReciprocalGrad; (gradients,
+// outputs or features) for EluGrad and LeakyReluGrad.
+struct TanhGradF {
+  template <typename T>
+  static T Apply(T y, T dy, float) {
+    return dy * (T(1) - y * y);
+  }
+};
+struct SigmoidGradF {
+  template <typename T>
+  static T Apply(T y, T dy, float) {
+    return dy * y * (T(1) - y);
+  }
+};
+struct SqrtGradF {
+  template <typename T>
+  static T Apply(T y, T dy, float) {
+    return dy * T(0.5) / y;
+  }
+};
+struct RsqrtGradF {
+  template <typename T>
+  static T Apply(T y, T dy, float) {
+    return dy * T(-0.5) * y * y * y;
+  }
+};
+struct ReciprocalGradF {
+  template <typename T>
+  static T Apply(T y, T dy, float) {
+    return -dy * y * y;
+  }
+};
+struct EluGradF {
+  template <typename T>
+  static T Apply(T g, T y, float) {
+    return y > T(0) ? g : g * (y + T(1));
+  }
+};
+struct LeakyReluGradF {
+  template <typename T>
+  static T Apply(T g, T x, float alpha) {
+    return x > T(0) ? g : static_cast<T>(alpha) * g;
+  }
+};
+
+template <typename F, typename T>
+class GradHelperOp : public OpKernel {
+ public:
+  explicit GradHelperOp(OpKernelConstruction* c) : OpKernel(c) {
+    if (c->attrs().contains("alpha")) status_ = c->GetAttr("alpha", &alpha_);
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& a = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    if (a.shape() != b.shape()) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "inputs must have the same shape, got ", a.shape().DebugString(),
+          " and ", b.shape().DebugString()));
+    }
+    const auto av = a.flat<T>();
+    const auto bv = b.flat<T>();
+    const TensorShape shape = a.shape();
+    ASSIGN_OR_RETURN(Tensor * out,
+                     ctx->forward_input_or_allocate_output(1, 0, shape));
+    auto ov = out->flat<T>();
+    const float alpha = alpha_;
+    ParallelFor(ctx, ov.size(), 8, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) ov[i] = F::Apply(av[i], bv[i], alpha);
+    });
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  float alpha_ = 0;
+};
+
+template <typename F>
+struct BindGradHelper {
+  template <typename T>
+  using Op = GradHelperOp<F, T>;
+};
+
 template <typename F, typename... Ts>
 void Binary(const char* op) {
   RegisterKernelForTypes<Bind<F>::template Op, Ts...>(KernelDef(op, kDeviceCpu),
@@ -508,6 +595,20 @@ void Unary(const char* op) {
   Binary<GreaterEqualF, float, double, int32_t, int64_t>("GreaterEqual");
   Binary<EqualF, float, double, int32_t, int64_t, bool>("Equal");
   Binary<NotEqualF, float, double, int32_t, int64_t, bool>("NotEqual");
+  RegisterKernelForTypes<BindGradHelper<TanhGradF>::Op, float, double>(
+      KernelDef("TanhGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<BindGradHelper<SigmoidGradF>::Op, float, double>(
+      KernelDef("SigmoidGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<BindGradHelper<SqrtGradF>::Op, float, double>(
+      KernelDef("SqrtGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<BindGradHelper<RsqrtGradF>::Op, float, double>(
+      KernelDef("RsqrtGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<BindGradHelper<ReciprocalGradF>::Op, float, double>(
+      KernelDef("ReciprocalGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<BindGradHelper<EluGradF>::Op, float, double>(
+      KernelDef("EluGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<BindGradHelper<LeakyReluGradF>::Op, float, double>(
+      KernelDef("LeakyReluGrad", kDeviceCpu), "T");
   RegisterKernel<BinaryOp<LogicalAndF, bool>>(
       KernelDef("LogicalAnd", kDeviceCpu));
   RegisterKernel<BinaryOp<LogicalOrF, bool>>(

@@ -337,6 +337,11 @@ TEST(KernelsTest, MathAndNnOps) {
                              ops::Cumprod::Exclusive(true).Reverse(true));
        },
        F({12, 4, 1}, {3})},
+      {"Cumsum along axis 1",
+       [](const Scope& s) {
+         return ops::Cumsum(s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}), 1);
+       },
+       F({1, 3, 3, 7}, {2, 2})},
       {"Cast float to int truncates",
        [](const Scope& s) {
          return ops::Cast(s, ops::Const(s, {1.7f, -1.7f}), DT_INT32);

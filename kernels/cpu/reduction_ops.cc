@@ -1,5 +1,5 @@
 // Reductions over any set of axes: Sum, Mean, Prod, Max, Min;
-// ArgMax/ArgMin over one axis; Cumprod; UnsortedSegmentSum.
+// ArgMax/ArgMin over one axis; Cumsum, Cumprod; UnsortedSegmentSum.
 #include <limits>
 
 #include "absl/container/inlined_vector.h"
@@ -179,12 +179,14 @@ struct ArgReduce {
   };
 };
 
-// Cumprod along one axis; `exclusive` leaves the element itself out,
-// `reverse` runs from the end.
+// Cumsum and Cumprod along one axis; `exclusive` leaves the element itself
+// out, `reverse` runs from the end.
+template <bool kProd>
+struct Scan {
 template <typename T>
-class CumprodOp : public OpKernel {
+class Op : public OpKernel {
  public:
-  explicit CumprodOp(OpKernelConstruction* c) : OpKernel(c) {
+  explicit Op(OpKernelConstruction* c) : OpKernel(c) {
     status_.Update(c->GetAttr("exclusive", &exclusive_));
     status_.Update(c->GetAttr("reverse", &reverse_));
   }
@@ -211,17 +213,13 @@ class CumprodOp : public OpKernel {
     T* y = out->flat<T>().data();
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t j = 0; j < inner; ++j) {
-        T acc = T(1);
+        T acc = T(kProd ? 1 : 0);
         for (int64_t step = 0; step < n; ++step) {
           const int64_t k = reverse_ ? n - 1 - step : step;
           const int64_t at = (o * n + k) * inner + j;
-          if (exclusive_) {
-            y[at] = acc;
-            acc *= x[at];
-          } else {
-            acc *= x[at];
-            y[at] = acc;
-          }
+          if (exclusive_) y[at] = acc;
+          acc = kProd ? acc * x[at] : acc + x[at];
+          if (!exclusive_) y[at] = acc;
         }
       }
     }
@@ -231,6 +229,7 @@ class CumprodOp : public OpKernel {
  private:
   absl::Status status_;
   bool exclusive_ = false, reverse_ = false;
+};
 };
 
 // UnsortedSegmentSum: output[ids[i...], rest...] += data[i..., rest...].
@@ -297,7 +296,9 @@ void Register(const char* op) {
   Register<ProdR>("Prod");
   Register<MaxR>("Max");
   Register<MinR>("Min");
-  RegisterKernelForTypes<CumprodOp, float, double, int32_t, int64_t>(
+  RegisterKernelForTypes<Scan<false>::Op, float, double, int32_t, int64_t>(
+      KernelDef("Cumsum", kDeviceCpu), "T");
+  RegisterKernelForTypes<Scan<true>::Op, float, double, int32_t, int64_t>(
       KernelDef("Cumprod", kDeviceCpu), "T");
   RegisterKernelForTypes<UnsortedSegmentSumOp, float, double, int32_t, int64_t>(
       KernelDef("UnsortedSegmentSum", kDeviceCpu), "T");

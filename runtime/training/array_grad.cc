@@ -1,0 +1,385 @@
+// Gradients of the array ops (shapes, slicing, joining, gathering,
+// padding, tiling), of variable reads, and the declarations of the ops
+// through which no gradient flows.
+#include "absl/strings/str_cat.h"
+#include "core/platform/status_macros.h"
+#include "runtime/training/grad_helpers.h"
+
+namespace rill {
+namespace {
+
+using grad::In;
+using grad::OpWithAttrsOf;
+
+using Grads = std::vector<Output>;
+
+// An index-typed tensor as int32 (shapes here are int32).
+Output Int32(const Scope& s, const Output& x) {
+  return BaseType(x.type()) == DT_INT32 ? x : Output(ops::Cast(s, x, DT_INT32));
+}
+
+// An axis input made non-negative against the rank of `of`.
+Output PositiveAxis(const Scope& s, const Output& axis, const Output& of) {
+  return ops::FloorMod(s, Int32(s, axis), ops::Rank(s, of));
+}
+
+absl::Status IdentityGrad(const Scope& s, const Operation& op, const Grads& g,
+                          Grads* dx) {
+  dx->push_back(g[0]);
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Identity", IdentityGrad);
+RILL_REGISTER_GRADIENT_OP("PlaceholderWithDefault", IdentityGrad);
+// A read of a resource variable: the gradient goes to its handle (and from
+// there to an optimizer's ResourceApply*).
+RILL_REGISTER_GRADIENT_OP("ReadVariableOp", IdentityGrad);
+
+absl::Status IdentityNGrad(const Scope& s, const Operation& op, const Grads& g,
+                           Grads* dx) {
+  *dx = g;
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("IdentityN", IdentityNGrad);
+
+absl::Status PreventGradientGrad(const Scope& s, const Operation& op,
+                                 const Grads& g, Grads* dx) {
+  std::string message;
+  (void)GetAttr(op.node()->attrs(), "message", &message);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "gradient requested through PreventGradient node '", op.node()->name(),
+      "'", message.empty() ? "" : ": ", message));
+}
+RILL_REGISTER_GRADIENT_OP("PreventGradient", PreventGradientGrad);
+
+// Ops that only rearrange x into another shape: the gradient is g in x's
+// shape.
+absl::Status ReshapeGrad(const Scope& s, const Operation& op, const Grads& g,
+                         Grads* dx) {
+  dx->push_back(ops::Reshape(s, g[0], ops::Shape(s, In(op, 0))));
+  for (int i = 1; i < op.node()->num_inputs(); ++i) dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Reshape", ReshapeGrad);
+RILL_REGISTER_GRADIENT_OP("ExpandDims", ReshapeGrad);
+RILL_REGISTER_GRADIENT_OP("Squeeze", ReshapeGrad);
+
+absl::Status TransposeGrad(const Scope& s, const Operation& op, const Grads& g,
+                           Grads* dx) {
+  dx->push_back(ops::Transpose(s, g[0], ops::InvertPermutation(s, In(op, 1))));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Transpose", TransposeGrad);
+
+// ConcatV2(values..., axis): g split back into pieces of each value's size
+// along the axis.
+absl::Status ConcatV2Grad(const Scope& s, const Operation& op, const Grads& g,
+                          Grads* dx) {
+  const int n = op.node()->num_inputs() - 1;
+  Output axis = PositiveAxis(s, In(op, n), In(op, 0));
+  std::vector<Output> sizes;
+  for (int i = 0; i < n; ++i) {
+    sizes.push_back(ops::GatherV2(s, ops::Shape(s, In(op, i)), axis, 0));
+  }
+  auto parts = ops::SplitV(s, g[0], ops::Pack(s, sizes), axis, n);
+  *dx = parts.output;
+  if (static_cast<int>(dx->size()) != n) dx->resize(n);
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("ConcatV2", ConcatV2Grad);
+
+absl::Status PackGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  int64_t axis = 0;
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "axis", &axis));
+  const int n = op.node()->num_inputs();
+  *dx = ops::Unpack(s, g[0], n, ops::Unpack::Axis(axis)).output;
+  if (static_cast<int>(dx->size()) != n) dx->resize(n);
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Pack", PackGrad);
+
+absl::Status UnpackGrad(const Scope& s, const Operation& op, const Grads& g,
+                        Grads* dx) {
+  int64_t axis = 0;
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "axis", &axis));
+  std::vector<Output> parts;
+  for (int i = 0; i < op.node()->num_outputs(); ++i) {
+    parts.push_back(grad::GradOrZeros(s, op, g, i));
+  }
+  dx->push_back(ops::Pack(s, parts, ops::Pack::Axis(axis)));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Unpack", UnpackGrad);
+
+// Split and SplitV: the pieces' gradients concatenated back.
+Output ConcatPieces(const Scope& s, const Operation& op, const Grads& g,
+                    const Output& axis) {
+  std::vector<Output> parts;
+  for (int i = 0; i < op.node()->num_outputs(); ++i) {
+    parts.push_back(grad::GradOrZeros(s, op, g, i));
+  }
+  return ops::ConcatV2(s, parts, axis);
+}
+
+absl::Status SplitGrad(const Scope& s, const Operation& op, const Grads& g,
+                       Grads* dx) {
+  dx->push_back(Output());
+  dx->push_back(ConcatPieces(s, op, g, In(op, 0)));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Split", SplitGrad);
+
+absl::Status SplitVGrad(const Scope& s, const Operation& op, const Grads& g,
+                        Grads* dx) {
+  dx->push_back(ConcatPieces(s, op, g, In(op, 2)));
+  dx->push_back(Output());
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("SplitV", SplitVGrad);
+
+// Slice(x, begin, size): g padded back to x's shape.
+absl::Status SliceGrad(const Scope& s, const Operation& op, const Grads& g,
+                       Grads* dx) {
+  Output x = In(op, 0);
+  auto begin = Int32(s, In(op, 1));
+  auto after =
+      ops::Sub(s, ops::Sub(s, ops::Shape(s, x), begin), ops::Shape(s, g[0]));
+  auto paddings = ops::Pack(s, {begin, after}, ops::Pack::Axis(1));
+  dx->push_back(ops::Pad(s, g[0], paddings));
+  dx->push_back(Output());
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Slice", SliceGrad);
+
+constexpr std::initializer_list<const char*> kMasks = {
+    "begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
+    "shrink_axis_mask"};
+
+absl::Status StridedSliceGrad(const Scope& s, const Operation& op,
+                              const Grads& g, Grads* dx) {
+  Output begin = In(op, 1);
+  auto shape = ops::Shape(s, In(op, 0), ops::Shape::OutType(begin.type()));
+  dx->push_back(OpWithAttrsOf(s, "StridedSliceGrad",
+                              {shape, begin, In(op, 2), In(op, 3), g[0]},
+                              op.node(), kMasks));
+  for (int i = 0; i < 3; ++i) dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("StridedSlice", StridedSliceGrad);
+
+// StridedSliceGrad is linear in dy; its adjoint is the slice itself.
+absl::Status StridedSliceGradGrad(const Scope& s, const Operation& op,
+                                  const Grads& g, Grads* dx) {
+  for (int i = 0; i < 4; ++i) dx->push_back(Output());
+  dx->push_back(OpWithAttrsOf(s, "StridedSlice",
+                              {g[0], In(op, 1), In(op, 2), In(op, 3)},
+                              op.node(), kMasks));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("StridedSliceGrad", StridedSliceGradGrad);
+
+// Pad(x, paddings): the slice of g where x sits.
+absl::Status PadGrad(const Scope& s, const Operation& op, const Grads& g,
+                     Grads* dx) {
+  Output x = In(op, 0);
+  auto before = ops::Reshape(
+      s, ops::Slice(s, Int32(s, In(op, 1)), {0, 0}, {-1, 1}), {-1});
+  dx->push_back(ops::Slice(s, g[0], before, ops::Shape(s, x)));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Pad", PadGrad);
+
+// Tile(x, multiples): g viewed as [m0, d0, m1, d1, ...] summed over the
+// multiples.
+absl::Status TileGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  Output x = In(op, 0);
+  auto shape = ops::Shape(s, x);
+  auto split = ops::Reshape(
+      s, ops::Transpose(s, ops::Pack(s, {Int32(s, In(op, 1)), shape}), {1, 0}),
+      {-1});
+  auto axes = ops::Range(s, 0, ops::Size(s, split), 2);
+  dx->push_back(
+      ops::Reshape(s, ops::Sum(s, ops::Reshape(s, g[0], split), axes), shape));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Tile", TileGrad);
+
+absl::Status BroadcastToGrad(const Scope& s, const Operation& op,
+                             const Grads& g, Grads* dx) {
+  Output x = In(op, 0);
+  auto shape = ops::Shape(s, x);
+  auto r = ops::BroadcastGradientArgs(s, shape, Int32(s, In(op, 1)));
+  dx->push_back(ops::Reshape(s, ops::Sum(s, g[0], r.r0), shape));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("BroadcastTo", BroadcastToGrad);
+
+// Fill(dims, value): every element came from value.
+absl::Status FillGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  dx->push_back(Output());
+  dx->push_back(ops::Sum(s, g[0], ops::Range(s, 0, ops::Rank(s, g[0]), 1)));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Fill", FillGrad);
+
+// The dense gradient of gathering `indices` from a tensor of shape
+// `params_shape` along `axis`: g's slices summed into their rows.
+Output ScatterRows(const Scope& s, const Output& params_shape,
+                   const Output& indices, const Output& axis, const Output& g) {
+  auto axis1 = ops::Reshape(s, axis, {1});
+  auto outer = ops::Prod(s, ops::Slice(s, params_shape, {0}, axis1), 0);
+  auto inner = ops::Prod(
+      s, ops::Slice(s, params_shape, ops::AddV2(s, axis1, 1), {-1}), 0);
+  auto rows = ops::GatherV2(s, params_shape, axis, 0);
+  auto flat_indices = ops::Reshape(s, indices, {-1});
+  auto g3 = ops::Reshape(
+      s, g, ops::Pack(s, {outer, ops::Size(s, flat_indices), inner}));
+  auto summed = ops::UnsortedSegmentSum(s, ops::Transpose(s, g3, {1, 0, 2}),
+                                        flat_indices, rows);
+  return ops::Reshape(s, ops::Transpose(s, summed, {1, 0, 2}), params_shape);
+}
+
+absl::Status GatherGrad(const Scope& s, const Operation& op, const Grads& g,
+                        Grads* dx) {
+  Output params = In(op, 0);
+  Output axis = ops::Const(s, 0);
+  if (op.node()->op() == "GatherV2") {
+    int64_t batch_dims = 0;
+    RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "batch_dims", &batch_dims));
+    if (batch_dims != 0) {
+      return absl::UnimplementedError(
+          absl::StrCat("the gradient of GatherV2 with batch_dims (node '",
+                       op.node()->name(), "') is not implemented"));
+    }
+    axis = PositiveAxis(s, In(op, 2), params);
+  }
+  dx->push_back(ScatterRows(s, ops::Shape(s, params), In(op, 1), axis, g[0]));
+  for (int i = 1; i < op.node()->num_inputs(); ++i) dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Gather", GatherGrad);
+RILL_REGISTER_GRADIENT_OP("GatherV2", GatherGrad);
+
+// ResourceGather(handle, indices): the dense gradient goes to the handle.
+absl::Status ResourceGatherGrad(const Scope& s, const Operation& op,
+                                const Grads& g, Grads* dx) {
+  int64_t batch_dims = 0;
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "batch_dims", &batch_dims));
+  if (batch_dims != 0) {
+    return absl::UnimplementedError(
+        absl::StrCat("the gradient of ResourceGather with batch_dims (node '",
+                     op.node()->name(), "') is not implemented"));
+  }
+  DataType dtype;
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "dtype", &dtype));
+  auto value = ops::ReadVariableOp(s, In(op, 0), dtype);
+  dx->push_back(
+      ScatterRows(s, ops::Shape(s, value), In(op, 1), ops::Const(s, 0), g[0]));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("ResourceGather", ResourceGatherGrad);
+
+// DynamicStitch(indices..., data...): data i gets g at its indices.
+absl::Status DynamicStitchGrad(const Scope& s, const Operation& op,
+                               const Grads& g, Grads* dx) {
+  const int n = op.node()->num_inputs() / 2;
+  for (int i = 0; i < n; ++i) dx->push_back(Output());
+  for (int i = 0; i < n; ++i) {
+    dx->push_back(ops::GatherV2(s, g[0], In(op, i), 0));
+  }
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("DynamicStitch", DynamicStitchGrad);
+
+// UnsortedSegmentSum(data, ids, n): each row of data gets its segment's
+// gradient; rows with a negative id were dropped and get zero.
+absl::Status UnsortedSegmentSumGrad(const Scope& s, const Operation& op,
+                                    const Grads& g, Grads* dx) {
+  Output data = In(op, 0), ids = In(op, 1);
+  auto zero = ops::ZerosLike(s, ids);
+  auto gathered = ops::GatherV2(s, g[0], ops::Maximum(s, ids, zero), 0);
+  auto kept =
+      ops::Cast(s, ops::GreaterEqual(s, ids, zero), BaseType(data.type()));
+  // kept [ids...] -> [ids..., 1, ..., 1] to broadcast over the rows.
+  auto ones = ops::Fill(
+      s,
+      ops::Reshape(s, ops::Sub(s, ops::Rank(s, data), ops::Rank(s, ids)), {1}),
+      1);
+  auto mask =
+      ops::Reshape(s, kept, ops::ConcatV2(s, {ops::Shape(s, ids), ones}, 0));
+  dx->push_back(ops::Mul(s, gathered, mask));
+  dx->push_back(Output());
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("UnsortedSegmentSum", UnsortedSegmentSumGrad);
+
+// Control flow: differentiating through cond and loops needs the gradient
+// frames TensorFlow builds for them, which Rill does not have yet.
+absl::Status ControlFlowGrad(const Scope& s, const Operation& op,
+                             const Grads& g, Grads* dx) {
+  return absl::UnimplementedError(
+      absl::StrCat("gradients through ", op.node()->op(), " (node '",
+                   op.node()->name(), "') are not implemented"));
+}
+RILL_REGISTER_GRADIENT_OP("Switch", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("Merge", ControlFlowGrad);
+
+// No gradient flows through these: their results are shapes, indices,
+// constants, random draws or variable state, or they stop it on purpose.
+RILL_REGISTER_NO_GRADIENT_OP("StopGradient");
+RILL_REGISTER_NO_GRADIENT_OP("Shape");
+RILL_REGISTER_NO_GRADIENT_OP("ShapeN");
+RILL_REGISTER_NO_GRADIENT_OP("Size");
+RILL_REGISTER_NO_GRADIENT_OP("Rank");
+RILL_REGISTER_NO_GRADIENT_OP("ZerosLike");
+RILL_REGISTER_NO_GRADIENT_OP("OnesLike");
+RILL_REGISTER_NO_GRADIENT_OP("OneHot");
+RILL_REGISTER_NO_GRADIENT_OP("InvertPermutation");
+RILL_REGISTER_NO_GRADIENT_OP("BroadcastGradientArgs");
+RILL_REGISTER_NO_GRADIENT_OP("Const");
+RILL_REGISTER_NO_GRADIENT_OP("Placeholder");
+RILL_REGISTER_NO_GRADIENT_OP("NoOp");
+RILL_REGISTER_NO_GRADIENT_OP("RandomUniform");
+RILL_REGISTER_NO_GRADIENT_OP("RandomStandardNormal");
+RILL_REGISTER_NO_GRADIENT_OP("TruncatedNormal");
+RILL_REGISTER_NO_GRADIENT_OP("RandomUniformInt");
+RILL_REGISTER_NO_GRADIENT_OP("VariableV2");
+RILL_REGISTER_NO_GRADIENT_OP("VarHandleOp");
+RILL_REGISTER_NO_GRADIENT_OP("IsVariableInitialized");
+RILL_REGISTER_NO_GRADIENT_OP("VarIsInitializedOp");
+RILL_REGISTER_NO_GRADIENT_OP("Assign");
+RILL_REGISTER_NO_GRADIENT_OP("AssignAdd");
+RILL_REGISTER_NO_GRADIENT_OP("AssignSub");
+RILL_REGISTER_NO_GRADIENT_OP("AssignVariableOp");
+RILL_REGISTER_NO_GRADIENT_OP("AssignAddVariableOp");
+RILL_REGISTER_NO_GRADIENT_OP("AssignSubVariableOp");
+RILL_REGISTER_NO_GRADIENT_OP("ApplyGradientDescent");
+RILL_REGISTER_NO_GRADIENT_OP("ApplyMomentum");
+RILL_REGISTER_NO_GRADIENT_OP("ApplyAdam");
+RILL_REGISTER_NO_GRADIENT_OP("ApplyAdagrad");
+RILL_REGISTER_NO_GRADIENT_OP("ApplyRMSProp");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyGradientDescent");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyMomentum");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyAdam");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyAdagrad");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyRMSProp");
+RILL_REGISTER_NO_GRADIENT_OP("SaveV2");
+RILL_REGISTER_NO_GRADIENT_OP("RestoreV2");
+RILL_REGISTER_NO_GRADIENT_OP("_Send");
+RILL_REGISTER_NO_GRADIENT_OP("_Recv");
+RILL_REGISTER_NO_GRADIENT_OP("_Arg");
+RILL_REGISTER_NO_GRADIENT_OP("_Retval");
+
+}  // namespace
+}  // namespace rill

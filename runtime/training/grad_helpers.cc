@@ -1,0 +1,71 @@
+#include "runtime/training/grad_helpers.h"
+
+namespace rill::grad {
+
+Output In(const Operation& op, int i) {
+  const Edge* e = op.node()->input_edge(i);
+  return Output(e->src, e->src_output);
+}
+
+Output Scalar(const Scope& scope, double value, DataType type) {
+  switch (BaseType(type)) {
+    case DT_DOUBLE:
+      return ops::Const(scope, value);
+    case DT_INT32:
+      return ops::Const(scope, static_cast<int32_t>(value));
+    case DT_INT64:
+      return ops::Const(scope, static_cast<int64_t>(value));
+    default:
+      return ops::Cast(scope, ops::Const(scope, static_cast<float>(value)),
+                       BaseType(type) == DT_FLOAT ? DT_FLOAT : BaseType(type));
+  }
+}
+
+Output GradOrZeros(const Scope& scope, const Operation& op,
+                   const std::vector<Output>& grads, int i) {
+  if (grads[i].node() != nullptr) return grads[i];
+  return ops::ZerosLike(scope, Output(op.node(), i));
+}
+
+Output ReducedShape(const Scope& scope, const Output& input_shape,
+                    const Output& axes) {
+  // axes mod rank, then stitch [0..rank) -> shape with axes -> 1.
+  auto rank = ops::Size(scope, input_shape);
+  auto positive = ops::FloorMod(scope, axes, rank);
+  return ops::DynamicStitch(scope, {ops::Range(scope, 0, rank, 1), positive},
+                            {input_shape, ops::OnesLike(scope, positive)});
+}
+
+void ReduceToInputShapes(const Scope& scope, const Output& x, const Output& y,
+                         const Output& gx, const Output& gy,
+                         std::vector<Output>* out) {
+  auto sx = ops::Shape(scope, x);
+  auto sy = ops::Shape(scope, y);
+  auto r = ops::BroadcastGradientArgs(scope, sx, sy);
+  out->push_back(
+      gx.node() == nullptr
+          ? Output()
+          : Output(ops::Reshape(scope, ops::Sum(scope, gx, r.r0), sx)));
+  out->push_back(
+      gy.node() == nullptr
+          ? Output()
+          : Output(ops::Reshape(scope, ops::Sum(scope, gy, r.r1), sy)));
+}
+
+Output OpWithAttrsOf(const Scope& scope, const std::string& op_name,
+                     const std::vector<Output>& inputs, const Node* from,
+                     std::initializer_list<const char*> attrs) {
+  NodeBuilder b(scope, op_name);
+  for (const Output& in : inputs) b.Input(in);
+  for (const char* a : attrs) {
+    auto it = from->attrs().find(a);
+    if (it != from->attrs().end()) b.Attr(a, it->second);
+  }
+  return Output(b.Finalize(), 0);
+}
+
+std::vector<Output> NoGradients(const Operation& op) {
+  return std::vector<Output>(op.node()->num_inputs());
+}
+
+}  // namespace rill::grad

@@ -1,0 +1,721 @@
+// Symbolic gradients: every gradient function against central differences
+// in float64, the registry's coverage of the kernel set, and the behaviour
+// of AddSymbolicGradients itself (sums over consumers, unconnected inputs,
+// errors).
+#include "runtime/training/gradients.h"
+
+#include <functional>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "core/cc/ops.h"
+#include "core/framework/kernel_registry.h"
+#include "gtest/gtest.h"
+#include "runtime/session/session.h"
+#include "runtime/training/gradient_checker.h"
+
+namespace rill {
+namespace {
+
+using ::tensorflow::DT_DOUBLE;
+using Xs = std::vector<Output>;
+
+struct Check {
+  std::string name;
+  std::vector<TensorShape> shapes;  // One float64 placeholder per shape.
+  std::function<Output(const Scope&, const Xs&)> build;
+  // Values: distinct, in [lo, lo + 1); `signed_values` flips every other.
+  double lo = 0.2;
+  bool signed_values = false;
+  double tolerance = 1e-6;
+  double delta = 1e-6;
+};
+
+// Distinct values, spread so that no two are within 1/(2n) of each other
+// (max/min ties and kinks stay away from the perturbation).
+Tensor Values(const TensorShape& shape, int seed, const Check& c) {
+  Tensor t = *Tensor::Create(DT_DOUBLE, shape);
+  const int64_t n = t.NumElements();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = (i * 7 + seed * 3) % std::max<int64_t>(n, 1);
+    double v = c.lo + (k + 0.5 + 0.1 * seed) / (n + 1);
+    if (c.signed_values && i % 2 == 1) v = -v;
+    t.flat<double>()[i] = v;
+  }
+  return t;
+}
+
+Output D(const Scope& s, std::initializer_list<Initializer> v) {
+  return ops::Cast(s, ops::Const(s, v), DT_DOUBLE);
+}
+
+std::map<std::string, std::vector<Check>> Checks() {
+  std::map<std::string, std::vector<Check>> m;
+  auto add = [&m](const std::string& op, Check c) {
+    if (c.name.empty()) c.name = op;
+    m[op].push_back(std::move(c));
+  };
+  auto unary = [&](const std::string& op,
+                   std::function<Output(const Scope&, Output)> f,
+                   bool signed_values = false) {
+    add(op, {op,
+             {TensorShape({2, 3})},
+             [f](const Scope& s, const Xs& x) { return f(s, x[0]); },
+             0.2,
+             signed_values});
+  };
+  unary(
+      "Neg", [](const Scope& s, Output x) { return ops::Neg(s, x); }, true);
+  unary(
+      "Abs", [](const Scope& s, Output x) { return ops::Abs(s, x); }, true);
+  unary(
+      "Square", [](const Scope& s, Output x) { return ops::Square(s, x); },
+      true);
+  unary("Sqrt", [](const Scope& s, Output x) { return ops::Sqrt(s, x); });
+  unary("Rsqrt", [](const Scope& s, Output x) { return ops::Rsqrt(s, x); });
+  unary(
+      "Tanh", [](const Scope& s, Output x) { return ops::Tanh(s, x); }, true);
+  unary(
+      "Sigmoid", [](const Scope& s, Output x) { return ops::Sigmoid(s, x); },
+      true);
+  unary(
+      "Reciprocal",
+      [](const Scope& s, Output x) { return ops::Reciprocal(s, x); }, true);
+  unary(
+      "Exp", [](const Scope& s, Output x) { return ops::Exp(s, x); }, true);
+  unary("Log", [](const Scope& s, Output x) { return ops::Log(s, x); });
+  unary("Log1p", [](const Scope& s, Output x) { return ops::Log1p(s, x); });
+  unary(
+      "Sign",
+      [](const Scope& s, Output x) { return ops::Mul(s, ops::Sign(s, x), x); },
+      true);
+  unary(
+      "Relu", [](const Scope& s, Output x) { return ops::Relu(s, x); }, true);
+  unary(
+      "Relu6",
+      [](const Scope& s, Output x) {
+        return ops::Relu6(s, ops::Mul(s, x, D(s, {8.0})));
+      },
+      true);
+  unary(
+      "Elu", [](const Scope& s, Output x) { return ops::Elu(s, x); }, true);
+  unary(
+      "LeakyRelu",
+      [](const Scope& s, Output x) {
+        return ops::LeakyRelu(s, x, ops::LeakyRelu::Alpha(0.3f));
+      },
+      true);
+  unary(
+      "Softmax", [](const Scope& s, Output x) { return ops::Softmax(s, x); },
+      true);
+  unary(
+      "LogSoftmax",
+      [](const Scope& s, Output x) { return ops::LogSoftmax(s, x); }, true);
+  add("Cast", {"Cast through float32",
+               {TensorShape({3})},
+               [](const Scope& s, const Xs& x) {
+                 return ops::Cast(s, ops::Cast(s, x[0], DT_FLOAT), DT_DOUBLE);
+               },
+               0.2,
+               false,
+               1e-4,
+               1e-3});
+
+  // Gradient helpers, differentiated in both inputs.
+  auto helper = [&](const std::string& op,
+                    std::function<Output(const Scope&, Output, Output)> f,
+                    bool signed_values = false) {
+    add(op, {op,
+             {TensorShape({2, 2}), TensorShape({2, 2})},
+             [f](const Scope& s, const Xs& x) { return f(s, x[0], x[1]); },
+             0.2,
+             signed_values});
+  };
+  helper("SqrtGrad", [](const Scope& s, Output a, Output b) {
+    return ops::SqrtGrad(s, a, b);
+  });
+  helper("RsqrtGrad", [](const Scope& s, Output a, Output b) {
+    return ops::RsqrtGrad(s, a, b);
+  });
+  helper("TanhGrad", [](const Scope& s, Output a, Output b) {
+    return ops::TanhGrad(s, a, b);
+  });
+  helper("SigmoidGrad", [](const Scope& s, Output a, Output b) {
+    return ops::SigmoidGrad(s, a, b);
+  });
+  helper("ReciprocalGrad", [](const Scope& s, Output a, Output b) {
+    return ops::ReciprocalGrad(s, a, b);
+  });
+  helper(
+      "ReluGrad",
+      [](const Scope& s, Output a, Output b) { return ops::ReluGrad(s, a, b); },
+      true);
+  helper(
+      "Relu6Grad",
+      [](const Scope& s, Output a, Output b) {
+        return ops::Relu6Grad(s, a, b);
+      },
+      true);
+  helper(
+      "LeakyReluGrad",
+      [](const Scope& s, Output a, Output b) {
+        return ops::LeakyReluGrad(s, a, b);
+      },
+      true);
+  helper(
+      "EluGrad",
+      [](const Scope& s, Output a, Output b) { return ops::EluGrad(s, a, b); },
+      true);
+
+  // Binary ops, with y broadcast along x's rows.
+  auto binary = [&](const std::string& op,
+                    std::function<Output(const Scope&, Output, Output)> f,
+                    bool signed_values = false) {
+    add(op, {op + " broadcast",
+             {TensorShape({2, 3}), TensorShape({3})},
+             [f](const Scope& s, const Xs& x) { return f(s, x[0], x[1]); },
+             0.2,
+             signed_values});
+    add(op, {op + " both ways",
+             {TensorShape({2, 1}), TensorShape({1, 3})},
+             [f](const Scope& s, const Xs& x) { return f(s, x[0], x[1]); },
+             0.2,
+             signed_values});
+  };
+  binary("Add",
+         [](const Scope& s, Output a, Output b) { return ops::Add(s, a, b); });
+  binary("AddV2", [](const Scope& s, Output a, Output b) {
+    return ops::AddV2(s, a, b);
+  });
+  binary("Sub",
+         [](const Scope& s, Output a, Output b) { return ops::Sub(s, a, b); });
+  binary(
+      "Mul",
+      [](const Scope& s, Output a, Output b) { return ops::Mul(s, a, b); },
+      true);
+  binary(
+      "Div",
+      [](const Scope& s, Output a, Output b) { return ops::Div(s, a, b); },
+      true);
+  binary(
+      "RealDiv",
+      [](const Scope& s, Output a, Output b) { return ops::RealDiv(s, a, b); },
+      true);
+  binary(
+      "SquaredDifference",
+      [](const Scope& s, Output a, Output b) {
+        return ops::SquaredDifference(s, a, b);
+      },
+      true);
+  binary(
+      "Maximum",
+      [](const Scope& s, Output a, Output b) { return ops::Maximum(s, a, b); },
+      true);
+  binary(
+      "Minimum",
+      [](const Scope& s, Output a, Output b) { return ops::Minimum(s, a, b); },
+      true);
+  binary("Pow",
+         [](const Scope& s, Output a, Output b) { return ops::Pow(s, a, b); });
+  add("FloorMod",
+      {"FloorMod",
+       {TensorShape({2, 3}), TensorShape({3})},
+       [](const Scope& s, const Xs& x) {
+         // x/y stays away from the integers, where it jumps.
+         return ops::FloorMod(
+             s, ops::AddV2(s, ops::Mul(s, x[0], D(s, {0.5})), D(s, {2.3})),
+             ops::AddV2(s, ops::Mul(s, x[1], D(s, {0.1})), D(s, {0.9})));
+       }});
+  add("AddN", {"AddN with a repeated input",
+               {TensorShape({2}), TensorShape({2})},
+               [](const Scope& s, const Xs& x) {
+                 return ops::AddN(s, {x[0], x[1], x[0]});
+               }});
+  add("Select",
+      {"Select",
+       {TensorShape({3}), TensorShape({3})},
+       [](const Scope& s, const Xs& x) {
+         return ops::Select(s, ops::Const(s, {true, false, true}), x[0], x[1]);
+       }});
+  add("SelectV2", {"SelectV2 broadcasting all three",
+                   {TensorShape({2, 3}), TensorShape({1})},
+                   [](const Scope& s, const Xs& x) {
+                     return ops::SelectV2(s, ops::Const(s, {true, false, true}),
+                                          x[0], x[1]);
+                   }});
+
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      add("MatMul", {absl::StrCat("MatMul ta=", ta, " tb=", tb),
+                     {ta ? TensorShape({3, 2}) : TensorShape({2, 3}),
+                      tb ? TensorShape({4, 3}) : TensorShape({3, 4})},
+                     [ta, tb](const Scope& s, const Xs& x) {
+                       return ops::MatMul(
+                           s, x[0], x[1],
+                           ops::MatMul::TransposeA(ta).TransposeB(tb));
+                     },
+                     0.2,
+                     true});
+    }
+  }
+  add("BatchMatMulV2", {"BatchMatMulV2 broadcast, adjoint y",
+                        {TensorShape({2, 2, 3}), TensorShape({2, 3})},
+                        [](const Scope& s, const Xs& x) {
+                          return ops::BatchMatMulV2(
+                              s, x[0], x[1], ops::BatchMatMulV2::AdjY(true));
+                        },
+                        0.2,
+                        true});
+
+  auto reduction = [&](const std::string& op,
+                       std::function<Output(const Scope&, Output, Output)> f) {
+    add(op, {op + " over axis 1",
+             {TensorShape({2, 3, 2})},
+             [f](const Scope& s, const Xs& x) {
+               return f(s, x[0], ops::Const(s, {1}));
+             },
+             0.2,
+             true});
+    add(op, {op + " over axes 0 and -1",
+             {TensorShape({2, 3, 2})},
+             [f](const Scope& s, const Xs& x) {
+               return f(s, x[0], ops::Const(s, {0, -1}));
+             },
+             0.2,
+             true});
+  };
+  reduction("Sum", [](const Scope& s, Output x, Output a) {
+    return ops::Sum(s, x, a);
+  });
+  reduction("Mean", [](const Scope& s, Output x, Output a) {
+    return ops::Mean(s, x, a, ops::Mean::KeepDims(true));
+  });
+  reduction("Max", [](const Scope& s, Output x, Output a) {
+    return ops::Max(s, x, a);
+  });
+  reduction("Min", [](const Scope& s, Output x, Output a) {
+    return ops::Min(s, x, a);
+  });
+  reduction("Prod", [](const Scope& s, Output x, Output a) {
+    return ops::Prod(s, x, a);
+  });
+  add("Prod",
+      {"Prod with a zero in a group",
+       {TensorShape({2, 3})},
+       [](const Scope& s, const Xs& x) {
+         return ops::Prod(
+             s, ops::Mul(s, x[0], D(s, {{1.0, 0.0, 1.0}, {1.0, 1.0, 1.0}})),
+             {1});
+       }});
+  add("Cumsum", {"Cumsum exclusive reverse",
+                 {TensorShape({2, 3})},
+                 [](const Scope& s, const Xs& x) {
+                   return ops::Cumsum(
+                       s, x[0], 1, ops::Cumsum::Exclusive(true).Reverse(true));
+                 }});
+  add("Cumprod",
+      {"Cumprod", {TensorShape({2, 3})}, [](const Scope& s, const Xs& x) {
+         return ops::Cumprod(s, x[0], 1);
+       }});
+
+  // Cross-entropies: both outputs, both inputs.
+  for (int out : {0, 1}) {
+    add("SoftmaxCrossEntropyWithLogits",
+        {absl::StrCat("SoftmaxCrossEntropyWithLogits output ", out),
+         {TensorShape({2, 3}), TensorShape({2, 3})},
+         [out](const Scope& s, const Xs& x) {
+           // Labels are distributions (each row sums to 1).
+           auto xent = ops::SoftmaxCrossEntropyWithLogits(
+               s, x[0], ops::Softmax(s, x[1]));
+           return out == 0 ? xent.loss : xent.backprop;
+         },
+         0.2,
+         true});
+    add("SparseSoftmaxCrossEntropyWithLogits",
+        {absl::StrCat("SparseSoftmaxCrossEntropyWithLogits output ", out),
+         {TensorShape({2, 3})},
+         [out](const Scope& s, const Xs& x) {
+           auto xent = ops::SparseSoftmaxCrossEntropyWithLogits(
+               s, x[0], ops::Const(s, {2, 0}));
+           return out == 0 ? xent.loss : xent.backprop;
+         },
+         0.2,
+         true});
+  }
+  add("BiasAdd", {"BiasAdd",
+                  {TensorShape({2, 3}), TensorShape({3})},
+                  [](const Scope& s, const Xs& x) {
+                    return ops::BiasAdd(s, x[0], x[1]);
+                  }});
+  add("BiasAddGrad",
+      {"BiasAddGrad NHWC",
+       {TensorShape({2, 2, 3})},
+       [](const Scope& s, const Xs& x) { return ops::BiasAddGrad(s, x[0]); }});
+  add("BiasAddGrad", {"BiasAddGrad NCHW",
+                      {TensorShape({2, 3, 2})},
+                      [](const Scope& s, const Xs& x) {
+                        return ops::BiasAddGrad(
+                            s, x[0], ops::BiasAddGrad::DataFormat("NCHW"));
+                      }});
+  add("Conv2D", {"Conv2D SAME stride 2",
+                 {TensorShape({2, 5, 4, 2}), TensorShape({3, 2, 2, 3})},
+                 [](const Scope& s, const Xs& x) {
+                   return ops::Conv2D(s, x[0], x[1], {1, 2, 2, 1}, "SAME");
+                 },
+                 0.2,
+                 true});
+  add("Conv2D", {"Conv2D VALID",
+                 {TensorShape({1, 4, 4, 1}), TensorShape({2, 2, 1, 2})},
+                 [](const Scope& s, const Xs& x) {
+                   return ops::Conv2D(s, x[0], x[1], {1, 1, 1, 1}, "VALID");
+                 },
+                 0.2,
+                 true});
+  add("Conv2DBackpropInput",
+      {"Conv2DBackpropInput",
+       {TensorShape({2, 2, 1, 2}), TensorShape({1, 2, 2, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::Conv2DBackpropInput(s, ops::Const(s, {1, 3, 3, 1}), x[0],
+                                         x[1], {1, 1, 1, 1}, "VALID");
+       },
+       0.2,
+       true});
+  add("Conv2DBackpropFilter",
+      {"Conv2DBackpropFilter",
+       {TensorShape({1, 3, 3, 1}), TensorShape({1, 2, 2, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::Conv2DBackpropFilter(s, x[0], ops::Const(s, {2, 2, 1, 2}),
+                                          x[1], {1, 1, 1, 1}, "VALID");
+       },
+       0.2,
+       true});
+  add("MaxPool",
+      {"MaxPool SAME",
+       {TensorShape({1, 4, 3, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::MaxPool(s, x[0], {1, 2, 2, 1}, {1, 2, 2, 1}, "SAME");
+       },
+       0.2,
+       true});
+  add("AvgPool",
+      {"AvgPool SAME overlapping",
+       {TensorShape({1, 4, 3, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::AvgPool(s, x[0], {1, 3, 3, 1}, {1, 2, 1, 1}, "SAME");
+       }});
+  add("AvgPoolGrad", {"AvgPoolGrad",
+                      {TensorShape({1, 2, 2, 1})},
+                      [](const Scope& s, const Xs& x) {
+                        return ops::AvgPoolGrad(s, ops::Const(s, {1, 3, 3, 1}),
+                                                x[0], {1, 2, 2, 1},
+                                                {1, 1, 1, 1}, "VALID");
+                      }});
+
+  // Array ops.
+  add("Identity",
+      {"Identity", {TensorShape({3})}, [](const Scope& s, const Xs& x) {
+         return ops::Identity(s, x[0]);
+       }});
+  add("PlaceholderWithDefault", {"PlaceholderWithDefault",
+                                 {TensorShape({3})},
+                                 [](const Scope& s, const Xs& x) {
+                                   return ops::PlaceholderWithDefault(
+                                       s, x[0], PartialTensorShape({3}));
+                                 }});
+  add("IdentityN", {"IdentityN second output",
+                    {TensorShape({2}), TensorShape({3})},
+                    [](const Scope& s, const Xs& x) {
+                      return ops::IdentityN(s, {x[0], x[1]}).output[1];
+                    }});
+  add("Reshape",
+      {"Reshape", {TensorShape({2, 3})}, [](const Scope& s, const Xs& x) {
+         return ops::Reshape(s, x[0], {3, -1});
+       }});
+  add("ExpandDims",
+      {"ExpandDims", {TensorShape({2, 3})}, [](const Scope& s, const Xs& x) {
+         return ops::ExpandDims(s, x[0], -1);
+       }});
+  add("Squeeze",
+      {"Squeeze", {TensorShape({2, 1, 3})}, [](const Scope& s, const Xs& x) {
+         return ops::Squeeze(s, x[0]);
+       }});
+  add("Transpose",
+      {"Transpose", {TensorShape({2, 3, 2})}, [](const Scope& s, const Xs& x) {
+         return ops::Transpose(s, x[0], {2, 0, 1});
+       }});
+  add("ConcatV2", {"ConcatV2 on axis -1",
+                   {TensorShape({2, 1}), TensorShape({2, 3})},
+                   [](const Scope& s, const Xs& x) {
+                     return ops::ConcatV2(s, {x[0], x[1], x[0]}, -1);
+                   }});
+  add("Pack", {"Pack on axis 1",
+               {TensorShape({2}), TensorShape({2})},
+               [](const Scope& s, const Xs& x) {
+                 return ops::Pack(s, {x[0], x[1]}, ops::Pack::Axis(1));
+               }});
+  add("Unpack",
+      {"Unpack, one piece used",
+       {TensorShape({3, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::Unpack(s, x[0], 2, ops::Unpack::Axis(1)).output[1];
+       }});
+  add("Split", {"Split, one piece used",
+                {TensorShape({2, 4})},
+                [](const Scope& s, const Xs& x) {
+                  return ops::Split(s, 1, x[0], 2).output[1];
+                }});
+  add("SplitV",
+      {"SplitV", {TensorShape({5, 2})}, [](const Scope& s, const Xs& x) {
+         auto parts = ops::SplitV(s, x[0], {2, 3}, 0, 2);
+         return ops::Sum(s, parts.output[1], {0});
+       }});
+  add("Slice",
+      {"Slice", {TensorShape({3, 4})}, [](const Scope& s, const Xs& x) {
+         return ops::Slice(s, x[0], {1, 1}, {2, -1});
+       }});
+  add("StridedSlice", {"StridedSlice reversed, strided, shrunk",
+                       {TensorShape({3, 5})},
+                       [](const Scope& s, const Xs& x) {
+                         return ops::StridedSlice(
+                             s, x[0], {1, -1}, {2, 0}, {1, -2},
+                             ops::StridedSlice::ShrinkAxisMask(1).EndMask(2));
+                       }});
+  add("StridedSliceGrad",
+      {"StridedSliceGrad", {TensorShape({2})}, [](const Scope& s, const Xs& x) {
+         return ops::StridedSliceGrad(s, ops::Const(s, {5}), ops::Const(s, {0}),
+                                      ops::Const(s, {4}), ops::Const(s, {2}),
+                                      x[0]);
+       }});
+  add("Pad", {"Pad", {TensorShape({2, 2})}, [](const Scope& s, const Xs& x) {
+                return ops::Pad(s, x[0], ops::Const(s, {{1, 0}, {2, 1}}));
+              }});
+  add("Tile", {"Tile", {TensorShape({2, 3})}, [](const Scope& s, const Xs& x) {
+                 return ops::Tile(s, x[0], {2, 2});
+               }});
+  add("BroadcastTo",
+      {"BroadcastTo", {TensorShape({3, 1})}, [](const Scope& s, const Xs& x) {
+         return ops::BroadcastTo(s, x[0], {2, 3, 2});
+       }});
+  add("Fill", {"Fill", {TensorShape({})}, [](const Scope& s, const Xs& x) {
+                 return ops::Fill(s, {2, 3}, x[0]);
+               }});
+  add("Gather", {"Gather with repeated indices",
+                 {TensorShape({4, 2})},
+                 [](const Scope& s, const Xs& x) {
+                   return ops::Gather(s, x[0], ops::Const(s, {3, 0, 3}));
+                 }});
+  add("GatherV2",
+      {"GatherV2 on axis 1, 2-D indices",
+       {TensorShape({2, 4, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::GatherV2(s, x[0], ops::Const(s, {{1, 3}, {1, 0}}), 1);
+       }});
+  add("DynamicStitch",
+      {"DynamicStitch",
+       {TensorShape({2}), TensorShape({2, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::DynamicStitch(
+             s, {ops::Const(s, {0, 3}), ops::Const(s, {{1, 2}, {4, 5}})},
+             {x[0], x[1]});
+       }});
+  add("UnsortedSegmentSum", {"UnsortedSegmentSum dropping a row",
+                             {TensorShape({4, 2})},
+                             [](const Scope& s, const Xs& x) {
+                               return ops::UnsortedSegmentSum(
+                                   s, x[0], ops::Const(s, {2, -1, 0, 2}), 3);
+                             }});
+  return m;
+}
+
+TEST(GradientsTest, EveryKernelHasAGradientOrIsDeclaredWithout) {
+  const auto differentiable = GradOpRegistry::Global()->Differentiable();
+  const auto not_differentiable = GradOpRegistry::Global()->NotDifferentiable();
+  for (const std::string& op : KernelRegistry::Global()->Ops()) {
+    const bool has =
+        std::binary_search(differentiable.begin(), differentiable.end(), op) ||
+        std::binary_search(not_differentiable.begin(), not_differentiable.end(),
+                           op);
+    EXPECT_TRUE(has) << op << " has a kernel but neither a gradient nor a "
+                     << "declaration that none flows";
+  }
+}
+
+// Gradients that exist to say clearly that they are not implemented.
+const std::map<std::string, std::string>& Refusals() {
+  static const auto* m = new std::map<std::string, std::string>{
+      {"MaxPoolGrad", "second derivative of MaxPool"},
+      {"Switch", "gradients through Switch"},
+      {"Merge", "gradients through Merge"},
+      {"PreventGradient", "through PreventGradient node"},
+  };
+  return *m;
+}
+
+TEST(GradientsTest, EveryGradientPassesTheNumericalCheck) {
+  const auto checks = Checks();
+  int checked = 0;
+  for (const std::string& op : GradOpRegistry::Global()->Differentiable()) {
+    if (Refusals().contains(op) || op == "ReadVariableOp" ||
+        op == "ResourceGather") {
+      continue;  // Tested below.
+    }
+    auto it = checks.find(op);
+    if (it == checks.end()) {
+      ADD_FAILURE() << "the gradient of " << op << " has no numerical check";
+      continue;
+    }
+    for (const Check& c : it->second) {
+      Scope root = Scope::NewRootScope();
+      Xs xs;
+      std::vector<Tensor> values;
+      for (size_t i = 0; i < c.shapes.size(); ++i) {
+        xs.push_back(
+            ops::Placeholder(root.WithOpName(absl::StrCat("x", i)), DT_DOUBLE));
+        values.push_back(Values(c.shapes[i], static_cast<int>(i), c));
+      }
+      Output y = c.build(root, xs);
+      EXPECT_TRUE(root.ok()) << c.name << ": " << root.status();
+      absl::StatusOr<double> err =
+          MaxGradientError(root, xs, values, y, c.delta);
+      EXPECT_TRUE(err.ok()) << c.name << ": " << err.status();
+      if (err.ok()) EXPECT_LE(*err, c.tolerance) << c.name;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 90);
+}
+
+TEST(GradientsTest, RefusalsNameTheOpAndNode) {
+  for (const auto& [op, needle] : Refusals()) {
+    Scope root = Scope::NewRootScope();
+    auto x = ops::Placeholder(root.WithOpName("x"), DT_DOUBLE);
+    Output y;
+    if (op == "MaxPoolGrad") {
+      auto image = ops::Fill(root, {1, 2, 2, 1}, 1.0);
+      y = ops::MaxPoolGrad(root, image, ops::Fill(root, {1, 1, 1, 1}, 1.0),
+                           ops::Reshape(root, x, {1, 1, 1, 1}), {1, 2, 2, 1},
+                           {1, 1, 1, 1}, "VALID");
+    } else if (op == "Switch") {
+      y = ops::Switch(root, x, true).output_true;
+    } else if (op == "Merge") {
+      y = ops::Merge(root, {x, x}).output;
+    } else {
+      y = ops::PreventGradient(root, x);
+    }
+    ASSERT_TRUE(root.ok()) << op << ": " << root.status();
+    std::vector<Output> grads;
+    absl::Status s = AddSymbolicGradients(root, {y}, {x}, &grads);
+    EXPECT_FALSE(s.ok()) << op;
+    EXPECT_NE(s.ToString().find(needle), std::string::npos) << s;
+  }
+}
+
+// Runs the graph of `scope` and returns the fetched tensors.
+std::vector<Tensor> RunGraph(
+    const Scope& scope, const std::vector<std::string>& fetches,
+    const std::vector<std::pair<std::string, Tensor>>& feeds = {},
+    const std::vector<std::string>& init = {}) {
+  ::tensorflow::GraphDef def;
+  EXPECT_TRUE(scope.ToGraphDef(&def).ok()) << scope.status();
+  auto session = Session::Create(def);
+  EXPECT_TRUE(session.ok()) << session.status();
+  if (!init.empty()) {
+    auto done = (*session)->Run(feeds, {}, init);
+    EXPECT_TRUE(done.ok()) << done.status();
+  }
+  auto got = (*session)->Run(feeds, fetches, {});
+  EXPECT_TRUE(got.ok()) << got.status();
+  return got.ok() ? *got : std::vector<Tensor>();
+}
+
+TEST(GradientsTest, ResourceReadsAndGathersSendTheGradientToTheHandle) {
+  Scope root = Scope::NewRootScope();
+  auto v = ops::VarHandleOp(root.WithOpName("v"), DT_DOUBLE,
+                            PartialTensorShape({3, 2}));
+  auto init = ops::AssignVariableOp(
+      root.WithOpName("init"), v,
+      ops::Const(root, {{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}));
+  // loss = sum(read^2) + sum(gather(v, [2, 2, 0]))
+  auto read = ops::ReadVariableOp(root, v, DT_DOUBLE);
+  auto rows =
+      ops::ResourceGather(root, v, ops::Const(root, {2, 2, 0}), DT_DOUBLE);
+  auto loss = ops::AddV2(root, ops::Sum(root, ops::Square(root, read), {0, 1}),
+                         ops::Sum(root, rows, {0, 1}));
+  std::vector<Output> grads;
+  ASSERT_TRUE(AddSymbolicGradients(root, {loss}, {v}, &grads).ok())
+      << root.status();
+  ops::Identity(root.WithOpName("dv"), grads[0]);
+  auto got = RunGraph(root, {"dv"}, {}, {"init"});
+  ASSERT_EQ(got.size(), 1u);
+  // 2 * v, plus 1 for row 0 and 2 for row 2.
+  EXPECT_TRUE(got[0].Equals(
+      Tensor::FromVector<double>({3, 5, 6, 8, 12, 14}, TensorShape({3, 2}))))
+      << got[0].DebugString();
+}
+
+TEST(GradientsTest, SumsOverConsumersAndHandlesUnconnectedInputs) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto unused = ops::Placeholder(root.WithOpName("unused"), DT_FLOAT);
+  // y = x*x + 3x, consumed twice: dy/dx = 2x + 3.
+  auto y = ops::AddV2(root, ops::Mul(root, x, x), ops::Mul(root, x, 3.0f));
+  std::vector<Output> zero, none;
+  ASSERT_TRUE(AddSymbolicGradients(root, {y}, {x, unused}, &zero).ok());
+  ASSERT_TRUE(AddSymbolicGradients(root, {y}, {x, unused}, &none,
+                                   UnconnectedGradients::kNone)
+                  .ok());
+  EXPECT_EQ(none[1].node(), nullptr);
+  ASSERT_NE(zero[1].node(), nullptr);
+  ops::Identity(root.WithOpName("dx"), zero[0]);
+  ops::Identity(root.WithOpName("dunused"), zero[1]);
+  auto got =
+      RunGraph(root, {"dx", "dunused"},
+               {{"x", Tensor::FromVector<float>({1, 2}, TensorShape({2}))},
+                {"unused", Tensor::Scalar<float>(7)}});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(
+      got[0].Equals(Tensor::FromVector<float>({5, 7}, TensorShape({2}))))
+      << got[0].DebugString();
+  EXPECT_TRUE(got[1].Equals(Tensor::Scalar<float>(0)));
+}
+
+TEST(GradientsTest, GradientsReachVariablesAndStopAtStopGradient) {
+  Scope root = Scope::NewRootScope();
+  auto w =
+      ops::VariableV2(root.WithOpName("w"), PartialTensorShape({2}), DT_FLOAT);
+  auto init = ops::Assign(root.WithOpName("init"), w, {1.0f, -2.0f});
+  // loss = sum(w * stop(w)): d/dw = stop(w) = w.
+  auto loss =
+      ops::Sum(root, ops::Mul(root, w, ops::StopGradient(root, w)), {0});
+  std::vector<Output> grads;
+  ASSERT_TRUE(AddSymbolicGradients(root, {loss}, {w}, &grads).ok());
+  ops::Identity(root.WithOpName("dw"), grads[0]);
+  auto got = RunGraph(root, {"dw"}, {}, {"init"});
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(
+      got[0].Equals(Tensor::FromVector<float>({1, -2}, TensorShape({2}))));
+}
+
+TEST(GradientsTest, BadRequestsAreClearErrors) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  auto y = ops::Square(root, x);
+  std::vector<Output> grads;
+  absl::Status s =
+      AddSymbolicGradients(root, {y}, {x}, {ops::Const(root, 1.0)}, &grads);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find(
+                "Square:0 is float but its grad_input Const:0 is double"),
+            std::string::npos)
+      << s;
+
+  Scope other = Scope::NewRootScope();
+  auto a = ops::Placeholder(other.WithOpName("a"), DT_FLOAT);
+  s = AddSymbolicGradients(other, {ops::Square(other, a)}, {a}, {}, &grads);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("1 outputs but 0 grad_inputs"), std::string::npos)
+      << s;
+}
+
+}  // namespace
+}  // namespace rill
