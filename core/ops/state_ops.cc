@@ -47,18 +47,6 @@ absl::Status AssignUpdateShape(InferenceContext* c) {
 
 absl::Status NoOutputs(InferenceContext*) { return absl::OkStatus(); }
 
-absl::Status ApplyGradientDescentShape(InferenceContext* c) {
-  RETURN_IF_ERROR(c->WithRank(1, 0).status());
-  absl::StatusOr<PartialTensorShape> m = c->input(0).Merge(c->input(2));
-  if (!m.ok()) {
-    return c->Error(absl::StrCat("delta of shape ", c->input(2).DebugString(),
-                                 " does not match var of shape ",
-                                 c->input(0).DebugString()));
-  }
-  c->set_output(0, *m);
-  return absl::OkStatus();
-}
-
 RILL_REGISTER_OP("VariableV2")
     .Output("ref: Ref(dtype)")
     .Attr("shape: shape")
@@ -159,15 +147,6 @@ RILL_REGISTER_OP("ResourceGather")
     .Attr("Tindices: {int32, int64}")
     .SetIsStateful()
     .SetShapeFn(shape_fns::UnknownShape);
-
-RILL_REGISTER_OP("ApplyGradientDescent")
-    .Input("var: Ref(T)")
-    .Input("alpha: T")
-    .Input("delta: T")
-    .Output("out: Ref(T)")
-    .Attr(absl::StrCat("T: ", type_sets::kNumber))
-    .Attr("use_locking: bool = false")
-    .SetShapeFn(ApplyGradientDescentShape);
 
 }  // namespace
 }  // namespace rill

@@ -1,5 +1,6 @@
-// Optimizer updates with TensorFlow's names and semantics: ApplyMomentum,
-// ApplyAdam, ApplyAdagrad, ApplyRMSProp on reference variables, and their
+// Optimizer updates with TensorFlow's names and semantics:
+// ApplyGradientDescent, ApplyMomentum, ApplyAdam, ApplyAdagrad,
+// ApplyRMSProp on reference variables, and their
 // ResourceApply* forms on resource variables. Schemas follow TensorFlow's.
 #include <initializer_list>
 
@@ -57,6 +58,12 @@ void RegisterOptimizer(const char* name,
 [[maybe_unused]] const bool kRegistered = [] {
   // Shape functions see the resource inputs as scalars of unknown value:
   // only the gradient and the scalars are checked there.
+  RegisterOptimizer("GradientDescent", {"var"}, {"alpha", "delta"}, {},
+                    [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {2}, {1})
+                                 : ApplyShape(c, {0, 2}, {1});
+                    });
   RegisterOptimizer("Momentum", {"var", "accum"}, {"lr", "grad", "momentum"},
                     {"use_nesterov: bool = false"}, [](InferenceContext* c) {
                       return c->input_type(0) == DT_RESOURCE

@@ -1,5 +1,5 @@
 // Optimizer updates, in place under the variables' locks:
-// ApplyGradientDescent, and ApplyMomentum/Adam/Adagrad/RMSProp with their
+// ApplyGradientDescent/Momentum/Adam/Adagrad/RMSProp with their
 // ResourceApply forms, with TensorFlow's update rules.
 #include <algorithm>
 #include <cmath>
@@ -12,45 +12,18 @@
 namespace rill {
 namespace {
 
-// var -= alpha * delta
-template <typename T>
-class ApplyGradientDescentOp : public OpKernel {
- public:
-  using OpKernel::OpKernel;
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    const Tensor& alpha = ctx->input(1);
-    const Tensor& delta = ctx->input(2);
-    if (alpha.NumElements() != 1)
-      return ctx->InvalidArgument("alpha must be a scalar");
-    {
-      absl::MutexLock lock(ctx->input_ref_mutex(0));
-      Tensor* var = ctx->mutable_input(0);
-      if (var->shape() != delta.shape()) {
-        return ctx->InvalidArgument(absl::StrCat(
-            "var of shape ", var->shape().DebugString(), " and delta of shape ",
-            delta.shape().DebugString(), " differ"));
-      }
-      const T a = alpha.flat<T>()[0];
-      auto v = var->flat<T>();
-      auto d = delta.flat<T>();
-      ParallelFor(ctx, v.size(), 2, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) v[i] -= a * d[i];
-      });
-    }
-    ctx->forward_ref_input_to_ref_output(0, 0);
-    return absl::OkStatus();
-  }
-};
-
-enum class Optimizer { kMomentum, kAdam, kAdagrad, kRMSProp };
+enum class Optimizer { kGradientDescent, kMomentum, kAdam, kAdagrad, kRMSProp };
 
 // Where each optimizer's inputs are: the variable and its slots first (refs
 // or resource handles), then scalars, then the gradient.
 constexpr int NumSlots(Optimizer o) {
+  if (o == Optimizer::kGradientDescent) return 1;
   return o == Optimizer::kAdam || o == Optimizer::kRMSProp ? 3 : 2;
 }
 constexpr int GradIndex(Optimizer o) {
   switch (o) {
+    case Optimizer::kGradientDescent:
+      return 2;
     case Optimizer::kMomentum:
       return 3;
     case Optimizer::kAdam:
@@ -63,7 +36,8 @@ constexpr int GradIndex(Optimizer o) {
   return 0;
 }
 
-// ApplyMomentum/Adam/Adagrad/RMSProp and their ResourceApply forms: the
+// ApplyGradientDescent/Momentum/Adam/Adagrad/RMSProp and their
+// ResourceApply forms: the
 // variable and its slots are updated in place under their locks (for a
 // resource variable, copied first when a reader still holds the buffer).
 template <Optimizer kOpt>
@@ -143,7 +117,10 @@ struct ApplyOptimizer {
       const bool nesterov = nesterov_, update_slots = update_slots_;
       ParallelFor(ctx, grad.NumElements(), 8, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) {
-          if constexpr (kOpt == Optimizer::kMomentum) {
+          if constexpr (kOpt == Optimizer::kGradientDescent) {
+            // alpha, delta.
+            v[0][i] -= scalar[0] * g[i];
+          } else if constexpr (kOpt == Optimizer::kMomentum) {
             // Inputs: lr, grad, momentum.
             const T lr = scalar[0], momentum = scalar[2];
             v[1][i] = v[1][i] * momentum + g[i];
@@ -191,8 +168,7 @@ void RegisterOptimizer(const char* name) {
 }
 
 [[maybe_unused]] const bool kRegistered = [] {
-  RegisterKernelForTypes<ApplyGradientDescentOp, float, double>(
-      KernelDef("ApplyGradientDescent", kDeviceCpu), "T");
+  RegisterOptimizer<Optimizer::kGradientDescent>("GradientDescent");
   RegisterOptimizer<Optimizer::kMomentum>("Momentum");
   RegisterOptimizer<Optimizer::kAdam>("Adam");
   RegisterOptimizer<Optimizer::kAdagrad>("Adagrad");

@@ -39,7 +39,7 @@ ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ResourceApplyMomentum
 ResourceApplyAdam ResourceApplyAdagrad ResourceApplyRMSProp MaxPoolGrad AvgPoolGrad
 ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
 Conv2DBackpropInput Conv2DBackpropFilter StridedSliceGrad UnsortedSegmentSum
-Cumsum Cumprod SaveV2 RestoreV2
+Cumsum Cumprod SaveV2 RestoreV2 ResourceApplyGradientDescent
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
 """.split()
 
