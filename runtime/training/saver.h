@@ -1,0 +1,80 @@
+// Saver: saves variables to checkpoint files and restores them, as
+// tf.compat.v1.train.Saver does.
+//
+//   auto saver = Saver::Create(root);            // every variable
+//   ... create the session ...
+//   ASSIGN_OR_RETURN(std::string path,
+//                    saver->Save(session.get(), "/ckpt/model", step));
+//   ASSIGN_OR_RETURN(std::string latest, LatestCheckpoint("/ckpt"));
+//   RETURN_IF_ERROR(saver->Restore(session.get(), latest));
+//
+// Create adds save and restore nodes (under "save/") to the graph, so it
+// comes before the session is created from the graph. A checkpoint is one
+// file (runtime/training/checkpoint_file.h) written atomically; the
+// directory's "checkpoint" file (TensorFlow's CheckpointState text format)
+// lists the kept checkpoints, newest last, and is replaced atomically after
+// the checkpoint itself is in place. A process killed during a save leaves
+// the previous checkpoint and the list intact.
+#ifndef RILL_RUNTIME_TRAINING_SAVER_H_
+#define RILL_RUNTIME_TRAINING_SAVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/cc/output.h"
+#include "core/cc/scope.h"
+#include "runtime/session/session.h"
+
+namespace rill {
+
+struct SaverOptions {
+  // The variables (VariableV2 or VarHandleOp outputs) to save; every
+  // variable of the graph when empty.
+  std::vector<Output> var_list;
+  // Older checkpoints of this saver's directory are deleted; 0 keeps all.
+  int max_to_keep = 5;
+};
+
+class Saver {
+ public:
+  static absl::StatusOr<std::unique_ptr<Saver>> Create(
+      const Scope& scope, const SaverOptions& options = {});
+
+  // Writes the variables to "<prefix>-<global_step>" (just "<prefix>" when
+  // global_step < 0) and returns that checkpoint path. NOT_FOUND when the
+  // directory does not exist.
+  absl::StatusOr<std::string> Save(Session* session, const std::string& prefix,
+                                   int64_t global_step = -1);
+  // Loads every variable from the checkpoint `path`. Before touching any
+  // variable: NOT_FOUND naming a missing tensor, INVALID_ARGUMENT naming a
+  // tensor whose dtype or shape differ from the variable's; DATA_LOSS
+  // naming a corrupt tensor.
+  absl::Status Restore(Session* session, const std::string& path);
+
+  // The checkpoints this saver keeps, oldest first.
+  const std::vector<std::string>& checkpoints() const { return kept_; }
+
+ private:
+  struct Var {
+    std::string name;
+    DataType dtype;
+    PartialTensorShape shape;
+  };
+  Saver(std::vector<Var> vars, int max_to_keep)
+      : vars_(std::move(vars)), max_to_keep_(max_to_keep) {}
+
+  std::vector<Var> vars_;
+  int max_to_keep_;
+  std::vector<std::string> kept_;
+  std::string kept_dir_;  // The directory kept_ was loaded for.
+};
+
+// The newest checkpoint listed in dir/checkpoint. NOT_FOUND when there is
+// none, or when its file is missing.
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir);
+
+}  // namespace rill
+
+#endif  // RILL_RUNTIME_TRAINING_SAVER_H_
