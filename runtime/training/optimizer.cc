@@ -116,7 +116,16 @@ absl::StatusOr<Operation> Optimizer::ApplyGradients(
     const MinimizeOptions& options) {
   RETURN_IF_ERROR(scope.status());
   const std::string name = options.name.empty() ? name_ : options.name;
-  Scope updates_scope = scope.NewSubScope(name + "/update");
+  // Every update waits for every gradient: the backward pass reads the
+  // variables (x * w's gradient with respect to x reads w), and a ref
+  // variable is updated in place, so an early update would race with
+  // those reads and make the step's result depend on timing.
+  std::vector<Operation> gradients;
+  for (const auto& [grad, var] : grads_and_vars) {
+    if (grad.node() != nullptr) gradients.push_back(grad.op());
+  }
+  Scope updates_scope =
+      scope.NewSubScope(name + "/update").WithControlDependencies(gradients);
   RETURN_IF_ERROR(Prepare(updates_scope, grads_and_vars));
   std::vector<Operation> updates;
   for (const auto& [grad, var] : grads_and_vars) {
@@ -194,6 +203,16 @@ Output Optimizer::NonSlot(const Scope& scope, const Output& with,
   return v;
 }
 
+Output Optimizer::LearningRate(const Scope& scope, double value,
+                               DataType dtype) {
+  if (learning_rate_tensor_.node() == nullptr)
+    return ScalarOf(scope, value, dtype);
+  if (BaseType(learning_rate_tensor_.type()) == dtype) {
+    return learning_rate_tensor_;
+  }
+  return ops::Cast(scope, learning_rate_tensor_, dtype);
+}
+
 absl::StatusOr<Operation> Optimizer::Apply(const Scope& scope,
                                            const std::string& op,
                                            const Output& var,
@@ -220,7 +239,7 @@ DataType DtypeOf(const Output& var) {
 absl::StatusOr<Operation> GradientDescentOptimizer::ApplyDense(
     const Scope& scope, const Output& grad, const Output& var) {
   return Apply(scope, "GradientDescent", var,
-               {ScalarOf(scope, learning_rate_, DtypeOf(var)), grad});
+               {LearningRate(scope, learning_rate_, DtypeOf(var)), grad});
 }
 
 absl::StatusOr<Operation> MomentumOptimizer::ApplyDense(const Scope& scope,
@@ -232,7 +251,7 @@ absl::StatusOr<Operation> MomentumOptimizer::ApplyDense(const Scope& scope,
   AttrMap attrs;
   attrs["use_nesterov"] = MakeAttr(use_nesterov_);
   return Apply(scope, "Momentum", var,
-               {accum, ScalarOf(scope, learning_rate_, t), grad,
+               {accum, LearningRate(scope, learning_rate_, t), grad,
                 ScalarOf(scope, momentum_, t)},
                attrs);
 }
@@ -262,7 +281,7 @@ absl::StatusOr<Operation> AdamOptimizer::ApplyDense(const Scope& scope,
     b2p = ops::Cast(scope, b2p, t);
   }
   return Apply(scope, "Adam", var,
-               {m, v, b1p, b2p, ScalarOf(scope, learning_rate_, t),
+               {m, v, b1p, b2p, LearningRate(scope, learning_rate_, t),
                 ScalarOf(scope, beta1_, t), ScalarOf(scope, beta2_, t),
                 ScalarOf(scope, epsilon_, t), grad});
 }

@@ -53,8 +53,10 @@ class Optimizer {
   absl::StatusOr<std::vector<GradAndVar>> ComputeGradients(
       const Scope& scope, const Output& loss,
       const std::vector<Output>& var_list = {});
-  // One update per (gradient, variable), then the global step increment;
-  // returns an op that runs them all.
+  // One update per (gradient, variable), each after all the gradients are
+  // computed (so no update races with the backward pass's reads of the
+  // variables), then the global step increment; returns an op that runs
+  // them all.
   absl::StatusOr<Operation> ApplyGradients(
       const Scope& scope, const std::vector<GradAndVar>& grads_and_vars,
       const MinimizeOptions& options = {});
@@ -65,6 +67,13 @@ class Optimizer {
   // run them once before training (with the model's own initializers).
   const std::vector<Operation>& initializers() const { return inits_; }
   const std::string& name() const { return name_; }
+
+  // Takes the learning rate from a scalar tensor instead of the constant
+  // given at construction (a placeholder fed each step, or a schedule
+  // computed from the global step).
+  void SetLearningRate(const Output& learning_rate) {
+    learning_rate_tensor_ = learning_rate;
+  }
 
  protected:
   // Adds the update of `var` by `grad` (one Apply*/ResourceApply* node).
@@ -90,6 +99,9 @@ class Optimizer {
   // `value` (Adam's beta powers).
   Output NonSlot(const Scope& scope, const Output& with,
                  const std::string& name, DataType dtype, double value);
+  // The learning rate as a scalar of `dtype`: the tensor set by
+  // SetLearningRate (cast when needed), else the constant `value`.
+  Output LearningRate(const Scope& scope, double value, DataType dtype);
   // The Apply<op> or ResourceApply<op> node for var with these inputs.
   absl::StatusOr<Operation> Apply(const Scope& scope, const std::string& op,
                                   const Output& var,
@@ -99,6 +111,7 @@ class Optimizer {
  private:
   std::string name_;
   std::vector<Operation> inits_;
+  Output learning_rate_tensor_;
 };
 
 class GradientDescentOptimizer : public Optimizer {
