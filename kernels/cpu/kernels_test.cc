@@ -708,6 +708,10 @@ TEST(KernelsTest, OptimizerErrorsAreClear) {
       ops::VarHandleOp(root.WithOpName("h"), DT_FLOAT, PartialTensorShape({2}));
   ops::ResourceApplyMomentum(root.WithOpName("uninitialized"), h, h, 0.1f,
                              ops::Const(root, {1.0f, 2.0f}), 0.9f);
+  ops::ApplyMomentum(root.WithOpName("slot_is_var"), v, v, 0.1f,
+                     ops::Const(root, {1.0f, 2.0f}), 0.9f);
+  // var -= 0.5 * var: the gradient is the variable itself.
+  ops::ApplyGradientDescent(root.WithOpName("self_gradient"), acc, 0.5f, acc);
   ::tensorflow::GraphDef def;
   ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
   auto session = Session::Create(def);
@@ -721,6 +725,16 @@ TEST(KernelsTest, OptimizerErrorsAreClear) {
   auto uninit = (*session)->Run({}, {}, {"uninitialized"});
   EXPECT_EQ(uninit.status().code(), absl::StatusCode::kFailedPrecondition)
       << uninit.status();
+  auto same = (*session)->Run({}, {}, {"slot_is_var"});
+  EXPECT_NE(
+      same.status().message().find("inputs 0 and 1 are the same variable"),
+      std::string::npos)
+      << same.status();
+  auto halved = (*session)->Run({}, {"self_gradient"}, {});
+  ASSERT_TRUE(halved.ok()) << halved.status();
+  EXPECT_TRUE((*halved)[0].Equals(
+      Tensor::FromVector<float>({0.5f, 0.5f}, TensorShape({2}))))
+      << (*halved)[0].DebugString();
 }
 
 TEST(KernelsTest, BadInputsAreClearErrors) {

@@ -113,43 +113,96 @@ struct ApplyOptimizer {
         }
         v[i] = t->flat<T>().data();
       }
-      const T* g = grad.flat<T>().data();
-      const bool nesterov = nesterov_, update_slots = update_slots_;
-      ParallelFor(ctx, grad.NumElements(), 8, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          if constexpr (kOpt == Optimizer::kGradientDescent) {
-            // alpha, delta.
-            v[0][i] -= scalar[0] * g[i];
-          } else if constexpr (kOpt == Optimizer::kMomentum) {
-            // Inputs: lr, grad, momentum.
-            const T lr = scalar[0], momentum = scalar[2];
-            v[1][i] = v[1][i] * momentum + g[i];
-            v[0][i] -=
-                nesterov ? g[i] * lr + v[1][i] * momentum * lr : lr * v[1][i];
-          } else if constexpr (kOpt == Optimizer::kAdam) {
-            // beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.
-            const T b1p = scalar[0], b2p = scalar[1], lr = scalar[2];
-            const T b1 = scalar[3], b2 = scalar[4], eps = scalar[5];
-            const T alpha = lr * std::sqrt(T(1) - b2p) / (T(1) - b1p);
-            v[1][i] += (g[i] - v[1][i]) * (T(1) - b1);
-            v[2][i] += (g[i] * g[i] - v[2][i]) * (T(1) - b2);
-            const T m = nesterov ? v[1][i] * b1 + (T(1) - b1) * g[i] : v[1][i];
-            v[0][i] -= alpha * m / (std::sqrt(v[2][i]) + eps);
-          } else if constexpr (kOpt == Optimizer::kAdagrad) {
-            // lr, grad.
-            if (update_slots) v[1][i] += g[i] * g[i];
-            v[0][i] -= scalar[0] * g[i] / std::sqrt(v[1][i]);
-          } else {
-            // lr, rho, momentum, epsilon, grad.
-            const T lr = scalar[0], rho = scalar[1], momentum = scalar[2];
-            const T eps = scalar[3];
-            v[1][i] += (g[i] * g[i] - v[1][i]) * (T(1) - rho);
-            v[2][i] = v[2][i] * momentum + lr * g[i] / std::sqrt(v[1][i] + eps);
-            v[0][i] -= v[2][i];
+      // Step's loops assume that no two of these overlap.
+      for (int i = 0; i < kSlots; ++i) {
+        for (int j = i + 1; j < kSlots; ++j) {
+          if (v[i] == v[j]) {
+            return ctx->InvalidArgument(absl::StrCat("inputs ", i, " and ", j,
+                                                     " are the same variable"));
           }
         }
-      });
+      }
+      const T* g = grad.flat<T>().data();
+      Tensor grad_copy;
+      for (int i = 0; i < kSlots; ++i) {
+        if (v[i] == g) {  // var -= lr * var: read the gradient from a copy.
+          ASSIGN_OR_RETURN(grad_copy, grad.DeepCopy(ctx->allocator()));
+          g = grad_copy.flat<T>().data();
+          break;
+        }
+      }
+      ParallelFor(ctx, grad.NumElements(), 8,
+                  [&](int64_t lo, int64_t hi) { Step(v, g, scalar, lo, hi); });
       return absl::OkStatus();
+    }
+
+    // The update of elements [lo, hi). Each optimizer's loop gets its own
+    // __restrict pointers and loop-invariant scalars so that it vectorizes.
+    void Step(T* const* v, const T* __restrict g, const T* scalar, int64_t lo,
+              int64_t hi) const {
+      T* __restrict var = v[0];
+      if constexpr (kOpt == Optimizer::kGradientDescent) {
+        // alpha, delta.
+        const T alpha = scalar[0];
+        for (int64_t i = lo; i < hi; ++i) var[i] -= alpha * g[i];
+      } else if constexpr (kOpt == Optimizer::kMomentum) {
+        // lr, grad, momentum.
+        T* __restrict accum = v[1];
+        const T lr = scalar[0], momentum = scalar[2];
+        if (nesterov_) {
+          for (int64_t i = lo; i < hi; ++i) {
+            accum[i] = accum[i] * momentum + g[i];
+            var[i] -= g[i] * lr + accum[i] * momentum * lr;
+          }
+        } else {
+          for (int64_t i = lo; i < hi; ++i) {
+            accum[i] = accum[i] * momentum + g[i];
+            var[i] -= lr * accum[i];
+          }
+        }
+      } else if constexpr (kOpt == Optimizer::kAdam) {
+        // beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad.
+        T* __restrict m = v[1];
+        T* __restrict s = v[2];
+        const T b1p = scalar[0], b2p = scalar[1], lr = scalar[2];
+        const T b1 = scalar[3], b2 = scalar[4], eps = scalar[5];
+        const T alpha = lr * std::sqrt(T(1) - b2p) / (T(1) - b1p);
+        const T one_minus_b1 = T(1) - b1, one_minus_b2 = T(1) - b2;
+        if (nesterov_) {
+          for (int64_t i = lo; i < hi; ++i) {
+            m[i] += (g[i] - m[i]) * one_minus_b1;
+            s[i] += (g[i] * g[i] - s[i]) * one_minus_b2;
+            var[i] -= alpha * (m[i] * b1 + one_minus_b1 * g[i]) /
+                      (std::sqrt(s[i]) + eps);
+          }
+        } else {
+          for (int64_t i = lo; i < hi; ++i) {
+            m[i] += (g[i] - m[i]) * one_minus_b1;
+            s[i] += (g[i] * g[i] - s[i]) * one_minus_b2;
+            var[i] -= alpha * m[i] / (std::sqrt(s[i]) + eps);
+          }
+        }
+      } else if constexpr (kOpt == Optimizer::kAdagrad) {
+        // lr, grad.
+        T* __restrict accum = v[1];
+        const T lr = scalar[0];
+        if (update_slots_) {
+          for (int64_t i = lo; i < hi; ++i) accum[i] += g[i] * g[i];
+        }
+        for (int64_t i = lo; i < hi; ++i)
+          var[i] -= lr * g[i] / std::sqrt(accum[i]);
+      } else {
+        // lr, rho, momentum, epsilon, grad.
+        T* __restrict ms = v[1];
+        T* __restrict mom = v[2];
+        const T lr = scalar[0], rho = scalar[1], momentum = scalar[2];
+        const T eps = scalar[3];
+        for (int64_t i = lo; i < hi; ++i) {
+          ms[i] += (g[i] * g[i] - ms[i]) * (T(1) - rho);
+          mom[i] = mom[i] * momentum + lr * g[i] / std::sqrt(ms[i] + eps);
+          var[i] -= mom[i];
+        }
+      }
     }
 
     absl::Status status_;
