@@ -6,6 +6,7 @@
 // NCHW too) and say so.
 #include <eigen3/Eigen/Core>
 #include <limits>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -273,7 +274,7 @@ class Conv2DBackpropInputOp : public OpKernel {
 
 // d filter: the sum over images of patches transposed [cols, rows] times
 // out_backprop [rows, oc]. Each chunk of images sums into its own buffer;
-// the chunks' sums are added under a lock.
+// the chunks' sums are then added in image order.
 template <typename T>
 class Conv2DBackpropFilterOp : public OpKernel {
  public:
@@ -296,7 +297,14 @@ class Conv2DBackpropFilterOp : public OpKernel {
     const T* d = dy.flat<T>().data();
     Eigen::Map<RowMajor<T>> df(out->flat<T>().data(), cols, g.oc);
     absl::Mutex mu;
-    ParallelFor(ctx, g.n, rows * cols * g.oc, [&](int64_t lo, int64_t hi) {
+    std::map<int64_t, RowMajor<T>> sums;  // By first image of the chunk.
+    // Fixed chunks (not oneTBB's adaptive split), so that the sums below
+    // always group the same images.
+    const int64_t blocks =
+        g.n * rows * cols * g.oc < op_kernel_internal::kMinParallelCost
+            ? 1
+            : std::min<int64_t>(g.n, std::max(1, ctx->intra_op_parallelism()));
+    ParallelForBlocks(g.n, blocks, [&](int64_t lo, int64_t hi) {
       RowMajor<T> patches(rows, cols);
       RowMajor<T> sum = RowMajor<T>::Zero(cols, g.oc);
       for (int64_t b = lo; b < hi; ++b) {
@@ -305,8 +313,11 @@ class Conv2DBackpropFilterOp : public OpKernel {
         sum.noalias() += patches.transpose() * db;
       }
       absl::MutexLock lock(&mu);
-      df += sum;
+      sums.emplace(lo, std::move(sum));
     });
+    // Added in image order, whatever order the chunks finished in: the
+    // same inputs always give the same bits.
+    for (const auto& [first, sum] : sums) df += sum;
     return absl::OkStatus();
   }
 

@@ -1,5 +1,6 @@
 // Reductions over any set of axes: Sum, Mean, Prod, Max, Min;
 // ArgMax/ArgMin over one axis; Cumsum, Cumprod; UnsortedSegmentSum.
+#include <algorithm>
 #include <limits>
 
 #include "absl/container/inlined_vector.h"
@@ -87,6 +88,12 @@ struct Reduce {
         }
       }
       ASSIGN_OR_RETURN(TensorShape out_shape, TensorShape::Create(out_dims));
+      if (std::find(reduced.begin(), reduced.end(), true) == reduced.end()) {
+        // Nothing reduced (a gradient summing over no broadcast axes): the
+        // result is the input itself; share its buffer.
+        ctx->set_output(0, in);
+        return absl::OkStatus();
+      }
       ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, out_shape));
       auto src = in.flat<T>();
       auto dst = out->flat<T>();
@@ -183,53 +190,53 @@ struct ArgReduce {
 // out, `reverse` runs from the end.
 template <bool kProd>
 struct Scan {
-template <typename T>
-class Op : public OpKernel {
- public:
-  explicit Op(OpKernelConstruction* c) : OpKernel(c) {
-    status_.Update(c->GetAttr("exclusive", &exclusive_));
-    status_.Update(c->GetAttr("reverse", &reverse_));
-  }
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    const Tensor& in = ctx->input(0);
-    const std::vector<int64_t> a = IntValues(ctx->input(1));
-    if (a.size() != 1 || ctx->input(1).dims() != 0) {
-      return ctx->InvalidArgument("axis must be a scalar");
+  template <typename T>
+  class Op : public OpKernel {
+   public:
+    explicit Op(OpKernelConstruction* c) : OpKernel(c) {
+      status_.Update(c->GetAttr("exclusive", &exclusive_));
+      status_.Update(c->GetAttr("reverse", &reverse_));
     }
-    absl::StatusOr<int> axis = CanonicalAxis(a[0], in.dims());
-    if (!axis.ok() || in.dims() == 0) {
-      return ctx->InvalidArgument(
-          absl::StrCat("bad axis ", a[0], " for input of rank ", in.dims()));
-    }
-    int64_t outer = 1, inner = 1;
-    for (int d = 0; d < in.dims(); ++d) {
-      if (d < *axis) outer *= in.dim_size(d);
-      if (d > *axis) inner *= in.dim_size(d);
-    }
-    const int64_t n = in.dim_size(*axis);
-    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, in.shape()));
-    const T* x = in.flat<T>().data();
-    T* y = out->flat<T>().data();
-    for (int64_t o = 0; o < outer; ++o) {
-      for (int64_t j = 0; j < inner; ++j) {
-        T acc = T(kProd ? 1 : 0);
-        for (int64_t step = 0; step < n; ++step) {
-          const int64_t k = reverse_ ? n - 1 - step : step;
-          const int64_t at = (o * n + k) * inner + j;
-          if (exclusive_) y[at] = acc;
-          acc = kProd ? acc * x[at] : acc + x[at];
-          if (!exclusive_) y[at] = acc;
+    absl::Status Compute(OpKernelContext* ctx) const override {
+      RETURN_IF_ERROR(status_);
+      const Tensor& in = ctx->input(0);
+      const std::vector<int64_t> a = IntValues(ctx->input(1));
+      if (a.size() != 1 || ctx->input(1).dims() != 0) {
+        return ctx->InvalidArgument("axis must be a scalar");
+      }
+      absl::StatusOr<int> axis = CanonicalAxis(a[0], in.dims());
+      if (!axis.ok() || in.dims() == 0) {
+        return ctx->InvalidArgument(
+            absl::StrCat("bad axis ", a[0], " for input of rank ", in.dims()));
+      }
+      int64_t outer = 1, inner = 1;
+      for (int d = 0; d < in.dims(); ++d) {
+        if (d < *axis) outer *= in.dim_size(d);
+        if (d > *axis) inner *= in.dim_size(d);
+      }
+      const int64_t n = in.dim_size(*axis);
+      ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, in.shape()));
+      const T* x = in.flat<T>().data();
+      T* y = out->flat<T>().data();
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t j = 0; j < inner; ++j) {
+          T acc = T(kProd ? 1 : 0);
+          for (int64_t step = 0; step < n; ++step) {
+            const int64_t k = reverse_ ? n - 1 - step : step;
+            const int64_t at = (o * n + k) * inner + j;
+            if (exclusive_) y[at] = acc;
+            acc = kProd ? acc * x[at] : acc + x[at];
+            if (!exclusive_) y[at] = acc;
+          }
         }
       }
+      return absl::OkStatus();
     }
-    return absl::OkStatus();
-  }
 
- private:
-  absl::Status status_;
-  bool exclusive_ = false, reverse_ = false;
-};
+   private:
+    absl::Status status_;
+    bool exclusive_ = false, reverse_ = false;
+  };
 };
 
 // UnsortedSegmentSum: output[ids[i...], rest...] += data[i..., rest...].
