@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <numeric>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "core/platform/status_macros.h"
 
@@ -67,10 +69,44 @@ absl::StatusOr<int64_t> StartOrResume(Session* session, Saver* saver,
   return 0;
 }
 
-absl::Status SaveEpoch(Session* session, Saver* saver, const std::string& dir,
-                       int64_t step) {
-  if (dir.empty()) return absl::OkStatus();
-  return saver->Save(session, dir + "/model", step).status();
+absl::Status RunEpochs(const EpochLoop& loop) {
+  if (loop.examples <= 0 || loop.batch <= 0) {
+    return absl::InvalidArgumentError("the batch size must be positive");
+  }
+  ASSIGN_OR_RETURN(int64_t done,
+                   StartOrResume(loop.session, loop.saver, loop.checkpoint_dir,
+                                 loop.resume, "init", "global_step"));
+  const int64_t steps_per_epoch = (loop.examples + loop.batch - 1) / loop.batch;
+  for (int epoch = static_cast<int>(done / steps_per_epoch);
+       epoch < loop.epochs; ++epoch) {
+    std::mt19937_64 shuffle(loop.seed * 1000 + epoch);
+    const std::vector<int64_t> order = Shuffled(loop.examples, &shuffle);
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      const int64_t lo = s * loop.batch;
+      RETURN_IF_ERROR(loop.step(epoch, order, lo,
+                                std::min(lo + loop.batch, loop.examples)));
+    }
+    ASSIGN_OR_RETURN(int64_t step, loop.end_of_epoch(epoch));
+    std::fflush(stdout);
+    if (!loop.checkpoint_dir.empty()) {
+      RETURN_IF_ERROR(
+          loop.saver->Save(loop.session, loop.checkpoint_dir + "/model", step)
+              .status());
+    }
+  }
+  return absl::OkStatus();
+}
+
+int ExampleMain(int argc, char** argv, const char* name, const char* usage,
+                absl::Status (*run)()) {
+  absl::SetProgramUsageMessage(usage);
+  absl::ParseCommandLine(argc, argv);
+  absl::Status s = run();
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", name, s.ToString().c_str());
+    return 1;
+  }
+  return 0;
 }
 
 float ScalarOf(const Tensor& t) {

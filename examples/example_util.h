@@ -5,6 +5,7 @@
 #define RILL_EXAMPLES_EXAMPLE_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,9 +32,31 @@ absl::StatusOr<int64_t> StartOrResume(Session* session, Saver* saver,
                                       const std::string& init,
                                       const std::string& global_step);
 
-// Saves "<dir>/model-<step>" when dir is set.
-absl::Status SaveEpoch(Session* session, Saver* saver, const std::string& dir,
-                       int64_t step);
+// The epoch loop every example runs: start fresh or resume (which fixes
+// the first epoch), shuffle the n examples with a seed per epoch, call
+// `step` for each mini-batch order[lo, hi), then `end_of_epoch` (which
+// prints the progress line and returns the global step), then save a
+// checkpoint when `checkpoint_dir` is set. Epochs count from 0.
+struct EpochLoop {
+  Session* session = nullptr;
+  Saver* saver = nullptr;
+  std::string checkpoint_dir;
+  bool resume = false;
+  int epochs = 1;
+  int64_t examples = 0;
+  int64_t batch = 1;
+  uint64_t seed = 1;
+  std::function<absl::Status(int epoch, const std::vector<int64_t>& order,
+                             int64_t lo, int64_t hi)>
+      step;
+  std::function<absl::StatusOr<int64_t>(int epoch)> end_of_epoch;
+};
+absl::Status RunEpochs(const EpochLoop& loop);
+
+// main() of an example: parses flags, runs `run`, and turns an error into
+// one line "<name>: <status>" on stderr and exit status 1.
+int ExampleMain(int argc, char** argv, const char* name, const char* usage,
+                absl::Status (*run)());
 
 // One float or int32 scalar fetched from a step.
 float ScalarOf(const Tensor& t);

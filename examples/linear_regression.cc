@@ -118,36 +118,39 @@ absl::Status Run() {
   RETURN_IF_ERROR(root.ToGraphDef(&def));
   ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(def));
 
-  const std::string dir = absl::GetFlag(FLAGS_checkpoint_dir);
-  const int64_t steps_per_epoch = (n + batch - 1) / batch;
-  ASSIGN_OR_RETURN(int64_t done, StartOrResume(session.get(), saver.get(), dir,
-                                               absl::GetFlag(FLAGS_resume),
-                                               "init", "global_step"));
-  const int epochs = absl::GetFlag(FLAGS_epochs);
-  for (int epoch = static_cast<int>(done / steps_per_epoch); epoch < epochs;
-       ++epoch) {
-    std::mt19937_64 shuffle(absl::GetFlag(FLAGS_seed) * 1000 + epoch);
-    const std::vector<int64_t> order = Shuffled(n, &shuffle);
-    const float rate = static_cast<float>(
-        absl::GetFlag(FLAGS_lr) * std::pow(absl::GetFlag(FLAGS_decay), epoch));
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const int64_t lo = s * batch, hi = std::min<int64_t>(lo + batch, n);
-      RETURN_IF_ERROR(session
-                          ->Run({{"x", Rows(x_all, order, lo, hi)},
-                                 {"y", Rows(y_all, order, lo, hi)},
-                                 {"learning_rate", Tensor::Scalar(rate)}},
-                                {}, {"train"})
-                          .status());
-    }
+  EpochLoop loop{session.get(),
+                 saver.get(),
+                 absl::GetFlag(FLAGS_checkpoint_dir),
+                 absl::GetFlag(FLAGS_resume),
+                 absl::GetFlag(FLAGS_epochs),
+                 n,
+                 batch,
+                 static_cast<uint64_t>(absl::GetFlag(FLAGS_seed))};
+  // The learning rate decays by --decay per epoch.
+  auto rate_at = [](int epoch) {
+    return static_cast<float>(absl::GetFlag(FLAGS_lr) *
+                              std::pow(absl::GetFlag(FLAGS_decay), epoch));
+  };
+  loop.step = [&](int epoch, const std::vector<int64_t>& order, int64_t lo,
+                  int64_t hi) {
+    return session
+        ->Run({{"x", Rows(x_all, order, lo, hi)},
+               {"y", Rows(y_all, order, lo, hi)},
+               {"learning_rate", Tensor::Scalar(rate_at(epoch))}},
+              {}, {"train"})
+        .status();
+  };
+  loop.end_of_epoch = [&](int epoch) -> absl::StatusOr<int64_t> {
     ASSIGN_OR_RETURN(std::vector<Tensor> out,
                      session->Run({{"x", x_all}, {"y", y_all}},
                                   {"loss", "global_step"}, {}));
     const int64_t at = out[1].scalar<int64_t>();
     std::printf("epoch %d/%d  loss %.6f  lr %.4f  step %lld\n", epoch + 1,
-                epochs, ScalarOf(out[0]), rate, static_cast<long long>(at));
-    std::fflush(stdout);
-    RETURN_IF_ERROR(SaveEpoch(session.get(), saver.get(), dir, at));
-  }
+                loop.epochs, ScalarOf(out[0]), rate_at(epoch),
+                static_cast<long long>(at));
+    return at;
+  };
+  RETURN_IF_ERROR(RunEpochs(loop));
   ASSIGN_OR_RETURN(std::vector<Tensor> wb, session->Run({}, {"w", "b"}, {}));
   const std::vector<double> best = LeastSquares(xs, ys, n, d);
   double worst = std::abs(wb[1].scalar<float>() - best[d]);
@@ -165,13 +168,8 @@ absl::Status Run() {
 }  // namespace rill::examples
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Linear regression by SGD, checked against least squares.");
-  absl::ParseCommandLine(argc, argv);
-  absl::Status s = rill::examples::Run();
-  if (!s.ok()) {
-    std::fprintf(stderr, "linear_regression: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return rill::examples::ExampleMain(
+      argc, argv, "linear_regression",
+      "Linear regression by SGD, checked against least squares.",
+      rill::examples::Run);
 }

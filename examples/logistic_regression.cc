@@ -104,34 +104,32 @@ absl::Status Run() {
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(def));
-  const std::string dir = absl::GetFlag(FLAGS_checkpoint_dir);
-  const int64_t steps_per_epoch = (n + batch - 1) / batch;
-  ASSIGN_OR_RETURN(int64_t done, StartOrResume(session.get(), saver.get(), dir,
-                                               absl::GetFlag(FLAGS_resume),
-                                               "init", "global_step"));
-  const int epochs = absl::GetFlag(FLAGS_epochs);
-  for (int epoch = static_cast<int>(done / steps_per_epoch); epoch < epochs;
-       ++epoch) {
-    std::mt19937_64 shuffle(absl::GetFlag(FLAGS_seed) * 1000 + epoch);
-    const std::vector<int64_t> order = Shuffled(n, &shuffle);
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const int64_t lo = s * batch, hi = std::min<int64_t>(lo + batch, n);
-      RETURN_IF_ERROR(session
-                          ->Run({{"x", Rows(x_all, order, lo, hi)},
-                                 {"y", Rows(y_all, order, lo, hi)}},
-                                {}, {"train"})
-                          .status());
-    }
+  EpochLoop loop{session.get(),
+                 saver.get(),
+                 absl::GetFlag(FLAGS_checkpoint_dir),
+                 absl::GetFlag(FLAGS_resume),
+                 absl::GetFlag(FLAGS_epochs),
+                 n,
+                 batch,
+                 static_cast<uint64_t>(absl::GetFlag(FLAGS_seed))};
+  loop.step = [&](int, const std::vector<int64_t>& order, int64_t lo,
+                  int64_t hi) {
+    return session
+        ->Run({{"x", Rows(x_all, order, lo, hi)},
+               {"y", Rows(y_all, order, lo, hi)}},
+              {}, {"train"})
+        .status();
+  };
+  loop.end_of_epoch = [&](int epoch) -> absl::StatusOr<int64_t> {
     // Without feeds, x and y default to the whole dataset.
     ASSIGN_OR_RETURN(std::vector<Tensor> out,
                      session->Run({}, {"loss", "accuracy", "global_step"}, {}));
     std::printf("epoch %d/%d  loss %.4f  accuracy %.4f  step %lld\n", epoch + 1,
-                epochs, ScalarOf(out[0]), ScalarOf(out[1]),
+                loop.epochs, ScalarOf(out[0]), ScalarOf(out[1]),
                 static_cast<long long>(out[2].scalar<int64_t>()));
-    std::fflush(stdout);
-    RETURN_IF_ERROR(
-        SaveEpoch(session.get(), saver.get(), dir, out[2].scalar<int64_t>()));
-  }
+    return out[2].scalar<int64_t>();
+  };
+  RETURN_IF_ERROR(RunEpochs(loop));
   ASSIGN_OR_RETURN(std::vector<Tensor> out,
                    session->Run({}, {"loss", "accuracy"}, {}));
   std::printf("final loss %.4f, accuracy %.4f\n", ScalarOf(out[0]),
@@ -143,12 +141,7 @@ absl::Status Run() {
 }  // namespace rill::examples
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Logistic regression by SGD.");
-  absl::ParseCommandLine(argc, argv);
-  absl::Status s = rill::examples::Run();
-  if (!s.ok()) {
-    std::fprintf(stderr, "logistic_regression: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return rill::examples::ExampleMain(argc, argv, "logistic_regression",
+                                     "Logistic regression by SGD.",
+                                     rill::examples::Run);
 }

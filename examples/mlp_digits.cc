@@ -109,40 +109,38 @@ absl::Status Run() {
   RETURN_IF_ERROR(root.ToGraphDef(&def));
   ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(def));
 
-  const std::string dir = absl::GetFlag(FLAGS_checkpoint_dir);
-  const int64_t steps_per_epoch = (n + batch - 1) / batch;
-  ASSIGN_OR_RETURN(int64_t done, StartOrResume(session.get(), saver.get(), dir,
-                                               absl::GetFlag(FLAGS_resume),
-                                               "init", "global_step"));
   std::printf("training a %lld-%d-10 MLP on %lld digits, testing on %lld\n",
               static_cast<long long>(features), hidden,
               static_cast<long long>(n),
               static_cast<long long>(test_x.dim_size(0)));
-  const int epochs = absl::GetFlag(FLAGS_epochs);
-  float accuracy = 0;
-  for (int epoch = static_cast<int>(done / steps_per_epoch); epoch < epochs;
-       ++epoch) {
-    std::mt19937_64 shuffle(seed * 1000 + epoch);
-    const std::vector<int64_t> order = Shuffled(n, &shuffle);
-    double total = 0;
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      const int64_t lo = s * batch, hi = std::min<int64_t>(lo + batch, n);
-      ASSIGN_OR_RETURN(std::vector<Tensor> out,
-                       session->Run({{"x", Rows(train_x, order, lo, hi)},
-                                     {"y", Rows(train_y, order, lo, hi)}},
-                                    {"loss"}, {"train"}));
-      total += ScalarOf(out[0]) * static_cast<double>(hi - lo);
-    }
+  EpochLoop loop{session.get(),
+                 saver.get(),
+                 absl::GetFlag(FLAGS_checkpoint_dir),
+                 absl::GetFlag(FLAGS_resume),
+                 absl::GetFlag(FLAGS_epochs),
+                 n,
+                 batch,
+                 static_cast<uint64_t>(seed)};
+  double total = 0;  // The epoch's training loss, summed over examples.
+  loop.step = [&](int, const std::vector<int64_t>& order, int64_t lo,
+                  int64_t hi) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<Tensor> out,
+                     session->Run({{"x", Rows(train_x, order, lo, hi)},
+                                   {"y", Rows(train_y, order, lo, hi)}},
+                                  {"loss"}, {"train"}));
+    total += ScalarOf(out[0]) * static_cast<double>(hi - lo);
+    return absl::OkStatus();
+  };
+  loop.end_of_epoch = [&](int epoch) -> absl::StatusOr<int64_t> {
     ASSIGN_OR_RETURN(std::vector<Tensor> test,
                      session->Run({{"x", test_x}, {"y", test_y}},
                                   {"accuracy", "global_step"}, {}));
-    accuracy = ScalarOf(test[0]);
     std::printf("epoch %d/%d  train loss %.4f  test accuracy %.4f\n", epoch + 1,
-                epochs, total / static_cast<double>(n), accuracy);
-    std::fflush(stdout);
-    RETURN_IF_ERROR(
-        SaveEpoch(session.get(), saver.get(), dir, test[1].scalar<int64_t>()));
-  }
+                loop.epochs, total / static_cast<double>(n), ScalarOf(test[0]));
+    total = 0;
+    return test[1].scalar<int64_t>();
+  };
+  RETURN_IF_ERROR(RunEpochs(loop));
   ASSIGN_OR_RETURN(
       std::vector<Tensor> test,
       session->Run({{"x", test_x}, {"y", test_y}}, {"accuracy"}, {}));
@@ -154,12 +152,7 @@ absl::Status Run() {
 }  // namespace rill::examples
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Trains an MLP on the 8x8 digits.");
-  absl::ParseCommandLine(argc, argv);
-  absl::Status s = rill::examples::Run();
-  if (!s.ok()) {
-    std::fprintf(stderr, "mlp_digits: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return rill::examples::ExampleMain(argc, argv, "mlp_digits",
+                                     "Trains an MLP on the 8x8 digits.",
+                                     rill::examples::Run);
 }
