@@ -8,6 +8,7 @@
 #ifndef RILL_RUNTIME_DEVICE_DEVICE_H_
 #define RILL_RUNTIME_DEVICE_DEVICE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,10 @@ class Device {
   const DeviceName& parsed_name() const { return name_; }
   const std::string& device_type() const { return name_.type; }
   Allocator* allocator() const { return allocator_; }
+  // A random nonzero number drawn when the device is made: a restarted
+  // process has new incarnations, so transfers keyed by an old one (stale
+  // Send/Recv pairs) are told apart and refused.
+  uint64_t incarnation() const { return incarnation_; }
   ResourceMgr* resource_manager() { return &resources_; }
 
   virtual bool SupportsNode(const Node& node) const {
@@ -41,6 +46,7 @@ class Device {
   const DeviceName name_;
   const std::string name_string_;
   Allocator* const allocator_;
+  const uint64_t incarnation_;
   ResourceMgr resources_;
 };
 

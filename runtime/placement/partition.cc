@@ -29,6 +29,13 @@ void SetSendRecvAttrs(::tensorflow::NodeDef* nd, const std::string& tensor_name,
 
 absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
     const Graph& graph, int64_t incarnation) {
+  return PartitionGraph(
+      graph, [incarnation](const std::string&) { return incarnation; });
+}
+
+absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
+    const Graph& graph,
+    const std::function<int64_t(const std::string&)>& incarnation_of) {
   std::map<std::string, ::tensorflow::GraphDef> parts;
   std::vector<::tensorflow::NodeDef*> defs(graph.num_nodes(), nullptr);
   for (const Node* n : graph.nodes()) {
@@ -81,14 +88,16 @@ absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
     send->set_device(src_device);
     send->add_input(sent);
     (*send->mutable_attr())["T"] = MakeAttr(dtype);
-    SetSendRecvAttrs(send, tensor_name, src_device, dst_device, incarnation);
+    SetSendRecvAttrs(send, tensor_name, src_device, dst_device,
+                     incarnation_of(src_device));
 
     ::tensorflow::NodeDef* recv = parts[dst_device].add_node();
     recv->set_name(absl::StrCat("rill_recv/", tag));
     recv->set_op("_Recv");
     recv->set_device(dst_device);
     (*recv->mutable_attr())["tensor_type"] = MakeAttr(dtype);
-    SetSendRecvAttrs(recv, tensor_name, src_device, dst_device, incarnation);
+    SetSendRecvAttrs(recv, tensor_name, src_device, dst_device,
+                     incarnation_of(src_device));
     recvs.emplace(key, recv->name());
     return recv->name();
   };

@@ -10,6 +10,7 @@
 #ifndef RILL_RUNTIME_PLACEMENT_PARTITION_H_
 #define RILL_RUNTIME_PLACEMENT_PARTITION_H_
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -20,8 +21,12 @@
 namespace rill {
 
 // Device name -> its partition. Every node must have an assigned device.
+// Every _Send/_Recv pair carries the incarnation of its sending device.
 absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
     const Graph& graph, int64_t incarnation = 1);
+absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
+    const Graph& graph,
+    const std::function<int64_t(const std::string&)>& incarnation_of);
 
 }  // namespace rill
 
