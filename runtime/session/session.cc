@@ -1,17 +1,15 @@
 #include "runtime/session/session.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/notification.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
 #include "oneapi/tbb/task_arena.h"
-#include "oneapi/tbb/task_group.h"
+#include "runtime/executor/step_runner.h"
 #include "runtime/placement/partition.h"
 #include "runtime/placement/placer.h"
 #include "runtime/rendezvous/local_rendezvous.h"
@@ -212,48 +210,18 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(
   for (const std::string& f : step->feeds) args.push_back(*feed_values[f]);
   StepCallFrame frame(std::move(args), static_cast<int>(step->fetches.size()));
 
-  oneapi::tbb::task_group group;
   LocalRendezvous rendezvous;
-  Executor::Args exec_args;
-  exec_args.step_id = next_step_id_.fetch_add(1);
-  exec_args.call_frame = &frame;
-  exec_args.rendezvous = &rendezvous;
-  StepCancellation cancellation;
-  exec_args.cancellation = &cancellation;
-  exec_args.runner = [this, &group](std::function<void()> fn) {
-    arena_->execute([&] { group.run(std::move(fn)); });
-  };
+  std::vector<const Executor*> executors;
+  for (const auto& e : step->executors) executors.push_back(e.get());
+  StepRun run;
+  run.step_id = next_step_id_.fetch_add(1);
+  run.call_frame = &frame;
+  run.rendezvous = &rendezvous;
+  run.timeout_ms = timeout_ms;
   // One stats list per executor: they append concurrently.
   std::vector<std::vector<NodeExecStats>> stats(step->executors.size());
-  absl::Mutex status_mu;
-  absl::Status status;
-  for (size_t e = 0; e < step->executors.size(); ++e) {
-    if (metadata != nullptr) exec_args.stats = &stats[e];
-    step->executors[e]->RunAsync(exec_args, [&](absl::Status s) {
-      absl::MutexLock lock(&status_mu);
-      // The first error is the cause; the others are its aborts.
-      if (status.ok()) status = s;
-    });
-  }
-  // A deadline is watched from a thread of its own: the pool's threads are
-  // all busy running the step.
-  absl::Notification step_done;
-  std::thread watchdog;
-  if (timeout_ms > 0) {
-    watchdog = std::thread([&] {
-      if (step_done.WaitForNotificationWithTimeout(
-              absl::Milliseconds(timeout_ms))) {
-        return;
-      }
-      const absl::Status late = absl::DeadlineExceededError(absl::StrCat(
-          "the step did not finish within its timeout of ", timeout_ms, " ms"));
-      cancellation.Cancel(late);
-      rendezvous.StartAbort(late);
-    });
-  }
-  arena_->execute([&] { group.wait(); });
-  step_done.Notify();
-  if (watchdog.joinable()) watchdog.join();
+  if (metadata != nullptr) run.stats = &stats;
+  const absl::Status status = RunExecutors(arena_.get(), executors, run);
   RETURN_IF_ERROR(status);
   if (metadata != nullptr) {
     metadata->step_stats.clear();

@@ -1,0 +1,66 @@
+#include "runtime/executor/step_runner.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "oneapi/tbb/task_group.h"
+
+namespace rill {
+
+absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
+                          const std::vector<const Executor*>& executors,
+                          const StepRun& run) {
+  oneapi::tbb::task_group group;
+  StepCancellation own_cancellation;
+  StepCancellation* cancellation =
+      run.cancellation != nullptr ? run.cancellation : &own_cancellation;
+  Executor::Args args;
+  args.step_id = run.step_id;
+  args.call_frame = run.call_frame;
+  args.rendezvous = run.rendezvous;
+  args.cancellation = cancellation;
+  args.runner = [arena, &group](std::function<void()> fn) {
+    arena->execute([&] { group.run(std::move(fn)); });
+  };
+  absl::Mutex status_mu;
+  absl::Status status;
+  for (size_t e = 0; e < executors.size(); ++e) {
+    if (run.stats != nullptr) args.stats = &(*run.stats)[e];
+    executors[e]->RunAsync(args, [&](absl::Status s) {
+      if (!s.ok()) run.rendezvous->StartAbort(s);
+      absl::MutexLock lock(&status_mu);
+      // The first error is the cause; the others are its aborts.
+      if (status.ok()) status = s;
+    });
+  }
+  // A deadline is watched from a thread of its own: the pool's threads are
+  // all busy running the step.
+  absl::Notification step_done;
+  std::thread watchdog;
+  if (run.timeout_ms > 0) {
+    watchdog = std::thread([&] {
+      if (step_done.WaitForNotificationWithTimeout(
+              absl::Milliseconds(run.timeout_ms))) {
+        return;
+      }
+      const absl::Status late = absl::DeadlineExceededError(
+          absl::StrCat("the step did not finish within its timeout of ",
+                       run.timeout_ms, " ms"));
+      cancellation->Cancel(late);
+      run.rendezvous->StartAbort(late);
+    });
+  }
+  arena->execute([&] { group.wait(); });
+  step_done.Notify();
+  if (watchdog.joinable()) watchdog.join();
+  if (!status.ok()) return status;
+  // Cancelled from outside (the step is being torn down) even if every
+  // node had finished: the caller asked for it to fail.
+  if (run.cancellation != nullptr && run.cancellation->cancelled()) {
+    return run.cancellation->status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rill

@@ -1,0 +1,38 @@
+// Runs one step of several executors (a session's partitions, or a
+// worker's) on a oneTBB arena and waits for all of them: the first error
+// is the step's, and it aborts the step's rendezvous so no partition waits
+// forever; an optional timeout cancels the step from a watchdog thread.
+#ifndef RILL_RUNTIME_EXECUTOR_STEP_RUNNER_H_
+#define RILL_RUNTIME_EXECUTOR_STEP_RUNNER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "oneapi/tbb/task_arena.h"
+#include "runtime/executor/executor.h"
+
+namespace rill {
+
+struct StepRun {
+  int64_t step_id = 0;
+  CallFrame* call_frame = nullptr;   // Optional: for _Arg/_Retval.
+  Rendezvous* rendezvous = nullptr;  // Required.
+  // A step still running after this long ends with DEADLINE_EXCEEDED;
+  // 0: no timeout.
+  int64_t timeout_ms = 0;
+  // Optional, one list per executor.
+  std::vector<std::vector<NodeExecStats>>* stats = nullptr;
+  // Optional: cancels the step from outside (a worker's CleanupGraph).
+  StepCancellation* cancellation = nullptr;
+};
+
+// Blocks the calling thread (not one of the arena's) until every executor
+// has finished the step.
+absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
+                          const std::vector<const Executor*>& executors,
+                          const StepRun& run);
+
+}  // namespace rill
+
+#endif  // RILL_RUNTIME_EXECUTOR_STEP_RUNNER_H_
