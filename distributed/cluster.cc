@@ -149,9 +149,8 @@ absl::Status CheckAddress(const std::string& job, int task,
                           const std::string& address) {
   absl::StatusOr<int> port = PortOf(address);
   if (!port.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("task ", task, " of job '", job, "': ",
-                     port.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "task ", task, " of job '", job, "': ", port.status().message()));
   }
   return absl::OkStatus();
 }

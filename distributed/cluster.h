@@ -25,8 +25,7 @@ class ClusterSpec {
       const ::tensorflow::ClusterDef& def);
 
   // The address of /job:<job>/task:<task>; NOT_FOUND naming it otherwise.
-  absl::StatusOr<std::string> Address(const std::string& job,
-                                      int task) const;
+  absl::StatusOr<std::string> Address(const std::string& job, int task) const;
   // "/job:<job>/replica:0/task:<task>" for every task, sorted.
   std::vector<std::string> TaskNames() const;
   const ::tensorflow::ClusterDef& def() const { return def_; }

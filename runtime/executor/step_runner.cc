@@ -25,13 +25,25 @@ absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
   };
   absl::Mutex status_mu;
   absl::Status status;
+  // Keeps group.wait() waiting until the last executor is done: an async
+  // kernel (a _Recv whose tensor arrives on a gRPC thread) can finish a
+  // step outside every task of the group.
+  oneapi::tbb::task_handle hold = group.defer([] {});
+  int remaining = static_cast<int>(executors.size());
+  auto release = [&] { group.run(std::move(hold)); };
+  if (executors.empty()) release();
   for (size_t e = 0; e < executors.size(); ++e) {
     if (run.stats != nullptr) args.stats = &(*run.stats)[e];
     executors[e]->RunAsync(args, [&](absl::Status s) {
       if (!s.ok()) run.rendezvous->StartAbort(s);
-      absl::MutexLock lock(&status_mu);
-      // The first error is the cause; the others are its aborts.
-      if (status.ok()) status = s;
+      bool last;
+      {
+        absl::MutexLock lock(&status_mu);
+        // The first error is the cause; the others are its aborts.
+        if (status.ok()) status = s;
+        last = --remaining == 0;
+      }
+      if (last) release();
     });
   }
   // A deadline is watched from a thread of its own: the pool's threads are

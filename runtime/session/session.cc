@@ -162,13 +162,6 @@ absl::StatusOr<std::shared_ptr<const Session::Step>> Session::GetStep(
 }
 
 absl::StatusOr<std::vector<Tensor>> Session::Run(
-    const std::vector<std::pair<std::string, Tensor>>& feeds,
-    const std::vector<std::string>& fetches,
-    const std::vector<std::string>& targets, RunMetadata* metadata) {
-  return Run(RunOptions(), feeds, fetches, targets, metadata);
-}
-
-absl::StatusOr<std::vector<Tensor>> Session::Run(
     const RunOptions& options,
     const std::vector<std::pair<std::string, Tensor>>& feeds,
     const std::vector<std::string>& fetches,

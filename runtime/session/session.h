@@ -31,6 +31,7 @@
 #include "oneapi/tbb/task_arena.h"
 #include "runtime/device/device.h"
 #include "runtime/executor/executor.h"
+#include "runtime/session/session_interface.h"
 
 namespace rill {
 
@@ -46,40 +47,27 @@ struct SessionOptions {
   int64_t operation_timeout_in_ms = 0;
 };
 
-// TensorFlow's RunOptions, the parts that apply in-process.
-struct RunOptions {
-  // A step still running after this long ends with DEADLINE_EXCEEDED (the
-  // kernels already running finish first). 0: the session's default.
-  int64_t timeout_in_ms = 0;
-};
-
-struct RunMetadata {
-  std::vector<NodeExecStats> step_stats;
-};
-
-class Session {
+class Session : public SessionInterface {
  public:
+  using SessionInterface::Run;
   static absl::StatusOr<std::unique_ptr<Session>> Create(
       ::tensorflow::GraphDef graph, const SessionOptions& options = {});
   ~Session();
 
   // Adds nodes to the session's graph; the result must validate.
-  absl::Status Extend(::tensorflow::GraphDef more);
+  absl::Status Extend(::tensorflow::GraphDef more) override;
 
   // One step. Returns the fetched tensors in the order asked (a tensor may
   // be fetched twice). INVALID_ARGUMENT or NOT_FOUND naming the feed, fetch
   // or target that is wrong; the first kernel error otherwise.
   absl::StatusOr<std::vector<Tensor>> Run(
-      const std::vector<std::pair<std::string, Tensor>>& feeds,
-      const std::vector<std::string>& fetches,
-      const std::vector<std::string>& targets, RunMetadata* metadata = nullptr);
-  absl::StatusOr<std::vector<Tensor>> Run(
       const RunOptions& options,
       const std::vector<std::pair<std::string, Tensor>>& feeds,
       const std::vector<std::string>& fetches,
-      const std::vector<std::string>& targets, RunMetadata* metadata = nullptr);
+      const std::vector<std::string>& targets,
+      RunMetadata* metadata = nullptr) override;
 
-  absl::Status Close();
+  absl::Status Close() override;
 
   const std::vector<std::unique_ptr<Device>>& devices() const {
     return devices_;

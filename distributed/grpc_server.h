@@ -1,0 +1,76 @@
+// A Rill server: one task of a cluster, both master and worker, serving
+// TensorFlow's MasterService and WorkerService over gRPC.
+//
+//   auto cluster = ClusterSpec::FromJson(R"({"ps": ["localhost:2222"], ...})");
+//   auto server = RillServer::Create(*cluster, "ps", 0);
+//   RETURN_IF_ERROR((*server)->Start());   // binds 0.0.0.0:2222
+//   (*server)->Wait();                     // until Stop()
+#ifndef RILL_DISTRIBUTED_GRPC_SERVER_H_
+#define RILL_DISTRIBUTED_GRPC_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "distributed/cluster.h"
+#include "distributed/master.h"
+#include "distributed/worker.h"
+#include "distributed/worker_channels.h"
+#include "grpcpp/server.h"
+#include "oneapi/tbb/task_arena.h"
+#include "runtime/device/device.h"
+
+namespace rill {
+
+struct ServerOptions {
+  int num_cpu_devices = 1;
+  // Threads for running partitions; 0: one per core.
+  int num_threads = 0;
+  WorkerOptions worker;
+  MasterOptions master;
+};
+
+class RillServer {
+ public:
+  // INVALID_ARGUMENT / NOT_FOUND when the task is not in the cluster.
+  static absl::StatusOr<std::unique_ptr<RillServer>> Create(
+      const ClusterSpec& cluster, const std::string& job, int task,
+      const ServerOptions& options = {});
+  ~RillServer();
+
+  // Binds 0.0.0.0:<the task's port>. UNAVAILABLE naming the address when
+  // the port cannot be bound.
+  absl::Status Start();
+  // Stops accepting calls, lets running ones finish (a few seconds at most),
+  // and returns; Wait() returns after it.
+  void Stop();
+  void Wait();
+
+  const std::string& task_name() const { return task_name_; }
+  Master* master() { return master_.get(); }
+  Worker* worker() { return worker_.get(); }
+
+ private:
+  RillServer() = default;
+  class MasterServiceImpl;
+  class WorkerServiceImpl;
+
+  std::string task_name_;
+  std::string address_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::unique_ptr<oneapi::tbb::task_arena> arena_;
+  std::unique_ptr<WorkerChannels> channels_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<Master> master_;
+  std::unique_ptr<MasterServiceImpl> master_service_;
+  std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// Converts between absl and gRPC statuses (the codes are the same numbers).
+grpc::Status ToGrpc(const absl::Status& s);
+
+}  // namespace rill
+
+#endif  // RILL_DISTRIBUTED_GRPC_SERVER_H_

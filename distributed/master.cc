@@ -1,0 +1,507 @@
+#include "distributed/master.h"
+
+#include <chrono>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "core/framework/rendezvous.h"
+#include "core/framework/tensor_proto.h"
+#include "core/graph/graph_import.h"
+#include "core/platform/status_macros.h"
+#include "grpcpp/grpcpp.h"
+#include "runtime/device/device_name.h"
+#include "runtime/placement/partition.h"
+#include "runtime/placement/placer.h"
+#include "runtime/session/step_graph.h"
+
+namespace rill {
+namespace {
+
+// Where feeds come from and fetches go, in rendezvous keys: not a task of
+// any cluster, so a worker keeps these keys in-process.
+constexpr char kClientDevice[] =
+    "/job:_rill_client/replica:0/task:0/device:CPU:0";
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& task) {
+  if (s.ok()) return absl::OkStatus();
+  const auto code = static_cast<absl::StatusCode>(s.error_code());
+  if (code == absl::StatusCode::kUnavailable) {
+    return absl::UnavailableError(
+        absl::StrCat("task ", task, " is unavailable: ", s.error_message()));
+  }
+  return absl::Status(code,
+                      absl::StrCat("task ", task, ": ", s.error_message()));
+}
+
+std::chrono::system_clock::time_point DeadlineIn(int64_t ms) {
+  return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+}
+
+// One registered partition of a step plan.
+struct Part {
+  std::string task;
+  std::string graph_handle;
+  std::vector<std::pair<int, std::string>> feeds;    // (feed index, key)
+  std::vector<std::pair<int, std::string>> fetches;  // (fetch index, key)
+};
+
+struct StepPlan {
+  std::vector<Part> parts;
+  std::vector<std::string> feeds;    // Sorted canonical names.
+  std::vector<std::string> fetches;  // Sorted canonical names.
+};
+
+}  // namespace
+
+class MasterSession {
+ public:
+  std::string handle;
+  absl::Mutex mu;
+  ::tensorflow::GraphDef def ABSL_GUARDED_BY(mu);
+  std::unique_ptr<Graph> graph ABSL_GUARDED_BY(mu);
+  int64_t version ABSL_GUARDED_BY(mu) = 0;
+  int64_t timeout_ms = 0;  // From the session's ConfigProto.
+  // Stand-ins for every device of the cluster, this task's first: the
+  // placer only asks them for names and kernels.
+  std::vector<std::unique_ptr<Device>> devices ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, uint64_t> incarnations ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, std::shared_ptr<const StepPlan>> plans
+      ABSL_GUARDED_BY(mu);
+  // Every (task, graph handle) registered, to deregister on close.
+  std::vector<std::pair<std::string, std::string>> registered
+      ABSL_GUARDED_BY(mu);
+};
+
+namespace {
+
+// The devices of every task: this task's from its worker, the others' by
+// GetStatus.
+absl::Status DiscoverDevices(const std::string& local_task, Worker* local,
+                             WorkerChannels* channels, int64_t timeout_ms,
+                             MasterSession* session)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session->mu) {
+  std::vector<std::string> tasks = {local_task};
+  for (const std::string& t : channels->cluster().TaskNames()) {
+    if (t != local_task) tasks.push_back(t);
+  }
+  session->devices.clear();
+  session->incarnations.clear();
+  for (const std::string& task : tasks) {
+    ::tensorflow::GetStatusResponse status;
+    if (task == local_task) {
+      local->GetStatus(&status);
+    } else {
+      ASSIGN_OR_RETURN(auto* stub, channels->Stub(task));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(DeadlineIn(timeout_ms));
+      ctx.set_wait_for_ready(true);
+      RETURN_IF_ERROR(FromGrpc(
+          stub->GetStatus(&ctx, ::tensorflow::GetStatusRequest(), &status),
+          task));
+    }
+    for (const auto& attrs : status.device_attributes()) {
+      ASSIGN_OR_RETURN(DeviceName name, DeviceName::Parse(attrs.name()));
+      if (name.TaskName() != task) {
+        return absl::InternalError(absl::StrCat(
+            "task ", task, " reports device ", attrs.name(),
+            " of another task: is the cluster spec the same everywhere?"));
+      }
+      session->devices.push_back(
+          std::make_unique<Device>(name, CpuAllocator()));
+      session->incarnations[attrs.name()] = attrs.incarnation();
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Turns the step graph's _Arg (feed i) into a _Recv from the client and its
+// _Retval (fetch i) into a _Send to the client, recording their keys.
+absl::Status RewriteFeedsAndFetches(const std::string& device,
+                                    uint64_t incarnation, const StepPlan& plan,
+                                    ::tensorflow::GraphDef* part, Part* out) {
+  for (auto& node : *part->mutable_node()) {
+    if (node.op() != "_Arg" && node.op() != "_Retval") continue;
+    int64_t index = 0;
+    DataType dtype;
+    RETURN_IF_ERROR(GetAttr(node.attr(), "index", &index));
+    RETURN_IF_ERROR(GetAttr(node.attr(), "T", &dtype));
+    const bool feed = node.op() == "_Arg";
+    const std::string& tensor = feed ? plan.feeds[index] : plan.fetches[index];
+    const std::string send = feed ? kClientDevice : device;
+    const std::string recv = feed ? device : kClientDevice;
+    const int64_t inc = feed ? 1 : static_cast<int64_t>(incarnation);
+    node.clear_attr();
+    auto& attrs = *node.mutable_attr();
+    node.set_op(feed ? "_Recv" : "_Send");
+    attrs[feed ? "tensor_type" : "T"] = MakeAttr(dtype);
+    attrs["tensor_name"] = MakeAttr(tensor);
+    attrs["send_device"] = MakeAttr(send);
+    attrs["send_device_incarnation"] = MakeAttr(inc);
+    attrs["recv_device"] = MakeAttr(recv);
+    attrs["client_terminated"] = MakeAttr(true);
+    const std::string key = Rendezvous::CreateKey(send, inc, recv, tensor);
+    (feed ? out->feeds : out->fetches)
+        .emplace_back(static_cast<int>(index), key);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Master::Master(std::string task_name, Worker* local_worker,
+               WorkerChannels* channels, MasterOptions options)
+    : task_name_(std::move(task_name)),
+      local_worker_(local_worker),
+      channels_(channels),
+      options_(options),
+      rng_(std::random_device{}()) {}
+
+Master::~Master() = default;
+
+absl::StatusOr<std::shared_ptr<MasterSession>> Master::Find(
+    const std::string& handle) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(handle);
+  if (it == sessions_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no session '", handle,
+                     "' on this master (closed, or the server "
+                     "restarted)"));
+  }
+  return it->second;
+}
+
+absl::Status Master::CreateSession(
+    const ::tensorflow::CreateSessionRequest& request,
+    ::tensorflow::CreateSessionResponse* response) {
+  auto session = std::make_shared<MasterSession>();
+  {
+    absl::MutexLock lock(&session->mu);
+    ASSIGN_OR_RETURN(session->graph, ImportGraphDef(request.graph_def()));
+    session->def = request.graph_def();
+    session->timeout_ms = request.config().operation_timeout_in_ms();
+    RETURN_IF_ERROR(DiscoverDevices(task_name_, local_worker_, channels_,
+                                    options_.connect_timeout_ms,
+                                    session.get()));
+  }
+  absl::MutexLock lock(&mu_);
+  session->handle = absl::StrCat("session_", absl::Hex(rng_()));
+  sessions_[session->handle] = session;
+  response->set_session_handle(session->handle);
+  response->set_graph_version(0);
+  return absl::OkStatus();
+}
+
+absl::Status Master::ExtendSession(
+    const ::tensorflow::ExtendSessionRequest& request,
+    ::tensorflow::ExtendSessionResponse* response) {
+  ASSIGN_OR_RETURN(auto session, Find(request.session_handle()));
+  absl::MutexLock lock(&session->mu);
+  if (request.current_graph_version() != session->version) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the session's graph is at version ", session->version,
+                     ", not ", request.current_graph_version()));
+  }
+  ::tensorflow::GraphDef merged = session->def;
+  merged.MergeFrom(request.graph_def());
+  ASSIGN_OR_RETURN(std::unique_ptr<Graph> graph, ImportGraphDef(merged));
+  session->def = std::move(merged);
+  session->graph = std::move(graph);
+  session->plans.clear();
+  response->set_new_graph_version(++session->version);
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
+    MasterSession* session, const std::string& local_task, Worker* local,
+    WorkerChannels* channels, int64_t timeout_ms,
+    const std::vector<std::string>& feeds,
+    const std::vector<std::string>& fetches,
+    const std::vector<std::string>& targets)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(session->mu) {
+  const std::string key =
+      absl::StrCat(absl::StrJoin(feeds, ","), "->", absl::StrJoin(fetches, ","),
+                   "//", absl::StrJoin(targets, ","));
+  auto it = session->plans.find(key);
+  if (it != session->plans.end()) return it->second;
+
+  ASSIGN_OR_RETURN(std::unique_ptr<Graph> step,
+                   BuildStepGraph(*session->graph, feeds, fetches, targets));
+  std::vector<Device*> devices;
+  for (const auto& d : session->devices) devices.push_back(d.get());
+  RETURN_IF_ERROR(PlaceGraph(step.get(), devices));
+  ASSIGN_OR_RETURN(auto parts,
+                   PartitionGraph(*step, [session](const std::string& d) {
+                     auto it = session->incarnations.find(d);
+                     return it == session->incarnations.end()
+                                ? int64_t{1}
+                                : static_cast<int64_t>(it->second);
+                   }));
+  auto plan = std::make_shared<StepPlan>();
+  plan->feeds = feeds;
+  plan->fetches = fetches;
+  for (auto& [device, def] : parts) {
+    Part part;
+    ASSIGN_OR_RETURN(DeviceName name, DeviceName::Parse(device));
+    part.task = name.TaskName();
+    RETURN_IF_ERROR(RewriteFeedsAndFetches(
+        device, session->incarnations[device], *plan, &def, &part));
+    ::tensorflow::RegisterGraphRequest request;
+    request.set_session_handle(session->handle);
+    *request.mutable_graph_def() = std::move(def);
+    ::tensorflow::RegisterGraphResponse response;
+    if (part.task == local_task) {
+      RETURN_IF_ERROR(local->RegisterGraph(request, &response));
+    } else {
+      ASSIGN_OR_RETURN(auto* stub, channels->Stub(part.task));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(DeadlineIn(timeout_ms));
+      RETURN_IF_ERROR(
+          FromGrpc(stub->RegisterGraph(&ctx, request, &response), part.task));
+    }
+    part.graph_handle = response.graph_handle();
+    session->registered.emplace_back(part.task, part.graph_handle);
+    plan->parts.push_back(std::move(part));
+  }
+  session->plans[key] = plan;
+  return std::shared_ptr<const StepPlan>(plan);
+}
+
+// Ends a step on every task of the plan (the local one in-process).
+void CleanupStep(const StepPlan& plan, int64_t step_id,
+                 const std::string& local_task, Worker* local,
+                 WorkerChannels* channels) {
+  absl::flat_hash_set<std::string> tasks;
+  for (const Part& p : plan.parts) tasks.insert(p.task);
+  for (const std::string& task : tasks) {
+    if (task == local_task) {
+      (void)local->CleanupGraph(step_id);
+      continue;
+    }
+    auto stub = channels->Stub(task);
+    if (!stub.ok()) continue;
+    struct Call {
+      grpc::ClientContext ctx;
+      ::tensorflow::CleanupGraphRequest request;
+      ::tensorflow::CleanupGraphResponse response;
+    };
+    auto call = std::make_shared<Call>();
+    call->request.set_step_id(step_id);
+    call->ctx.set_deadline(DeadlineIn(5000));
+    (*stub)->async()->CleanupGraph(&call->ctx, &call->request, &call->response,
+                                   [call](grpc::Status) {});
+  }
+}
+
+}  // namespace
+
+absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
+                             ::tensorflow::RunStepResponse* response) {
+  ASSIGN_OR_RETURN(auto session, Find(request.session_handle()));
+  if (!request.partial_run_handle().empty()) {
+    return absl::UnimplementedError("partial runs are not supported");
+  }
+  if (request.options().timeout_in_ms() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "timeout_in_ms must be >= 0, not ", request.options().timeout_in_ms()));
+  }
+  const int64_t timeout_ms = request.options().timeout_in_ms() > 0
+                                 ? request.options().timeout_in_ms()
+                                 : session->timeout_ms;
+  // Canonical names; each feed's proto by name.
+  absl::flat_hash_map<std::string, const ::tensorflow::TensorProto*> fed;
+  std::vector<std::string> feed_names, fetch_names, targets;
+  for (const auto& feed : request.feed()) {
+    ASSIGN_OR_RETURN(auto t, ParseTensorName(feed.name(), "feed"));
+    const std::string c = Canonical(t);
+    RETURN_IF_ERROR(
+        ValidateTensorProto(feed.tensor(), options_.max_tensor_bytes));
+    if (!fed.emplace(c, &feed.tensor()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor '", feed.name(), "' is fed more than once"));
+    }
+    feed_names.push_back(c);
+  }
+  for (const std::string& f : request.fetch()) {
+    ASSIGN_OR_RETURN(auto t, ParseTensorName(f, "fetch"));
+    fetch_names.push_back(Canonical(t));
+  }
+  for (const std::string& t : request.target()) targets.push_back(t);
+
+  std::shared_ptr<const StepPlan> plan;
+  {
+    absl::MutexLock lock(&session->mu);
+    ASSIGN_OR_RETURN(
+        plan, PlanStep(session.get(), task_name_, local_worker_, channels_,
+                       options_.connect_timeout_ms, SortedUnique(feed_names),
+                       SortedUnique(fetch_names), SortedUnique(targets)));
+  }
+  int64_t step_id;
+  {
+    absl::MutexLock lock(&mu_);
+    step_id = static_cast<int64_t>(rng_() >> 1);
+  }
+
+  // Every partition at once; the first failure ends the step everywhere.
+  const size_t n = plan->parts.size();
+  std::vector<::tensorflow::RunGraphRequest> requests(n);
+  std::vector<::tensorflow::RunGraphResponse> responses(n);
+  std::vector<absl::Status> statuses(n);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts(n);
+  absl::Mutex first_mu;
+  bool failed = false;
+  auto finished = [&](size_t i, absl::Status s) {
+    statuses[i] = s;
+    if (s.ok()) return;
+    {
+      absl::MutexLock lock(&first_mu);
+      if (failed) return;
+      failed = true;
+    }
+    CleanupStep(*plan, step_id, task_name_, local_worker_, channels_);
+  };
+  std::vector<size_t> local_parts, remote_parts;
+  for (size_t i = 0; i < n; ++i) {
+    const Part& part = plan->parts[i];
+    auto& req = requests[i];
+    req.set_session_handle(session->handle);
+    req.set_graph_handle(part.graph_handle);
+    req.set_step_id(step_id);
+    for (const auto& [index, key] : part.feeds) {
+      auto* send = req.add_send();
+      send->set_name(key);
+      *send->mutable_tensor() = *fed[plan->feeds[index]];
+    }
+    for (const auto& [index, key] : part.fetches) req.add_recv_key(key);
+    (part.task == task_name_ ? local_parts : remote_parts).push_back(i);
+  }
+  absl::BlockingCounter remaining(static_cast<int>(remote_parts.size()));
+  for (size_t i : remote_parts) {
+    const Part& part = plan->parts[i];
+    auto stub = channels_->Stub(part.task);
+    if (!stub.ok()) {
+      finished(i, stub.status());
+      remaining.DecrementCount();
+      continue;
+    }
+    contexts[i] = std::make_unique<grpc::ClientContext>();
+    if (timeout_ms > 0) contexts[i]->set_deadline(DeadlineIn(timeout_ms));
+    (*stub)->async()->RunGraph(contexts[i].get(), &requests[i], &responses[i],
+                               [&, i](grpc::Status s) {
+                                 finished(i, FromGrpc(s, plan->parts[i].task));
+                                 remaining.DecrementCount();
+                               });
+  }
+  for (size_t i : local_parts) {
+    finished(i,
+             local_worker_->RunGraph(requests[i], &responses[i], timeout_ms));
+  }
+  remaining.Wait();
+  if (!failed)
+    CleanupStep(*plan, step_id, task_name_, local_worker_, channels_);
+
+  // The cause, not the aborts it made on the other tasks.
+  absl::Status status;
+  for (const absl::Status& s : statuses) {
+    if (!s.ok() && (status.ok() || absl::IsAborted(status))) status = s;
+  }
+  RETURN_IF_ERROR(status);
+  absl::flat_hash_map<std::string, ::tensorflow::TensorProto*> received;
+  for (auto& r : responses) {
+    for (auto& t : *r.mutable_recv()) received[t.name()] = t.mutable_tensor();
+  }
+  absl::flat_hash_map<std::string, const ::tensorflow::TensorProto*> by_fetch;
+  for (const Part& part : plan->parts) {
+    for (const auto& [index, key] : part.fetches) {
+      auto it = received.find(key);
+      if (it == received.end()) {
+        return absl::InternalError(absl::StrCat("task ", part.task,
+                                                " did not return '",
+                                                plan->fetches[index], "'"));
+      }
+      by_fetch[plan->fetches[index]] = it->second;
+    }
+  }
+  for (int i = 0; i < request.fetch_size(); ++i) {
+    auto* out = response->add_tensor();
+    out->set_name(request.fetch(i));
+    *out->mutable_tensor() = *by_fetch[fetch_names[i]];
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Master::CloseSession(
+    const ::tensorflow::CloseSessionRequest& request) {
+  std::shared_ptr<MasterSession> session;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(request.session_handle());
+    if (it == sessions_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no session '", request.session_handle(), "'"));
+    }
+    session = std::move(it->second);
+    sessions_.erase(it);
+  }
+  absl::MutexLock lock(&session->mu);
+  for (const auto& [task, handle] : session->registered) {
+    ::tensorflow::DeregisterGraphRequest dereg;
+    dereg.set_session_handle(session->handle);
+    dereg.set_graph_handle(handle);
+    if (task == task_name_) {
+      (void)local_worker_->DeregisterGraph(dereg);
+      continue;
+    }
+    auto stub = channels_->Stub(task);
+    if (!stub.ok()) continue;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(2000));
+    ::tensorflow::DeregisterGraphResponse ignored;
+    (void)(*stub)->DeregisterGraph(&ctx, dereg, &ignored);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Master::ListDevices(const ::tensorflow::ListDevicesRequest&,
+                                 ::tensorflow::ListDevicesResponse* response) {
+  ::tensorflow::GetStatusResponse local;
+  local_worker_->GetStatus(&local);
+  for (const auto& d : local.device_attributes()) {
+    *response->add_local_device() = d;
+  }
+  for (const std::string& task : channels_->cluster().TaskNames()) {
+    if (task == task_name_) continue;
+    ASSIGN_OR_RETURN(auto* stub, channels_->Stub(task));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(options_.connect_timeout_ms));
+    ::tensorflow::GetStatusResponse status;
+    RETURN_IF_ERROR(FromGrpc(
+        stub->GetStatus(&ctx, ::tensorflow::GetStatusRequest(), &status),
+        task));
+    for (const auto& d : status.device_attributes()) {
+      *response->add_remote_device() = d;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Master::Reset(const ::tensorflow::ResetRequest&) {
+  std::vector<std::string> handles;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [handle, s] : sessions_) handles.push_back(handle);
+  }
+  for (const std::string& h : handles) {
+    ::tensorflow::CloseSessionRequest close;
+    close.set_session_handle(h);
+    (void)CloseSession(close);
+  }
+  return local_worker_->CleanupAll();
+}
+
+}  // namespace rill

@@ -1,0 +1,76 @@
+// The master of a task: holds clients' sessions and runs their steps on the
+// cluster. Transport-free: the gRPC MasterService (grpc_server.h) calls it.
+//
+// A session keeps its graph. The first step with a given set of feeds,
+// fetches and targets is planned once: the graph is pruned to what the step
+// needs (runtime/session/step_graph), placed over every device of the
+// cluster (this task's first, so unpinned nodes stay here), partitioned per
+// device with _Send/_Recv pairs stamped with the sending device's
+// incarnation, feeds and fetches turned into client-terminated _Recv/_Send
+// nodes, and each partition registered with its task's worker. Each step
+// then runs every partition concurrently (RunGraph, in-process for this
+// task's own), gathers the fetches, and ends the step on every task
+// (CleanupGraph), on success and on failure. The first failure of a task
+// ends the step on the others at once, so nothing waits on a dead task.
+#ifndef RILL_DISTRIBUTED_MASTER_H_
+#define RILL_DISTRIBUTED_MASTER_H_
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "distributed/protos/master.pb.h"
+#include "distributed/worker.h"
+#include "distributed/worker_channels.h"
+
+namespace rill {
+
+struct MasterOptions {
+  // How long the master waits for a task to answer GetStatus when a
+  // session starts.
+  int64_t connect_timeout_ms = 10000;
+  // The limit of a tensor fed or fetched through the master.
+  int64_t max_tensor_bytes = int64_t{1} << 30;
+};
+
+class MasterSession;
+
+class Master {
+ public:
+  Master(std::string task_name, Worker* local_worker, WorkerChannels* channels,
+         MasterOptions options = {});
+  ~Master();
+
+  absl::Status CreateSession(const ::tensorflow::CreateSessionRequest& request,
+                             ::tensorflow::CreateSessionResponse* response);
+  absl::Status ExtendSession(const ::tensorflow::ExtendSessionRequest& request,
+                             ::tensorflow::ExtendSessionResponse* response);
+  absl::Status RunStep(const ::tensorflow::RunStepRequest& request,
+                       ::tensorflow::RunStepResponse* response);
+  absl::Status CloseSession(const ::tensorflow::CloseSessionRequest& request);
+  absl::Status ListDevices(const ::tensorflow::ListDevicesRequest& request,
+                           ::tensorflow::ListDevicesResponse* response);
+  absl::Status Reset(const ::tensorflow::ResetRequest& request);
+
+ private:
+  absl::StatusOr<std::shared_ptr<MasterSession>> Find(
+      const std::string& handle);
+
+  const std::string task_name_;
+  Worker* const local_worker_;
+  WorkerChannels* const channels_;
+  const MasterOptions options_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<MasterSession>> sessions_
+      ABSL_GUARDED_BY(mu_);
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace rill
+
+#endif  // RILL_DISTRIBUTED_MASTER_H_

@@ -1,0 +1,383 @@
+#include "distributed/worker.h"
+
+#include <deque>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "core/framework/tensor_proto.h"
+#include "core/graph/graph_import.h"
+#include "core/platform/status_macros.h"
+#include "grpcpp/grpcpp.h"
+#include "runtime/device/device_name.h"
+#include "runtime/executor/step_runner.h"
+#include "runtime/rendezvous/local_rendezvous.h"
+
+namespace rill {
+namespace {
+
+// The send device and its incarnation in a rendezvous key
+// ("send_device;incarnation;recv_device;tensor_name;frame:iter").
+struct KeyParts {
+  std::string send_device;
+  uint64_t incarnation = 0;
+};
+absl::StatusOr<KeyParts> ParseKey(const std::string& key) {
+  std::vector<std::string> parts = absl::StrSplit(key, ';');
+  KeyParts out;
+  if (parts.size() != 5 || !absl::SimpleHexAtoi(parts[1], &out.incarnation)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", key, "' is not a rendezvous key"));
+  }
+  out.send_device = parts[0];
+  return out;
+}
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& context) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(context, ": ", s.error_message()));
+}
+
+}  // namespace
+
+// The rendezvous of one step on this worker: local sends and receives in a
+// LocalRendezvous; receives of tensors another task sends go to that task
+// with RecvTensor.
+class StepRendezvous : public Rendezvous,
+                       public std::enable_shared_from_this<StepRendezvous> {
+ public:
+  StepRendezvous(int64_t step_id, const Worker* worker,
+                 WorkerChannels* channels, int64_t recv_timeout_ms)
+      : step_id_(step_id),
+        worker_(worker),
+        channels_(channels),
+        recv_timeout_ms_(recv_timeout_ms) {}
+
+  absl::Status Send(const std::string& key, const Tensor& value,
+                    bool is_dead) override {
+    return local_.Send(key, value, is_dead);
+  }
+
+  void RecvAsync(const std::string& key, DoneCallback done) override {
+    absl::StatusOr<KeyParts> parts = ParseKey(key);
+    if (!parts.ok()) {
+      done(parts.status(), Tensor(), false);
+      return;
+    }
+    absl::StatusOr<DeviceName> device = DeviceName::Parse(parts->send_device);
+    const std::string task = device.ok() ? device->TaskName() : "";
+    // This task's sends and the client's feeds (put here by RunGraph) are
+    // local; another task's are pulled from it.
+    if (!device.ok() || task == worker_->task_name() ||
+        !channels_->Stub(task).ok()) {
+      local_.RecvAsync(key, std::move(done));
+      return;
+    }
+    RecvRemote(task, key, std::move(done));
+  }
+
+  void StartAbort(const absl::Status& status) override {
+    local_.StartAbort(status);
+    absl::MutexLock lock(&mu_);
+    if (abort_.ok()) abort_ = status;
+    for (grpc::ClientContext* ctx : calls_) ctx->TryCancel();
+  }
+
+  // Receives only what this task sends (for a peer's RecvTensor).
+  void RecvLocal(const std::string& key, DoneCallback done) {
+    local_.RecvAsync(key, std::move(done));
+  }
+  StepCancellation* cancellation() { return &cancellation_; }
+
+ private:
+  struct Call {
+    grpc::ClientContext ctx;
+    ::tensorflow::RecvTensorRequest request;
+    ::tensorflow::RecvTensorResponse response;
+  };
+
+  void RecvRemote(const std::string& task, const std::string& key,
+                  DoneCallback done) {
+    auto stub = channels_->Stub(task);
+    auto call = std::make_shared<Call>();
+    call->request.set_step_id(step_id_);
+    call->request.set_rendezvous_key(key);
+    call->ctx.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(recv_timeout_ms_));
+    {
+      absl::MutexLock lock(&mu_);
+      if (!abort_.ok()) {
+        done(abort_, Tensor(), false);
+        return;
+      }
+      calls_.insert(&call->ctx);
+    }
+    auto self = shared_from_this();
+    (*stub)->async()->RecvTensor(
+        &call->ctx, &call->request, &call->response,
+        [self, call, task, done = std::move(done)](grpc::Status s) {
+          {
+            absl::MutexLock lock(&self->mu_);
+            self->calls_.erase(&call->ctx);
+          }
+          if (!s.ok()) {
+            absl::Status status = FromGrpc(
+                s, absl::StrCat("receiving a tensor from task ", task));
+            if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+              status = absl::UnavailableError(status.message());
+            }
+            done(status, Tensor(), false);
+            return;
+          }
+          if (call->response.is_dead()) {
+            done(absl::OkStatus(), Tensor(), true);
+            return;
+          }
+          absl::StatusOr<Tensor> t = TensorFromProto(call->response.tensor());
+          done(t.status(), t.ok() ? *t : Tensor(), false);
+        });
+  }
+
+  const int64_t step_id_;
+  const Worker* const worker_;
+  WorkerChannels* const channels_;
+  const int64_t recv_timeout_ms_;
+  LocalRendezvous local_;
+  StepCancellation cancellation_;
+  absl::Mutex mu_;
+  absl::Status abort_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+Worker::Worker(std::string task_name, std::vector<Device*> devices,
+               oneapi::tbb::task_arena* arena, WorkerChannels* channels,
+               WorkerOptions options)
+    : task_name_(std::move(task_name)),
+      devices_(std::move(devices)),
+      arena_(arena),
+      channels_(channels),
+      options_(options) {}
+
+Worker::~Worker() { (void)CleanupAll(); }
+
+void Worker::GetStatus(::tensorflow::GetStatusResponse* response) const {
+  for (const Device* d : devices_) {
+    auto* attrs = response->add_device_attributes();
+    attrs->set_name(d->name());
+    attrs->set_device_type(d->device_type());
+    attrs->set_incarnation(d->incarnation());
+  }
+}
+
+Device* Worker::LocalDevice(const std::string& name) const {
+  for (Device* d : devices_) {
+    if (d->name() == name) return d;
+  }
+  return nullptr;
+}
+
+absl::Status Worker::CreateWorkerSession(
+    const ::tensorflow::CreateWorkerSessionRequest& request) {
+  if (request.session_handle().empty()) {
+    return absl::InvalidArgumentError("CreateWorkerSession needs a handle");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::DeleteWorkerSession(
+    const ::tensorflow::DeleteWorkerSessionRequest& request) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = graphs_.begin(); it != graphs_.end();) {
+    auto next = std::next(it);
+    if (it->second->session == request.session_handle()) graphs_.erase(it);
+    it = next;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::RegisterGraph(
+    const ::tensorflow::RegisterGraphRequest& request,
+    ::tensorflow::RegisterGraphResponse* response) {
+  const auto& def = request.graph_def();
+  if (def.node_size() == 0) {
+    return absl::InvalidArgumentError("RegisterGraph: the graph is empty");
+  }
+  const std::string& device_name = def.node(0).device();
+  Device* device = LocalDevice(device_name);
+  if (device == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RegisterGraph: node '", def.node(0).name(), "' is on device '",
+        device_name, "', not one of task ", task_name_));
+  }
+  for (const auto& n : def.node()) {
+    if (n.device() != device_name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "RegisterGraph: a partition must be on one device; node '", n.name(),
+          "' is on '", n.device(), "', node '", def.node(0).name(), "' on '",
+          device_name, "'"));
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Graph> graph, ImportGraphDef(def));
+  for (Node* n : graph->nodes()) n->set_assigned_device(device_name);
+  ASSIGN_OR_RETURN(std::unique_ptr<Executor> executor,
+                   Executor::Create(std::move(graph), device));
+  auto registered = std::make_shared<Registered>();
+  registered->session = request.session_handle();
+  registered->executor = std::move(executor);
+  absl::MutexLock lock(&mu_);
+  const std::string handle = absl::StrCat("graph", next_graph_++);
+  graphs_[handle] = std::move(registered);
+  response->set_graph_handle(handle);
+  return absl::OkStatus();
+}
+
+absl::Status Worker::DeregisterGraph(
+    const ::tensorflow::DeregisterGraphRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (graphs_.erase(request.graph_handle()) == 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "no graph '", request.graph_handle(), "' on task ", task_name_));
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<StepRendezvous> Worker::StepFor(int64_t step_id) {
+  absl::MutexLock lock(&mu_);
+  auto& step = steps_[step_id];
+  if (step == nullptr) {
+    step = std::make_shared<StepRendezvous>(step_id, this, channels_,
+                                            options_.recv_timeout_ms);
+  }
+  return step;
+}
+
+absl::Status Worker::RunGraph(const ::tensorflow::RunGraphRequest& request,
+                              ::tensorflow::RunGraphResponse* response,
+                              int64_t timeout_ms) {
+  std::shared_ptr<const Registered> graph;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = graphs_.find(request.graph_handle());
+    if (it != graphs_.end()) graph = it->second;
+  }
+  if (graph == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no graph '", request.graph_handle(), "' on task ",
+                     task_name_, " (it restarted, or the graph was dropped)"));
+  }
+  std::shared_ptr<StepRendezvous> step = StepFor(request.step_id());
+  for (const auto& send : request.send()) {
+    ASSIGN_OR_RETURN(Tensor t, TensorFromProto(send.tensor()));
+    RETURN_IF_ERROR(step->Send(send.name(), t, false));
+  }
+  StepRun run;
+  run.step_id = request.step_id();
+  run.rendezvous = step.get();
+  run.cancellation = step->cancellation();
+  run.timeout_ms = timeout_ms;
+  RETURN_IF_ERROR(RunExecutors(arena_, {graph->executor.get()}, run));
+  for (const std::string& key : request.recv_key()) {
+    // After a successful step every fetched tensor was sent: the receive
+    // completes inline. A missing one leaves the callback to the step's
+    // cleanup, so its state is shared, not on this stack.
+    struct Result {
+      bool called = false;
+      absl::Status status;
+      Tensor value;
+      bool dead = false;
+    };
+    auto result = std::make_shared<Result>();
+    step->RecvLocal(
+        key, [result](const absl::Status& s, const Tensor& t, bool is_dead) {
+          result->called = true;
+          result->status = s;
+          result->value = t;
+          result->dead = is_dead;
+        });
+    if (!result->called || result->dead) {
+      return absl::InternalError(
+          absl::StrCat("the step finished without sending '", key, "'"));
+    }
+    RETURN_IF_ERROR(result->status);
+    const Tensor& value = result->value;
+    auto* recv = response->add_recv();
+    recv->set_name(key);
+    TensorToProto(value, recv->mutable_tensor());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::CleanupGraph(int64_t step_id) {
+  std::shared_ptr<StepRendezvous> step;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = steps_.find(step_id);
+    if (it == steps_.end()) return absl::OkStatus();
+    step = std::move(it->second);
+    steps_.erase(it);
+  }
+  const absl::Status ended =
+      absl::AbortedError(absl::StrCat("step ", step_id, " was ended"));
+  step->cancellation()->Cancel(ended);
+  step->StartAbort(ended);
+  return absl::OkStatus();
+}
+
+absl::Status Worker::CleanupAll() {
+  std::vector<int64_t> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, step] : steps_) ids.push_back(id);
+  }
+  for (int64_t id : ids) (void)CleanupGraph(id);
+  return absl::OkStatus();
+}
+
+absl::Status Worker::RecvTensor(const ::tensorflow::RecvTensorRequest& request,
+                                ::tensorflow::RecvTensorResponse* response,
+                                int64_t timeout_ms) {
+  ASSIGN_OR_RETURN(KeyParts parts, ParseKey(request.rendezvous_key()));
+  Device* device = LocalDevice(parts.send_device);
+  if (device == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RecvTensor: device ", parts.send_device,
+                     " is not a device of task ", task_name_));
+  }
+  if (parts.incarnation != device->incarnation()) {
+    return absl::AbortedError(
+        absl::StrCat("RecvTensor: the key names incarnation ",
+                     absl::Hex(parts.incarnation), " of ", parts.send_device,
+                     ", which is now ", absl::Hex(device->incarnation()),
+                     ": the task restarted; the step must be rerun"));
+  }
+  std::shared_ptr<StepRendezvous> step = StepFor(request.step_id());
+  struct Result {
+    absl::Notification done;
+    absl::Status status;
+    Tensor value;
+    bool dead = false;
+  };
+  auto result = std::make_shared<Result>();
+  step->RecvLocal(request.rendezvous_key(),
+                  [result](const absl::Status& s, const Tensor& t, bool dead) {
+                    result->status = s;
+                    result->value = t;
+                    result->dead = dead;
+                    result->done.Notify();
+                  });
+  if (!result->done.WaitForNotificationWithTimeout(
+          absl::Milliseconds(timeout_ms))) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("RecvTensor: task ", task_name_, " did not send '",
+                     request.rendezvous_key(), "' within ", timeout_ms, " ms"));
+  }
+  RETURN_IF_ERROR(result->status);
+  response->set_is_dead(result->dead);
+  if (!result->dead) TensorToProto(result->value, response->mutable_tensor());
+  return absl::OkStatus();
+}
+
+}  // namespace rill

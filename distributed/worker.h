@@ -1,0 +1,103 @@
+// The worker of a task: runs the graph partitions a master registers, one
+// step at a time, and serves the tensors its partitions send to other
+// tasks (RecvTensor). Transport-free: the gRPC service (grpc_server.h) and
+// the master of the same process both call it directly.
+//
+// Steps are keyed by the master's step id. Each step has a rendezvous on
+// this worker, made by whichever comes first, RunGraph or a peer's
+// RecvTensor; CleanupGraph ends it (aborting whatever still waits). A _Recv
+// of a tensor sent by another task pulls it with RecvTensor from that task;
+// transfers inside the task stay in-process.
+#ifndef RILL_DISTRIBUTED_WORKER_H_
+#define RILL_DISTRIBUTED_WORKER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "distributed/cluster.h"
+#include "distributed/protos/worker.pb.h"
+#include "distributed/worker_channels.h"
+#include "oneapi/tbb/task_arena.h"
+#include "runtime/device/device.h"
+#include "runtime/executor/executor.h"
+
+namespace rill {
+
+class StepRendezvous;
+
+struct WorkerOptions {
+  // The longest a RecvTensor to another task may take; a peer that died
+  // fails the step within this (its connection usually fails at once).
+  int64_t recv_timeout_ms = 30000;
+};
+
+class Worker {
+ public:
+  // `devices` are this task's, owned by the caller and outliving the
+  // worker; the arena runs the partitions.
+  Worker(std::string task_name, std::vector<Device*> devices,
+         oneapi::tbb::task_arena* arena, WorkerChannels* channels,
+         WorkerOptions options = {});
+  ~Worker();
+
+  const std::string& task_name() const { return task_name_; }
+  const std::vector<Device*>& devices() const { return devices_; }
+
+  void GetStatus(::tensorflow::GetStatusResponse* response) const;
+  absl::Status CreateWorkerSession(
+      const ::tensorflow::CreateWorkerSessionRequest& request);
+  absl::Status DeleteWorkerSession(
+      const ::tensorflow::DeleteWorkerSessionRequest& request);
+  // The partition's nodes must all be on one device of this task.
+  absl::Status RegisterGraph(const ::tensorflow::RegisterGraphRequest& request,
+                             ::tensorflow::RegisterGraphResponse* response);
+  absl::Status DeregisterGraph(
+      const ::tensorflow::DeregisterGraphRequest& request);
+  // Runs one step of a registered partition; blocks until it ends (at
+  // most timeout_ms when > 0).
+  absl::Status RunGraph(const ::tensorflow::RunGraphRequest& request,
+                        ::tensorflow::RunGraphResponse* response,
+                        int64_t timeout_ms = 0);
+  // Ends the step: aborts its rendezvous (waking any waiting receive) and
+  // forgets it.
+  absl::Status CleanupGraph(int64_t step_id);
+  absl::Status CleanupAll();
+  // Waits (at most `timeout_ms`) until one of this task's partitions sends
+  // the tensor of `request.rendezvous_key()` in the step. ABORTED when the
+  // key names an old incarnation of the sending device.
+  absl::Status RecvTensor(const ::tensorflow::RecvTensorRequest& request,
+                          ::tensorflow::RecvTensorResponse* response,
+                          int64_t timeout_ms);
+
+ private:
+  struct Registered {
+    std::string session;
+    std::unique_ptr<Executor> executor;
+  };
+  std::shared_ptr<StepRendezvous> StepFor(int64_t step_id);
+  Device* LocalDevice(const std::string& name) const;
+
+  const std::string task_name_;
+  const std::vector<Device*> devices_;
+  oneapi::tbb::task_arena* const arena_;
+  WorkerChannels* const channels_;
+  const WorkerOptions options_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Registered>> graphs_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, std::shared_ptr<StepRendezvous>> steps_
+      ABSL_GUARDED_BY(mu_);
+  int64_t next_graph_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace rill
+
+#endif  // RILL_DISTRIBUTED_WORKER_H_
