@@ -190,6 +190,8 @@ absl::Status RillServer::Start() {
   int bound = 0;
   builder.AddListeningPort(absl::StrCat("0.0.0.0:", port),
                            grpc::InsecureServerCredentials(), &bound);
+  // One task per port: without this, gRPC lets a second server share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.RegisterService(master_service_.get());

@@ -18,7 +18,7 @@ namespace rill {
 
 struct GrpcSessionOptions {
   // How long to wait for the master to answer CreateSession.
-  int64_t connect_timeout_ms = 30000;
+  int64_t connect_timeout_ms = 10000;
   // The step timeout the master applies when RunOptions give none.
   int64_t operation_timeout_in_ms = 0;
 };

@@ -68,6 +68,8 @@ class MasterSession {
   // placer only asks them for names and kernels.
   std::vector<std::unique_ptr<Device>> devices ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, uint64_t> incarnations ABSL_GUARDED_BY(mu);
+  // Why each task that did not answer device discovery is missing.
+  std::vector<std::string> unavailable ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, std::shared_ptr<const StepPlan>> plans
       ABSL_GUARDED_BY(mu);
   // Every (task, graph handle) registered, to deregister on close.
@@ -78,7 +80,9 @@ class MasterSession {
 namespace {
 
 // The devices of every task: this task's from its worker, the others' by
-// GetStatus.
+// GetStatus, asked of all at once. A task that does not answer within the
+// timeout is left out (a dead task must not stop sessions that do not use
+// it) and noted, so that a step that needs it says which task is missing.
 absl::Status DiscoverDevices(const std::string& local_task, Worker* local,
                              WorkerChannels* channels, int64_t timeout_ms,
                              MasterSession* session)
@@ -87,26 +91,47 @@ absl::Status DiscoverDevices(const std::string& local_task, Worker* local,
   for (const std::string& t : channels->cluster().TaskNames()) {
     if (t != local_task) tasks.push_back(t);
   }
+  struct Call {
+    grpc::ClientContext ctx;
+    ::tensorflow::GetStatusResponse response;
+    absl::Status status;
+  };
+  std::vector<std::unique_ptr<Call>> calls(tasks.size());
+  absl::BlockingCounter pending(static_cast<int>(tasks.size()) - 1);
+  const ::tensorflow::GetStatusRequest request;
+  for (size_t i = 1; i < tasks.size(); ++i) {
+    calls[i] = std::make_unique<Call>();
+    Call* call = calls[i].get();
+    auto stub = channels->Stub(tasks[i]);
+    if (!stub.ok()) {
+      call->status = stub.status();
+      pending.DecrementCount();
+      continue;
+    }
+    call->ctx.set_deadline(DeadlineIn(timeout_ms));
+    (*stub)->async()->GetStatus(
+        &call->ctx, &request, &call->response,
+        [call, &pending, task = tasks[i]](grpc::Status s) {
+          call->status = FromGrpc(s, task);
+          pending.DecrementCount();
+        });
+  }
+  calls[0] = std::make_unique<Call>();
+  local->GetStatus(&calls[0]->response);
+  pending.Wait();
   session->devices.clear();
   session->incarnations.clear();
-  for (const std::string& task : tasks) {
-    ::tensorflow::GetStatusResponse status;
-    if (task == local_task) {
-      local->GetStatus(&status);
-    } else {
-      ASSIGN_OR_RETURN(auto* stub, channels->Stub(task));
-      grpc::ClientContext ctx;
-      ctx.set_deadline(DeadlineIn(timeout_ms));
-      ctx.set_wait_for_ready(true);
-      RETURN_IF_ERROR(FromGrpc(
-          stub->GetStatus(&ctx, ::tensorflow::GetStatusRequest(), &status),
-          task));
+  session->unavailable.clear();
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (!calls[i]->status.ok()) {
+      session->unavailable.push_back(std::string(calls[i]->status.message()));
+      continue;
     }
-    for (const auto& attrs : status.device_attributes()) {
+    for (const auto& attrs : calls[i]->response.device_attributes()) {
       ASSIGN_OR_RETURN(DeviceName name, DeviceName::Parse(attrs.name()));
-      if (name.TaskName() != task) {
+      if (name.TaskName() != tasks[i]) {
         return absl::InternalError(absl::StrCat(
-            "task ", task, " reports device ", attrs.name(),
+            "task ", tasks[i], " reports device ", attrs.name(),
             " of another task: is the cluster spec the same everywhere?"));
       }
       session->devices.push_back(
@@ -234,7 +259,14 @@ absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
                    BuildStepGraph(*session->graph, feeds, fetches, targets));
   std::vector<Device*> devices;
   for (const auto& d : session->devices) devices.push_back(d.get());
-  RETURN_IF_ERROR(PlaceGraph(step.get(), devices));
+  absl::Status placed = PlaceGraph(step.get(), devices);
+  if (!placed.ok() && !session->unavailable.empty()) {
+    // Most likely a node pinned to a task that is down.
+    return absl::UnavailableError(
+        absl::StrCat(placed.message(), " (",
+                     absl::StrJoin(session->unavailable, "; "), ")"));
+  }
+  RETURN_IF_ERROR(placed);
   ASSIGN_OR_RETURN(auto parts,
                    PartitionGraph(*step, [session](const std::string& d) {
                      auto it = session->incarnations.find(d);

@@ -31,8 +31,9 @@ namespace rill {
 
 struct MasterOptions {
   // How long the master waits for a task to answer GetStatus when a
-  // session starts.
-  int64_t connect_timeout_ms = 10000;
+  // session starts (a task that does not answer is left out) and to
+  // register a partition.
+  int64_t connect_timeout_ms = 3000;
   // The limit of a tensor fed or fetched through the master.
   int64_t max_tensor_bytes = int64_t{1} << 30;
 };

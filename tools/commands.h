@@ -21,10 +21,16 @@ absl::Status Inspect(const Args& args, std::ostream& out);
 absl::Status Dot(const Args& args, std::ostream& out);
 // rill run GRAPH [--init N]... [--feed NAME=VALUE]... [--target N]...
 // [--fetch NAME]... [--steps N] [--every K] [--devices CPU=N]
-// [--format text|json] [--trace FILE.json]: runs the graph in-process.
+// [--format text|json] [--trace FILE.json] [--master grpc://HOST:PORT]:
+// runs the graph in-process, or on a cluster through its master.
 absl::Status Run(const Args& args, std::ostream& out);
 // rill convert IN OUT: .pb <-> .pbtxt.
 absl::Status Convert(const Args& args, std::ostream& out);
+// rill server --cluster JSON --job NAME --task I [--devices CPU=N], or
+// TF_CONFIG: serves one task until SIGTERM/SIGINT. Call BlockStopSignals()
+// first, before any thread starts.
+absl::Status Server(const Args& args, std::ostream& out);
+void BlockStopSignals();
 
 }  // namespace rill::tools
 

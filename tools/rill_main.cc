@@ -29,8 +29,11 @@ constexpr char kUsage[] =
     "                     --target NODE, --fetch NAME, --steps N, --every K,\n"
     "                     --devices CPU=N, --format text|json, --trace "
     "FILE.json\n"
-    "  server ...         serve a cluster task (arrives with the distributed "
-    "runtime)\n"
+    "                     --master grpc://HOST:PORT (on a cluster)\n"
+    "  server ...         serve a cluster task: --cluster JSON --job NAME "
+    "--task I\n"
+    "                     [--devices CPU=N], or TF_CONFIG; stops on "
+    "SIGTERM/SIGINT\n"
     "\n"
     "GRAPH is a TensorFlow GraphDef, binary .pb or text .pbtxt.\n";
 
@@ -49,11 +52,7 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   if (command == "dot") return Dot(args, std::cout);
   if (command == "convert") return Convert(args, std::cout);
   if (command == "run") return Run(args, std::cout);
-  if (command == "server") {
-    return absl::UnimplementedError(
-        "'rill server' is not available yet: it needs the distributed "
-        "runtime, which this build does not have");
-  }
+  if (command == "server") return Server(args, std::cout);
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown command '", command, "'; run 'rill help' for the list"));
 }
@@ -63,6 +62,9 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // A server waits for its stop signal with sigwait: block it in every
+  // thread, which all start after this.
+  if (!args.empty() && args[0] == "server") rill::tools::BlockStopSignals();
   absl::Status s = rill::tools::Dispatch(args);
   std::cout.flush();
   if (!s.ok()) {

@@ -11,6 +11,7 @@
 #include "core/graph/graph_import.h"
 #include "core/graph/graph_io.h"
 #include "core/platform/status_macros.h"
+#include "distributed/grpc_session.h"
 #include "runtime/session/session.h"
 #include "tools/commands.h"
 #include "tools/tensor_text.h"
@@ -167,11 +168,15 @@ void PrintFetches(const RunFlags& f, const std::vector<Tensor>& values,
 
 absl::Status Run(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(RunFlags f, ParseFlags(args));
-  if (!f.master.empty()) {
+  if (!f.master.empty() && !f.trace.empty()) {
     return absl::UnimplementedError(
-        absl::StrCat("--master ", f.master,
-                     ": running on a cluster needs the distributed runtime, "
-                     "which is not built yet"));
+        "--trace is not available with --master: per-node timings stay on "
+        "the cluster's tasks");
+  }
+  if (!f.master.empty() && f.cpu_devices != 1) {
+    return absl::InvalidArgumentError(
+        "--devices applies to in-process runs; a cluster's devices are its "
+        "servers'");
   }
   ASSIGN_OR_RETURN(::tensorflow::GraphDef def, ReadGraphDef(f.graph));
   ASSIGN_OR_RETURN(std::unique_ptr<Graph> graph, ImportGraphDef(def));
@@ -190,8 +195,8 @@ absl::Status Run(const Args& args, std::ostream& out) {
   }
   SessionOptions options;
   options.num_cpu_devices = f.cpu_devices;
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
-                   Session::Create(std::move(def), options));
+  ASSIGN_OR_RETURN(std::unique_ptr<SessionInterface> session,
+                   NewSession(f.master, std::move(def), options));
   if (!f.init.empty()) {
     RETURN_IF_ERROR(session->Run(feeds, {}, f.init).status());
   }

@@ -180,7 +180,7 @@ expect_error "missing npy" NOT_FOUND "missing.npy" "$RILL" run "$G" --feed "x=@/
 expect_error "uninitialized resource" FAILED_PRECONDITION "uninitialized" \
   "$RILL" run "$DATA/resource_vars.pb" --feed 'x=[[1,0],[0,1]]' --fetch out
 expect_error "zero devices" INVALID_ARGUMENT "--devices" "$RILL" run "$G" --fetch loss --devices CPU=0
-expect_error "master" UNIMPLEMENTED "distributed" "$RILL" run "$G" --fetch loss --master grpc://localhost:2222
+expect_error "master" UNAVAILABLE "no master answered at localhost:1" "$RILL" run "$G" --fetch loss --master grpc://localhost:1
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures failures" >&2

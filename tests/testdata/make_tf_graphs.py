@@ -136,7 +136,32 @@ def logreg_train():
                    "losses": losses}, f, indent=1)
 
 
+def ps_logreg():
+    """logreg_train pinned to a cluster, as a parameter-server user writes
+    it: the variables (and so their updates) on /job:ps/task:0, the logits
+    on worker 1, the loss and its gradient on worker 0. The same feeds give
+    the losses of logreg_train_expected.json."""
+    g = tf.Graph()
+    with g.as_default():
+        with tf.device("/job:worker/task:0"):
+            x = v1.placeholder(tf.float32, [None, 4], name="x")
+            y = v1.placeholder(tf.int32, [None], name="y")
+        with tf.device("/job:ps/task:0"):
+            w = v1.Variable(tf.zeros([4, 3]), use_resource=False, name="w")
+            b = v1.Variable(tf.zeros([3]), use_resource=False, name="b")
+        with tf.device("/job:worker/task:1"):
+            logits = tf.add(tf.matmul(x, w), b, name="logits")
+        with tf.device("/job:worker/task:0"):
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=y, logits=logits), name="loss")
+            v1.train.GradientDescentOptimizer(0.5).minimize(loss, name="train")
+        v1.global_variables_initializer()
+    write("ps_logreg", g)
+
+
 if __name__ == "__main__":
+    ps_logreg()
     logreg_train()
     mlp_train()
     resource_vars()

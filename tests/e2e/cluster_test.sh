@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The cluster as users run it (SPEC 4): three `rill server` processes (one
+# ps, two workers) on loopback, driven by `rill run --master`.
+#  1. A parameter-server graph that TensorFlow wrote (variables on the ps,
+#     work on both workers) trains with the losses TensorFlow computed.
+#  2. Every server is a master.
+#  3. `kill -9` of a worker in the middle of a step: the client gets an
+#     error naming the task in bounded time; the other servers still serve.
+#  4. Bad input: clear one-line errors, no hang.
+#  5. SIGTERM stops each server cleanly.
+set -uo pipefail
+
+RILL="$1"
+DATA="tests/testdata"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+read -r P0 P1 P2 < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))')
+CLUSTER="{\"ps\": [\"localhost:$P0\"], \"worker\": [\"localhost:$P1\", \"localhost:$P2\"]}"
+start() {  # job task log
+  "$RILL" server --cluster "$CLUSTER" --job "$1" --task "$2" >"$3" 2>&1 &
+  pids+=($!)
+}
+start ps 0 "$TMP/ps0.log"; PS=${pids[-1]}
+start worker 0 "$TMP/w0.log"; W0=${pids[-1]}
+start worker 1 "$TMP/w1.log"; W1=${pids[-1]}
+for log in "$TMP/ps0.log" "$TMP/w0.log" "$TMP/w1.log"; do
+  for _ in $(seq 1 100); do grep -q "serving on" "$log" && break; sleep 0.05; done
+  grep -q "serving on" "$log" || fail "a server did not start: $(cat "$log")"
+done
+
+read -r X Y W0V < <(python3 - "$DATA/logreg_train_expected.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(json.dumps(d["x"], separators=(",", ":")), json.dumps(d["y"], separators=(",", ":")),
+      json.dumps(d["w0"], separators=(",", ":")))
+PY
+)
+
+# 1 and 2: train on the cluster through each master; compare with TensorFlow.
+for port in "$P1" "$P0"; do
+  if ! out=$("$RILL" run "$DATA/ps_logreg.pb" --master "grpc://localhost:$port" \
+      --init init --feed "zeros=$W0V" --feed "x=$X" --feed "y=$Y" \
+      --target train --fetch loss --steps 5 --every 1 --format text 2>&1); then
+    fail "training through the master at port $port: $out"
+    continue
+  fi
+  python3 - "$DATA/logreg_train_expected.json" "$out" <<'PY' || fail "losses through port $port: $out"
+import json, re, sys
+want = json.load(open(sys.argv[1]))["losses"]
+got = [float(v) for v in re.findall(r"loss = float32 \[\] \[([-0-9.e]+)\]", sys.argv[2])]
+assert len(got) == len(want), got
+assert all(abs(a - b) < 1e-5 for a, b in zip(got, want)), (got, want)
+print("cluster losses match TensorFlow's:", got)
+PY
+done
+
+# 3. Kill worker 1 in the middle of a long step it computes.
+start_time=$(date +%s)
+"$RILL" run "$DATA/slow_step.pbtxt" --master "grpc://localhost:$P1" \
+  --fetch total >"$TMP/slow.out" 2>"$TMP/slow.err" &
+client=$!
+sleep 1
+kill -9 "$W1"
+wait "$client"
+status=$?
+elapsed=$(( $(date +%s) - start_time ))
+if [[ $status -eq 0 ]]; then
+  fail "the step survived the death of worker 1: $(cat "$TMP/slow.out")"
+fi
+grep -Eq "^rill: (UNAVAILABLE|ABORTED): .*/job:worker/replica:0/task:1" "$TMP/slow.err" ||
+  fail "the error does not name worker 1: $(cat "$TMP/slow.err")"
+[[ $elapsed -le 30 ]] || fail "the failed step took $elapsed s"
+echo "killed worker 1 mid-step: '$(cat "$TMP/slow.err")' after ${elapsed}s"
+# The survivors serve a new session that does not need worker 1.
+cat >"$TMP/survivor.pbtxt" <<'PB'
+node { name: "a" op: "Const" device: "/job:ps/task:0"
+  attr { key: "dtype" value { type: DT_FLOAT } }
+  attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 2 } } } }
+node { name: "b" op: "Square" input: "a" device: "/job:worker/task:0"
+  attr { key: "T" value { type: DT_FLOAT } } }
+PB
+out=$("$RILL" run "$TMP/survivor.pbtxt" --master "grpc://localhost:$P1" --fetch b 2>&1) ||
+  fail "the surviving servers do not serve: $out"
+[[ "$out" == "b = float32 [] [4]" ]] || fail "survivor result: $out"
+
+# 4. Bad input.
+if "$RILL" run "$TMP/survivor.pbtxt" --master grpc://localhost:1 --fetch b 2>"$TMP/err"; then
+  fail "a master that does not exist answered"
+fi
+grep -q "^rill: UNAVAILABLE: .*localhost:1" "$TMP/err" || fail "no master: $(cat "$TMP/err")"
+if timeout 10 "$RILL" server --cluster '{"ps": ["nonsense"]}' --job ps --task 0 2>"$TMP/err"; then
+  fail "a malformed cluster started"
+fi
+grep -q "^rill: INVALID_ARGUMENT: --cluster: task 0 of job 'ps': address 'nonsense' is not host:port" "$TMP/err" ||
+  fail "bad cluster: $(cat "$TMP/err")"
+if timeout 10 "$RILL" server --cluster "$CLUSTER" --job ps --task 0 2>"$TMP/err"; then
+  fail "two servers bound one port"
+fi
+grep -q "^rill: UNAVAILABLE: .*cannot listen on port $P0" "$TMP/err" || fail "port in use: $(cat "$TMP/err")"
+if timeout 10 "$RILL" server --cluster "$CLUSTER" --job chief --task 0 2>"$TMP/err"; then
+  fail "a task outside the cluster started"
+fi
+grep -q "^rill: NOT_FOUND: the cluster has no task /job:chief/replica:0/task:0" "$TMP/err" ||
+  fail "unknown task: $(cat "$TMP/err")"
+
+# 5. SIGTERM: each server stops and exits 0.
+for p in "$PS" "$W0"; do
+  kill -TERM "$p"
+  wait "$p" || fail "a server exited with status $? on SIGTERM"
+done
+grep -q "stopping on SIGTERM" "$TMP/ps0.log" || fail "ps did not say it stopped"
+
+if [[ $failures -gt 0 ]]; then
+  echo "$failures checks failed"
+  exit 1
+fi
+echo "cluster test passed"
