@@ -4,6 +4,7 @@
 #include <random>
 
 #include "core/cc/ops.h"
+#include "core/framework/rendezvous.h"
 #include "distributed/grpc_session.h"
 #include "distributed/test_cluster.h"
 #include "gtest/gtest.h"
@@ -106,6 +107,44 @@ TEST_F(DistributedTest, LargeTensorsCrossTasksIntact) {
   auto out = (*session)->Run({{"x", big}}, {"back"}, {});
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_TRUE((*out)[0].Equals(big));
+}
+
+TEST_F(DistributedTest, ARestartedTaskRejoinsAndStaleTransfersAreRefused) {
+  auto session =
+      GrpcSession::Create(cluster_->Target("worker", 0), PinnedGraph());
+  ASSERT_TRUE(session.ok()) << session.status();
+  const Tensor x = Tensor::FromVector<float>({1, 2, 3}, TensorShape({1, 3}));
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  auto before = (*session)->Run({{"x", x}}, {"loss"}, {});
+  ASSERT_TRUE(before.ok()) << before.status();
+
+  // Worker 1 dies: a step that needs it fails, naming it.
+  cluster_->Stop("worker", 1);
+  auto down = (*session)->Run({{"x", x}}, {"loss"}, {});
+  ASSERT_FALSE(down.ok());
+  EXPECT_TRUE(absl::IsUnavailable(down.status())) << down.status();
+  EXPECT_NE(down.status().message().find("/job:worker/replica:0/task:1"),
+            std::string::npos)
+      << down.status();
+
+  // It comes back with new incarnations and none of the old graphs. A
+  // transfer keyed by its old incarnation is refused...
+  ASSERT_TRUE(cluster_->Restart("worker", 1).ok());
+  ::tensorflow::RecvTensorRequest stale;
+  stale.set_step_id(1);
+  stale.set_rendezvous_key(Rendezvous::CreateKey(
+      "/job:worker/replica:0/task:1/device:CPU:0", 12345,
+      "/job:worker/replica:0/task:0/device:CPU:0", "h:0"));
+  ::tensorflow::RecvTensorResponse ignored;
+  absl::Status refused =
+      cluster_->server("worker", 1)->worker()->RecvTensor(stale, &ignored, 100);
+  EXPECT_TRUE(absl::IsAborted(refused)) << refused;
+  EXPECT_NE(refused.message().find("the task restarted"), std::string::npos);
+  // ...and the session goes on: the next step plans against the new task.
+  // (The ps kept the variable, so the loss is the same as before.)
+  auto after = (*session)->Run({{"x", x}}, {"loss"}, {});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE((*after)[0].Equals((*before)[0]));
 }
 
 TEST_F(DistributedTest, BadRequestsAreClearErrors) {

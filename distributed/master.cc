@@ -70,6 +70,10 @@ class MasterSession {
   absl::flat_hash_map<std::string, uint64_t> incarnations ABSL_GUARDED_BY(mu);
   // Why each task that did not answer device discovery is missing.
   std::vector<std::string> unavailable ABSL_GUARDED_BY(mu);
+  // Set when a step failed in a way that may mean a task restarted or
+  // died: the next step rediscovers the devices (and their incarnations)
+  // and plans anew.
+  bool stale ABSL_GUARDED_BY(mu) = false;
   absl::flat_hash_map<std::string, std::shared_ptr<const StepPlan>> plans
       ABSL_GUARDED_BY(mu);
   // Every (task, graph handle) registered, to deregister on close.
@@ -109,6 +113,9 @@ absl::Status DiscoverDevices(const std::string& local_task, Worker* local,
       continue;
     }
     call->ctx.set_deadline(DeadlineIn(timeout_ms));
+    // Wait (within the deadline) for a task that is still starting or was
+    // just restarted, rather than fail on the channel's last failure.
+    call->ctx.set_wait_for_ready(true);
     (*stub)->async()->GetStatus(
         &call->ctx, &request, &call->response,
         [call, &pending, task = tasks[i]](grpc::Status s) {
@@ -252,6 +259,12 @@ absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
   const std::string key =
       absl::StrCat(absl::StrJoin(feeds, ","), "->", absl::StrJoin(fetches, ","),
                    "//", absl::StrJoin(targets, ","));
+  if (session->stale) {
+    session->plans.clear();
+    RETURN_IF_ERROR(
+        DiscoverDevices(local_task, local, channels, timeout_ms, session));
+    session->stale = false;
+  }
   auto it = session->plans.find(key);
   if (it != session->plans.end()) return it->second;
 
@@ -441,6 +454,13 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
   absl::Status status;
   for (const absl::Status& s : statuses) {
     if (!s.ok() && (status.ok() || absl::IsAborted(status))) status = s;
+  }
+  if (absl::IsUnavailable(status) || absl::IsNotFound(status) ||
+      absl::IsAborted(status)) {
+    // A task may have died or restarted (its graphs and incarnations are
+    // gone): plan the next step against what the cluster is then.
+    absl::MutexLock lock(&session->mu);
+    session->stale = true;
   }
   RETURN_IF_ERROR(status);
   absl::flat_hash_map<std::string, ::tensorflow::TensorProto*> received;

@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<TestCluster>> TestCluster::Start(
         absl::StrCat("\"", job, "\": [", absl::StrJoin(addresses, ", "), "]"));
   }
   cluster->json_ = absl::StrCat("{", absl::StrJoin(job_entries, ", "), "}");
+  cluster->options_ = options;
   ASSIGN_OR_RETURN(ClusterSpec spec, ClusterSpec::FromJson(cluster->json_));
   for (const auto& [key, port] : cluster->ports_) {
     ASSIGN_OR_RETURN(std::unique_ptr<RillServer> server,
@@ -59,6 +60,20 @@ std::string TestCluster::Target(const std::string& job, int task) const {
 
 RillServer* TestCluster::server(const std::string& job, int task) {
   return servers_.at({job, task}).get();
+}
+
+void TestCluster::Stop(const std::string& job, int task) {
+  servers_.at({job, task}).reset();
+}
+
+absl::Status TestCluster::Restart(const std::string& job, int task) {
+  Stop(job, task);
+  ASSIGN_OR_RETURN(ClusterSpec spec, ClusterSpec::FromJson(json_));
+  ASSIGN_OR_RETURN(std::unique_ptr<RillServer> server,
+                   RillServer::Create(spec, job, task, options_));
+  RETURN_IF_ERROR(server->Start());
+  servers_[{job, task}] = std::move(server);
+  return absl::OkStatus();
 }
 
 }  // namespace rill

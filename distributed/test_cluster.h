@@ -26,10 +26,15 @@ class TestCluster {
   // "grpc://localhost:<port>" of a task.
   std::string Target(const std::string& job, int task) const;
   RillServer* server(const std::string& job, int task);
+  // Stops a task's server (as if its process died) and, with Restart,
+  // starts a new one on the same port: new device incarnations, no graphs.
+  void Stop(const std::string& job, int task);
+  absl::Status Restart(const std::string& job, int task);
   const std::string& cluster_json() const { return json_; }
 
  private:
   std::string json_;
+  ServerOptions options_;
   std::map<std::pair<std::string, int>, int> ports_;
   std::map<std::pair<std::string, int>, std::unique_ptr<RillServer>> servers_;
 };

@@ -80,9 +80,14 @@ class StepRendezvous : public Rendezvous,
 
   void StartAbort(const absl::Status& status) override {
     local_.StartAbort(status);
-    absl::MutexLock lock(&mu_);
-    if (abort_.ok()) abort_ = status;
-    for (grpc::ClientContext* ctx : calls_) ctx->TryCancel();
+    std::vector<std::shared_ptr<Call>> in_flight;
+    {
+      absl::MutexLock lock(&mu_);
+      if (abort_.ok()) abort_ = status;
+      for (const auto& [ptr, call] : calls_) in_flight.push_back(call);
+    }
+    // Outside the lock: a cancelled call's callback may run inline.
+    for (const auto& call : in_flight) call->ctx.TryCancel();
   }
 
   // Receives only what this task sends (for a peer's RecvTensor).
@@ -112,7 +117,7 @@ class StepRendezvous : public Rendezvous,
         done(abort_, Tensor(), false);
         return;
       }
-      calls_.insert(&call->ctx);
+      calls_[call.get()] = call;
     }
     auto self = shared_from_this();
     (*stub)->async()->RecvTensor(
@@ -120,7 +125,7 @@ class StepRendezvous : public Rendezvous,
         [self, call, task, done = std::move(done)](grpc::Status s) {
           {
             absl::MutexLock lock(&self->mu_);
-            self->calls_.erase(&call->ctx);
+            self->calls_.erase(call.get());
           }
           if (!s.ok()) {
             absl::Status status = FromGrpc(
@@ -149,7 +154,7 @@ class StepRendezvous : public Rendezvous,
   StepCancellation cancellation_;
   absl::Mutex mu_;
   absl::Status abort_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_ ABSL_GUARDED_BY(mu_);
 };
 
 Worker::Worker(std::string task_name, std::vector<Device*> devices,
