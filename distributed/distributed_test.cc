@@ -171,6 +171,19 @@ TEST_F(DistributedTest, BadRequestsAreClearErrors) {
       {});
   EXPECT_TRUE(ok.ok()) << ok.status();
 
+  // Reset drops the cluster's variables: w must be initialized again.
+  auto reset = Reset(cluster_->Target("ps", 0));
+  ASSERT_TRUE(reset.ok()) << reset;
+  auto fresh =
+      GrpcSession::Create(cluster_->Target("worker", 1), PinnedGraph());
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  auto after_reset = (*fresh)->Run(
+      {{"x", Tensor::FromVector<float>({1, 2, 3}, TensorShape({1, 3}))}}, {"h"},
+      {});
+  EXPECT_NE(after_reset.status().message().find("uninitialized value w"),
+            std::string::npos)
+      << after_reset.status();
+
   auto nowhere = GrpcSession::Create("grpc://localhost:1", PinnedGraph(),
                                      {.connect_timeout_ms = 500});
   EXPECT_EQ(nowhere.status().code(), absl::StatusCode::kUnavailable)

@@ -131,9 +131,10 @@ class RillServer::WorkerServiceImpl
     return ToGrpc(worker_->CleanupGraph(request->step_id()));
   }
   grpc::Status CleanupAll(grpc::ServerContext*,
-                          const ::tensorflow::CleanupAllRequest*,
+                          const ::tensorflow::CleanupAllRequest* request,
                           ::tensorflow::CleanupAllResponse*) override {
-    return ToGrpc(worker_->CleanupAll());
+    return ToGrpc(worker_->CleanupAll(std::vector<std::string>(
+        request->container().begin(), request->container().end())));
   }
   grpc::Status RecvTensor(grpc::ServerContext* ctx,
                           const ::tensorflow::RecvTensorRequest* request,
@@ -208,7 +209,7 @@ absl::Status RillServer::Start() {
 
 void RillServer::Stop() {
   if (server_ == nullptr) return;
-  worker_->CleanupAll().IgnoreError();
+  worker_->AbortAllSteps();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
 }
 

@@ -133,6 +133,20 @@ absl::Status GrpcSession::Close() {
   return FromGrpc(stub_->CloseSession(&ctx, request, &response), address_);
 }
 
+absl::Status Reset(const std::string& target,
+                   const std::vector<std::string>& containers) {
+  std::string address = target;
+  if (absl::StartsWith(address, "grpc://")) address = address.substr(7);
+  auto stub = ::tensorflow::MasterService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  ::tensorflow::ResetRequest request;
+  for (const std::string& c : containers) request.add_container(c);
+  ::tensorflow::ResetResponse response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return FromGrpc(stub->Reset(&ctx, request, &response), address);
+}
+
 absl::StatusOr<std::unique_ptr<SessionInterface>> NewSession(
     const std::string& target, ::tensorflow::GraphDef graph,
     const SessionOptions& options) {

@@ -53,6 +53,12 @@ class GrpcSession : public SessionInterface {
   bool closed_ = false;
 };
 
+// Closes every session of the cluster whose master is `target` and drops
+// the resources (variables) of `containers` (the default one when empty) on
+// all its tasks, as tf.compat.v1.Session.reset does.
+absl::Status Reset(const std::string& target,
+                   const std::vector<std::string>& containers = {});
+
 // A session for `target`: "" or "local" in this process, "grpc://..." on a
 // cluster.
 absl::StatusOr<std::unique_ptr<SessionInterface>> NewSession(

@@ -542,7 +542,7 @@ absl::Status Master::ListDevices(const ::tensorflow::ListDevicesRequest&,
   return absl::OkStatus();
 }
 
-absl::Status Master::Reset(const ::tensorflow::ResetRequest&) {
+absl::Status Master::Reset(const ::tensorflow::ResetRequest& request) {
   std::vector<std::string> handles;
   {
     absl::MutexLock lock(&mu_);
@@ -553,7 +553,21 @@ absl::Status Master::Reset(const ::tensorflow::ResetRequest&) {
     close.set_session_handle(h);
     (void)CloseSession(close);
   }
-  return local_worker_->CleanupAll();
+  // Every task drops the containers' resources (variables).
+  const std::vector<std::string> containers(request.container().begin(),
+                                            request.container().end());
+  RETURN_IF_ERROR(local_worker_->CleanupAll(containers));
+  ::tensorflow::CleanupAllRequest cleanup;
+  for (const std::string& c : containers) cleanup.add_container(c);
+  for (const std::string& task : channels_->cluster().TaskNames()) {
+    if (task == task_name_) continue;
+    ASSIGN_OR_RETURN(auto* stub, channels_->Stub(task));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(options_.connect_timeout_ms));
+    ::tensorflow::CleanupAllResponse ignored;
+    RETURN_IF_ERROR(FromGrpc(stub->CleanupAll(&ctx, cleanup, &ignored), task));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace rill

@@ -166,7 +166,7 @@ Worker::Worker(std::string task_name, std::vector<Device*> devices,
       channels_(channels),
       options_(options) {}
 
-Worker::~Worker() { (void)CleanupAll(); }
+Worker::~Worker() { AbortAllSteps(); }
 
 void Worker::GetStatus(::tensorflow::GetStatusResponse* response) const {
   for (const Device* d : devices_) {
@@ -331,13 +331,23 @@ absl::Status Worker::CleanupGraph(int64_t step_id) {
   return absl::OkStatus();
 }
 
-absl::Status Worker::CleanupAll() {
+void Worker::AbortAllSteps() {
   std::vector<int64_t> ids;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, step] : steps_) ids.push_back(id);
   }
   for (int64_t id : ids) (void)CleanupGraph(id);
+}
+
+absl::Status Worker::CleanupAll(const std::vector<std::string>& containers) {
+  for (Device* d : devices_) {
+    if (containers.empty()) {
+      d->resource_manager()->Cleanup("");
+    } else {
+      for (const std::string& c : containers) d->resource_manager()->Cleanup(c);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -68,7 +68,11 @@ class Worker {
   // Ends the step: aborts its rendezvous (waking any waiting receive) and
   // forgets it.
   absl::Status CleanupGraph(int64_t step_id);
-  absl::Status CleanupAll();
+  // Ends every step in flight (the server is stopping).
+  void AbortAllSteps();
+  // Drops the resources (variables) of the given containers on every
+  // device of the task; the default container when the list is empty.
+  absl::Status CleanupAll(const std::vector<std::string>& containers);
   // Waits (at most `timeout_ms`) until one of this task's partitions sends
   // the tensor of `request.rendezvous_key()` in the step. ABORTED when the
   // key names an old incarnation of the sending device.

@@ -37,7 +37,7 @@ std::vector<int64_t> Shuffled(int64_t n, std::mt19937_64* rng) {
   return order;
 }
 
-absl::StatusOr<int64_t> StartOrResume(Session* session, Saver* saver,
+absl::StatusOr<int64_t> StartOrResume(SessionInterface* session, Saver* saver,
                                       const std::string& dir, bool resume,
                                       const std::string& init,
                                       const std::string& global_step) {

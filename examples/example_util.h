@@ -27,7 +27,7 @@ std::vector<int64_t> Shuffled(int64_t n, std::mt19937_64* rng);
 // Creates `dir` when missing, then runs `init` or, when `resume` and `dir`
 // holds a checkpoint, restores the latest one instead. Returns the global
 // step reached (0 when fresh).
-absl::StatusOr<int64_t> StartOrResume(Session* session, Saver* saver,
+absl::StatusOr<int64_t> StartOrResume(SessionInterface* session, Saver* saver,
                                       const std::string& dir, bool resume,
                                       const std::string& init,
                                       const std::string& global_step);
@@ -38,7 +38,7 @@ absl::StatusOr<int64_t> StartOrResume(Session* session, Saver* saver,
 // prints the progress line and returns the global step), then save a
 // checkpoint when `checkpoint_dir` is set. Epochs count from 0.
 struct EpochLoop {
-  Session* session = nullptr;
+  SessionInterface* session = nullptr;
   Saver* saver = nullptr;
   std::string checkpoint_dir;
   bool resume = false;

@@ -23,7 +23,9 @@
 #include "core/cc/ops.h"
 #include "core/graph/graph_io.h"
 #include "core/platform/status_macros.h"
+#include "distributed/grpc_session.h"
 #include "examples/example_util.h"
+#include "runtime/training/gradients.h"
 #include "runtime/training/optimizer.h"
 
 ABSL_FLAG(int, epochs, 20, "passes over the data");
@@ -35,6 +37,11 @@ ABSL_FLAG(int, seed, 1, "data and shuffling seed");
 ABSL_FLAG(std::string, checkpoint_dir, "",
           "save a checkpoint here after every epoch");
 ABSL_FLAG(bool, resume, false, "continue from the latest checkpoint");
+ABSL_FLAG(std::string, master, "",
+          "train on a cluster through this master (grpc://host:port)");
+ABSL_FLAG(int, workers, 0,
+          "with N > 0: variables on /job:ps/task:0, each batch split over "
+          "/job:worker/task:0..N-1, gradients averaged on the ps");
 ABSL_FLAG(std::string, write_graph, "",
           "write the training GraphDef (.pb or .pbtxt) here and exit");
 
@@ -47,6 +54,13 @@ absl::Status Run() {
   if (n <= 1 || d <= 0 || batch <= 0) {
     return absl::InvalidArgumentError(
         "--samples must be at least 2, --features and --batch positive");
+  }
+  const int w_count = absl::GetFlag(FLAGS_workers);
+  if (w_count < 0 ||
+      (w_count > 0 && (batch % w_count != 0 || n % batch != 0))) {
+    return absl::InvalidArgumentError(
+        "--workers must be >= 0, and with workers every batch must split "
+        "evenly: --samples a multiple of --batch, --batch of --workers");
   }
   // Class 1 around +center, class 0 around -center, unit variance.
   std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));
@@ -70,26 +84,67 @@ absl::Status Run() {
   auto lr = ops::PlaceholderWithDefault(
       root.WithOpName("learning_rate"),
       static_cast<float>(absl::GetFlag(FLAGS_lr)), PartialTensorShape({}));
-  auto w = ops::VariableV2(root.WithOpName("w"), PartialTensorShape({d, 1}),
+  // On a cluster (--workers N): the variables live on the parameter
+  // server; each worker computes the loss and gradients of its share of
+  // the batch; the ps averages the gradients and applies them.
+  const int workers = absl::GetFlag(FLAGS_workers);
+  const Scope ps = workers > 0 ? root.WithDevice("/job:ps/task:0") : root;
+  // Under "logreg/": variables live on a server for as long as it runs,
+  // shared by name with every other session there.
+  const Scope vars = ps.NewSubScope("logreg");
+  auto w = ops::VariableV2(vars.WithOpName("w"), PartialTensorShape({d, 1}),
                            DT_FLOAT);
   auto b =
-      ops::VariableV2(root.WithOpName("b"), PartialTensorShape({}), DT_FLOAT);
+      ops::VariableV2(vars.WithOpName("b"), PartialTensorShape({}), DT_FLOAT);
   Operation init_step;
-  Output step = CreateGlobalStep(root, &init_step);
-  auto logits =
-      ops::AddV2(root.WithOpName("logits"),
-                 ops::Reshape(root, ops::MatMul(root, x, w), {-1}), b);
-  auto xent = ops::AddV2(
-      root, ops::Sub(root, ops::Relu(root, logits), ops::Mul(root, logits, y)),
-      ops::Log1p(root, ops::Exp(root, ops::Neg(root, ops::Abs(root, logits)))));
-  auto loss = ops::Mean(root.WithOpName("loss"), xent, {0});
-  auto predicted = ops::Cast(root, ops::Greater(root, logits, 0.0f), DT_FLOAT);
-  ops::Mean(root.WithOpName("accuracy"),
-            ops::Cast(root, ops::Equal(root, predicted, y), DT_FLOAT), {0});
+  Output step = CreateGlobalStep(ps, &init_step);
+  // Mean cross-entropy and accuracy of logistic regression on (xs, ys).
+  auto model = [&](const Scope& s, Output xs, Output ys, Output* loss,
+                   Output* accuracy) {
+    auto logits =
+        ops::AddV2(s, ops::Reshape(s, ops::MatMul(s, xs, w), {-1}), b);
+    auto xent = ops::AddV2(
+        s, ops::Sub(s, ops::Relu(s, logits), ops::Mul(s, logits, ys)),
+        ops::Log1p(s, ops::Exp(s, ops::Neg(s, ops::Abs(s, logits)))));
+    *loss = ops::Mean(s, xent, {0});
+    auto predicted = ops::Cast(s, ops::Greater(s, logits, 0.0f), DT_FLOAT);
+    *accuracy =
+        ops::Mean(s, ops::Cast(s, ops::Equal(s, predicted, ys), DT_FLOAT), {0});
+  };
   GradientDescentOptimizer sgd(0.0);
   sgd.SetLearningRate(lr);
-  auto train = sgd.Minimize(root, loss, {.global_step = step, .name = "train"});
-  if (!train.ok()) return train.status();
+  if (workers == 0) {
+    Output loss, accuracy;
+    model(root, x, y, &loss, &accuracy);
+    ops::Identity(root.WithOpName("loss"), loss);
+    ops::Identity(root.WithOpName("accuracy"), accuracy);
+    auto train =
+        sgd.Minimize(root, loss, {.global_step = step, .name = "train"});
+    if (!train.ok()) return train.status();
+  } else {
+    auto x_parts = ops::Split(root, 0, x, workers);
+    auto y_parts = ops::Split(root, 0, y, workers);
+    std::vector<Output> losses, accuracies, dws, dbs;
+    for (int i = 0; i < workers; ++i) {
+      const Scope on = root.WithDevice(absl::StrCat("/job:worker/task:", i));
+      Output loss, accuracy;
+      model(on, x_parts.output[i], y_parts.output[i], &loss, &accuracy);
+      std::vector<Output> grads;
+      RETURN_IF_ERROR(AddSymbolicGradients(on, {loss}, {w, b}, &grads));
+      losses.push_back(loss);
+      accuracies.push_back(accuracy);
+      dws.push_back(grads[0]);
+      dbs.push_back(grads[1]);
+    }
+    const float share = 1.0f / static_cast<float>(workers);
+    auto dw = ops::Mul(ps, ops::AddN(ps, dws), share);
+    auto db = ops::Mul(ps, ops::AddN(ps, dbs), share);
+    ops::Mean(ps.WithOpName("loss"), ops::Pack(ps, losses), {0});
+    ops::Mean(ps.WithOpName("accuracy"), ops::Pack(ps, accuracies), {0});
+    auto train = sgd.ApplyGradients(ps, {{dw, w}, {db, b}},
+                                    {.global_step = step, .name = "train"});
+    if (!train.ok()) return train.status();
+  }
   ops::NoOp(root.WithOpName("init").WithControlDependencies(
       {ops::Assign(root, w, ops::Fill(root, {d, 1}, 0.0f)).operation,
        ops::Assign(root, b, 0.0f).operation, init_step}));
@@ -103,7 +158,8 @@ absl::Status Run() {
     std::printf("wrote %s: %d nodes\n", graph_path.c_str(), def.node_size());
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(def));
+  ASSIGN_OR_RETURN(std::unique_ptr<SessionInterface> session,
+                   NewSession(absl::GetFlag(FLAGS_master), def));
   EpochLoop loop{session.get(),
                  saver.get(),
                  absl::GetFlag(FLAGS_checkpoint_dir),

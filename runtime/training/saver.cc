@@ -199,7 +199,7 @@ absl::StatusOr<std::unique_ptr<Saver>> Saver::Create(
       new Saver(std::move(info), options.max_to_keep));
 }
 
-absl::StatusOr<std::string> Saver::Save(Session* session,
+absl::StatusOr<std::string> Saver::Save(SessionInterface* session,
                                         const std::string& prefix,
                                         int64_t global_step) {
   if (prefix.empty()) {
@@ -240,7 +240,7 @@ absl::StatusOr<std::string> Saver::Save(Session* session,
   return path;
 }
 
-absl::Status Saver::Restore(Session* session, const std::string& path) {
+absl::Status Saver::Restore(SessionInterface* session, const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
                    CheckpointReader::Open(path));
   for (const Var& v : vars_) {

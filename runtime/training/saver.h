@@ -45,13 +45,13 @@ class Saver {
   // Writes the variables to "<prefix>-<global_step>" (just "<prefix>" when
   // global_step < 0) and returns that checkpoint path. NOT_FOUND when the
   // directory does not exist.
-  absl::StatusOr<std::string> Save(Session* session, const std::string& prefix,
+  absl::StatusOr<std::string> Save(SessionInterface* session, const std::string& prefix,
                                    int64_t global_step = -1);
   // Loads every variable from the checkpoint `path`. Before touching any
   // variable: NOT_FOUND naming a missing tensor, INVALID_ARGUMENT naming a
   // tensor whose dtype or shape differ from the variable's; DATA_LOSS
   // naming a corrupt tensor.
-  absl::Status Restore(Session* session, const std::string& path);
+  absl::Status Restore(SessionInterface* session, const std::string& path);
 
   // The checkpoints this saver keeps, oldest first.
   const std::vector<std::string>& checkpoints() const { return kept_; }

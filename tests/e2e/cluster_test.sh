@@ -11,6 +11,7 @@
 set -uo pipefail
 
 RILL="$1"
+LOGREG="$2"
 DATA="tests/testdata"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
@@ -67,6 +68,17 @@ assert all(abs(a - b) < 1e-5 for a, b in zip(got, want)), (got, want)
 print("cluster losses match TensorFlow's:", got)
 PY
 done
+
+# The parameter-server scheme from the C++ example: variables on the ps,
+# each worker the gradients of half of every batch, averaged on the ps.
+# Synchronous and averaged, it ends exactly where one process ends.
+if ! ps_out=$("$LOGREG" --master "grpc://localhost:$P1" --workers 2 --epochs 4 2>&1); then
+  fail "parameter-server logistic regression: $ps_out"
+fi
+local_out=$("$LOGREG" --epochs 4)
+[[ "$(echo "$ps_out" | tail -n 1)" == "$(echo "$local_out" | tail -n 1)" ]] ||
+  fail "ps training ended at '$(echo "$ps_out" | tail -n 1)', one process at '$(echo "$local_out" | tail -n 1)'"
+[[ $(echo "$ps_out" | grep -c '^epoch ') -eq 4 ]] || fail "ps training progress: $ps_out"
 
 # 3. Kill worker 1 in the middle of a long step it computes.
 start_time=$(date +%s)
