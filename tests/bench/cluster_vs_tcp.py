@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""RecvTensor throughput between two `rill server` processes on loopback,
+beside a plain loopback TCP copy of the same bytes measured in the same run,
+and the latency of an empty two-task step.
+
+  bazel build //tools:rill //tests/bench:cluster_bench
+  python3 tests/bench/cluster_vs_tcp.py
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RILL = os.path.join(ROOT, "bazel-bin", "tools", "rill")
+BENCH = os.path.join(ROOT, "bazel-bin", "tests", "bench", "cluster_bench")
+SIZES = [1 << 10, 1 << 20, 64 << 20, 256 << 20]
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def tcp_copy_mb_per_s(nbytes, repeats=5):
+    """Median MB/s of sending nbytes over a loopback TCP connection."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    payload = bytearray(nbytes)
+    results = []
+
+    def receive(conn):
+        view = memoryview(bytearray(1 << 20))
+        left = nbytes
+        while left > 0:
+            got = conn.recv_into(view, min(len(view), left))
+            if got == 0:
+                break
+            left -= got
+        conn.sendall(b"k")
+
+    for _ in range(repeats):
+        client = socket.create_connection(server.getsockname())
+        conn, _ = server.accept()
+        t = threading.Thread(target=receive, args=(conn,))
+        t.start()
+        start = time.perf_counter()
+        client.sendall(payload)
+        client.recv(1)
+        results.append(time.perf_counter() - start)
+        t.join()
+        client.close()
+        conn.close()
+    server.close()
+    results.sort()
+    return nbytes / results[len(results) // 2] / 1e6
+
+
+def main():
+    for path in (RILL, BENCH):
+        if not os.path.exists(path):
+            sys.exit("build first: bazel build //tools:rill //tests/bench:cluster_bench")
+    pa, pb = free_ports(2)
+    cluster = json.dumps({"a": ["localhost:%d" % pa], "b": ["localhost:%d" % pb]})
+    servers = [subprocess.Popen([RILL, "server", "--cluster", cluster, "--job", job,
+                                 "--task", "0"], stdout=subprocess.DEVNULL)
+               for job in ("a", "b")]
+    try:
+        time.sleep(1.0)
+        master = "grpc://localhost:%d" % pb
+
+        def bench(nbytes, steps):
+            out = subprocess.run([BENCH, "--master=" + master, "--bytes=%d" % nbytes,
+                                  "--steps=%d" % steps],
+                                 check=True, capture_output=True, text=True).stdout
+            return json.loads(out.strip().splitlines()[-1])
+
+        empty = bench(0, 200)
+        print("empty two-task step: %.0f us (goal < 300 us)" % (empty["median_s"] * 1e6))
+        print("%10s %14s %14s %8s" % ("bytes", "RecvTensor MB/s", "TCP copy MB/s", "ratio"))
+        for size in SIZES:
+            r = bench(size, 5 if size >= (64 << 20) else 50)
+            tcp = tcp_copy_mb_per_s(size)
+            print("%10d %14.1f %14.1f %8.3f" % (size, r["mb_per_s"], tcp, r["mb_per_s"] / tcp))
+    finally:
+        for s in servers:
+            s.terminate()
+        for s in servers:
+            s.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""TensorFlow's own client drives a Rill cluster (SPEC 5): two `rill server`
+processes (one ps, one worker) on loopback, and tf.compat.v1.Session
+("grpc://...") builds a parameter-server model with tf.device pins, trains
+it for a few steps and reads the variables. The same program run by
+TensorFlow alone (a local session) gives the losses to compare.
+
+  bazel build //tools:rill
+  python3 tests/compat/tf_client_on_rill_cluster.py   # needs tensorflow-cpu
+
+Not part of scripts/test (TensorFlow is not installed there).
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RILL = os.path.join(ROOT, "bazel-bin", "tools", "rill")
+v1 = tf.compat.v1
+v1.disable_eager_execution()
+
+
+def train(target, pinned):
+    """Five SGD steps of logistic regression; returns losses, final w."""
+    g = tf.Graph()
+    with g.as_default():
+        rs = np.random.RandomState(3)
+        xs = rs.randn(16, 4).astype(np.float32)
+        ys = (xs[:, 0] - xs[:, 2] > 0).astype(np.int32)
+        with tf.device("/job:ps/task:0" if pinned else None):
+            w = v1.Variable(tf.zeros([4, 2]), use_resource=False, name="w")
+            b = v1.Variable(tf.zeros([2]), use_resource=False, name="b")
+        with tf.device("/job:worker/task:0" if pinned else None):
+            x = v1.placeholder(tf.float32, [None, 4], name="x")
+            y = v1.placeholder(tf.int32, [None], name="y")
+            logits = tf.matmul(x, w) + b
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y,
+                                                               logits=logits))
+            train_op = v1.train.GradientDescentOptimizer(0.5).minimize(loss)
+        init = v1.global_variables_initializer()
+        with v1.Session(target, graph=g) as sess:
+            sess.run(init)
+            losses = [float(sess.run([loss, train_op], {x: xs, y: ys})[0])
+                      for _ in range(5)]
+            devices = [d.name for d in sess.list_devices()]
+            return losses, sess.run(w), devices
+
+
+def main():
+    if not os.path.exists(RILL):
+        sys.exit("build first: bazel build //tools:rill")
+    ports = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        ports.append(s.getsockname()[1])
+        s.close()
+    cluster = json.dumps({"ps": ["localhost:%d" % ports[0]],
+                          "worker": ["localhost:%d" % ports[1]]})
+    servers = [subprocess.Popen([RILL, "server", "--cluster", cluster, "--job", job,
+                                 "--task", "0"], stdout=subprocess.DEVNULL)
+               for job in ("ps", "worker")]
+    try:
+        time.sleep(1.0)
+        got, got_w, devices = train("grpc://localhost:%d" % ports[1], pinned=True)
+        want, want_w, _ = train("", pinned=False)
+    finally:
+        for s in servers:
+            s.terminate()
+        for s in servers:
+            s.wait()
+    print("devices TensorFlow's client sees:", devices)
+    print("losses on the Rill cluster:", got)
+    print("losses in TensorFlow alone:", want)
+    ok = np.allclose(got, want, atol=1e-5) and np.allclose(got_w, want_w, atol=1e-5)
+    print("same results" if ok else "DIFFERENT RESULTS")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
