@@ -135,9 +135,11 @@ TEST_F(DistributedTest, ARestartedTaskRejoinsAndStaleTransfersAreRefused) {
   stale.set_rendezvous_key(Rendezvous::CreateKey(
       "/job:worker/replica:0/task:1/device:CPU:0", 12345,
       "/job:worker/replica:0/task:0/device:CPU:0", "h:0"));
-  ::tensorflow::RecvTensorResponse ignored;
-  absl::Status refused =
-      cluster_->server("worker", 1)->worker()->RecvTensor(stale, &ignored, 100);
+  Tensor ignored;
+  bool dead = false;
+  absl::Status refused = cluster_->server("worker", 1)
+                             ->worker()
+                             ->RecvTensor(stale, 100, &ignored, &dead);
   EXPECT_TRUE(absl::IsAborted(refused)) << refused;
   EXPECT_NE(refused.message().find("the task restarted"), std::string::npos);
   // ...and the session goes on: the next step plans against the new task.

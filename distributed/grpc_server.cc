@@ -8,6 +8,7 @@
 #include "core/platform/status_macros.h"
 #include "distributed/protos/master_service.grpc.pb.h"
 #include "distributed/protos/worker_service.grpc.pb.h"
+#include "distributed/tensor_coding.h"
 #include "grpcpp/grpcpp.h"
 
 namespace rill {
@@ -21,7 +22,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
 namespace {
 
 // Milliseconds left before the call's deadline (capped), at least 1.
-int64_t MillisLeft(const grpc::ServerContext* ctx, int64_t cap) {
+int64_t MillisLeft(const grpc::ServerContextBase* ctx, int64_t cap) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                         ctx->deadline() - std::chrono::system_clock::now())
                         .count();
@@ -77,8 +78,11 @@ class RillServer::MasterServiceImpl
   Master* const master_;
 };
 
+// RecvTensor is a raw-bytes callback method: its response is written by
+// distributed/tensor_coding.h straight from the tensor's buffer.
 class RillServer::WorkerServiceImpl
-    : public ::tensorflow::WorkerService::Service {
+    : public ::tensorflow::WorkerService::WithRawCallbackMethod_RecvTensor<
+          ::tensorflow::WorkerService::Service> {
  public:
   WorkerServiceImpl(Worker* worker, int64_t recv_timeout_ms)
       : worker_(worker), recv_timeout_ms_(recv_timeout_ms) {}
@@ -136,11 +140,34 @@ class RillServer::WorkerServiceImpl
     return ToGrpc(worker_->CleanupAll(std::vector<std::string>(
         request->container().begin(), request->container().end())));
   }
-  grpc::Status RecvTensor(grpc::ServerContext* ctx,
-                          const ::tensorflow::RecvTensorRequest* request,
-                          ::tensorflow::RecvTensorResponse* response) override {
-    return ToGrpc(worker_->RecvTensor(*request, response,
-                                      MillisLeft(ctx, recv_timeout_ms_)));
+  grpc::ServerUnaryReactor* RecvTensor(grpc::CallbackServerContext* ctx,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    ::tensorflow::RecvTensorRequest parsed;
+    if (request->Dump(&slices).ok()) {
+      for (const auto& s : slices) {
+        bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    if (!parsed.ParseFromString(bytes)) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "malformed RecvTensorRequest"));
+      return reactor;
+    }
+    const int64_t timeout = MillisLeft(ctx, recv_timeout_ms_);
+    // The wait for the tensor may be long: off gRPC's callback threads.
+    std::thread([worker = worker_, parsed = std::move(parsed), timeout, reactor,
+                 response] {
+      Tensor value;
+      bool dead = false;
+      absl::Status s = worker->RecvTensor(parsed, timeout, &value, &dead);
+      if (s.ok()) EncodeRecvTensorResponse(value, dead, response);
+      reactor->Finish(ToGrpc(s));
+    }).detach();
+    return reactor;
   }
 
  private:
@@ -193,6 +220,9 @@ absl::Status RillServer::Start() {
                            grpc::InsecureServerCredentials(), &bound);
   // One task per port: without this, gRPC lets a second server share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
+                             kStreamWindowBytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, kMaxFrameBytes);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.RegisterService(master_service_.get());

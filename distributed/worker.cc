@@ -9,6 +9,7 @@
 #include "core/framework/tensor_proto.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
+#include "distributed/tensor_coding.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/device/device_name.h"
 #include "runtime/executor/step_runner.h"
@@ -99,16 +100,20 @@ class StepRendezvous : public Rendezvous,
  private:
   struct Call {
     grpc::ClientContext ctx;
-    ::tensorflow::RecvTensorRequest request;
-    ::tensorflow::RecvTensorResponse response;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
   };
 
   void RecvRemote(const std::string& task, const std::string& key,
                   DoneCallback done) {
-    auto stub = channels_->Stub(task);
+    auto stub = channels_->RawStub(task);
     auto call = std::make_shared<Call>();
-    call->request.set_step_id(step_id_);
-    call->request.set_rendezvous_key(key);
+    ::tensorflow::RecvTensorRequest request;
+    request.set_step_id(step_id_);
+    request.set_rendezvous_key(key);
+    const std::string bytes = request.SerializeAsString();
+    grpc::Slice slice(bytes.data(), bytes.size());
+    call->request = grpc::ByteBuffer(&slice, 1);
     call->ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(recv_timeout_ms_));
     {
@@ -120,8 +125,9 @@ class StepRendezvous : public Rendezvous,
       calls_[call.get()] = call;
     }
     auto self = shared_from_this();
-    (*stub)->async()->RecvTensor(
-        &call->ctx, &call->request, &call->response,
+    (*stub)->UnaryCall(
+        &call->ctx, "/tensorflow.WorkerService/RecvTensor", grpc::StubOptions(),
+        &call->request, &call->response,
         [self, call, task, done = std::move(done)](grpc::Status s) {
           {
             absl::MutexLock lock(&self->mu_);
@@ -137,12 +143,11 @@ class StepRendezvous : public Rendezvous,
             done(status, Tensor(), false);
             return;
           }
-          if (call->response.is_dead()) {
-            done(absl::OkStatus(), Tensor(), true);
-            return;
-          }
-          absl::StatusOr<Tensor> t = TensorFromProto(call->response.tensor());
-          done(t.status(), t.ok() ? *t : Tensor(), false);
+          Tensor value;
+          bool dead = false;
+          absl::Status decoded = DecodeRecvTensorResponse(
+              call->response, kMaxMessageBytes, &value, &dead);
+          done(decoded, value, dead);
         });
   }
 
@@ -352,8 +357,8 @@ absl::Status Worker::CleanupAll(const std::vector<std::string>& containers) {
 }
 
 absl::Status Worker::RecvTensor(const ::tensorflow::RecvTensorRequest& request,
-                                ::tensorflow::RecvTensorResponse* response,
-                                int64_t timeout_ms) {
+                                int64_t timeout_ms, Tensor* value,
+                                bool* is_dead) {
   ASSIGN_OR_RETURN(KeyParts parts, ParseKey(request.rendezvous_key()));
   Device* device = LocalDevice(parts.send_device);
   if (device == nullptr) {
@@ -390,8 +395,8 @@ absl::Status Worker::RecvTensor(const ::tensorflow::RecvTensorRequest& request,
                      request.rendezvous_key(), "' within ", timeout_ms, " ms"));
   }
   RETURN_IF_ERROR(result->status);
-  response->set_is_dead(result->dead);
-  if (!result->dead) TensorToProto(result->value, response->mutable_tensor());
+  *is_dead = result->dead;
+  *value = result->value;
   return absl::OkStatus();
 }
 

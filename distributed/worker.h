@@ -77,8 +77,7 @@ class Worker {
   // the tensor of `request.rendezvous_key()` in the step. ABORTED when the
   // key names an old incarnation of the sending device.
   absl::Status RecvTensor(const ::tensorflow::RecvTensorRequest& request,
-                          ::tensorflow::RecvTensorResponse* response,
-                          int64_t timeout_ms);
+                          int64_t timeout_ms, Tensor* value, bool* is_dead);
 
  private:
   struct Registered {

@@ -7,11 +7,10 @@
 
 namespace rill {
 
-absl::StatusOr<::tensorflow::WorkerService::Stub*> WorkerChannels::Stub(
+absl::StatusOr<WorkerChannels::Stubs*> WorkerChannels::Find(
     const std::string& task_name) {
-  absl::MutexLock lock(&mu_);
   auto it = stubs_.find(task_name);
-  if (it != stubs_.end()) return it->second.get();
+  if (it != stubs_.end()) return &it->second;
   ASSIGN_OR_RETURN(DeviceName name, DeviceName::Parse(task_name));
   if (!name.has_job || !name.has_task) {
     return absl::InvalidArgumentError(
@@ -21,15 +20,32 @@ absl::StatusOr<::tensorflow::WorkerService::Stub*> WorkerChannels::Stub(
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
+  // Large tensors: a deep flow-control window and large frames.
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, kMaxFrameBytes);
   // Reconnect quickly to a restarted task.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   auto channel = grpc::CreateCustomChannel(
       address, grpc::InsecureChannelCredentials(), args);
-  auto stub = ::tensorflow::WorkerService::NewStub(channel);
-  auto* raw = stub.get();
-  stubs_.emplace(task_name, std::move(stub));
-  return raw;
+  Stubs& stubs = stubs_[task_name];
+  stubs.typed = ::tensorflow::WorkerService::NewStub(channel);
+  stubs.raw = std::make_unique<grpc::GenericStub>(channel);
+  return &stubs;
+}
+
+absl::StatusOr<::tensorflow::WorkerService::Stub*> WorkerChannels::Stub(
+    const std::string& task_name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Stubs * stubs, Find(task_name));
+  return stubs->typed.get();
+}
+
+absl::StatusOr<grpc::GenericStub*> WorkerChannels::RawStub(
+    const std::string& task_name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Stubs * stubs, Find(task_name));
+  return stubs->raw.get();
 }
 
 }  // namespace rill

@@ -12,12 +12,16 @@
 #include "absl/synchronization/mutex.h"
 #include "distributed/cluster.h"
 #include "distributed/protos/worker_service.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 
 namespace rill {
 
 // The largest message a Rill channel or server accepts (a 256 MiB tensor
 // and its envelope fit).
 inline constexpr int kMaxMessageBytes = 1 << 30;
+// HTTP/2 settings for moving large tensors on fast links.
+inline constexpr int kStreamWindowBytes = 64 << 20;
+inline constexpr int kMaxFrameBytes = (1 << 24) - 1;
 
 class WorkerChannels {
  public:
@@ -26,14 +30,21 @@ class WorkerChannels {
   // NOT_FOUND when the cluster has no such task.
   absl::StatusOr<::tensorflow::WorkerService::Stub*> Stub(
       const std::string& task_name);
+  // A raw-bytes stub on the same channel (RecvTensor without protobuf
+  // copies, distributed/tensor_coding.h).
+  absl::StatusOr<grpc::GenericStub*> RawStub(const std::string& task_name);
   const ClusterSpec& cluster() const { return cluster_; }
 
  private:
   const ClusterSpec cluster_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string,
-                      std::unique_ptr<::tensorflow::WorkerService::Stub>>
-      stubs_ ABSL_GUARDED_BY(mu_);
+  struct Stubs {
+    std::unique_ptr<::tensorflow::WorkerService::Stub> typed;
+    std::unique_ptr<grpc::GenericStub> raw;
+  };
+  absl::StatusOr<Stubs*> Find(const std::string& task_name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::flat_hash_map<std::string, Stubs> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rill

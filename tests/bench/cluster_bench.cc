@@ -21,6 +21,9 @@
 ABSL_FLAG(std::string, master, "", "grpc://host:port of a task");
 ABSL_FLAG(int64_t, bytes, 1 << 20, "tensor size; 0 for the empty step");
 ABSL_FLAG(int, steps, 20, "timed steps (after 2 warm-up steps)");
+ABSL_FLAG(bool, local, false,
+          "run the same step in this process on one device (the compute "
+          "alone, to subtract from the cluster's step)");
 
 namespace rill {
 namespace {
@@ -37,7 +40,11 @@ int Main() {
   ops::Sum(root.WithOpName("total").WithDevice("/job:b/task:0"), made, {0});
   ::tensorflow::GraphDef def;
   if (!root.ToGraphDef(&def).ok()) return 1;
-  auto session = GrpcSession::Create(absl::GetFlag(FLAGS_master), def);
+  if (absl::GetFlag(FLAGS_local)) {
+    for (auto& node : *def.mutable_node()) node.clear_device();
+  }
+  auto session = NewSession(
+      absl::GetFlag(FLAGS_local) ? "" : absl::GetFlag(FLAGS_master), def);
   if (!session.ok()) {
     std::fprintf(stderr, "cluster_bench: %s\n",
                  session.status().ToString().c_str());

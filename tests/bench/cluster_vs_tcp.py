@@ -78,19 +78,27 @@ def main():
         time.sleep(1.0)
         master = "grpc://localhost:%d" % pb
 
-        def bench(nbytes, steps):
+        def bench(nbytes, steps, local=False):
             out = subprocess.run([BENCH, "--master=" + master, "--bytes=%d" % nbytes,
-                                  "--steps=%d" % steps],
+                                  "--steps=%d" % steps, "--local=%s" % str(local).lower()],
                                  check=True, capture_output=True, text=True).stdout
             return json.loads(out.strip().splitlines()[-1])
 
         empty = bench(0, 200)
         print("empty two-task step: %.0f us (goal < 300 us)" % (empty["median_s"] * 1e6))
-        print("%10s %14s %14s %8s" % ("bytes", "RecvTensor MB/s", "TCP copy MB/s", "ratio"))
+        # RecvTensor's share of the step: the cluster step minus the same
+        # step's compute (Fill on a, Sum on b) run in one process.
+        print("%10s %10s %10s %14s %14s %8s" % ("bytes", "step ms", "local ms",
+                                                "RecvTensor MB/s", "TCP copy MB/s", "ratio"))
         for size in SIZES:
-            r = bench(size, 5 if size >= (64 << 20) else 50)
+            steps = 5 if size >= (64 << 20) else 50
+            r = bench(size, steps)
+            local = bench(size, steps, local=True)
+            transfer = max(r["median_s"] - local["median_s"], 1e-9)
+            mb = size / transfer / 1e6
             tcp = tcp_copy_mb_per_s(size)
-            print("%10d %14.1f %14.1f %8.3f" % (size, r["mb_per_s"], tcp, r["mb_per_s"] / tcp))
+            print("%10d %10.2f %10.2f %14.1f %14.1f %8.3f" % (
+                size, r["median_s"] * 1e3, local["median_s"] * 1e3, mb, tcp, mb / tcp))
     finally:
         for s in servers:
             s.terminate()
