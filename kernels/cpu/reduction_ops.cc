@@ -98,24 +98,60 @@ struct Reduce {
       auto src = in.flat<T>();
       auto dst = out->flat<T>();
       for (T& v : dst) v = R::template Init<T>();
-      // The output stride of each input dimension (0 where reduced).
-      absl::InlinedVector<int64_t, 8> stride(rank, 0);
-      int64_t s = 1;
-      for (int d = rank - 1; d >= 0; --d) {
-        if (!reduced[d]) {
-          stride[d] = s;
-          s *= in.dim_size(d);
+      // The reduced dims: a suffix (rows summed to a value each), a prefix
+      // (rows summed into one row), or anything else (the general walk).
+      // The fast paths add in the same order as the walk: same bits.
+      int first = rank, last = -1;
+      for (int d = 0; d < rank; ++d) {
+        if (reduced[d]) {
+          first = std::min(first, d);
+          last = d;
         }
       }
-      absl::InlinedVector<int64_t, 8> idx(rank, 0);
-      int64_t o = 0;
-      for (size_t i = 0; i < src.size(); ++i) {
-        dst[o] = R::Combine(dst[o], src[i]);
+      bool contiguous = true;
+      for (int d = first; d <= last; ++d) contiguous &= reduced[d];
+      const T* x = src.data();
+      T* y = dst.data();
+      if (contiguous && last == rank - 1) {
+        int64_t rows = 1, row = 1;
+        for (int d = 0; d < rank; ++d)
+          (d < first ? rows : row) *= in.dim_size(d);
+        ParallelFor(ctx, rows, row, [&](int64_t lo, int64_t hi) {
+          for (int64_t r = lo; r < hi; ++r) {
+            T acc = R::template Init<T>();
+            const T* p = x + r * row;
+            for (int64_t j = 0; j < row; ++j) acc = R::Combine(acc, p[j]);
+            y[r] = acc;
+          }
+        });
+      } else if (contiguous && first == 0) {
+        int64_t rows = 1, row = 1;
+        for (int d = 0; d < rank; ++d)
+          (d <= last ? rows : row) *= in.dim_size(d);
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* p = x + r * row;
+          for (int64_t j = 0; j < row; ++j) y[j] = R::Combine(y[j], p[j]);
+        }
+      } else {
+        // The output stride of each input dimension (0 where reduced).
+        absl::InlinedVector<int64_t, 8> stride(rank, 0);
+        int64_t s = 1;
         for (int d = rank - 1; d >= 0; --d) {
-          o += stride[d];
-          if (++idx[d] < in.dim_size(d)) break;
-          o -= stride[d] * in.dim_size(d);
-          idx[d] = 0;
+          if (!reduced[d]) {
+            stride[d] = s;
+            s *= in.dim_size(d);
+          }
+        }
+        absl::InlinedVector<int64_t, 8> idx(rank, 0);
+        int64_t o = 0;
+        for (size_t i = 0; i < src.size(); ++i) {
+          dst[o] = R::Combine(dst[o], src[i]);
+          for (int d = rank - 1; d >= 0; --d) {
+            o += stride[d];
+            if (++idx[d] < in.dim_size(d)) break;
+            o -= stride[d] * in.dim_size(d);
+            idx[d] = 0;
+          }
         }
       }
       if constexpr (kMean) {
