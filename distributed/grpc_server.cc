@@ -78,6 +78,55 @@ class RillServer::MasterServiceImpl
   Master* const master_;
 };
 
+// One RecvTensor call: finished exactly once, by whichever comes first of
+// the tensor (or the step's abort) and the receiver's cancellation.
+class RecvTensorReactor : public grpc::ServerUnaryReactor {
+ public:
+  struct State {
+    absl::Mutex mu;
+    RecvTensorReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    bool finished ABSL_GUARDED_BY(mu) = false;
+    grpc::ByteBuffer* response = nullptr;
+  };
+
+  explicit RecvTensorReactor(grpc::ByteBuffer* response)
+      : state_(std::make_shared<State>()) {
+    absl::MutexLock lock(&state_->mu);
+    state_->reactor = this;
+    state_->response = response;
+  }
+  std::shared_ptr<State> state() const { return state_; }
+
+  static void Complete(const std::shared_ptr<State>& state,
+                       const absl::Status& status, const Tensor& value,
+                       bool dead) {
+    RecvTensorReactor* reactor;
+    {
+      absl::MutexLock lock(&state->mu);
+      if (state->finished || state->reactor == nullptr) return;
+      state->finished = true;
+      reactor = state->reactor;
+      if (status.ok()) EncodeRecvTensorResponse(value, dead, state->response);
+    }
+    reactor->Finish(ToGrpc(status));
+  }
+
+  void OnCancel() override {
+    Complete(state_, absl::CancelledError("the receiver cancelled RecvTensor"),
+             Tensor(), false);
+  }
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->reactor = nullptr;
+    }
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 // RecvTensor is a raw-bytes callback method: its response is written by
 // distributed/tensor_coding.h straight from the tensor's buffer.
 class RillServer::WorkerServiceImpl
@@ -143,7 +192,6 @@ class RillServer::WorkerServiceImpl
   grpc::ServerUnaryReactor* RecvTensor(grpc::CallbackServerContext* ctx,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     std::vector<grpc::Slice> slices;
     std::string bytes;
     ::tensorflow::RecvTensorRequest parsed;
@@ -153,20 +201,19 @@ class RillServer::WorkerServiceImpl
       }
     }
     if (!parsed.ParseFromString(bytes)) {
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
       reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    "malformed RecvTensorRequest"));
       return reactor;
     }
-    const int64_t timeout = MillisLeft(ctx, recv_timeout_ms_);
-    // The wait for the tensor may be long: off gRPC's callback threads.
-    std::thread([worker = worker_, parsed = std::move(parsed), timeout, reactor,
-                 response] {
-      Tensor value;
-      bool dead = false;
-      absl::Status s = worker->RecvTensor(parsed, timeout, &value, &dead);
-      if (s.ok()) EncodeRecvTensorResponse(value, dead, response);
-      reactor->Finish(ToGrpc(s));
-    }).detach();
+    // Answered when the tensor is sent (inline if it already was), when
+    // the step is aborted, or when the receiver gives up: no thread waits.
+    auto* reactor = new RecvTensorReactor(response);
+    auto state = reactor->state();
+    worker_->RecvTensorAsync(
+        parsed, [state](const absl::Status& s, const Tensor& t, bool dead) {
+          RecvTensorReactor::Complete(state, s, t, dead);
+        });
     return reactor;
   }
 

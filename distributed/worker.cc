@@ -356,24 +356,37 @@ absl::Status Worker::CleanupAll(const std::vector<std::string>& containers) {
   return absl::OkStatus();
 }
 
+void Worker::RecvTensorAsync(const ::tensorflow::RecvTensorRequest& request,
+                             Rendezvous::DoneCallback done) {
+  absl::StatusOr<KeyParts> parts = ParseKey(request.rendezvous_key());
+  if (!parts.ok()) {
+    done(parts.status(), Tensor(), false);
+    return;
+  }
+  Device* device = LocalDevice(parts->send_device);
+  if (device == nullptr) {
+    done(absl::InvalidArgumentError(
+             absl::StrCat("RecvTensor: device ", parts->send_device,
+                          " is not a device of task ", task_name_)),
+         Tensor(), false);
+    return;
+  }
+  if (parts->incarnation != device->incarnation()) {
+    done(absl::AbortedError(absl::StrCat(
+             "RecvTensor: the key names incarnation ",
+             absl::Hex(parts->incarnation), " of ", parts->send_device,
+             ", which is now ", absl::Hex(device->incarnation()),
+             ": the task restarted; the step must be rerun")),
+         Tensor(), false);
+    return;
+  }
+  StepFor(request.step_id())
+      ->RecvLocal(request.rendezvous_key(), std::move(done));
+}
+
 absl::Status Worker::RecvTensor(const ::tensorflow::RecvTensorRequest& request,
                                 int64_t timeout_ms, Tensor* value,
                                 bool* is_dead) {
-  ASSIGN_OR_RETURN(KeyParts parts, ParseKey(request.rendezvous_key()));
-  Device* device = LocalDevice(parts.send_device);
-  if (device == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("RecvTensor: device ", parts.send_device,
-                     " is not a device of task ", task_name_));
-  }
-  if (parts.incarnation != device->incarnation()) {
-    return absl::AbortedError(
-        absl::StrCat("RecvTensor: the key names incarnation ",
-                     absl::Hex(parts.incarnation), " of ", parts.send_device,
-                     ", which is now ", absl::Hex(device->incarnation()),
-                     ": the task restarted; the step must be rerun"));
-  }
-  std::shared_ptr<StepRendezvous> step = StepFor(request.step_id());
   struct Result {
     absl::Notification done;
     absl::Status status;
@@ -381,7 +394,7 @@ absl::Status Worker::RecvTensor(const ::tensorflow::RecvTensorRequest& request,
     bool dead = false;
   };
   auto result = std::make_shared<Result>();
-  step->RecvLocal(request.rendezvous_key(),
+  RecvTensorAsync(request,
                   [result](const absl::Status& s, const Tensor& t, bool dead) {
                     result->status = s;
                     result->value = t;

@@ -78,6 +78,11 @@ class Worker {
   // key names an old incarnation of the sending device.
   absl::Status RecvTensor(const ::tensorflow::RecvTensorRequest& request,
                           int64_t timeout_ms, Tensor* value, bool* is_dead);
+  // The same without blocking: `done` runs once, inline when the tensor is
+  // already there, else on the thread that sends it (or that aborts the
+  // step). The caller bounds the wait (the RPC's deadline).
+  void RecvTensorAsync(const ::tensorflow::RecvTensorRequest& request,
+                       Rendezvous::DoneCallback done);
 
  private:
   struct Registered {
