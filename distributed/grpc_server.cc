@@ -6,18 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/platform/status_macros.h"
+#include "distributed/grpc_util.h"
 #include "distributed/protos/master_service.grpc.pb.h"
 #include "distributed/protos/worker_service.grpc.pb.h"
 #include "distributed/tensor_coding.h"
 #include "grpcpp/grpcpp.h"
 
 namespace rill {
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
-}
 
 namespace {
 

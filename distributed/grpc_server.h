@@ -68,9 +68,6 @@ class RillServer {
   std::unique_ptr<grpc::Server> server_;
 };
 
-// Converts between absl and gRPC statuses (the codes are the same numbers).
-grpc::Status ToGrpc(const absl::Status& s);
-
 }  // namespace rill
 
 #endif  // RILL_DISTRIBUTED_GRPC_SERVER_H_

@@ -6,23 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/framework/tensor_proto.h"
 #include "core/platform/status_macros.h"
+#include "distributed/grpc_util.h"
 #include "distributed/worker_channels.h"
 #include "grpcpp/grpcpp.h"
 
 namespace rill {
-namespace {
-
-absl::Status FromGrpc(const grpc::Status& s, const std::string& address) {
-  if (s.ok()) return absl::OkStatus();
-  const auto code = static_cast<absl::StatusCode>(s.error_code());
-  if (code == absl::StatusCode::kUnavailable) {
-    return absl::UnavailableError(absl::StrCat(
-        "the master at ", address, " is unavailable: ", s.error_message()));
-  }
-  return absl::Status(code, s.error_message());
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcSession>> GrpcSession::Create(
     const std::string& target, ::tensorflow::GraphDef graph,
@@ -49,8 +38,7 @@ absl::StatusOr<std::unique_ptr<GrpcSession>> GrpcSession::Create(
   ::tensorflow::CreateSessionResponse response;
   grpc::ClientContext ctx;
   ctx.set_wait_for_ready(true);
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(options.connect_timeout_ms));
+  ctx.set_deadline(DeadlineIn(options.connect_timeout_ms));
   const grpc::Status created =
       session->stub_->CreateSession(&ctx, request, &response);
   if (created.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -58,7 +46,8 @@ absl::StatusOr<std::unique_ptr<GrpcSession>> GrpcSession::Create(
         absl::StrCat("no master answered at ", address, " within ",
                      options.connect_timeout_ms, " ms"));
   }
-  RETURN_IF_ERROR(FromGrpc(created, address));
+  RETURN_IF_ERROR(FromGrpc(created, absl::StrCat("the master at ", address),
+                           /*name_peer=*/false));
   session->handle_ = response.session_handle();
   session->version_ = response.graph_version();
   return session;
@@ -74,8 +63,9 @@ absl::Status GrpcSession::Extend(::tensorflow::GraphDef more) {
   request.set_current_graph_version(version_);
   ::tensorflow::ExtendSessionResponse response;
   grpc::ClientContext ctx;
-  RETURN_IF_ERROR(
-      FromGrpc(stub_->ExtendSession(&ctx, request, &response), address_));
+  RETURN_IF_ERROR(FromGrpc(stub_->ExtendSession(&ctx, request, &response),
+                           absl::StrCat("the master at ", address_),
+                           /*name_peer=*/false));
   version_ = response.new_graph_version();
   return absl::OkStatus();
 }
@@ -103,7 +93,9 @@ absl::StatusOr<std::vector<Tensor>> GrpcSession::Run(
   request.set_store_errors_in_response_body(true);
   ::tensorflow::RunStepResponse response;
   grpc::ClientContext ctx;
-  RETURN_IF_ERROR(FromGrpc(stub_->RunStep(&ctx, request, &response), address_));
+  RETURN_IF_ERROR(FromGrpc(stub_->RunStep(&ctx, request, &response),
+                           absl::StrCat("the master at ", address_),
+                           /*name_peer=*/false));
   if (response.status_code() != 0) {
     return absl::Status(static_cast<absl::StatusCode>(response.status_code()),
                         response.status_error_message());
@@ -129,8 +121,10 @@ absl::Status GrpcSession::Close() {
   request.set_session_handle(handle_);
   ::tensorflow::CloseSessionResponse response;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return FromGrpc(stub_->CloseSession(&ctx, request, &response), address_);
+  ctx.set_deadline(DeadlineIn(5000));
+  return FromGrpc(stub_->CloseSession(&ctx, request, &response),
+                  absl::StrCat("the master at ", address_),
+                  /*name_peer=*/false);
 }
 
 absl::Status Reset(const std::string& target,
@@ -143,8 +137,10 @@ absl::Status Reset(const std::string& target,
   for (const std::string& c : containers) request.add_container(c);
   ::tensorflow::ResetResponse response;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return FromGrpc(stub->Reset(&ctx, request, &response), address);
+  ctx.set_deadline(DeadlineIn(10000));
+  return FromGrpc(stub->Reset(&ctx, request, &response),
+                  absl::StrCat("the master at ", address),
+                  /*name_peer=*/false);
 }
 
 absl::StatusOr<std::unique_ptr<SessionInterface>> NewSession(

@@ -11,6 +11,7 @@
 #include "core/framework/tensor_proto.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
+#include "distributed/grpc_util.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/device/device_name.h"
 #include "runtime/placement/partition.h"
@@ -24,21 +25,6 @@ namespace {
 // any cluster, so a worker keeps these keys in-process.
 constexpr char kClientDevice[] =
     "/job:_rill_client/replica:0/task:0/device:CPU:0";
-
-absl::Status FromGrpc(const grpc::Status& s, const std::string& task) {
-  if (s.ok()) return absl::OkStatus();
-  const auto code = static_cast<absl::StatusCode>(s.error_code());
-  if (code == absl::StatusCode::kUnavailable) {
-    return absl::UnavailableError(
-        absl::StrCat("task ", task, " is unavailable: ", s.error_message()));
-  }
-  return absl::Status(code,
-                      absl::StrCat("task ", task, ": ", s.error_message()));
-}
-
-std::chrono::system_clock::time_point DeadlineIn(int64_t ms) {
-  return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
-}
 
 // One registered partition of a step plan.
 struct Part {
@@ -119,7 +105,7 @@ absl::Status DiscoverDevices(const std::string& local_task, Worker* local,
     (*stub)->async()->GetStatus(
         &call->ctx, &request, &call->response,
         [call, &pending, task = tasks[i]](grpc::Status s) {
-          call->status = FromGrpc(s, task);
+          call->status = FromGrpc(s, absl::StrCat("task ", task));
           pending.DecrementCount();
         });
   }
@@ -306,8 +292,8 @@ absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
       ASSIGN_OR_RETURN(auto* stub, channels->Stub(part.task));
       grpc::ClientContext ctx;
       ctx.set_deadline(DeadlineIn(timeout_ms));
-      RETURN_IF_ERROR(
-          FromGrpc(stub->RegisterGraph(&ctx, request, &response), part.task));
+      RETURN_IF_ERROR(FromGrpc(stub->RegisterGraph(&ctx, request, &response),
+                               absl::StrCat("task ", part.task)));
     }
     part.graph_handle = response.graph_handle();
     session->registered.emplace_back(part.task, part.graph_handle);
@@ -436,11 +422,11 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
     }
     contexts[i] = std::make_unique<grpc::ClientContext>();
     if (timeout_ms > 0) contexts[i]->set_deadline(DeadlineIn(timeout_ms));
-    (*stub)->async()->RunGraph(contexts[i].get(), &requests[i], &responses[i],
-                               [&, i](grpc::Status s) {
-                                 finished(i, FromGrpc(s, plan->parts[i].task));
-                                 remaining.DecrementCount();
-                               });
+    (*stub)->async()->RunGraph(
+        contexts[i].get(), &requests[i], &responses[i], [&, i](grpc::Status s) {
+          finished(i, FromGrpc(s, absl::StrCat("task ", plan->parts[i].task)));
+          remaining.DecrementCount();
+        });
   }
   for (size_t i : local_parts) {
     finished(i,
@@ -534,7 +520,7 @@ absl::Status Master::ListDevices(const ::tensorflow::ListDevicesRequest&,
     ::tensorflow::GetStatusResponse status;
     RETURN_IF_ERROR(FromGrpc(
         stub->GetStatus(&ctx, ::tensorflow::GetStatusRequest(), &status),
-        task));
+        absl::StrCat("task ", task)));
     for (const auto& d : status.device_attributes()) {
       *response->add_remote_device() = d;
     }
@@ -565,7 +551,8 @@ absl::Status Master::Reset(const ::tensorflow::ResetRequest& request) {
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineIn(options_.connect_timeout_ms));
     ::tensorflow::CleanupAllResponse ignored;
-    RETURN_IF_ERROR(FromGrpc(stub->CleanupAll(&ctx, cleanup, &ignored), task));
+    RETURN_IF_ERROR(FromGrpc(stub->CleanupAll(&ctx, cleanup, &ignored),
+                             absl::StrCat("task ", task)));
   }
   return absl::OkStatus();
 }

@@ -9,6 +9,7 @@
 #include "core/framework/tensor_proto.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
+#include "distributed/grpc_util.h"
 #include "distributed/tensor_coding.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/device/device_name.h"
@@ -33,12 +34,6 @@ absl::StatusOr<KeyParts> ParseKey(const std::string& key) {
   }
   out.send_device = parts[0];
   return out;
-}
-
-absl::Status FromGrpc(const grpc::Status& s, const std::string& context) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(context, ": ", s.error_message()));
 }
 
 }  // namespace
@@ -134,10 +129,10 @@ class StepRendezvous : public Rendezvous,
             self->calls_.erase(call.get());
           }
           if (!s.ok()) {
-            absl::Status status = FromGrpc(
-                s, absl::StrCat("receiving a tensor from task ", task));
-            if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-                s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+            absl::Status status =
+                FromGrpc(s, absl::StrCat("task ", task, " (RecvTensor)"));
+            // A peer that does not answer in time is as good as gone.
+            if (absl::IsDeadlineExceeded(status)) {
               status = absl::UnavailableError(status.message());
             }
             done(status, Tensor(), false);

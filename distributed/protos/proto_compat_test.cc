@@ -63,16 +63,17 @@ TEST(DistributedProtoCompatTest, FieldNumbersMatchTensorFlow) {
   int checked = 0;
   // The two files and every distributed/ file they import, transitively.
   std::map<std::string, const FileDescriptor*> seen;
-  std::vector<const FileDescriptor*> todo(std::begin(files), std::end(files));
-  while (!todo.empty()) {
-    const FileDescriptor* file = todo.back();
-    todo.pop_back();
+  std::vector<const FileDescriptor*> to_visit(std::begin(files),
+                                              std::end(files));
+  while (!to_visit.empty()) {
+    const FileDescriptor* file = to_visit.back();
+    to_visit.pop_back();
     if (std::string(file->name()).rfind("distributed/", 0) != 0 ||
         !seen.emplace(std::string(file->name()), file).second) {
       continue;
     }
     for (int i = 0; i < file->dependency_count(); ++i) {
-      todo.push_back(file->dependency(i));
+      to_visit.push_back(file->dependency(i));
     }
   }
   for (const auto& [name, file] : seen) {

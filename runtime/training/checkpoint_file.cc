@@ -94,13 +94,13 @@ std::string EncodeStrings(const Tensor& t) {
   return out;
 }
 
-std::string DirOf(const std::string& path) {
+}  // namespace
+
+std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
 }
-
-}  // namespace
 
 std::string CheckpointFileOf(const std::string& prefix) {
   return prefix + ".ckpt";
@@ -176,7 +176,7 @@ absl::Status WriteCheckpoint(
     return s;
   }
   // The rename is durable once the directory is.
-  const std::string dir = DirOf(path);
+  const std::string dir = DirectoryOf(path);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

@@ -26,6 +26,9 @@
 
 namespace rill {
 
+// The directory part of a path ("." when it has none).
+std::string DirectoryOf(const std::string& path);
+
 // The file a checkpoint prefix names.
 std::string CheckpointFileOf(const std::string& prefix);
 

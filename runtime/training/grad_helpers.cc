@@ -15,9 +15,11 @@ Output Scalar(const Scope& scope, double value, DataType type) {
       return ops::Const(scope, static_cast<int32_t>(value));
     case DT_INT64:
       return ops::Const(scope, static_cast<int64_t>(value));
-    default:
+    case DT_FLOAT:
+      return ops::Const(scope, static_cast<float>(value));
+    default:  // half, bfloat16: from float.
       return ops::Cast(scope, ops::Const(scope, static_cast<float>(value)),
-                       BaseType(type) == DT_FLOAT ? DT_FLOAT : BaseType(type));
+                       BaseType(type));
   }
 }
 

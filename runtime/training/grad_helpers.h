@@ -1,5 +1,5 @@
 // Helpers shared by the gradient functions (math_grad.cc, nn_grad.cc,
-// array_grad.cc). Internal to runtime/training.
+// array_grad.cc) and the optimizers. Internal to runtime/training.
 #ifndef RILL_RUNTIME_TRAINING_GRAD_HELPERS_H_
 #define RILL_RUNTIME_TRAINING_GRAD_HELPERS_H_
 
@@ -16,7 +16,8 @@ namespace rill::grad {
 // The tensor feeding data input i of op.
 Output In(const Operation& op, int i);
 
-// A scalar constant of dtype `type` (float, double, int32 or int64).
+// A scalar constant of dtype `type` (float, double, int32, int64; half and
+// bfloat16 through a Cast).
 Output Scalar(const Scope& scope, double value, DataType type);
 
 // grads[i], or zeros shaped like op's output i when no gradient reached it.

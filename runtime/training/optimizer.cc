@@ -7,6 +7,7 @@
 #include "core/cc/node_builder.h"
 #include "core/cc/ops.h"
 #include "core/platform/status_macros.h"
+#include "runtime/training/grad_helpers.h"
 #include "runtime/training/gradients.h"
 
 namespace rill {
@@ -31,20 +32,6 @@ absl::Status VariableInfo(const Output& var, DataType* dtype,
 }
 
 bool IsResource(const Output& var) { return var.node()->op() == "VarHandleOp"; }
-
-// A scalar of `dtype` holding value.
-Output ScalarOf(const Scope& s, double value, DataType dtype) {
-  switch (dtype) {
-    case DT_DOUBLE:
-      return ops::Const(s, value);
-    case DT_INT64:
-      return ops::Const(s, static_cast<int64_t>(value));
-    case DT_INT32:
-      return ops::Const(s, static_cast<int32_t>(value));
-    default:
-      return ops::Const(s, static_cast<float>(value));
-  }
-}
 
 }  // namespace
 
@@ -177,7 +164,7 @@ Output Optimizer::Slot(const Scope& scope, const Output& var,
       ops::Fill(at,
                 Tensor::FromVector<int64_t>(
                     dims, TensorShape({static_cast<int64_t>(dims.size())})),
-                ScalarOf(at, value, dtype));
+                grad::Scalar(at, value, dtype));
   if (IsResource(var)) {
     auto handle = ops::VarHandleOp(at.WithOpName(name), dtype, shape,
                                    ops::VarHandleOp::SharedName(name));
@@ -198,7 +185,7 @@ Output Optimizer::NonSlot(const Scope& scope, const Output& with,
   Scope at = scope.WithNoControlDependencies().ColocateWith(with);
   auto v = ops::VariableV2(at.WithOpName(name), PartialTensorShape({}), dtype);
   inits_.push_back(ops::Assign(at.WithOpName(name + "/Assign"), v,
-                               ScalarOf(at, value, dtype))
+                               grad::Scalar(at, value, dtype))
                        .operation);
   return v;
 }
@@ -206,7 +193,7 @@ Output Optimizer::NonSlot(const Scope& scope, const Output& with,
 Output Optimizer::LearningRate(const Scope& scope, double value,
                                DataType dtype) {
   if (learning_rate_tensor_.node() == nullptr)
-    return ScalarOf(scope, value, dtype);
+    return grad::Scalar(scope, value, dtype);
   if (BaseType(learning_rate_tensor_.type()) == dtype) {
     return learning_rate_tensor_;
   }
@@ -252,7 +239,7 @@ absl::StatusOr<Operation> MomentumOptimizer::ApplyDense(const Scope& scope,
   attrs["use_nesterov"] = MakeAttr(use_nesterov_);
   return Apply(scope, "Momentum", var,
                {accum, LearningRate(scope, learning_rate_, t), grad,
-                ScalarOf(scope, momentum_, t)},
+                grad::Scalar(scope, momentum_, t)},
                attrs);
 }
 
@@ -282,8 +269,8 @@ absl::StatusOr<Operation> AdamOptimizer::ApplyDense(const Scope& scope,
   }
   return Apply(scope, "Adam", var,
                {m, v, b1p, b2p, LearningRate(scope, learning_rate_, t),
-                ScalarOf(scope, beta1_, t), ScalarOf(scope, beta2_, t),
-                ScalarOf(scope, epsilon_, t), grad});
+                grad::Scalar(scope, beta1_, t), grad::Scalar(scope, beta2_, t),
+                grad::Scalar(scope, epsilon_, t), grad});
 }
 
 absl::StatusOr<std::vector<Operation>> AdamOptimizer::Finish(
@@ -291,12 +278,12 @@ absl::StatusOr<std::vector<Operation>> AdamOptimizer::Finish(
   // After every variable's update: beta_power *= beta.
   Scope after = scope.WithControlDependencies(updates);
   const DataType t = DtypeOf(beta1_power_);
-  auto b1 =
-      ops::Assign(after.ColocateWith(beta1_power_), beta1_power_,
-                  ops::Mul(after, beta1_power_, ScalarOf(after, beta1_, t)));
-  auto b2 =
-      ops::Assign(after.ColocateWith(beta2_power_), beta2_power_,
-                  ops::Mul(after, beta2_power_, ScalarOf(after, beta2_, t)));
+  auto b1 = ops::Assign(
+      after.ColocateWith(beta1_power_), beta1_power_,
+      ops::Mul(after, beta1_power_, grad::Scalar(after, beta1_, t)));
+  auto b2 = ops::Assign(
+      after.ColocateWith(beta2_power_), beta2_power_,
+      ops::Mul(after, beta2_power_, grad::Scalar(after, beta2_, t)));
   RETURN_IF_ERROR(scope.status());
   std::vector<Operation> done = updates;
   done.push_back(b1.operation);

@@ -26,12 +26,6 @@ namespace {
 
 constexpr char kStateFile[] = "checkpoint";
 
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 std::string BaseOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -76,7 +70,7 @@ absl::Status WriteState(const std::string& dir,
   std::string text;
   auto entry = [&dir](const std::string& p) {
     const std::string rel =
-        DirOf(p) == dir ? BaseOf(p) : p;  // Relative inside dir.
+        DirectoryOf(p) == dir ? BaseOf(p) : p;  // Relative inside dir.
     return absl::StrCat("\"", absl::CEscape(rel), "\"");
   };
   absl::StrAppend(&text, "model_checkpoint_path: ", entry(kept.back()), "\n");
@@ -207,7 +201,7 @@ absl::StatusOr<std::string> Saver::Save(SessionInterface* session,
   }
   const std::string path =
       global_step >= 0 ? absl::StrCat(prefix, "-", global_step) : prefix;
-  const std::string dir = DirOf(path);
+  const std::string dir = DirectoryOf(path);
   if (!IsDirectory(dir)) {
     return absl::NotFoundError(absl::StrCat(
         "cannot save to ", path, ": directory ", dir, " does not exist"));
@@ -240,7 +234,8 @@ absl::StatusOr<std::string> Saver::Save(SessionInterface* session,
   return path;
 }
 
-absl::Status Saver::Restore(SessionInterface* session, const std::string& path) {
+absl::Status Saver::Restore(SessionInterface* session,
+                            const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
                    CheckpointReader::Open(path));
   for (const Var& v : vars_) {

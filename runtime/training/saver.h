@@ -45,7 +45,8 @@ class Saver {
   // Writes the variables to "<prefix>-<global_step>" (just "<prefix>" when
   // global_step < 0) and returns that checkpoint path. NOT_FOUND when the
   // directory does not exist.
-  absl::StatusOr<std::string> Save(SessionInterface* session, const std::string& prefix,
+  absl::StatusOr<std::string> Save(SessionInterface* session,
+                                   const std::string& prefix,
                                    int64_t global_step = -1);
   // Loads every variable from the checkpoint `path`. Before touching any
   // variable: NOT_FOUND naming a missing tensor, INVALID_ARGUMENT naming a
