@@ -439,7 +439,12 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
   // The cause, not the aborts it made on the other tasks.
   absl::Status status;
   for (const absl::Status& s : statuses) {
-    if (!s.ok() && (status.ok() || absl::IsAborted(status))) status = s;
+    // (The aborts and cancellations that ending the step caused elsewhere
+    // lose to any other error.)
+    if (!s.ok() &&
+        (status.ok() || absl::IsAborted(status) || absl::IsCancelled(status))) {
+      status = s;
+    }
   }
   if (absl::IsUnavailable(status) || absl::IsNotFound(status) ||
       absl::IsAborted(status)) {

@@ -111,13 +111,17 @@ class StepRendezvous : public Rendezvous,
     call->request = grpc::ByteBuffer(&slice, 1);
     call->ctx.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(recv_timeout_ms_));
+    absl::Status aborted;
     {
       absl::MutexLock lock(&mu_);
-      if (!abort_.ok()) {
-        done(abort_, Tensor(), false);
-        return;
-      }
-      calls_[call.get()] = call;
+      aborted = abort_;
+      if (aborted.ok()) calls_[call.get()] = call;
+    }
+    // Outside the lock: `done` may end the step, which aborts this
+    // rendezvous and takes the lock again.
+    if (!aborted.ok()) {
+      done(aborted, Tensor(), false);
+      return;
     }
     auto self = shared_from_this();
     (*stub)->UnaryCall(
