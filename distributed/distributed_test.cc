@@ -1,12 +1,16 @@
 // The distributed runtime on an in-process cluster (1 ps + 2 workers, real
 // gRPC on loopback): the same graphs give the same results as the local
 // session, with nodes pinned to every task.
+#include <chrono>
 #include <random>
 
+#include "absl/synchronization/notification.h"
 #include "core/cc/ops.h"
 #include "core/framework/rendezvous.h"
 #include "distributed/grpc_session.h"
 #include "distributed/test_cluster.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "runtime/session/session.h"
 
@@ -190,6 +194,146 @@ TEST_F(DistributedTest, BadRequestsAreClearErrors) {
                                      {.connect_timeout_ms = 500});
   EXPECT_EQ(nowhere.status().code(), absl::StatusCode::kUnavailable)
       << nowhere.status();
+}
+
+// Sends `bytes` as the request of `method` with a raw gRPC client, as a
+// broken or hostile peer would.
+grpc::Status RawCall(const std::string& target, const std::string& method,
+                     const std::string& bytes) {
+  auto channel = grpc::CreateChannel(target.substr(strlen("grpc://")),
+                                     grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice slice(bytes.data(), bytes.size());
+  grpc::ByteBuffer request(&slice, 1), response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  return status;
+}
+
+constexpr const char* kMethods[] = {
+    "/tensorflow.MasterService/CreateSession",
+    "/tensorflow.MasterService/ExtendSession",
+    "/tensorflow.MasterService/RunStep",
+    "/tensorflow.MasterService/CloseSession",
+    "/tensorflow.MasterService/ListDevices",
+    "/tensorflow.MasterService/Reset",
+    "/tensorflow.WorkerService/GetStatus",
+    "/tensorflow.WorkerService/CreateWorkerSession",
+    "/tensorflow.WorkerService/DeleteWorkerSession",
+    "/tensorflow.WorkerService/RegisterGraph",
+    "/tensorflow.WorkerService/DeregisterGraph",
+    "/tensorflow.WorkerService/RunGraph",
+    "/tensorflow.WorkerService/CleanupGraph",
+    "/tensorflow.WorkerService/CleanupAll",
+    "/tensorflow.WorkerService/RecvTensor",
+};
+
+TEST_F(DistributedTest, MalformedRequestsAreInvalidArgument) {
+  // Field 1, length-delimited, claiming 16 bytes and giving 2: no message
+  // parses from it.
+  const std::string garbage = std::string("\x0a\x10") + "ab";
+  for (const char* method : kMethods) {
+    grpc::Status s = RawCall(cluster_->Target("ps", 0), method, garbage);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << method << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find("malformed tensorflow."),
+              std::string::npos)
+        << method << ": " << s.error_message();
+  }
+  // The server survived every one and still runs steps.
+  auto session = GrpcSession::Create(cluster_->Target("ps", 0), PinnedGraph());
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+}
+
+TEST(DistributedLimitsTest, OversizedMessagesAreResourceExhausted) {
+  ServerOptions options;
+  options.max_message_bytes = 64 << 10;
+  auto cluster = TestCluster::Start({{"a", 1}, {"b", 1}}, options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string target = (*cluster)->Target("b", 0);
+
+  // A raw request over the limit is refused before Rill sees it.
+  grpc::Status raw = RawCall(target, "/tensorflow.MasterService/RunStep",
+                             std::string(100 << 10, '\0'));
+  EXPECT_EQ(raw.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << raw.error_message();
+
+  // So is a feed over it, and a tensor sent between the tasks over it.
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);
+  ops::Identity(root.WithOpName("echo").WithDevice("/job:a/task:0"), x);
+  auto n = ops::Placeholder(root.WithOpName("n"), DT_INT64);
+  auto made = ops::Fill(root.WithDevice("/job:a/task:0"), n, 1.0f);
+  ops::Sum(root.WithOpName("total").WithDevice("/job:b/task:0"), made, {0});
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok());
+  auto session = GrpcSession::Create(target, def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  const Tensor big = Tensor::FromVector<float>(
+      std::vector<float>(32 << 10, 1.0f), TensorShape({32 << 10}));
+  auto fed = (*session)->Run({{"x", big}}, {"echo"}, {});
+  EXPECT_EQ(fed.status().code(), absl::StatusCode::kResourceExhausted)
+      << fed.status();
+  auto sent = (*session)->Run(
+      {{"n", Tensor::FromVector<int64_t>({32 << 10}, TensorShape({1}))}},
+      {"total"}, {});
+  EXPECT_EQ(sent.status().code(), absl::StatusCode::kResourceExhausted)
+      << sent.status();
+
+  // Both servers survive and serve what fits.
+  auto small = (*session)->Run(
+      {{"n", Tensor::FromVector<int64_t>({1000}, TensorShape({1}))}}, {"total"},
+      {});
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ((*small)[0].scalar<float>(), 1000.0f);
+
+  ServerOptions tiny;
+  tiny.max_message_bytes = 100;
+  auto refused = TestCluster::Start({{"a", 1}}, tiny);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument)
+      << refused.status();
+}
+
+TEST_F(DistributedTest, AStepPastItsTimeoutEndsOnEveryTask) {
+  // About 60 GFLOP on worker 1, summed on worker 0.
+  Scope root = Scope::NewRootScope();
+  Scope w1 = root.WithDevice("/job:worker/task:1");
+  auto x = ops::Fill(w1,
+                     ops::Const(w1, Tensor::FromVector<int64_t>(
+                                        {1024, 1024}, TensorShape({2}))),
+                     0.001f);
+  Output y = x;
+  for (int i = 0; i < 30; ++i) y = ops::MatMul(w1, y, x);
+  ops::Sum(root.WithOpName("slow").WithDevice("/job:worker/task:0"), y, {0, 1});
+  ops::Const(root.WithOpName("quick").WithDevice("/job:worker/task:1"), 7.0f);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok());
+  auto session = GrpcSession::Create(cluster_->Target("worker", 0), def);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  RunOptions options;
+  options.timeout_in_ms = 200;
+  const auto start = std::chrono::steady_clock::now();
+  auto late = (*session)->Run(options, {}, {"slow"}, {});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << late.status();
+  // Bounded: the timeout plus the matrix product that was running.
+  EXPECT_LT(seconds, 10.0);
+  auto quick = (*session)->Run({}, {"quick"}, {});
+  ASSERT_TRUE(quick.ok()) << quick.status();
+  EXPECT_EQ((*quick)[0].scalar<float>(), 7.0f);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "distributed/worker.h"
 #include "distributed/worker_channels.h"
 #include "grpcpp/server.h"
+#include "oneapi/tbb/global_control.h"
 #include "oneapi/tbb/task_arena.h"
 #include "runtime/device/device.h"
 
@@ -27,6 +28,10 @@ struct ServerOptions {
   int num_cpu_devices = 1;
   // Threads for running partitions; 0: one per core.
   int num_threads = 0;
+  // The largest message the server accepts or sends, and its channels to
+  // the other tasks; a larger one is RESOURCE_EXHAUSTED. A tensor fed,
+  // fetched or sent between tasks must fit in one message.
+  int max_message_bytes = kMaxMessageBytes;
   WorkerOptions worker;
   MasterOptions master;
 };
@@ -55,10 +60,13 @@ class RillServer {
   RillServer() = default;
   class MasterServiceImpl;
   class WorkerServiceImpl;
+  class CallPool;
 
   std::string task_name_;
   std::string address_;
+  int max_message_bytes_ = kMaxMessageBytes;
   std::vector<std::unique_ptr<Device>> devices_;
+  std::unique_ptr<oneapi::tbb::global_control> parallelism_;
   std::unique_ptr<oneapi::tbb::task_arena> arena_;
   std::unique_ptr<WorkerChannels> channels_;
   std::unique_ptr<Worker> worker_;
@@ -66,6 +74,9 @@ class RillServer {
   std::unique_ptr<MasterServiceImpl> master_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
   std::unique_ptr<grpc::Server> server_;
+  // After server_: its calls finish (their threads joined) before the
+  // server goes.
+  std::unique_ptr<CallPool> pool_;
 };
 
 }  // namespace rill

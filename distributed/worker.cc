@@ -86,6 +86,12 @@ class StepRendezvous : public Rendezvous,
     for (const auto& call : in_flight) call->ctx.TryCancel();
   }
 
+  // Stops the step's nodes and wakes its receives, here and in flight.
+  void Fail(const absl::Status& why) {
+    cancellation_.Cancel(why);
+    StartAbort(why);
+  }
+
   // Receives only what this task sends (for a peer's RecvTensor).
   void RecvLocal(const std::string& key, DoneCallback done) {
     local_.RecvAsync(key, std::move(done));
@@ -145,7 +151,8 @@ class StepRendezvous : public Rendezvous,
           Tensor value;
           bool dead = false;
           absl::Status decoded = DecodeRecvTensorResponse(
-              call->response, kMaxMessageBytes, &value, &dead);
+              call->response, self->channels_->max_message_bytes(), &value,
+              &dead);
           done(decoded, value, dead);
         });
   }
@@ -266,6 +273,31 @@ std::shared_ptr<StepRendezvous> Worker::StepFor(int64_t step_id) {
 absl::Status Worker::RunGraph(const ::tensorflow::RunGraphRequest& request,
                               ::tensorflow::RunGraphResponse* response,
                               int64_t timeout_ms) {
+  // Shared with the callback, which may still be returning from Notify()
+  // when this thread wakes.
+  struct Result {
+    absl::Notification done;
+    absl::Status status;
+  };
+  auto result = std::make_shared<Result>();
+  RunGraphAsync(request, response, [result](absl::Status s) {
+    result->status = std::move(s);
+    result->done.Notify();
+  });
+  if (timeout_ms > 0 && !result->done.WaitForNotificationWithTimeout(
+                            absl::Milliseconds(timeout_ms))) {
+    CancelStep(request.step_id(),
+               absl::DeadlineExceededError(absl::StrCat(
+                   "the step did not finish within its timeout of ", timeout_ms,
+                   " ms")));
+  }
+  result->done.WaitForNotification();
+  return result->status;
+}
+
+void Worker::RunGraphAsync(const ::tensorflow::RunGraphRequest& request,
+                           ::tensorflow::RunGraphResponse* response,
+                           std::function<void(absl::Status)> done) {
   std::shared_ptr<const Registered> graph;
   {
     absl::MutexLock lock(&mu_);
@@ -273,21 +305,39 @@ absl::Status Worker::RunGraph(const ::tensorflow::RunGraphRequest& request,
     if (it != graphs_.end()) graph = it->second;
   }
   if (graph == nullptr) {
-    return absl::NotFoundError(
+    done(absl::NotFoundError(
         absl::StrCat("no graph '", request.graph_handle(), "' on task ",
-                     task_name_, " (it restarted, or the graph was dropped)"));
+                     task_name_, " (it restarted, or the graph was dropped)")));
+    return;
   }
   std::shared_ptr<StepRendezvous> step = StepFor(request.step_id());
   for (const auto& send : request.send()) {
-    ASSIGN_OR_RETURN(Tensor t, TensorFromProto(send.tensor()));
-    RETURN_IF_ERROR(step->Send(send.name(), t, false));
+    absl::StatusOr<Tensor> t = TensorFromProto(send.tensor());
+    absl::Status sent =
+        t.ok() ? step->Send(send.name(), *t, false) : t.status();
+    if (!sent.ok()) {
+      done(sent);
+      return;
+    }
   }
   StepRun run;
   run.step_id = request.step_id();
   run.rendezvous = step.get();
   run.cancellation = step->cancellation();
-  run.timeout_ms = timeout_ms;
-  RETURN_IF_ERROR(RunExecutors(arena_, {graph->executor.get()}, run));
+  // The step's rendezvous and the partition's executor stay alive until
+  // the step ends, whatever CleanupGraph or DeregisterGraph do meanwhile.
+  RunExecutorAsync(arena_, graph->executor.get(), run,
+                   [step, graph, &request, response,
+                    done = std::move(done)](absl::Status s) {
+                     if (s.ok())
+                       s = CollectFetches(request, step.get(), response);
+                     done(s);
+                   });
+}
+
+absl::Status Worker::CollectFetches(
+    const ::tensorflow::RunGraphRequest& request, StepRendezvous* step,
+    ::tensorflow::RunGraphResponse* response) {
   for (const std::string& key : request.recv_key()) {
     // After a successful step every fetched tensor was sent: the receive
     // completes inline. A missing one leaves the callback to the step's
@@ -311,12 +361,22 @@ absl::Status Worker::RunGraph(const ::tensorflow::RunGraphRequest& request,
           absl::StrCat("the step finished without sending '", key, "'"));
     }
     RETURN_IF_ERROR(result->status);
-    const Tensor& value = result->value;
     auto* recv = response->add_recv();
     recv->set_name(key);
-    TensorToProto(value, recv->mutable_tensor());
+    TensorToProto(result->value, recv->mutable_tensor());
   }
   return absl::OkStatus();
+}
+
+void Worker::CancelStep(int64_t step_id, const absl::Status& why) {
+  std::shared_ptr<StepRendezvous> step;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = steps_.find(step_id);
+    if (it == steps_.end()) return;
+    step = it->second;
+  }
+  step->Fail(why);
 }
 
 absl::Status Worker::CleanupGraph(int64_t step_id) {
@@ -328,10 +388,7 @@ absl::Status Worker::CleanupGraph(int64_t step_id) {
     step = std::move(it->second);
     steps_.erase(it);
   }
-  const absl::Status ended =
-      absl::AbortedError(absl::StrCat("step ", step_id, " was ended"));
-  step->cancellation()->Cancel(ended);
-  step->StartAbort(ended);
+  step->Fail(absl::AbortedError(absl::StrCat("step ", step_id, " was ended")));
   return absl::OkStatus();
 }
 

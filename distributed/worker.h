@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,16 @@ class Worker {
   absl::Status RunGraph(const ::tensorflow::RunGraphRequest& request,
                         ::tensorflow::RunGraphResponse* response,
                         int64_t timeout_ms = 0);
+  // The same without blocking: the partition's nodes run on the arena and
+  // `done` runs once when the step has ended (possibly inline, for a
+  // request that fails at once). `request` and `response` must outlive
+  // it. A late step is ended with CancelStep.
+  void RunGraphAsync(const ::tensorflow::RunGraphRequest& request,
+                     ::tensorflow::RunGraphResponse* response,
+                     std::function<void(absl::Status)> done);
+  // Fails the step with `why` on this task: its running nodes stop and
+  // its receives wake; it stays known until CleanupGraph.
+  void CancelStep(int64_t step_id, const absl::Status& why);
   // Ends the step: aborts its rendezvous (waking any waiting receive) and
   // forgets it.
   absl::Status CleanupGraph(int64_t step_id);
@@ -90,6 +101,10 @@ class Worker {
     std::unique_ptr<Executor> executor;
   };
   std::shared_ptr<StepRendezvous> StepFor(int64_t step_id);
+  // The tensors request.recv_key() names, from the ended step.
+  static absl::Status CollectFetches(
+      const ::tensorflow::RunGraphRequest& request, StepRendezvous* step,
+      ::tensorflow::RunGraphResponse* response);
   Device* LocalDevice(const std::string& name) const;
 
   const std::string task_name_;

@@ -18,8 +18,8 @@ absl::StatusOr<WorkerChannels::Stubs*> WorkerChannels::Find(
   }
   ASSIGN_OR_RETURN(std::string address, cluster_.Address(name.job, name.task));
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  args.SetMaxReceiveMessageSize(max_message_bytes_);
+  args.SetMaxSendMessageSize(max_message_bytes_);
   // Large tensors: a deep flow-control window and large frames.
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, kMaxFrameBytes);

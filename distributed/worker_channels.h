@@ -19,13 +19,17 @@ namespace rill {
 // The largest message a Rill channel or server accepts (a 256 MiB tensor
 // and its envelope fit).
 inline constexpr int kMaxMessageBytes = 1 << 30;
+// The smallest limit a server may be given (the control messages fit).
+inline constexpr int kMinMessageBytes = 4096;
 // HTTP/2 settings for moving large tensors on fast links.
 inline constexpr int kStreamWindowBytes = 64 << 20;
 inline constexpr int kMaxFrameBytes = (1 << 24) - 1;
 
 class WorkerChannels {
  public:
-  explicit WorkerChannels(ClusterSpec cluster) : cluster_(std::move(cluster)) {}
+  explicit WorkerChannels(ClusterSpec cluster,
+                          int max_message_bytes = kMaxMessageBytes)
+      : cluster_(std::move(cluster)), max_message_bytes_(max_message_bytes) {}
 
   // NOT_FOUND when the cluster has no such task.
   absl::StatusOr<::tensorflow::WorkerService::Stub*> Stub(
@@ -34,9 +38,11 @@ class WorkerChannels {
   // copies, distributed/tensor_coding.h).
   absl::StatusOr<grpc::GenericStub*> RawStub(const std::string& task_name);
   const ClusterSpec& cluster() const { return cluster_; }
+  int max_message_bytes() const { return max_message_bytes_; }
 
  private:
   const ClusterSpec cluster_;
+  const int max_message_bytes_;
   absl::Mutex mu_;
   struct Stubs {
     std::unique_ptr<::tensorflow::WorkerService::Stub> typed;

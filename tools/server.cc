@@ -1,4 +1,5 @@
 // rill server --cluster JSON --job NAME --task I [--devices CPU=N]
+//             [--max_message_bytes N]
 // (or the TF_CONFIG environment variable): one task of a cluster, master
 // and worker, until SIGTERM or SIGINT.
 #include <pthread.h>
@@ -53,6 +54,13 @@ absl::Status Server(const Args& args, std::ostream& out) {
           options.num_cpu_devices < 1 || options.num_cpu_devices > 64) {
         return absl::InvalidArgumentError(absl::StrCat(
             "--devices must be CPU=N with N in 1..64, not '", value, "'"));
+      }
+    } else if (flag == "--max_message_bytes") {
+      if (!absl::SimpleAtoi(value, &options.max_message_bytes) ||
+          options.max_message_bytes < kMinMessageBytes) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--max_message_bytes must be a byte count from ", kMinMessageBytes,
+            " to 2147483647, not '", value, "'"));
       }
     } else {
       return absl::InvalidArgumentError(

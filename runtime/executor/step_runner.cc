@@ -75,4 +75,28 @@ absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
   return absl::OkStatus();
 }
 
+void RunExecutorAsync(oneapi::tbb::task_arena* arena, const Executor* executor,
+                      const StepRun& run,
+                      std::function<void(absl::Status)> done) {
+  Executor::Args args;
+  args.step_id = run.step_id;
+  args.call_frame = run.call_frame;
+  args.rendezvous = run.rendezvous;
+  args.cancellation = run.cancellation;
+  if (run.stats != nullptr) args.stats = &(*run.stats)[0];
+  args.runner = [arena](std::function<void()> fn) {
+    arena->enqueue(std::move(fn));
+  };
+  executor->RunAsync(
+      args, [rendezvous = run.rendezvous, cancellation = run.cancellation,
+             done = std::move(done)](absl::Status s) {
+        if (!s.ok()) {
+          rendezvous->StartAbort(s);
+        } else if (cancellation != nullptr && cancellation->cancelled()) {
+          s = cancellation->status();
+        }
+        done(s);
+      });
+}
+
 }  // namespace rill

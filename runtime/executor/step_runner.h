@@ -2,10 +2,12 @@
 // worker's) on a oneTBB arena and waits for all of them: the first error
 // is the step's, and it aborts the step's rendezvous so no partition waits
 // forever; an optional timeout cancels the step from a watchdog thread.
+// RunExecutorAsync runs one executor's step without blocking anyone.
 #ifndef RILL_RUNTIME_EXECUTOR_STEP_RUNNER_H_
 #define RILL_RUNTIME_EXECUTOR_STEP_RUNNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -32,6 +34,17 @@ struct StepRun {
 absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
                           const std::vector<const Executor*>& executors,
                           const StepRun& run);
+
+// Runs one executor's step without blocking: its nodes run as tasks
+// enqueued on the arena (no thread of the caller's joins it), and `done`
+// runs once when the step has ended, on the thread that finished it (an
+// arena thread, or the one that completed its last async kernel). The
+// first error aborts run.rendezvous. run.timeout_ms is not watched: the
+// caller ends a late step through run.cancellation and the rendezvous, and
+// both must outlive the step.
+void RunExecutorAsync(oneapi::tbb::task_arena* arena, const Executor* executor,
+                      const StepRun& run,
+                      std::function<void(absl::Status)> done);
 
 }  // namespace rill
 

@@ -65,6 +65,39 @@ def tcp_copy_mb_per_s(nbytes, repeats=5):
     return nbytes / results[len(results) // 2] / 1e6
 
 
+def tcp_round_trip_s(repeats=2000):
+    """Median seconds of a 64-byte ping-pong between two processes over
+    loopback TCP (the floor under any RPC)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    echo = subprocess.Popen([sys.executable, "-c", """
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while True:
+    d = c.recv(64)
+    if not d:
+        break
+    c.sendall(d)
+""", str(server.getsockname()[1])])
+    conn, _ = server.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    results = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        conn.sendall(b"x" * 64)
+        got = 0
+        while got < 64:
+            got += len(conn.recv(64 - got))
+        results.append(time.perf_counter() - start)
+    conn.close()
+    server.close()
+    echo.wait()
+    results.sort()
+    return results[len(results) // 2]
+
+
 def main():
     for path in (RILL, BENCH):
         if not os.path.exists(path):
@@ -78,14 +111,19 @@ def main():
         time.sleep(1.0)
         master = "grpc://localhost:%d" % pb
 
-        def bench(nbytes, steps, local=False):
+        def bench(nbytes, steps, local=False, ping=False):
             out = subprocess.run([BENCH, "--master=" + master, "--bytes=%d" % nbytes,
-                                  "--steps=%d" % steps, "--local=%s" % str(local).lower()],
+                                  "--steps=%d" % steps, "--local=%s" % str(local).lower(),
+                                  "--ping=%s" % str(ping).lower()],
                                  check=True, capture_output=True, text=True).stdout
             return json.loads(out.strip().splitlines()[-1])
 
-        empty = bench(0, 200)
+        empty = bench(0, 500)
+        ping = bench(0, 1000, ping=True)
+        tcp_rtt = tcp_round_trip_s()
         print("empty two-task step: %.0f us (goal < 300 us)" % (empty["median_s"] * 1e6))
+        print("one gRPC round trip (GetStatus): %.0f us; loopback TCP round trip: %.0f us"
+              % (ping["median_s"] * 1e6, tcp_rtt * 1e6))
         # RecvTensor's share of the step: the cluster step minus the same
         # step's compute (Fill on a, Sum on b) run in one process.
         print("%10s %10s %10s %14s %14s %8s" % ("bytes", "step ms", "local ms",

@@ -6,12 +6,14 @@
 #  2. Every server is a master.
 #  3. `kill -9` of a worker in the middle of a step: the client gets an
 #     error naming the task in bounded time; the other servers still serve.
-#  4. Bad input: clear one-line errors, no hang.
+#  4. Bad input: clear one-line errors, no hang; malformed and oversized
+#     calls from a raw gRPC client are refused and the server survives.
 #  5. SIGTERM stops each server cleanly.
 set -uo pipefail
 
 RILL="$1"
 LOGREG="$2"
+RAW="$3"
 DATA="tests/testdata"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
@@ -25,9 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r P0 P1 P2 < <(python3 -c '
+read -r P0 P1 P2 P3 < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')
 CLUSTER="{\"ps\": [\"localhost:$P0\"], \"worker\": [\"localhost:$P1\", \"localhost:$P2\"]}"
@@ -128,6 +130,34 @@ if timeout 10 "$RILL" server --cluster "$CLUSTER" --job chief --task 0 2>"$TMP/e
 fi
 grep -q "^rill: NOT_FOUND: the cluster has no task /job:chief/replica:0/task:0" "$TMP/err" ||
   fail "unknown task: $(cat "$TMP/err")"
+
+# Raw gRPC calls: a request that does not parse is INVALID_ARGUMENT naming
+# the message, for every method that takes one.
+for method in MasterService/CreateSession MasterService/RunStep \
+    WorkerService/RegisterGraph WorkerService/RunGraph WorkerService/RecvTensor; do
+  got=$("$RAW" "localhost:$P0" "/tensorflow.$method" garbage)
+  [[ "$got" == "INVALID_ARGUMENT: malformed tensorflow."* ]] ||
+    fail "garbage to $method: $got"
+done
+# A server with a 64 KiB message limit refuses a larger request with
+# RESOURCE_EXHAUSTED, and serves on.
+"$RILL" server --cluster "{\"lim\": [\"localhost:$P3\"]}" --job lim --task 0 \
+  --max_message_bytes 65536 >"$TMP/lim.log" 2>&1 &
+pids+=($!); LIM=$!
+for _ in $(seq 1 100); do grep -q "serving on" "$TMP/lim.log" && break; sleep 0.05; done
+got=$("$RAW" "localhost:$P3" /tensorflow.MasterService/RunStep zeros:100000)
+[[ "$got" == "RESOURCE_EXHAUSTED: "* ]] || fail "oversized RunStep: $got"
+got=$("$RAW" "localhost:$P3" /tensorflow.WorkerService/GetStatus empty)
+[[ "$got" == "OK: " ]] || fail "the limited server after an oversized call: $got"
+out=$("$RILL" run "$TMP/survivor.pbtxt" --master "grpc://localhost:$P0" --fetch b 2>&1) ||
+  fail "the ps after the raw calls: $out"
+kill -TERM "$LIM"; wait "$LIM"
+if "$RILL" server --cluster "{\"lim\": [\"localhost:$P3\"]}" --job lim --task 0 \
+    --max_message_bytes 10 2>"$TMP/err"; then
+  fail "a server with a 10-byte message limit started"
+fi
+grep -q "^rill: INVALID_ARGUMENT: --max_message_bytes must be a byte count from 4096" "$TMP/err" ||
+  fail "tiny message limit: $(cat "$TMP/err")"
 
 # 5. SIGTERM: each server stops and exits 0.
 for p in "$PS" "$W0"; do
