@@ -24,12 +24,9 @@ absl::StatusOr<std::unique_ptr<GrpcSession>> GrpcSession::Create(
   }
   std::unique_ptr<GrpcSession> session(new GrpcSession);
   session->address_ = address;
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  session->stub_ =
-      ::tensorflow::MasterService::NewStub(grpc::CreateCustomChannel(
-          address, grpc::InsecureChannelCredentials(), args));
+  session->stub_ = ::tensorflow::MasterService::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                RillChannelArguments(kMaxMessageBytes)));
   ::tensorflow::CreateSessionRequest request;
   *request.mutable_graph_def() = std::move(graph);
   request.mutable_config()->set_operation_timeout_in_ms(

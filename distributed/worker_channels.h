@@ -13,6 +13,7 @@
 #include "distributed/cluster.h"
 #include "distributed/protos/worker_service.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/channel_arguments.h"
 
 namespace rill {
 
@@ -24,6 +25,16 @@ inline constexpr int kMinMessageBytes = 4096;
 // HTTP/2 settings for moving large tensors on fast links.
 inline constexpr int kStreamWindowBytes = 64 << 20;
 inline constexpr int kMaxFrameBytes = (1 << 24) - 1;
+
+// A peer that stops answering (a hung process, a partitioned host) is
+// found by HTTP/2 pings while a call is in flight: one every this often,
+// and the connection fails when one goes unanswered this long.
+inline constexpr int kKeepaliveMs = 5000;
+inline constexpr int kKeepaliveTimeoutMs = 5000;
+
+// The arguments of every Rill channel: the message limit, deep windows and
+// large frames for big tensors, keepalive pings, quick reconnection.
+grpc::ChannelArguments RillChannelArguments(int max_message_bytes);
 
 class WorkerChannels {
  public:

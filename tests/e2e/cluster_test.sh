@@ -4,8 +4,9 @@
 #  1. A parameter-server graph that TensorFlow wrote (variables on the ps,
 #     work on both workers) trains with the losses TensorFlow computed.
 #  2. Every server is a master.
-#  3. `kill -9` of a worker in the middle of a step: the client gets an
-#     error naming the task in bounded time; the other servers still serve.
+#  3. A worker that hangs (SIGSTOP) or is killed (`kill -9`) in the middle
+#     of a step: the client gets an error naming the task in bounded time;
+#     the other servers still serve.
 #  4. Bad input: clear one-line errors, no hang; malformed and oversized
 #     calls from a raw gRPC client are refused and the server survives.
 #  5. SIGTERM stops each server cleanly.
@@ -82,7 +83,26 @@ local_out=$("$LOGREG" --epochs 4)
   fail "ps training ended at '$(echo "$ps_out" | tail -n 1)', one process at '$(echo "$local_out" | tail -n 1)'"
 [[ $(echo "$ps_out" | grep -c '^epoch ') -eq 4 ]] || fail "ps training progress: $ps_out"
 
-# 3. Kill worker 1 in the middle of a long step it computes.
+# 3a. Worker 1 hangs (SIGSTOP: its sockets stay open, nothing answers) in
+# the middle of a long step: keepalive pings find it within about ten
+# seconds, although neither the step nor RunGraph has a deadline.
+start_time=$(date +%s)
+"$RILL" run "$DATA/slow_step.pbtxt" --master "grpc://localhost:$P1" \
+  --fetch total >"$TMP/hung.out" 2>"$TMP/hung.err" &
+client=$!
+sleep 1
+kill -STOP "$W1"
+wait "$client"
+status=$?
+elapsed=$(( $(date +%s) - start_time ))
+kill -CONT "$W1"
+[[ $status -ne 0 ]] || fail "the step survived a hung worker 1: $(cat "$TMP/hung.out")"
+grep -Eq "^rill: UNAVAILABLE: .*/job:worker/replica:0/task:1" "$TMP/hung.err" ||
+  fail "the error does not name the hung worker 1: $(cat "$TMP/hung.err")"
+[[ $elapsed -le 25 ]] || fail "the step with a hung worker took $elapsed s"
+echo "hung worker 1 mid-step: '$(cat "$TMP/hung.err")' after ${elapsed}s"
+
+# 3b. Kill worker 1 in the middle of a long step it computes.
 start_time=$(date +%s)
 "$RILL" run "$DATA/slow_step.pbtxt" --master "grpc://localhost:$P1" \
   --fetch total >"$TMP/slow.out" 2>"$TMP/slow.err" &
