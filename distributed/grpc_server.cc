@@ -192,6 +192,28 @@ grpc::ServerUnaryReactor* Serve(
   return reactor;
 }
 
+// Serves a method whose work blocks: parsed on gRPC's thread, run and
+// answered on the pool.
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* ServeOnPool(
+    RillServer::CallPool* pool, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response,
+    std::function<absl::Status(const Request&, Response*)> fn) {
+  auto* reactor = new CallReactor(response);
+  auto parsed = std::make_shared<Request>();
+  absl::Status s = Parse(request, parsed.get());
+  if (!s.ok()) {
+    reactor->call()->Reply(s);
+    return reactor;
+  }
+  pool->Schedule([call = reactor->call(), parsed, fn = std::move(fn)] {
+    Response out;
+    absl::Status s = fn(*parsed, &out);
+    call->Reply(s, out);
+  });
+  return reactor;
+}
+
 }  // namespace
 
 // Every method is a raw-bytes callback method: Rill parses the request (a
@@ -231,22 +253,22 @@ class RillServer::MasterServiceImpl : public RawMasterService {
 
   grpc::ServerUnaryReactor* CreateSession(Ctx*, const Bytes* request,
                                           Bytes* response) override {
-    return Blocking<tf::CreateSessionRequest, tf::CreateSessionResponse>(
-        request, response, [this](const auto& req, auto* resp) {
+    return ServeOnPool<tf::CreateSessionRequest, tf::CreateSessionResponse>(
+        pool_, request, response, [this](const auto& req, auto* resp) {
           return master_->CreateSession(req, resp);
         });
   }
   grpc::ServerUnaryReactor* ExtendSession(Ctx*, const Bytes* request,
                                           Bytes* response) override {
-    return Blocking<tf::ExtendSessionRequest, tf::ExtendSessionResponse>(
-        request, response, [this](const auto& req, auto* resp) {
+    return ServeOnPool<tf::ExtendSessionRequest, tf::ExtendSessionResponse>(
+        pool_, request, response, [this](const auto& req, auto* resp) {
           return master_->ExtendSession(req, resp);
         });
   }
   grpc::ServerUnaryReactor* RunStep(Ctx*, const Bytes* request,
                                     Bytes* response) override {
-    return Blocking<tf::RunStepRequest, tf::RunStepResponse>(
-        request, response, [this](const auto& req, auto* resp) {
+    return ServeOnPool<tf::RunStepRequest, tf::RunStepResponse>(
+        pool_, request, response, [this](const auto& req, auto* resp) {
           absl::Status s = master_->RunStep(req, resp);
           if (!s.ok()) resp->clear_tensor();
           return StoreError(s, req.store_errors_in_response_body(), resp);
@@ -254,45 +276,25 @@ class RillServer::MasterServiceImpl : public RawMasterService {
   }
   grpc::ServerUnaryReactor* CloseSession(Ctx*, const Bytes* request,
                                          Bytes* response) override {
-    return Blocking<tf::CloseSessionRequest, tf::CloseSessionResponse>(
-        request, response,
+    return ServeOnPool<tf::CloseSessionRequest, tf::CloseSessionResponse>(
+        pool_, request, response,
         [this](const auto& req, auto*) { return master_->CloseSession(req); });
   }
   grpc::ServerUnaryReactor* ListDevices(Ctx*, const Bytes* request,
                                         Bytes* response) override {
-    return Blocking<tf::ListDevicesRequest, tf::ListDevicesResponse>(
-        request, response, [this](const auto& req, auto* resp) {
+    return ServeOnPool<tf::ListDevicesRequest, tf::ListDevicesResponse>(
+        pool_, request, response, [this](const auto& req, auto* resp) {
           return master_->ListDevices(req, resp);
         });
   }
   grpc::ServerUnaryReactor* Reset(Ctx*, const Bytes* request,
                                   Bytes* response) override {
-    return Blocking<tf::ResetRequest, tf::ResetResponse>(
-        request, response,
+    return ServeOnPool<tf::ResetRequest, tf::ResetResponse>(
+        pool_, request, response,
         [this](const auto& req, auto*) { return master_->Reset(req); });
   }
 
  private:
-  // Parsed on gRPC's thread, run and answered on the pool.
-  template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Blocking(
-      const Bytes* request, Bytes* response,
-      std::function<absl::Status(const Request&, Response*)> fn) {
-    auto* reactor = new CallReactor(response);
-    auto parsed = std::make_shared<Request>();
-    absl::Status s = Parse(request, parsed.get());
-    if (!s.ok()) {
-      reactor->call()->Reply(s);
-      return reactor;
-    }
-    pool_->Schedule([call = reactor->call(), parsed, fn = std::move(fn)] {
-      Response out;
-      absl::Status s = fn(*parsed, &out);
-      call->Reply(s, out);
-    });
-    return reactor;
-  }
-
   Master* const master_;
   CallPool* const pool_;
 };
@@ -329,19 +331,10 @@ class RillServer::WorkerServiceImpl : public RawWorkerService {
   grpc::ServerUnaryReactor* RegisterGraph(Ctx*, const Bytes* request,
                                           Bytes* response) override {
     // Importing a graph and making its kernels takes a while: on the pool.
-    auto* reactor = new CallReactor(response);
-    auto parsed = std::make_shared<tf::RegisterGraphRequest>();
-    absl::Status s = Parse(request, parsed.get());
-    if (!s.ok()) {
-      reactor->call()->Reply(s);
-      return reactor;
-    }
-    pool_->Schedule([this, call = reactor->call(), parsed] {
-      tf::RegisterGraphResponse out;
-      absl::Status s = worker_->RegisterGraph(*parsed, &out);
-      call->Reply(s, out);
-    });
-    return reactor;
+    return ServeOnPool<tf::RegisterGraphRequest, tf::RegisterGraphResponse>(
+        pool_, request, response, [this](const auto& req, auto* resp) {
+          return worker_->RegisterGraph(req, resp);
+        });
   }
   grpc::ServerUnaryReactor* DeregisterGraph(Ctx*, const Bytes* request,
                                             Bytes* response) override {

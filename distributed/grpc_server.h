@@ -60,7 +60,11 @@ class RillServer {
   RillServer() = default;
   class MasterServiceImpl;
   class WorkerServiceImpl;
-  class CallPool;
+
+ public:
+  class CallPool;  // Defined and used in grpc_server.cc only.
+
+ private:
 
   std::string task_name_;
   std::string address_;

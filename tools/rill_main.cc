@@ -32,8 +32,9 @@ constexpr char kUsage[] =
     "                     --master grpc://HOST:PORT (on a cluster)\n"
     "  server ...         serve a cluster task: --cluster JSON --job NAME "
     "--task I\n"
-    "                     [--devices CPU=N], or TF_CONFIG; stops on "
-    "SIGTERM/SIGINT\n"
+    "                     [--devices CPU=N] [--max_message_bytes N], or "
+    "TF_CONFIG;\n"
+    "                     stops on SIGTERM/SIGINT\n"
     "\n"
     "GRAPH is a TensorFlow GraphDef, binary .pb or text .pbtxt.\n";
 
