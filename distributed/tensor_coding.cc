@@ -9,6 +9,8 @@
 #include "core/platform/status_macros.h"
 #include "distributed/protos/worker.pb.h"
 #include "grpcpp/support/slice.h"
+#include "oneapi/tbb/blocked_range.h"
+#include "oneapi/tbb/parallel_for.h"
 
 namespace rill {
 namespace {
@@ -19,6 +21,7 @@ constexpr uint8_t kResponseIsDead = (2 << 3) | 0;
 constexpr uint8_t kProtoDtype = (1 << 3) | 0;
 constexpr uint8_t kProtoShape = (2 << 3) | 2;
 constexpr uint8_t kProtoContent = (4 << 3) | 2;
+constexpr size_t kParallelCopyBytes = 4 << 20;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -66,15 +69,23 @@ class SliceReader {
     }
     return false;
   }
-  // Copies n bytes to dst (nullptr: skips them).
+  // Copies n bytes to dst (nullptr: skips them). Large copies run as
+  // parallel tasks over the slices: the receiver's one copy of a big
+  // tensor is memory-bound work that a single thread does not saturate.
   bool Read(size_t n, char* dst) {
     if (n > left_) return false;
     left_ -= n;
+    struct Piece {
+      const uint8_t* src;
+      size_t len;
+      char* dst;
+    };
+    std::vector<Piece> pieces;
     while (n > 0) {
       const grpc::Slice& s = slices_[index_];
       const size_t take = std::min(n, s.size() - offset_);
       if (dst != nullptr) {
-        std::memcpy(dst, s.begin() + offset_, take);
+        pieces.push_back({s.begin() + offset_, take, dst});
         dst += take;
       }
       offset_ += take;
@@ -83,6 +94,22 @@ class SliceReader {
         ++index_;
         offset_ = 0;
       }
+    }
+    size_t total = 0;
+    for (const Piece& p : pieces) total += p.len;
+    auto copy = [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        std::memcpy(pieces[i].dst, pieces[i].src, pieces[i].len);
+      }
+    };
+    if (total < kParallelCopyBytes || pieces.size() < 2) {
+      copy(0, pieces.size());
+    } else {
+      oneapi::tbb::parallel_for(
+          oneapi::tbb::blocked_range<size_t>(0, pieces.size()),
+          [&](const oneapi::tbb::blocked_range<size_t>& r) {
+            copy(r.begin(), r.end());
+          });
     }
     return true;
   }
@@ -228,8 +255,8 @@ absl::Status DecodeRecvTensorResponse(const grpc::ByteBuffer& in,
           return Malformed(absl::StrCat("content of ", n, " bytes for shape ",
                                         dims->DebugString()));
         }
-        ASSIGN_OR_RETURN(*tensor,
-                         Tensor::Create(static_cast<DataType>(dtype), *dims));
+        ASSIGN_OR_RETURN(*tensor, Tensor::CreateUninitialized(
+                                      static_cast<DataType>(dtype), *dims));
         r.Read(n, static_cast<char*>(tensor->raw_data()));
         have_content = true;
       } else {

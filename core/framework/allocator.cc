@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+
 namespace rill {
 namespace {
 
@@ -39,6 +42,52 @@ std::vector<void*>* ClassList(size_t rounded) {
   return &cache.free[rounded / kAllocatorAlignment - 1];
 }
 
+// Large buffers are kept when freed (up to kLargeCacheBytes in all) and
+// handed out again for the same size rounded to whole pages: a step that
+// makes the same big tensors every time (activations, tensors received
+// from other tasks) reuses pages already mapped instead of having the
+// kernel map and zero fresh ones (glibc gives every block this large its
+// own mmap, and unmaps it on free). Off under AddressSanitizer, which must
+// see each free.
+constexpr size_t kLargeMin = 256 << 10;
+constexpr size_t kPage = 4096;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kLargeCacheBytes = 0;
+#else
+constexpr size_t kLargeCacheBytes = size_t{1} << 30;
+#endif
+
+class LargeCache {
+ public:
+  void* Take(size_t bytes) {
+    absl::MutexLock lock(&mu_);
+    auto it = free_.find(bytes);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    held_ -= bytes;
+    return p;
+  }
+  // False when the cache is full: the caller frees the block.
+  bool Keep(void* p, size_t bytes) {
+    absl::MutexLock lock(&mu_);
+    if (held_ + bytes > kLargeCacheBytes) return false;
+    free_[bytes].push_back(p);
+    held_ += bytes;
+    return true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<size_t, std::vector<void*>> free_ ABSL_GUARDED_BY(mu_);
+  size_t held_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+LargeCache& Large() {
+  static LargeCache* const cache = new LargeCache;  // Never destroyed.
+  return *cache;
+}
+
 // Rounds up to the alignment; 0 on overflow.
 size_t Rounded(size_t num_bytes, size_t alignment) {
   size_t rounded = (num_bytes + alignment - 1) / alignment * alignment;
@@ -60,6 +109,13 @@ void* CpuAllocatorImpl::AllocateRaw(size_t alignment, size_t num_bytes) {
       p = list->back();
       list->pop_back();
     }
+  } else if (rounded >= kLargeMin && alignment <= kPage) {
+    // Whole pages, page-aligned: any block of the cache fits any request
+    // of its size.
+    const size_t pages = Rounded(num_bytes, kPage);
+    if (pages == 0) return nullptr;
+    p = Large().Take(pages);
+    if (p == nullptr) p = std::aligned_alloc(kPage, pages);
   }
   if (p == nullptr) p = std::aligned_alloc(alignment, rounded);
   if (p == nullptr) return nullptr;
@@ -82,6 +138,11 @@ void CpuAllocatorImpl::DeallocateRaw(void* ptr, size_t num_bytes) {
       list->push_back(ptr);
       return;
     }
+  } else if (rounded >= kLargeMin) {
+    // At least this many whole pages, page-aligned or more (a block this
+    // large was allocated that way unless it asked for a larger alignment).
+    const size_t pages = Rounded(num_bytes, kPage);
+    if (pages != 0 && Large().Keep(ptr, pages)) return;
   }
   std::free(ptr);
 }

@@ -39,6 +39,34 @@ TEST(AllocatorTest, ZeroBytesAndImpossibleSizes) {
   EXPECT_EQ(a.bytes_in_use(), 0);
 }
 
+TEST(AllocatorTest, LargeBlocksArePageAlignedAndReused) {
+  CpuAllocatorImpl a;
+  const size_t big = (3 << 20) + 5;  // Not a whole number of pages.
+  auto* p = static_cast<char*>(a.AllocateRaw(64, big));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 4096, 0u);
+  p[0] = 1;
+  p[big - 1] = 2;
+  a.DeallocateRaw(p, big);
+  EXPECT_EQ(a.bytes_in_use(), 0);
+  // The same size again (or one that rounds to the same pages, at another
+  // alignment) gets the kept block; another size gets another block.
+  auto* q = static_cast<char*>(a.AllocateRaw(4096, big - 3));
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(q) % 4096, 0u);
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(q, p);
+#endif
+  auto* r = static_cast<char*>(a.AllocateRaw(64, big + 8192));
+  ASSERT_NE(r, nullptr);
+  EXPECT_NE(r, q);
+  r[big + 8191] = 3;
+  EXPECT_EQ(a.bytes_in_use(), static_cast<int64_t>(2 * big + 8192 - 3));
+  a.DeallocateRaw(q, big - 3);
+  a.DeallocateRaw(r, big + 8192);
+  EXPECT_EQ(a.bytes_in_use(), 0);
+}
+
 TEST(AllocatorTest, ThreadSafeCounting) {
   CpuAllocatorImpl a;
   std::vector<std::thread> threads;

@@ -50,6 +50,16 @@ TensorBuffer::~TensorBuffer() {
 
 absl::StatusOr<Tensor> Tensor::Create(DataType dtype, const TensorShape& shape,
                                       Allocator* allocator) {
+  ASSIGN_OR_RETURN(Tensor t, CreateUninitialized(dtype, shape, allocator));
+  if (t.dtype() != ::tensorflow::DT_STRING) {
+    std::memset(t.raw_data(), 0, t.TotalBytes());
+  }
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::CreateUninitialized(DataType dtype,
+                                                   const TensorShape& shape,
+                                                   Allocator* allocator) {
   dtype = BaseType(dtype);
   RETURN_IF_ERROR(CheckTensorStorable(dtype));
   const size_t elem = ElementStorageSize(dtype);
@@ -69,8 +79,6 @@ absl::StatusOr<Tensor> Tensor::Create(DataType dtype, const TensorShape& shape,
   if (dtype == ::tensorflow::DT_STRING) {
     auto* s = static_cast<std::string*>(data);
     for (int64_t i = 0; i < n; ++i) new (&s[i]) std::string();
-  } else {
-    std::memset(data, 0, bytes);
   }
   return Tensor(
       dtype, shape,

@@ -80,6 +80,12 @@ class Tensor {
   // dtype a Tensor cannot hold.
   static absl::StatusOr<Tensor> Create(DataType dtype, const TensorShape& shape,
                                        Allocator* allocator = CpuAllocator());
+  // The same without zeroing the elements, for a caller that writes every
+  // byte next (a tensor decoded from the wire). DT_STRING tensors are still
+  // made of empty strings.
+  static absl::StatusOr<Tensor> CreateUninitialized(
+      DataType dtype, const TensorShape& shape,
+      Allocator* allocator = CpuAllocator());
 
   // Conveniences for trusted sizes (tests, builders); they abort only when
   // the process is out of memory.

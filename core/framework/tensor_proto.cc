@@ -135,7 +135,11 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto,
   ASSIGN_OR_RETURN(TensorShape shape, CheckProto(proto, max_bytes));
   const DataType dtype = proto.dtype();
   const bool has_content = !proto.tensor_content().empty();
-  ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, shape, allocator));
+  // Content (checked to be exactly the tensor's bytes) overwrites it all.
+  ASSIGN_OR_RETURN(Tensor t,
+                   has_content
+                       ? Tensor::CreateUninitialized(dtype, shape, allocator)
+                       : Tensor::Create(dtype, shape, allocator));
   if (has_content) {
     if (shape.num_elements() > 0) {
       std::memcpy(t.raw_data(), proto.tensor_content().data(),

@@ -129,7 +129,7 @@ def main():
         print("%10s %10s %10s %14s %14s %8s" % ("bytes", "step ms", "local ms",
                                                 "RecvTensor MB/s", "TCP copy MB/s", "ratio"))
         for size in SIZES:
-            steps = 5 if size >= (64 << 20) else 50
+            steps = 9 if size >= (64 << 20) else 50
             r = bench(size, steps)
             local = bench(size, steps, local=True)
             transfer = max(r["median_s"] - local["median_s"], 1e-9)
