@@ -336,5 +336,51 @@ TEST_F(DistributedTest, AStepPastItsTimeoutEndsOnEveryTask) {
   EXPECT_EQ((*quick)[0].scalar<float>(), 7.0f);
 }
 
+TEST(DistributedStepsTest, AbandonedStepsAreAbortedAndForgotten) {
+  ServerOptions options;
+  options.worker.abandoned_step_ms = 200;
+  auto cluster = TestCluster::Start({{"a", 1}}, options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  Worker* worker = (*cluster)->server("a", 0)->worker();
+  const Device* cpu = worker->devices()[0];
+  struct Waiter {
+    absl::Notification done;
+    absl::Status status;
+  };
+  // A peer asks for tensors of steps that never run here.
+  auto ask = [&](int64_t step_id) {
+    auto waiter = std::make_shared<Waiter>();
+    ::tensorflow::RecvTensorRequest request;
+    request.set_step_id(step_id);
+    request.set_rendezvous_key(
+        Rendezvous::CreateKey(cpu->name(), cpu->incarnation(),
+                              "/job:b/replica:0/task:0/device:CPU:0", "x:0"));
+    worker->RecvTensorAsync(
+        request, [waiter](const absl::Status& s, const Tensor&, bool) {
+          waiter->status = s;
+          waiter->done.Notify();
+        });
+    return waiter;
+  };
+  auto first = ask(77);
+  EXPECT_EQ(worker->num_steps(), 1u);
+  EXPECT_FALSE(
+      first->done.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  // The next step made after that long sweeps the first away.
+  auto second = ask(78);
+  ASSERT_TRUE(first->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(absl::IsAborted(first->status)) << first->status;
+  EXPECT_NE(first->status.message().find("step 77 was abandoned"),
+            std::string::npos)
+      << first->status;
+  EXPECT_EQ(worker->num_steps(), 1u);
+  EXPECT_FALSE(second->done.HasBeenNotified());
+  // CleanupGraph ends the other at once.
+  ASSERT_TRUE(worker->CleanupGraph(78).ok());
+  ASSERT_TRUE(second->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(absl::IsAborted(second->status)) << second->status;
+  EXPECT_EQ(worker->num_steps(), 0u);
+}
+
 }  // namespace
 }  // namespace rill

@@ -65,7 +65,6 @@ class RillServer {
   class CallPool;  // Defined and used in grpc_server.cc only.
 
  private:
-
   std::string task_name_;
   std::string address_;
   int max_message_bytes_ = kMaxMessageBytes;

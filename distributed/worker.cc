@@ -177,7 +177,13 @@ Worker::Worker(std::string task_name, std::vector<Device*> devices,
       channels_(channels),
       options_(options) {}
 
-Worker::~Worker() { AbortAllSteps(); }
+Worker::~Worker() {
+  AbortAllSteps();
+  // The aborted steps end soon; their callbacks still use this worker.
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* n) { return *n == 0; }, &runs_in_flight_));
+}
 
 void Worker::GetStatus(::tensorflow::GetStatusResponse* response) const {
   for (const Device* d : devices_) {
@@ -260,14 +266,58 @@ absl::Status Worker::DeregisterGraph(
   return absl::OkStatus();
 }
 
-std::shared_ptr<StepRendezvous> Worker::StepFor(int64_t step_id) {
-  absl::MutexLock lock(&mu_);
-  auto& step = steps_[step_id];
-  if (step == nullptr) {
-    step = std::make_shared<StepRendezvous>(step_id, this, channels_,
-                                            options_.recv_timeout_ms);
+std::shared_ptr<StepRendezvous> Worker::StepFor(int64_t step_id, bool run) {
+  std::vector<std::pair<int64_t, std::shared_ptr<StepRendezvous>>> abandoned;
+  std::shared_ptr<StepRendezvous> step;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    const absl::Duration age = absl::Milliseconds(options_.abandoned_step_ms);
+    if (now - last_sweep_ > age / 4) {
+      last_sweep_ = now;
+      for (auto it = steps_.begin(); it != steps_.end();) {
+        auto next = std::next(it);
+        if (it->second.running == 0 && now - it->second.last_active > age &&
+            it->first != step_id) {
+          abandoned.emplace_back(it->first, std::move(it->second.rendezvous));
+          steps_.erase(it);
+        }
+        it = next;
+      }
+    }
+    StepEntry& entry = steps_[step_id];
+    if (entry.rendezvous == nullptr) {
+      entry.rendezvous = std::make_shared<StepRendezvous>(
+          step_id, this, channels_, options_.recv_timeout_ms);
+    }
+    entry.last_active = now;
+    if (run) {
+      ++entry.running;
+      ++runs_in_flight_;
+    }
+    step = entry.rendezvous;
+  }
+  for (auto& [id, old] : abandoned) {
+    old->Fail(absl::AbortedError(absl::StrCat(
+        "step ", id, " was abandoned on task ", task_name_, ": no RunGraph ",
+        "or CleanupGraph for it in ", options_.abandoned_step_ms, " ms")));
   }
   return step;
+}
+
+void Worker::StepRan(int64_t step_id) {
+  absl::MutexLock lock(&mu_);
+  --runs_in_flight_;
+  auto it = steps_.find(step_id);
+  // (Ended meanwhile, perhaps made again by a late RecvTensor.)
+  if (it == steps_.end() || it->second.running == 0) return;
+  --it->second.running;
+  it->second.last_active = absl::Now();
+}
+
+size_t Worker::num_steps() {
+  absl::MutexLock lock(&mu_);
+  return steps_.size();
 }
 
 absl::Status Worker::RunGraph(const ::tensorflow::RunGraphRequest& request,
@@ -310,12 +360,14 @@ void Worker::RunGraphAsync(const ::tensorflow::RunGraphRequest& request,
                      task_name_, " (it restarted, or the graph was dropped)")));
     return;
   }
-  std::shared_ptr<StepRendezvous> step = StepFor(request.step_id());
+  const int64_t step_id = request.step_id();
+  std::shared_ptr<StepRendezvous> step = StepFor(step_id, /*run=*/true);
   for (const auto& send : request.send()) {
     absl::StatusOr<Tensor> t = TensorFromProto(send.tensor());
     absl::Status sent =
         t.ok() ? step->Send(send.name(), *t, false) : t.status();
     if (!sent.ok()) {
+      StepRan(step_id);
       done(sent);
       return;
     }
@@ -327,10 +379,11 @@ void Worker::RunGraphAsync(const ::tensorflow::RunGraphRequest& request,
   // The step's rendezvous and the partition's executor stay alive until
   // the step ends, whatever CleanupGraph or DeregisterGraph do meanwhile.
   RunExecutorAsync(arena_, graph->executor.get(), run,
-                   [step, graph, &request, response,
+                   [this, step_id, step, graph, &request, response,
                     done = std::move(done)](absl::Status s) {
                      if (s.ok())
                        s = CollectFetches(request, step.get(), response);
+                     StepRan(step_id);
                      done(s);
                    });
 }
@@ -374,7 +427,7 @@ void Worker::CancelStep(int64_t step_id, const absl::Status& why) {
     absl::MutexLock lock(&mu_);
     auto it = steps_.find(step_id);
     if (it == steps_.end()) return;
-    step = it->second;
+    step = it->second.rendezvous;
   }
   step->Fail(why);
 }
@@ -385,7 +438,7 @@ absl::Status Worker::CleanupGraph(int64_t step_id) {
     absl::MutexLock lock(&mu_);
     auto it = steps_.find(step_id);
     if (it == steps_.end()) return absl::OkStatus();
-    step = std::move(it->second);
+    step = std::move(it->second.rendezvous);
     steps_.erase(it);
   }
   step->Fail(absl::AbortedError(absl::StrCat("step ", step_id, " was ended")));

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "distributed/cluster.h"
 #include "distributed/protos/worker.pb.h"
 #include "distributed/worker_channels.h"
@@ -37,6 +38,11 @@ struct WorkerOptions {
   // The longest a RecvTensor to another task may take; a peer that died
   // fails the step within this (its connection usually fails at once).
   int64_t recv_timeout_ms = 30000;
+  // A step this task has no RunGraph of in flight, and that nothing has
+  // touched for this long, is abandoned (its master died before ending
+  // it, or a peer asked for a tensor of a step that never ran here): it is
+  // aborted and forgotten, so such steps cannot pile up.
+  int64_t abandoned_step_ms = 600000;
 };
 
 class Worker {
@@ -94,13 +100,18 @@ class Worker {
   // step). The caller bounds the wait (the RPC's deadline).
   void RecvTensorAsync(const ::tensorflow::RecvTensorRequest& request,
                        Rendezvous::DoneCallback done);
+  // Steps this worker knows (begun and not yet ended or swept).
+  size_t num_steps();
 
  private:
   struct Registered {
     std::string session;
     std::unique_ptr<Executor> executor;
   };
-  std::shared_ptr<StepRendezvous> StepFor(int64_t step_id);
+  // The step's rendezvous, made on first use; `run` counts a RunGraph of
+  // it in flight until StepRan. Sweeps abandoned steps now and then.
+  std::shared_ptr<StepRendezvous> StepFor(int64_t step_id, bool run = false);
+  void StepRan(int64_t step_id);
   // The tensors request.recv_key() names, from the ended step.
   static absl::Status CollectFetches(
       const ::tensorflow::RunGraphRequest& request, StepRendezvous* step,
@@ -116,8 +127,14 @@ class Worker {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const Registered>> graphs_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<int64_t, std::shared_ptr<StepRendezvous>> steps_
-      ABSL_GUARDED_BY(mu_);
+  struct StepEntry {
+    std::shared_ptr<StepRendezvous> rendezvous;
+    int running = 0;  // RunGraphs of the step in flight here.
+    absl::Time last_active;
+  };
+  absl::flat_hash_map<int64_t, StepEntry> steps_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sweep_ ABSL_GUARDED_BY(mu_);
+  int runs_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t next_graph_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
