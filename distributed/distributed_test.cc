@@ -236,6 +236,33 @@ constexpr const char* kMethods[] = {
     "/tensorflow.WorkerService/RecvTensor",
 };
 
+TEST_F(DistributedTest, SoftPlacementAsTheClientAsks) {
+  // A GPU the cluster does not have.
+  Scope root = Scope::NewRootScope();
+  ops::Square(
+      root.WithOpName("y").WithDevice("/job:worker/task:1/device:GPU:0"), 3.0f);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok());
+  GrpcSessionOptions hard;
+  hard.allow_soft_placement = false;  // TensorFlow's clients' default.
+  auto strict = GrpcSession::Create(cluster_->Target("ps", 0), def, hard);
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  auto refused = (*strict)->Run({}, {"y"}, {});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find(
+                "no device matches '/job:worker/task:1/device:GPU:0'"),
+            std::string::npos)
+      << refused.status();
+  // Soft placement (the default of Rill's sessions) runs it on a device of
+  // the same task.
+  auto soft = GrpcSession::Create(cluster_->Target("ps", 0), def);
+  ASSERT_TRUE(soft.ok()) << soft.status();
+  auto out = (*soft)->Run({}, {"y"}, {});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].scalar<float>(), 9.0f);
+}
+
 TEST_F(DistributedTest, MalformedRequestsAreInvalidArgument) {
   // Field 1, length-delimited, claiming 16 bytes and giving 2: no message
   // parses from it.

@@ -29,6 +29,8 @@ absl::StatusOr<std::unique_ptr<GrpcSession>> GrpcSession::Create(
                                 RillChannelArguments(kMaxMessageBytes)));
   ::tensorflow::CreateSessionRequest request;
   *request.mutable_graph_def() = std::move(graph);
+  request.mutable_config()->set_allow_soft_placement(
+      options.allow_soft_placement);
   request.mutable_config()->set_operation_timeout_in_ms(
       options.operation_timeout_in_ms);
   request.set_target(target);

@@ -21,6 +21,10 @@ struct GrpcSessionOptions {
   int64_t connect_timeout_ms = 10000;
   // The step timeout the master applies when RunOptions give none.
   int64_t operation_timeout_in_ms = 0;
+  // A node pinned to a device the cluster lacks (a GPU on a CPU-only
+  // cluster) runs on another device of its task rather than failing; on by
+  // default, as in the in-process Session (TensorFlow's clients say off).
+  bool allow_soft_placement = true;
 };
 
 class GrpcSession : public SessionInterface {

@@ -49,7 +49,9 @@ class MasterSession {
   ::tensorflow::GraphDef def ABSL_GUARDED_BY(mu);
   std::unique_ptr<Graph> graph ABSL_GUARDED_BY(mu);
   int64_t version ABSL_GUARDED_BY(mu) = 0;
-  int64_t timeout_ms = 0;  // From the session's ConfigProto.
+  // From the session's ConfigProto.
+  int64_t timeout_ms = 0;
+  PlacerOptions placement;
   // Stand-ins for every device of the cluster, this task's first: the
   // placer only asks them for names and kernels.
   std::vector<std::unique_ptr<Device>> devices ABSL_GUARDED_BY(mu);
@@ -201,6 +203,10 @@ absl::Status Master::CreateSession(
     ASSIGN_OR_RETURN(session->graph, ImportGraphDef(request.graph_def()));
     session->def = request.graph_def();
     session->timeout_ms = request.config().operation_timeout_in_ms();
+    // As in TensorFlow: a node pinned to a device the cluster lacks is an
+    // error unless the client allows soft placement.
+    session->placement.allow_soft_placement =
+        request.config().allow_soft_placement();
     RETURN_IF_ERROR(DiscoverDevices(task_name_, local_worker_, channels_,
                                     options_.connect_timeout_ms,
                                     session.get()));
@@ -258,7 +264,7 @@ absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
                    BuildStepGraph(*session->graph, feeds, fetches, targets));
   std::vector<Device*> devices;
   for (const auto& d : session->devices) devices.push_back(d.get());
-  absl::Status placed = PlaceGraph(step.get(), devices);
+  absl::Status placed = PlaceGraph(step.get(), devices, session->placement);
   if (!placed.ok() && !session->unavailable.empty()) {
     // Most likely a node pinned to a task that is down.
     return absl::UnavailableError(
