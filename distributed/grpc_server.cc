@@ -6,13 +6,15 @@
 #include <functional>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/platform/status_macros.h"
 #include "distributed/grpc_util.h"
-#include "distributed/protos/master_service.grpc.pb.h"
-#include "distributed/protos/worker_service.grpc.pb.h"
+#include "distributed/protos/master.pb.h"
+#include "distributed/protos/worker.pb.h"
 #include "distributed/tensor_coding.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
 
 namespace rill {
@@ -21,33 +23,18 @@ namespace {
 
 namespace tf = ::tensorflow;
 
+class AsyncCall;
+
 // One call of either service, answered exactly once (the first Reply wins;
 // later ones, say a tensor arriving after the receiver gave up, do
-// nothing). Shared by the call's reactor and whatever answers it, so it
-// outlives the reactor.
+// nothing). Shared by the call's queue state and whatever answers it.
 class Call {
  public:
-  explicit Call(grpc::ByteBuffer* response) : response_(response) {}
+  explicit Call(AsyncCall* owner) : owner_(owner) {}
 
-  void Bind(grpc::ServerUnaryReactor* reactor) {
-    absl::MutexLock lock(&mu_);
-    reactor_ = reactor;
-  }
   // `fill` writes the response while the call is still open.
   void Reply(const absl::Status& status,
-             const std::function<void(grpc::ByteBuffer*)>& fill = nullptr) {
-    grpc::ServerUnaryReactor* reactor;
-    std::function<void()> hook;  // Destroyed outside the lock.
-    {
-      absl::MutexLock lock(&mu_);
-      if (finished_) return;
-      finished_ = true;
-      reactor = reactor_;
-      hook = std::move(cancel_hook_);
-      if (status.ok() && fill != nullptr) fill(response_);
-    }
-    reactor->Finish(ToGrpc(status));
-  }
+             const std::function<void(grpc::ByteBuffer*)>& fill = nullptr);
   void Reply(const absl::Status& status,
              const google::protobuf::MessageLite& message) {
     Reply(status, [&message](grpc::ByteBuffer* out) {
@@ -82,25 +69,11 @@ class Call {
 
  private:
   absl::Mutex mu_;
-  grpc::ServerUnaryReactor* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
-  grpc::ByteBuffer* const response_;
+  // Valid until the first Reply has finished the call.
+  AsyncCall* const owner_;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> cancel_hook_ ABSL_GUARDED_BY(mu_);
-};
-
-class CallReactor : public grpc::ServerUnaryReactor {
- public:
-  explicit CallReactor(grpc::ByteBuffer* response)
-      : call_(std::make_shared<Call>(response)) {
-    call_->Bind(this);
-  }
-  const std::shared_ptr<Call>& call() const { return call_; }
-  void OnCancel() override { call_->Cancelled(); }
-  void OnDone() override { delete this; }
-
- private:
-  std::shared_ptr<Call> call_;
 };
 
 // The request of a call, parsed by Rill rather than by gRPC, so a
@@ -175,248 +148,359 @@ class RillServer::CallPool {
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
 };
 
+using Handler =
+    std::function<void(const grpc::ByteBuffer&, std::shared_ptr<Call>)>;
+
+// Every method by its full name ("/tensorflow.WorkerService/RunGraph"), and
+// the calls still to be answered (Stop waits for them before it shuts the
+// completion queue).
+class RillServer::Dispatcher {
+ public:
+  absl::flat_hash_map<std::string, Handler> handlers;
+
+  void Dispatch(const std::string& method, const grpc::ByteBuffer& request,
+                std::shared_ptr<Call> call) const {
+    auto it = handlers.find(method);
+    if (it == handlers.end()) {
+      call->Reply(absl::UnimplementedError(
+          absl::StrCat("method ", method, " is not served by Rill")));
+      return;
+    }
+    it->second(request, std::move(call));
+  }
+  void CallBegun() {
+    absl::MutexLock lock(&mu_);
+    ++open_;
+  }
+  void CallEnded() {
+    absl::MutexLock lock(&mu_);
+    --open_;
+  }
+  void WaitForCalls() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &open_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 namespace {
 
-// Serves a method whose work is quick: parsed, run and answered on gRPC's
+// A call's life on the server's completion queue: matched (any method, as
+// raw bytes), its one request read, dispatched, finished by its Reply; a
+// separate event says when it is over (and whether it was cancelled). Each
+// event holds a reference; the last one deletes the call.
+class AsyncCall {
+ public:
+  // An event on the queue: the call and what completed.
+  class Event : public QueueTag {
+   public:
+    Event(AsyncCall* call, void (AsyncCall::*handle)(bool ok))
+        : call_(call), handle_(handle) {}
+    void Run(bool ok) override { (call_->*handle_)(ok); }
+
+   private:
+    AsyncCall* const call_;
+    void (AsyncCall::*const handle_)(bool ok);
+  };
+
+  // Waits for the next call of any method.
+  static void Await(RillServer::Dispatcher* dispatcher,
+                    grpc::AsyncGenericService* service,
+                    grpc::ServerCompletionQueue* cq) {
+    auto* call = new AsyncCall(dispatcher, service, cq);
+    call->ctx_.AsyncNotifyWhenDone(&call->done_);
+    service->RequestCall(&call->ctx_, &call->stream_, cq, cq, &call->new_);
+  }
+
+  // From Call::Reply, once.
+  void Finish(const absl::Status& status) {
+    if (status.ok()) {
+      if (response_.Length() == 0 && !response_.Valid()) {
+        grpc::Slice empty;
+        response_ = grpc::ByteBuffer(&empty, 1);
+      }
+      stream_.WriteAndFinish(response_, grpc::WriteOptions(), grpc::Status::OK,
+                             &finished_);
+    } else {
+      stream_.Finish(ToGrpc(status), &finished_);
+    }
+  }
+  grpc::ByteBuffer* response() { return &response_; }
+
+ private:
+  AsyncCall(RillServer::Dispatcher* dispatcher,
+            grpc::AsyncGenericService* service, grpc::ServerCompletionQueue* cq)
+      : dispatcher_(dispatcher), service_(service), cq_(cq) {}
+
+  void OnNew(bool ok) {
+    if (!ok) {  // The server is shutting down; the call never began.
+      delete this;
+      return;
+    }
+    Await(dispatcher_, service_, cq_);
+    refs_.fetch_add(1);  // The read.
+    stream_.Read(&request_, &read_);
+    Unref();
+  }
+  void OnRead(bool ok) {
+    // Answered by its Reply, whose finish releases this reference.
+    refs_.fetch_add(1);
+    dispatcher_->CallBegun();
+    auto call = std::make_shared<Call>(this);
+    bool over;  // Cancelled before it was read (the end came first).
+    {
+      absl::MutexLock lock(&mu_);
+      call_ = call;
+      over = over_;
+    }
+    if (!ok) {
+      call->Reply(
+          absl::InvalidArgumentError("the call carried no request message"));
+    } else {
+      dispatcher_->Dispatch(ctx_.method(), request_, call);
+    }
+    if (over && ctx_.IsCancelled()) call->Cancelled();
+    Unref();
+  }
+  void OnFinished(bool) {
+    dispatcher_->CallEnded();
+    Unref();
+  }
+  void OnDone(bool) {
+    std::shared_ptr<Call> call;
+    {
+      absl::MutexLock lock(&mu_);
+      over_ = true;
+      call = call_;
+    }
+    if (call != nullptr && ctx_.IsCancelled()) call->Cancelled();
+    Unref();
+  }
+  void Unref() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  RillServer::Dispatcher* const dispatcher_;
+  grpc::AsyncGenericService* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::GenericServerContext ctx_;
+  grpc::GenericServerAsyncReaderWriter stream_{&ctx_};
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  absl::Mutex mu_;
+  std::shared_ptr<Call> call_ ABSL_GUARDED_BY(mu_);
+  bool over_ ABSL_GUARDED_BY(mu_) = false;  // The end event came.
+  // The match and the end of the call (which comes only for a matched
+  // call, possibly before the match is handled).
+  std::atomic<int> refs_{2};
+  Event new_{this, &AsyncCall::OnNew};
+  Event read_{this, &AsyncCall::OnRead};
+  Event finished_{this, &AsyncCall::OnFinished};
+  Event done_{this, &AsyncCall::OnDone};
+};
+
+void Call::Reply(const absl::Status& status,
+                 const std::function<void(grpc::ByteBuffer*)>& fill) {
+  std::function<void()> hook;  // Destroyed outside the lock.
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    finished_ = true;
+    hook = std::move(cancel_hook_);
+    if (status.ok() && fill != nullptr) fill(owner_->response());
+  }
+  owner_->Finish(status);
+}
+
+// A method whose work is quick: parsed, run and answered on the queue's
 // thread.
 template <typename Request, typename Response>
-grpc::ServerUnaryReactor* Serve(
-    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-    const std::function<absl::Status(const Request&, Response*)>& fn) {
-  auto* reactor = new CallReactor(response);
-  Request parsed;
-  Response out;
-  absl::Status s = Parse(request, &parsed);
-  if (s.ok()) s = fn(parsed, &out);
-  reactor->call()->Reply(s, out);
-  return reactor;
+Handler Serve(std::function<absl::Status(const Request&, Response*)> fn) {
+  return [fn = std::move(fn)](const grpc::ByteBuffer& request,
+                              std::shared_ptr<Call> call) {
+    Request parsed;
+    Response out;
+    absl::Status s = Parse(&request, &parsed);
+    if (s.ok()) s = fn(parsed, &out);
+    call->Reply(s, out);
+  };
 }
 
-// Serves a method whose work blocks: parsed on gRPC's thread, run and
+// A method whose work blocks: parsed on the queue's thread, run and
 // answered on the pool.
 template <typename Request, typename Response>
-grpc::ServerUnaryReactor* ServeOnPool(
-    RillServer::CallPool* pool, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response,
-    std::function<absl::Status(const Request&, Response*)> fn) {
-  auto* reactor = new CallReactor(response);
-  auto parsed = std::make_shared<Request>();
-  absl::Status s = Parse(request, parsed.get());
-  if (!s.ok()) {
-    reactor->call()->Reply(s);
-    return reactor;
-  }
-  pool->Schedule([call = reactor->call(), parsed, fn = std::move(fn)] {
-    Response out;
-    absl::Status s = fn(*parsed, &out);
-    call->Reply(s, out);
-  });
-  return reactor;
+Handler ServeOnPool(RillServer::CallPool* pool,
+                    std::function<absl::Status(const Request&, Response*)> fn) {
+  return [pool, fn = std::move(fn)](const grpc::ByteBuffer& request,
+                                    std::shared_ptr<Call> call) {
+    auto parsed = std::make_shared<Request>();
+    absl::Status s = Parse(&request, parsed.get());
+    if (!s.ok()) {
+      call->Reply(s);
+      return;
+    }
+    pool->Schedule([call = std::move(call), parsed, fn] {
+      Response out;
+      absl::Status s = fn(*parsed, &out);
+      call->Reply(s, out);
+    });
+  };
 }
 
-}  // namespace
+constexpr char kMaster[] = "/tensorflow.MasterService/";
+constexpr char kWorker[] = "/tensorflow.WorkerService/";
 
-// Every method is a raw-bytes callback method: Rill parses the request (a
-// malformed one is INVALID_ARGUMENT, and gRPC itself refuses one over the
-// message limit with RESOURCE_EXHAUSTED), and no gRPC thread waits for a
-// step. The master's methods, which wait on other tasks, run on the pool.
-#define RILL_RAW(Service, Method) \
-  ::tensorflow::Service::WithRawCallbackMethod_##Method
-using RawMasterService = RILL_RAW(MasterService, CreateSession) <
-                         RILL_RAW(MasterService, ExtendSession) <
-                         RILL_RAW(MasterService, RunStep) <
-                         RILL_RAW(MasterService, CloseSession) <
-                         RILL_RAW(MasterService, ListDevices) <
-                         RILL_RAW(MasterService, Reset) <
-                         ::tensorflow::MasterService::Service >>>>>>
-    ;
-using RawWorkerService = RILL_RAW(WorkerService, GetStatus) <
-                         RILL_RAW(WorkerService, CreateWorkerSession) <
-                         RILL_RAW(WorkerService, DeleteWorkerSession) <
-                         RILL_RAW(WorkerService, RegisterGraph) <
-                         RILL_RAW(WorkerService, DeregisterGraph) <
-                         RILL_RAW(WorkerService, RunGraph) <
-                         RILL_RAW(WorkerService, CleanupGraph) <
-                         RILL_RAW(WorkerService, CleanupAll) <
-                         RILL_RAW(WorkerService, RecvTensor) <
-                         ::tensorflow::WorkerService::Service >>>>>>>>>
-    ;
-#undef RILL_RAW
-
-using Ctx = grpc::CallbackServerContext;
-using Bytes = grpc::ByteBuffer;
-
-class RillServer::MasterServiceImpl : public RawMasterService {
- public:
-  MasterServiceImpl(Master* master, CallPool* pool)
-      : master_(master), pool_(pool) {}
-
-  grpc::ServerUnaryReactor* CreateSession(Ctx*, const Bytes* request,
-                                          Bytes* response) override {
-    return ServeOnPool<tf::CreateSessionRequest, tf::CreateSessionResponse>(
-        pool_, request, response, [this](const auto& req, auto* resp) {
-          return master_->CreateSession(req, resp);
-        });
-  }
-  grpc::ServerUnaryReactor* ExtendSession(Ctx*, const Bytes* request,
-                                          Bytes* response) override {
-    return ServeOnPool<tf::ExtendSessionRequest, tf::ExtendSessionResponse>(
-        pool_, request, response, [this](const auto& req, auto* resp) {
-          return master_->ExtendSession(req, resp);
-        });
-  }
-  grpc::ServerUnaryReactor* RunStep(Ctx*, const Bytes* request,
-                                    Bytes* response) override {
-    return ServeOnPool<tf::RunStepRequest, tf::RunStepResponse>(
-        pool_, request, response, [this](const auto& req, auto* resp) {
-          absl::Status s = master_->RunStep(req, resp);
-          if (!s.ok()) resp->clear_tensor();
-          return StoreError(s, req.store_errors_in_response_body(), resp);
-        });
-  }
-  grpc::ServerUnaryReactor* CloseSession(Ctx*, const Bytes* request,
-                                         Bytes* response) override {
-    return ServeOnPool<tf::CloseSessionRequest, tf::CloseSessionResponse>(
-        pool_, request, response,
-        [this](const auto& req, auto*) { return master_->CloseSession(req); });
-  }
-  grpc::ServerUnaryReactor* ListDevices(Ctx*, const Bytes* request,
-                                        Bytes* response) override {
-    return ServeOnPool<tf::ListDevicesRequest, tf::ListDevicesResponse>(
-        pool_, request, response, [this](const auto& req, auto* resp) {
-          return master_->ListDevices(req, resp);
-        });
-  }
-  grpc::ServerUnaryReactor* Reset(Ctx*, const Bytes* request,
-                                  Bytes* response) override {
-    return ServeOnPool<tf::ResetRequest, tf::ResetResponse>(
-        pool_, request, response,
-        [this](const auto& req, auto*) { return master_->Reset(req); });
-  }
-
- private:
-  Master* const master_;
-  CallPool* const pool_;
-};
-
-class RillServer::WorkerServiceImpl : public RawWorkerService {
- public:
-  WorkerServiceImpl(Worker* worker, CallPool* pool)
-      : worker_(worker), pool_(pool) {}
-
-  grpc::ServerUnaryReactor* GetStatus(Ctx*, const Bytes* request,
-                                      Bytes* response) override {
-    return Serve<tf::GetStatusRequest, tf::GetStatusResponse>(
-        request, response, [this](const auto&, auto* resp) {
-          worker_->GetStatus(resp);
-          return absl::OkStatus();
-        });
-  }
-  grpc::ServerUnaryReactor* CreateWorkerSession(Ctx*, const Bytes* request,
-                                                Bytes* response) override {
-    return Serve<tf::CreateWorkerSessionRequest,
-                 tf::CreateWorkerSessionResponse>(
-        request, response, [this](const auto& req, auto*) {
-          return worker_->CreateWorkerSession(req);
-        });
-  }
-  grpc::ServerUnaryReactor* DeleteWorkerSession(Ctx*, const Bytes* request,
-                                                Bytes* response) override {
-    return Serve<tf::DeleteWorkerSessionRequest,
-                 tf::DeleteWorkerSessionResponse>(
-        request, response, [this](const auto& req, auto*) {
-          return worker_->DeleteWorkerSession(req);
-        });
-  }
-  grpc::ServerUnaryReactor* RegisterGraph(Ctx*, const Bytes* request,
-                                          Bytes* response) override {
-    // Importing a graph and making its kernels takes a while: on the pool.
-    return ServeOnPool<tf::RegisterGraphRequest, tf::RegisterGraphResponse>(
-        pool_, request, response, [this](const auto& req, auto* resp) {
-          return worker_->RegisterGraph(req, resp);
-        });
-  }
-  grpc::ServerUnaryReactor* DeregisterGraph(Ctx*, const Bytes* request,
-                                            Bytes* response) override {
-    return Serve<tf::DeregisterGraphRequest, tf::DeregisterGraphResponse>(
-        request, response, [this](const auto& req, auto*) {
-          return worker_->DeregisterGraph(req);
-        });
-  }
-  grpc::ServerUnaryReactor* RunGraph(Ctx*, const Bytes* request,
-                                     Bytes* response) override {
-    // No thread waits for the step: the partition runs on the arena and
-    // its end answers the call. A caller that gives up (or whose deadline
-    // passes) fails the step here too.
-    auto* reactor = new CallReactor(response);
-    struct Step {
-      tf::RunGraphRequest request;
-      tf::RunGraphResponse response;
-    };
-    auto step = std::make_shared<Step>();
-    absl::Status s = Parse(request, &step->request);
-    if (!s.ok()) {
-      reactor->call()->Reply(s);
-      return reactor;
-    }
-    std::shared_ptr<Call> call = reactor->call();
-    call->OnCancel([worker = worker_, id = step->request.step_id()] {
-      worker->CancelStep(
-          id, absl::CancelledError("the master cancelled RunGraph (it gave "
-                                   "up on the step or its deadline passed)"));
-    });
-    worker_->RunGraphAsync(
-        step->request, &step->response, [call, step](absl::Status s) {
-          s = StoreError(s, step->request.store_errors_in_response_body(),
-                         &step->response);
-          call->Reply(s, step->response);
-        });
-    return reactor;
-  }
-  grpc::ServerUnaryReactor* CleanupGraph(Ctx*, const Bytes* request,
-                                         Bytes* response) override {
-    return Serve<tf::CleanupGraphRequest, tf::CleanupGraphResponse>(
-        request, response, [this](const auto& req, auto*) {
-          return worker_->CleanupGraph(req.step_id());
-        });
-  }
-  grpc::ServerUnaryReactor* CleanupAll(Ctx*, const Bytes* request,
-                                       Bytes* response) override {
-    return Serve<tf::CleanupAllRequest, tf::CleanupAllResponse>(
-        request, response, [this](const auto& req, auto*) {
-          return worker_->CleanupAll(std::vector<std::string>(
-              req.container().begin(), req.container().end()));
-        });
-  }
-  grpc::ServerUnaryReactor* RecvTensor(Ctx*, const Bytes* request,
-                                       Bytes* response) override {
-    // Answered when the tensor is sent (inline if it already was), when the
-    // step is aborted, or when the receiver gives up: no thread waits. The
-    // response is written straight from the tensor's buffer.
-    auto* reactor = new CallReactor(response);
-    tf::RecvTensorRequest parsed;
-    absl::Status s = Parse(request, &parsed);
-    if (!s.ok()) {
-      reactor->call()->Reply(s);
-      return reactor;
-    }
-    std::shared_ptr<Call> call = reactor->call();
-    call->OnCancel([call] {
-      call->Reply(absl::CancelledError("the receiver cancelled RecvTensor"));
-    });
-    worker_->RecvTensorAsync(
-        parsed, [call](const absl::Status& s, const Tensor& t, bool dead) {
-          call->Reply(s, [&](grpc::ByteBuffer* out) {
-            EncodeRecvTensorResponse(t, dead, out);
+// The MasterService's methods: each waits on other tasks, so on the pool.
+void AddMasterMethods(Master* master, RillServer::CallPool* pool,
+                      absl::flat_hash_map<std::string, Handler>* out) {
+  auto& h = *out;
+  h[absl::StrCat(kMaster, "CreateSession")] =
+      ServeOnPool<tf::CreateSessionRequest, tf::CreateSessionResponse>(
+          pool, [master](const auto& req, auto* resp) {
+            return master->CreateSession(req, resp);
           });
-        });
-    return reactor;
-  }
+  h[absl::StrCat(kMaster, "ExtendSession")] =
+      ServeOnPool<tf::ExtendSessionRequest, tf::ExtendSessionResponse>(
+          pool, [master](const auto& req, auto* resp) {
+            return master->ExtendSession(req, resp);
+          });
+  h[absl::StrCat(kMaster, "RunStep")] =
+      ServeOnPool<tf::RunStepRequest, tf::RunStepResponse>(
+          pool, [master](const auto& req, auto* resp) {
+            absl::Status s = master->RunStep(req, resp);
+            if (!s.ok()) resp->clear_tensor();
+            return StoreError(s, req.store_errors_in_response_body(), resp);
+          });
+  h[absl::StrCat(kMaster, "CloseSession")] =
+      ServeOnPool<tf::CloseSessionRequest, tf::CloseSessionResponse>(
+          pool, [master](const auto& req, auto*) {
+            return master->CloseSession(req);
+          });
+  h[absl::StrCat(kMaster, "ListDevices")] =
+      ServeOnPool<tf::ListDevicesRequest, tf::ListDevicesResponse>(
+          pool, [master](const auto& req, auto* resp) {
+            return master->ListDevices(req, resp);
+          });
+  h[absl::StrCat(kMaster, "Reset")] =
+      ServeOnPool<tf::ResetRequest, tf::ResetResponse>(
+          pool,
+          [master](const auto& req, auto*) { return master->Reset(req); });
+}
 
- private:
-  Worker* const worker_;
-  CallPool* const pool_;
-};
+// RunGraph: no thread waits for the step. The partition runs on the arena
+// and its end answers the call; a caller that gives up (or whose deadline
+// passes) fails the step here too.
+void ServeRunGraph(Worker* worker, const grpc::ByteBuffer& request,
+                   std::shared_ptr<Call> call) {
+  struct Step {
+    tf::RunGraphRequest request;
+    tf::RunGraphResponse response;
+  };
+  auto step = std::make_shared<Step>();
+  absl::Status s = Parse(&request, &step->request);
+  if (!s.ok()) {
+    call->Reply(s);
+    return;
+  }
+  call->OnCancel([worker, id = step->request.step_id()] {
+    worker->CancelStep(
+        id, absl::CancelledError("the master cancelled RunGraph (it gave up "
+                                 "on the step or its deadline passed)"));
+  });
+  worker->RunGraphAsync(
+      step->request, &step->response, [call, step](absl::Status s) {
+        s = StoreError(s, step->request.store_errors_in_response_body(),
+                       &step->response);
+        call->Reply(s, step->response);
+      });
+}
+
+// RecvTensor: answered when the tensor is sent (inline if it already was),
+// when the step is aborted, or when the receiver gives up; no thread
+// waits. The response is written straight from the tensor's buffer.
+void ServeRecvTensor(Worker* worker, const grpc::ByteBuffer& request,
+                     std::shared_ptr<Call> call) {
+  tf::RecvTensorRequest parsed;
+  absl::Status s = Parse(&request, &parsed);
+  if (!s.ok()) {
+    call->Reply(s);
+    return;
+  }
+  std::weak_ptr<Call> weak = call;
+  call->OnCancel([weak] {
+    if (auto c = weak.lock()) {
+      c->Reply(absl::CancelledError("the receiver cancelled RecvTensor"));
+    }
+  });
+  worker->RecvTensorAsync(
+      parsed, [call](const absl::Status& s, const Tensor& t, bool dead) {
+        call->Reply(s, [&](grpc::ByteBuffer* out) {
+          EncodeRecvTensorResponse(t, dead, out);
+        });
+      });
+}
+
+void AddWorkerMethods(Worker* worker, RillServer::CallPool* pool,
+                      absl::flat_hash_map<std::string, Handler>* out) {
+  auto& h = *out;
+  h[absl::StrCat(kWorker, "GetStatus")] =
+      Serve<tf::GetStatusRequest, tf::GetStatusResponse>(
+          [worker](const auto&, auto* resp) {
+            worker->GetStatus(resp);
+            return absl::OkStatus();
+          });
+  h[absl::StrCat(kWorker, "CreateWorkerSession")] =
+      Serve<tf::CreateWorkerSessionRequest, tf::CreateWorkerSessionResponse>(
+          [worker](const auto& req, auto*) {
+            return worker->CreateWorkerSession(req);
+          });
+  h[absl::StrCat(kWorker, "DeleteWorkerSession")] =
+      Serve<tf::DeleteWorkerSessionRequest, tf::DeleteWorkerSessionResponse>(
+          [worker](const auto& req, auto*) {
+            return worker->DeleteWorkerSession(req);
+          });
+  // Importing a graph and making its kernels takes a while: on the pool.
+  h[absl::StrCat(kWorker, "RegisterGraph")] =
+      ServeOnPool<tf::RegisterGraphRequest, tf::RegisterGraphResponse>(
+          pool, [worker](const auto& req, auto* resp) {
+            return worker->RegisterGraph(req, resp);
+          });
+  h[absl::StrCat(kWorker, "DeregisterGraph")] =
+      Serve<tf::DeregisterGraphRequest, tf::DeregisterGraphResponse>(
+          [worker](const auto& req, auto*) {
+            return worker->DeregisterGraph(req);
+          });
+  h[absl::StrCat(kWorker, "RunGraph")] = [worker](const auto& request,
+                                                  auto call) {
+    ServeRunGraph(worker, request, std::move(call));
+  };
+  h[absl::StrCat(kWorker, "CleanupGraph")] =
+      Serve<tf::CleanupGraphRequest, tf::CleanupGraphResponse>(
+          [worker](const auto& req, auto*) {
+            return worker->CleanupGraph(req.step_id());
+          });
+  h[absl::StrCat(kWorker, "CleanupAll")] =
+      Serve<tf::CleanupAllRequest, tf::CleanupAllResponse>(
+          [worker](const auto& req, auto*) {
+            return worker->CleanupAll(std::vector<std::string>(
+                req.container().begin(), req.container().end()));
+          });
+  h[absl::StrCat(kWorker, "RecvTensor")] = [worker](const auto& request,
+                                                    auto call) {
+    ServeRecvTensor(worker, request, std::move(call));
+  };
+}
+
+// Threads that poll the completion queue and run what completes.
+constexpr int kQueueThreads = 1;
+// Calls awaited at once (more are awaited as they are matched).
+constexpr int kAwaitedCalls = 16;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
     const ClusterSpec& cluster, const std::string& job, int task,
@@ -452,8 +536,12 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   server->arena_ = std::make_unique<oneapi::tbb::task_arena>(
       threads, /*reserved_for_masters=*/0);
   server->max_message_bytes_ = options.max_message_bytes;
-  server->channels_ =
-      std::make_unique<WorkerChannels>(cluster, options.max_message_bytes);
+  // One completion queue for the server's calls and its calls to the
+  // other tasks, polled by the server's queue threads from Start on.
+  server->builder_ = std::make_unique<grpc::ServerBuilder>();
+  server->cq_ = server->builder_->AddCompletionQueue();
+  server->channels_ = std::make_unique<WorkerChannels>(
+      cluster, options.max_message_bytes, server->cq_.get());
   server->worker_ = std::make_unique<Worker>(
       server->task_name_, devices, server->arena_.get(),
       server->channels_.get(), options.worker);
@@ -461,18 +549,21 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
       std::make_unique<Master>(server->task_name_, server->worker_.get(),
                                server->channels_.get(), options.master);
   server->pool_ = std::make_unique<CallPool>();
-  server->master_service_ = std::make_unique<MasterServiceImpl>(
-      server->master_.get(), server->pool_.get());
-  server->worker_service_ = std::make_unique<WorkerServiceImpl>(
-      server->worker_.get(), server->pool_.get());
+  server->dispatcher_ = std::make_unique<Dispatcher>();
+  AddMasterMethods(server->master_.get(), server->pool_.get(),
+                   &server->dispatcher_->handlers);
+  AddWorkerMethods(server->worker_.get(), server->pool_.get(),
+                   &server->dispatcher_->handlers);
   return server;
 }
 
-RillServer::~RillServer() { Stop(); }
-
 absl::Status RillServer::Start() {
   ASSIGN_OR_RETURN(int port, PortOf(address_));
-  grpc::ServerBuilder builder;
+  if (builder_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("task ", task_name_, " was started before"));
+  }
+  grpc::ServerBuilder& builder = *builder_;
   int bound = 0;
   builder.AddListeningPort(absl::StrCat("0.0.0.0:", port),
                            grpc::InsecureServerCredentials(), &bound);
@@ -488,22 +579,64 @@ absl::Status RillServer::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.SetMaxReceiveMessageSize(max_message_bytes_);
   builder.SetMaxSendMessageSize(max_message_bytes_);
-  builder.RegisterService(master_service_.get());
-  builder.RegisterService(worker_service_.get());
+  generic_ = std::make_unique<grpc::AsyncGenericService>();
+  builder.RegisterAsyncGenericService(generic_.get());
   server_ = builder.BuildAndStart();
+  builder_.reset();
   if (server_ == nullptr || bound == 0) {
     server_.reset();
     return absl::UnavailableError(
         absl::StrCat("task ", task_name_, " cannot listen on port ", port,
                      " (is another server using it?)"));
   }
+  for (int i = 0; i < kAwaitedCalls; ++i) {
+    AsyncCall::Await(dispatcher_.get(), generic_.get(), cq_.get());
+  }
+  for (int i = 0; i < kQueueThreads; ++i) {
+    queue_threads_.emplace_back([cq = cq_.get()] {
+      void* tag;
+      bool ok;
+      while (cq->Next(&tag, &ok)) static_cast<QueueTag*>(tag)->Run(ok);
+    });
+  }
   return absl::OkStatus();
 }
 
 void RillServer::Stop() {
-  if (server_ == nullptr) return;
+  if (server_ == nullptr || stopped_) return;
+  stopped_ = true;
   worker_->AbortAllSteps();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  // Every matched call is answered (the aborted steps end theirs), and
+  // every call to another task has ended, before the queue closes: no
+  // operation may start on a closed queue.
+  dispatcher_->WaitForCalls();
+  channels_->Close();
+  CloseQueue();
+}
+
+void RillServer::CloseQueue() {
+  if (cq_ == nullptr || queue_closed_) return;
+  queue_closed_ = true;
+  cq_->Shutdown();
+  if (queue_threads_.empty()) {  // Never started: drain it here.
+    void* tag;
+    bool ok;
+    while (cq_->Next(&tag, &ok)) static_cast<QueueTag*>(tag)->Run(ok);
+  }
+  for (auto& t : queue_threads_) t.join();
+  queue_threads_.clear();
+}
+
+RillServer::~RillServer() {
+  Stop();
+  // Never started, or failed to: the queue is still open.
+  if (channels_ != nullptr) channels_->Close();
+  CloseQueue();
+  // The server before its queue; the rest in reverse order of making.
+  pool_.reset();
+  server_.reset();
+  cq_.reset();
 }
 
 void RillServer::Wait() {

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -17,7 +18,10 @@
 #include "distributed/master.h"
 #include "distributed/worker.h"
 #include "distributed/worker_channels.h"
+#include "grpcpp/completion_queue.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 #include "oneapi/tbb/global_control.h"
 #include "oneapi/tbb/task_arena.h"
 #include "runtime/device/device.h"
@@ -58,11 +62,12 @@ class RillServer {
 
  private:
   RillServer() = default;
-  class MasterServiceImpl;
-  class WorkerServiceImpl;
+  void CloseQueue();
 
  public:
-  class CallPool;  // Defined and used in grpc_server.cc only.
+  // Defined and used in grpc_server.cc only.
+  class CallPool;
+  class Dispatcher;
 
  private:
   std::string task_name_;
@@ -74,9 +79,14 @@ class RillServer {
   std::unique_ptr<WorkerChannels> channels_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Master> master_;
-  std::unique_ptr<MasterServiceImpl> master_service_;
-  std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<grpc::AsyncGenericService> generic_;
+  std::unique_ptr<grpc::ServerBuilder> builder_;  // Until Start.
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq_;
+  std::vector<std::thread> queue_threads_;
+  bool stopped_ = false;
+  bool queue_closed_ = false;
   // After server_: its calls finish (their threads joined) before the
   // server goes.
   std::unique_ptr<CallPool> pool_;

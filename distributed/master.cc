@@ -104,9 +104,10 @@ absl::Status DiscoverDevices(const std::string& local_task, Worker* local,
     // Wait (within the deadline) for a task that is still starting or was
     // just restarted, rather than fail on the channel's last failure.
     call->ctx.set_wait_for_ready(true);
-    (*stub)->async()->GetStatus(
-        &call->ctx, &request, &call->response,
-        [call, &pending, task = tasks[i]](grpc::Status s) {
+    channels->Start(
+        (*stub)->PrepareAsyncGetStatus(&call->ctx, request, channels->queue()),
+        &call->ctx, &call->response,
+        [call, &pending, task = tasks[i]](const grpc::Status& s) {
           call->status = FromGrpc(s, absl::StrCat("task ", task));
           pending.DecrementCount();
         });
@@ -330,8 +331,10 @@ void CleanupStep(const StepPlan& plan, int64_t step_id,
     auto call = std::make_shared<Call>();
     call->request.set_step_id(step_id);
     call->ctx.set_deadline(DeadlineIn(5000));
-    (*stub)->async()->CleanupGraph(&call->ctx, &call->request, &call->response,
-                                   [call](grpc::Status) {});
+    channels->Start((*stub)->PrepareAsyncCleanupGraph(&call->ctx, call->request,
+                                                      channels->queue()),
+                    &call->ctx, &call->response,
+                    [call](const grpc::Status&) {});
   }
 }
 
@@ -428,8 +431,10 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
     }
     contexts[i] = std::make_unique<grpc::ClientContext>();
     if (timeout_ms > 0) contexts[i]->set_deadline(DeadlineIn(timeout_ms));
-    (*stub)->async()->RunGraph(
-        contexts[i].get(), &requests[i], &responses[i], [&, i](grpc::Status s) {
+    channels_->Start(
+        (*stub)->PrepareAsyncRunGraph(contexts[i].get(), requests[i],
+                                      channels_->queue()),
+        contexts[i].get(), &responses[i], [&, i](const grpc::Status& s) {
           finished(i, FromGrpc(s, absl::StrCat("task ", plan->parts[i].task)));
           remaining.DecrementCount();
         });

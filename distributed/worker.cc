@@ -130,10 +130,12 @@ class StepRendezvous : public Rendezvous,
       return;
     }
     auto self = shared_from_this();
-    (*stub)->UnaryCall(
-        &call->ctx, "/tensorflow.WorkerService/RecvTensor", grpc::StubOptions(),
-        &call->request, &call->response,
-        [self, call, task, done = std::move(done)](grpc::Status s) {
+    channels_->Start(
+        (*stub)->PrepareUnaryCall(&call->ctx,
+                                  "/tensorflow.WorkerService/RecvTensor",
+                                  call->request, channels_->queue()),
+        &call->ctx, &call->response,
+        [self, call, task, done = std::move(done)](const grpc::Status& s) {
           {
             absl::MutexLock lock(&self->mu_);
             self->calls_.erase(call.get());

@@ -25,6 +25,63 @@ grpc::ChannelArguments RillChannelArguments(int max_message_bytes) {
   return args;
 }
 
+void PendingCall::Run(bool) {
+  {
+    absl::MutexLock lock(&owner->pending_mu_);
+    completing = true;  // Close() no longer touches its context.
+  }
+  Complete();
+  WorkerChannels* channels = owner;
+  {
+    absl::MutexLock lock(&channels->pending_mu_);
+    channels->pending_.erase(this);
+  }
+  delete this;
+}
+
+WorkerChannels::WorkerChannels(ClusterSpec cluster, int max_message_bytes,
+                               grpc::CompletionQueue* queue)
+    : queue_(queue),
+      cluster_(std::move(cluster)),
+      max_message_bytes_(max_message_bytes) {
+  if (queue_ == nullptr) {
+    own_queue_ = std::make_unique<grpc::CompletionQueue>();
+    queue_ = own_queue_.get();
+    poller_ = std::thread([q = queue_] {
+      void* tag;
+      bool ok;
+      while (q->Next(&tag, &ok)) static_cast<QueueTag*>(tag)->Run(ok);
+    });
+  }
+}
+
+WorkerChannels::~WorkerChannels() {
+  Close();
+  if (own_queue_ != nullptr) {
+    own_queue_->Shutdown();
+    poller_.join();
+  }
+}
+
+void WorkerChannels::Close() {
+  absl::MutexLock lock(&pending_mu_);
+  closed_ = true;
+  for (PendingCall* call : pending_) {
+    if (!call->completing) call->context->TryCancel();
+  }
+  // Their callbacks run on the queue's thread; wait for the last.
+  pending_mu_.Await(absl::Condition(
+      +[](absl::flat_hash_set<PendingCall*>* p) { return p->empty(); },
+      &pending_));
+}
+
+bool WorkerChannels::Track(PendingCall* call) {
+  absl::MutexLock lock(&pending_mu_);
+  if (closed_) return false;
+  pending_.insert(call);
+  return true;
+}
+
 absl::StatusOr<WorkerChannels::Stubs*> WorkerChannels::Find(
     const std::string& task_name) {
   auto it = stubs_.find(task_name);
