@@ -16,8 +16,8 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RILL = os.path.join(ROOT, "bazel-bin", "tools", "rill")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster_vs_tcp import RILL, free_ports  # noqa: E402
 SIZES = [4, 1 << 20, 64 << 20, 256 << 20]
 
 TF_SERVER = """
@@ -28,16 +28,6 @@ server = tf.distribute.Server(cluster, job_name=sys.argv[2], task_index=0)
 print("serving", flush=True)
 server.join()
 """
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def wait_for_port(port, seconds=60):
