@@ -219,7 +219,7 @@ class AsyncCall {
   // From Call::Reply, once.
   void Finish(const absl::Status& status) {
     if (status.ok()) {
-      if (response_.Length() == 0 && !response_.Valid()) {
+      if (!response_.Valid()) {  // No Reply wrote a message.
         grpc::Slice empty;
         response_ = grpc::ByteBuffer(&empty, 1);
       }

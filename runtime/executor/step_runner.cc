@@ -7,6 +7,21 @@
 #include "oneapi/tbb/task_group.h"
 
 namespace rill {
+namespace {
+
+// The executor arguments of a step (stats aside: one list per executor).
+Executor::Args StepArgs(const StepRun& run,
+                        const StepCancellation* cancellation, Runner runner) {
+  Executor::Args args;
+  args.step_id = run.step_id;
+  args.call_frame = run.call_frame;
+  args.rendezvous = run.rendezvous;
+  args.cancellation = cancellation;
+  args.runner = std::move(runner);
+  return args;
+}
+
+}  // namespace
 
 absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
                           const std::vector<const Executor*>& executors,
@@ -15,14 +30,10 @@ absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
   StepCancellation own_cancellation;
   StepCancellation* cancellation =
       run.cancellation != nullptr ? run.cancellation : &own_cancellation;
-  Executor::Args args;
-  args.step_id = run.step_id;
-  args.call_frame = run.call_frame;
-  args.rendezvous = run.rendezvous;
-  args.cancellation = cancellation;
-  args.runner = [arena, &group](std::function<void()> fn) {
-    arena->execute([&] { group.run(std::move(fn)); });
-  };
+  Executor::Args args =
+      StepArgs(run, cancellation, [arena, &group](std::function<void()> fn) {
+        arena->execute([&] { group.run(std::move(fn)); });
+      });
   absl::Mutex status_mu;
   absl::Status status;
   // Keeps group.wait() waiting until the last executor is done: an async
@@ -78,15 +89,10 @@ absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
 void RunExecutorAsync(oneapi::tbb::task_arena* arena, const Executor* executor,
                       const StepRun& run,
                       std::function<void(absl::Status)> done) {
-  Executor::Args args;
-  args.step_id = run.step_id;
-  args.call_frame = run.call_frame;
-  args.rendezvous = run.rendezvous;
-  args.cancellation = run.cancellation;
+  Executor::Args args = StepArgs(
+      run, run.cancellation,
+      [arena](std::function<void()> fn) { arena->enqueue(std::move(fn)); });
   if (run.stats != nullptr) args.stats = &(*run.stats)[0];
-  args.runner = [arena](std::function<void()> fn) {
-    arena->enqueue(std::move(fn));
-  };
   executor->RunAsync(
       args, [rendezvous = run.rendezvous, cancellation = run.cancellation,
              done = std::move(done)](absl::Status s) {
