@@ -116,6 +116,11 @@ void OpKernelContext::set_output_dead(int i) {
   outputs_[i].is_dead = true;
 }
 
+const std::string& OpKernelContext::device_name() const {
+  static const std::string* const kNone = new std::string;
+  return params_.device_name != nullptr ? *params_.device_name : *kNone;
+}
+
 absl::Status OpKernelContext::InvalidArgument(absl::string_view message) const {
   return absl::InvalidArgumentError(absl::StrCat("node '", kernel().name(),
                                                  "' (", kernel().type_string(),

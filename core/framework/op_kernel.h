@@ -25,6 +25,7 @@
 #include "absl/types/span.h"
 #include "core/framework/allocator.h"
 #include "core/framework/attr_value.h"
+#include "core/framework/collective.h"
 #include "core/framework/rendezvous.h"
 #include "core/framework/resource_mgr.h"
 #include "core/framework/tensor.h"
@@ -126,6 +127,10 @@ class OpKernelContext {
     ResourceMgr* resources = nullptr;
     CallFrame* call_frame = nullptr;
     Rendezvous* rendezvous = nullptr;  // For _Send/_Recv.
+    // For collective kernels; null where the runtime has none.
+    CollectiveExecutor* collectives = nullptr;
+    // The full name of the device the kernel runs on.
+    const std::string* device_name = nullptr;
     int64_t step_id = 0;
     // Inputs of this execution; the context may move a tensor out of its
     // slot to reuse its buffer. (std::span: unchecked, unlike this
@@ -151,6 +156,8 @@ class OpKernelContext {
   ResourceMgr* resources() const { return params_.resources; }
   CallFrame* call_frame() const { return params_.call_frame; }
   Rendezvous* rendezvous() const { return params_.rendezvous; }
+  CollectiveExecutor* collectives() const { return params_.collectives; }
+  const std::string& device_name() const;
   const Runner* runner() const { return params_.runner; }
   int intra_op_parallelism() const { return params_.intra_op_parallelism; }
   bool is_input_dead() const { return params_.is_input_dead; }

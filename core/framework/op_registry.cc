@@ -281,6 +281,10 @@ OpDefBuilder& OpDefBuilder::SetIsStateful() {
   stateful_ = true;
   return *this;
 }
+OpDefBuilder& OpDefBuilder::SetIsDistributedCommunication() {
+  distributed_communication_ = true;
+  return *this;
+}
 OpDefBuilder& OpDefBuilder::SetIsCommutative() {
   commutative_ = true;
   return *this;
@@ -325,6 +329,7 @@ absl::StatusOr<OpRegistrationData> OpDefBuilder::Finalize() const {
   }
   def.set_is_stateful(stateful_);
   def.set_is_commutative(commutative_);
+  def.set_is_distributed_communication(distributed_communication_);
   def.set_is_aggregate(aggregate_);
   def.set_allows_uninitialized_input(allows_uninitialized_input_);
   data.shape_fn = shape_fn_ ? shape_fn_ : ShapeFn(shape_fns::UnknownShape);

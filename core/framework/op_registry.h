@@ -54,6 +54,8 @@ class OpDefBuilder {
   OpDefBuilder& Output(std::string spec);
   OpDefBuilder& Attr(std::string spec);
   OpDefBuilder& SetIsStateful();
+  // The op moves data between tasks (collectives).
+  OpDefBuilder& SetIsDistributedCommunication();
   OpDefBuilder& SetIsCommutative();
   OpDefBuilder& SetIsAggregate();
   OpDefBuilder& SetAllowsUninitializedInput();
@@ -68,6 +70,7 @@ class OpDefBuilder {
   std::vector<std::string> attrs_;
   bool stateful_ = false;
   bool commutative_ = false;
+  bool distributed_communication_ = false;
   bool aggregate_ = false;
   bool allows_uninitialized_input_ = false;
   ShapeFn shape_fn_;

@@ -289,6 +289,8 @@ class ExecutorState {
       p.resources = executor_->device_->resource_manager();
       p.call_frame = args_.call_frame;
       p.rendezvous = args_.rendezvous;
+      p.collectives = args_.collectives;
+      p.device_name = &executor_->device_->name();
       p.step_id = args_.step_id;
       p.inputs = inputs;
       p.num_outputs = item.num_outputs;

@@ -75,6 +75,8 @@ class Executor {
     // For _Send/_Recv; aborted with the step's first error, so no _Recv is
     // left waiting.
     Rendezvous* rendezvous = nullptr;
+    // For collective kernels (optional); must outlive the step.
+    CollectiveExecutor* collectives = nullptr;
     Runner runner;  // Required: where expensive nodes run.
     // When set, receives one entry per node run. Appends are serialized
     // within a step; give each concurrently running executor its own list.

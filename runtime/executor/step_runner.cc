@@ -16,6 +16,7 @@ Executor::Args StepArgs(const StepRun& run,
   args.step_id = run.step_id;
   args.call_frame = run.call_frame;
   args.rendezvous = run.rendezvous;
+  args.collectives = run.collectives;
   args.cancellation = cancellation;
   args.runner = std::move(runner);
   return args;

@@ -20,6 +20,8 @@ struct StepRun {
   int64_t step_id = 0;
   CallFrame* call_frame = nullptr;   // Optional: for _Arg/_Retval.
   Rendezvous* rendezvous = nullptr;  // Required.
+  // For collective kernels (optional).
+  CollectiveExecutor* collectives = nullptr;
   // A step still running after this long ends with DEADLINE_EXCEEDED;
   // 0: no timeout.
   int64_t timeout_ms = 0;

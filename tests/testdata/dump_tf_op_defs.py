@@ -41,6 +41,7 @@ ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
 Conv2DBackpropInput Conv2DBackpropFilter StridedSliceGrad UnsortedSegmentSum
 Cumsum Cumprod SaveV2 RestoreV2 ResourceApplyGradientDescent
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
+CollectiveReduceV2 CollectiveGatherV2 CollectiveBcastSendV2 CollectiveBcastRecvV2
 """.split()
 
 

@@ -1,0 +1,733 @@
+#include "runtime/collective/gloo_executor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/framework/types.h"
+#include "core/platform/status_macros.h"
+#include "gloo/allgather.h"
+#include "gloo/allgatherv.h"
+#include "gloo/allreduce.h"
+#include "gloo/broadcast.h"
+#include "gloo/math.h"
+#include "gloo/rendezvous/context.h"
+#include "gloo/rendezvous/store.h"
+#include "gloo/transport/tcp/device.h"
+
+namespace rill {
+namespace {
+
+// Gloo's rendezvous store over the coordinator: keys under the group's
+// prefix; reads poll until the key is set or the deadline passes. Gloo's
+// callers expect failures as exceptions (caught where Gloo is called).
+class CoordinatorStore : public gloo::rendezvous::Store {
+ public:
+  CoordinatorStore(CoordinatorClient* client, std::string prefix,
+                   absl::Time deadline)
+      : client_(client), prefix_(std::move(prefix)), deadline_(deadline) {}
+
+  void set(const std::string& key, const std::vector<char>& data) override {
+    absl::Status s =
+        client_->StoreSet(prefix_ + key, std::string(data.begin(), data.end()));
+    if (!s.ok()) throw gloo::IoException(std::string(s.message()));
+  }
+  std::vector<char> get(const std::string& key) override {
+    std::string value = Poll(key);
+    return std::vector<char>(value.begin(), value.end());
+  }
+  void wait(const std::vector<std::string>& keys) override {
+    for (const auto& key : keys) Poll(key);
+  }
+  void wait(const std::vector<std::string>& keys,
+            const std::chrono::milliseconds&) override {
+    wait(keys);
+  }
+
+ private:
+  std::string Poll(const std::string& key) {
+    absl::Duration backoff = absl::Microseconds(200);
+    while (true) {
+      absl::StatusOr<std::optional<std::string>> v =
+          client_->StoreGet(prefix_ + key);
+      if (!v.ok()) throw gloo::IoException(std::string(v.status().message()));
+      if (v->has_value()) return **v;
+      if (absl::Now() > deadline_) {
+        throw gloo::IoException(
+            absl::StrCat("Timed out waiting for key '", key, "'"));
+      }
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Milliseconds(20));
+    }
+  }
+
+  CoordinatorClient* const client_;
+  const std::string prefix_;
+  const absl::Time deadline_;
+};
+
+constexpr int kMaxDims = 26;
+constexpr int kMaxOffers = 16;
+constexpr int64_t kNoOffer = INT64_MIN;
+
+// What a member has waiting for one instance, as exchanged each round.
+struct Offer {
+  int64_t instance_key = kNoOffer;
+  int32_t kind = 0;
+  int32_t dtype = 0;
+  int32_t group_size = 0;
+  int32_t merge = 0;
+  int32_t final_op = 0;
+  int32_t ndims = 0;
+  int64_t dims[kMaxDims] = {};
+};
+
+int MergeCode(const std::string& op) {
+  if (op == "Mul") return 1;
+  if (op == "Min") return 2;
+  if (op == "Max") return 3;
+  return 0;  // Add.
+}
+const char* MergeName(int code) {
+  static const char* const kNames[] = {"Add", "Mul", "Min", "Max"};
+  return code >= 0 && code < 4 ? kNames[code] : "?";
+}
+
+std::string ShapeString(const Offer& o) {
+  std::vector<int64_t> dims(o.dims, o.dims + std::clamp(o.ndims, 0, kMaxDims));
+  return absl::StrCat("[", absl::StrJoin(dims, ","), "]");
+}
+
+std::string DescribeOffer(const Offer& o) {
+  std::string s =
+      absl::StrCat(CollectiveKindName(static_cast<CollectiveKind>(o.kind)),
+                   " of ", DataTypeName(static_cast<DataType>(o.dtype)), " ",
+                   ShapeString(o), ", group_size ", o.group_size);
+  if (o.kind == static_cast<int>(CollectiveKind::kReduce)) {
+    absl::StrAppend(&s, ", merge_op ", MergeName(o.merge), ", final_op ",
+                    o.final_op ? "Div" : "Id");
+  }
+  return s;
+}
+
+using RawReduce = void (*)(void*, const void*, const void*, size_t);
+
+template <typename T>
+gloo::AllreduceOptions::Func ReduceFunc(int merge) {
+  switch (merge) {
+    case 1:
+      return static_cast<RawReduce>(&gloo::product<T>);
+    case 2:
+      return static_cast<RawReduce>(&gloo::min<T>);
+    case 3:
+      return static_cast<RawReduce>(&gloo::max<T>);
+    default:
+      return static_cast<RawReduce>(&gloo::sum<T>);
+  }
+}
+
+template <typename T>
+void DivideBy(Tensor* t, int n) {
+  for (T& v : t->flat<T>()) v /= static_cast<T>(n);
+}
+
+absl::Status GlooError(const std::exception& e, const std::string& what) {
+  const std::string message = e.what();
+  if (absl::StrContains(message, "Timed out") ||
+      absl::StrContains(message, "timed out")) {
+    return absl::DeadlineExceededError(absl::StrCat(what, ": ", message));
+  }
+  return absl::UnavailableError(absl::StrCat(what, ": ", message));
+}
+
+}  // namespace
+
+class GlooCollectiveExecutor::Member {
+ public:
+  Member(GlooCollectiveExecutor* owner, int32_t group_key, std::string device)
+      : owner_(owner), group_key_(group_key), device_(std::move(device)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Member() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      // A transfer blocked on a peer ends when its connections close.
+      if (context_ != nullptr) context_->closeConnections();
+    }
+    thread_.join();
+  }
+
+  void Add(CollectiveRequest request, DoneCallback done) {
+    const double seconds = request.timeout_seconds;
+    Work w;
+    w.deadline = absl::Now() + (seconds > 0 ? absl::Seconds(seconds)
+                                            : owner_->options_.default_timeout);
+    w.request = std::move(request);
+    w.done = std::move(done);
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) {
+        pending_[w.request.instance_key].push_back(std::move(w));
+        return;
+      }
+    }
+    w.done(absl::CancelledError("the collective executor is stopping"));
+  }
+
+ private:
+  struct Work {
+    CollectiveRequest request;
+    DoneCallback done;
+    absl::Time deadline;
+  };
+
+  std::string Where(int64_t instance_key) const {
+    return absl::StrCat("collective instance ", instance_key, " of group ",
+                        group_key_);
+  }
+  std::string MembersString() const {
+    std::vector<std::string> parts;
+    for (size_t r = 0; r < members_.size(); ++r) {
+      parts.push_back(absl::StrCat("rank ", r, " ", members_[r]));
+    }
+    return absl::StrJoin(parts, ", ");
+  }
+
+  void Loop() {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](Member* m) { return m->stopping_ || !m->pending_.empty(); },
+            this));
+        if (stopping_) break;
+      }
+      FailExpired();
+      if (context_ == nullptr) {
+        absl::Status s = Connect();
+        if (!s.ok()) {
+          FailAll(s);
+          continue;
+        }
+      }
+      Round();
+    }
+    FailAll(absl::CancelledError("the collective executor is stopping"));
+  }
+
+  // The first waiting work's group size and deadline.
+  std::pair<int32_t, absl::Time> Front() {
+    absl::MutexLock lock(&mu_);
+    absl::Time deadline = absl::InfiniteFuture();
+    int32_t size = 0;
+    for (auto& [key, works] : pending_) {
+      for (auto& w : works) {
+        deadline = std::min(deadline, w.deadline);
+        if (size == 0) size = w.request.group_size;
+      }
+    }
+    return {size, deadline};
+  }
+
+  absl::Status Connect() {
+    auto [size, deadline] = Front();
+    GroupJoin join;
+    join.group_key = group_key_;
+    join.group_size = size;
+    join.device = device_;
+    join.min_generation = generation_ + 1;
+    GroupState state;
+    absl::Duration backoff = absl::Microseconds(200);
+    while (true) {
+      absl::StatusOr<GroupState> s = owner_->coordinator_->JoinGroup(join);
+      if (!s.ok()) return s.status();
+      state = *std::move(s);
+      if (state.complete) break;
+      if (absl::Now() > deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "collective group ", group_key_, ": only ", state.members.size(),
+            " of ", size, " members joined in time (",
+            absl::StrJoin(state.members, ", "), ")"));
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return absl::CancelledError("stopping");
+      }
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Milliseconds(20));
+    }
+    ASSIGN_OR_RETURN(std::shared_ptr<gloo::transport::Device> device,
+                     owner_->TransportDevice());
+    const int rank = static_cast<int>(
+        std::find(state.members.begin(), state.members.end(), device_) -
+        state.members.begin());
+    auto context = std::make_shared<gloo::rendezvous::Context>(
+        rank, static_cast<int>(state.members.size()));
+    CoordinatorStore store(owner_->coordinator_,
+                           GroupStorePrefix(group_key_, state.generation),
+                           deadline);
+    try {
+      context->connectFullMesh(store, device);
+    } catch (const std::exception& e) {
+      generation_ = state.generation;
+      return GlooError(e, absl::StrCat("collective group ", group_key_,
+                                       ": connecting its members"));
+    }
+    absl::MutexLock lock(&mu_);
+    generation_ = state.generation;
+    members_ = state.members;
+    context_ = std::move(context);
+    order_stall_ = absl::InfiniteFuture();
+    return absl::OkStatus();
+  }
+
+  void DropContext() {
+    absl::MutexLock lock(&mu_);
+    context_.reset();
+  }
+
+  // One exchange of what every member has waiting, then one transfer.
+  void Round() {
+    std::vector<Offer> mine(kMaxOffers);
+    absl::Time deadline = absl::InfiniteFuture();
+    {
+      absl::MutexLock lock(&mu_);
+      int i = 0;
+      for (auto& [key, works] : pending_) {
+        if (i == kMaxOffers) break;
+        const CollectiveRequest& r = works.front().request;
+        deadline = std::min(deadline, works.front().deadline);
+        Offer& o = mine[i++];
+        o.instance_key = key;
+        o.kind = static_cast<int32_t>(r.kind);
+        o.dtype =
+            r.kind == CollectiveKind::kBcastRecv ? r.dtype : r.input.dtype();
+        o.group_size = r.group_size;
+        o.merge = MergeCode(r.merge_op);
+        o.final_op = r.final_op == "Div";
+        o.ndims = r.shape.dims();
+        for (int d = 0; d < std::min(o.ndims, kMaxDims); ++d) {
+          o.dims[d] = r.shape.dim_size(d);
+        }
+      }
+    }
+    const int size = static_cast<int>(members_.size());
+    std::vector<Offer> all(kMaxOffers * size);
+    try {
+      gloo::AllgatherOptions opts(context_);
+      opts.setOutput(reinterpret_cast<char*>(all.data()),
+                     all.size() * sizeof(Offer));
+      opts.setInput(reinterpret_cast<char*>(mine.data()),
+                    mine.size() * sizeof(Offer));
+      opts.setTimeout(ToChrono(deadline));
+      opts.setTag(0);
+      gloo::allgather(opts);
+    } catch (const std::exception& e) {
+      Broken(GlooError(e, absl::StrCat("collective group ", group_key_, " (",
+                                       MembersString(), ")")));
+      return;
+    }
+    // The smallest instance every member has.
+    int64_t chosen = kNoOffer;
+    for (const Offer& o : mine) {
+      if (o.instance_key == kNoOffer) break;
+      bool everywhere = true;
+      for (int r = 0; r < size && everywhere; ++r) {
+        bool has = false;
+        for (int i = 0; i < kMaxOffers; ++i) {
+          has |= all[r * kMaxOffers + i].instance_key == o.instance_key;
+        }
+        everywhere = has;
+      }
+      if (everywhere) {
+        chosen = o.instance_key;
+        break;
+      }
+    }
+    if (chosen == kNoOffer) {
+      NoCommonInstance(all, size);
+      return;
+    }
+    order_stall_ = absl::InfiniteFuture();
+    std::vector<Offer> offers(size);
+    for (int r = 0; r < size; ++r) {
+      for (int i = 0; i < kMaxOffers; ++i) {
+        if (all[r * kMaxOffers + i].instance_key == chosen) {
+          offers[r] = all[r * kMaxOffers + i];
+        }
+      }
+    }
+    Work work = Take(chosen);
+    absl::Status agree = Agree(chosen, offers);
+    if (!agree.ok()) {
+      work.done(agree);
+      return;
+    }
+    absl::StatusOr<Tensor> result;
+    try {
+      result = Transfer(work, offers);
+    } catch (const std::exception& e) {
+      absl::Status s =
+          GlooError(e, absl::StrCat(Where(chosen), " (", MembersString(), ")"));
+      work.done(s);
+      Broken(s);
+      return;
+    }
+    work.done(std::move(result));
+  }
+
+  // Every member offers instances, none in common: wait for more to become
+  // ready, unless this has lasted past the order window.
+  void NoCommonInstance(const std::vector<Offer>& all, int size) {
+    const absl::Time now = absl::Now();
+    if (order_stall_ == absl::InfiniteFuture()) order_stall_ = now;
+    if (now - order_stall_ > owner_->options_.order_window) {
+      std::vector<std::string> parts;
+      for (int r = 0; r < size; ++r) {
+        std::vector<int64_t> keys;
+        for (int i = 0; i < kMaxOffers; ++i) {
+          if (all[r * kMaxOffers + i].instance_key != kNoOffer) {
+            keys.push_back(all[r * kMaxOffers + i].instance_key);
+          }
+        }
+        parts.push_back(absl::StrCat("rank ", r, " (", members_[r],
+                                     ") waits on instance(s) ",
+                                     absl::StrJoin(keys, ",")));
+      }
+      FailAll(absl::FailedPreconditionError(
+          absl::StrCat("collective group ", group_key_,
+                       ": members run their collectives in different orders: ",
+                       absl::StrJoin(parts, "; "))));
+      order_stall_ = absl::InfiniteFuture();
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(1));
+  }
+
+  // Whether the members' parts of one instance fit together.
+  absl::Status Agree(int64_t key, const std::vector<Offer>& offers) const {
+    const int size = static_cast<int>(offers.size());
+    auto disagree = [&](const std::string& what) {
+      std::vector<std::string> parts;
+      for (int r = 0; r < size; ++r) {
+        parts.push_back(absl::StrCat("rank ", r, " (", members_[r], ") ",
+                                     DescribeOffer(offers[r])));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat(Where(key), ": members disagree on ", what, ": ",
+                       absl::StrJoin(parts, "; ")));
+    };
+    const Offer& first = offers[0];
+    const auto bcast = [](const Offer& o) {
+      return o.kind == static_cast<int>(CollectiveKind::kBcastSend) ||
+             o.kind == static_cast<int>(CollectiveKind::kBcastRecv);
+    };
+    int senders = 0;
+    for (const Offer& o : offers) {
+      if (o.group_size != size) return disagree("the group size");
+      if (bcast(o) != bcast(first) || (!bcast(o) && o.kind != first.kind)) {
+        return disagree("the kind of collective");
+      }
+      if (o.dtype != first.dtype) return disagree("the dtype");
+      senders += o.kind == static_cast<int>(CollectiveKind::kBcastSend);
+      if (o.ndims > kMaxDims) return disagree("a rank above 26");
+    }
+    if (bcast(first) && senders != 1) {
+      return disagree(
+          absl::StrCat("the sender (", senders, " members send, one must)"));
+    }
+    for (const Offer& o : offers) {
+      const bool gather = o.kind == static_cast<int>(CollectiveKind::kGather);
+      if (o.ndims != first.ndims ||
+          !std::equal(o.dims + (gather ? 1 : 0), o.dims + o.ndims,
+                      first.dims + (gather ? 1 : 0))) {
+        return disagree("the shape");
+      }
+      if (o.merge != first.merge || o.final_op != first.final_op) {
+        return disagree("the merge or final op");
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Tensor> Transfer(Work& work,
+                                  const std::vector<Offer>& offers) {
+    const CollectiveRequest& r = work.request;
+    const auto timeout = ToChrono(work.deadline);
+    switch (r.kind) {
+      case CollectiveKind::kReduce:
+        return Reduce(r, timeout);
+      case CollectiveKind::kGather:
+        return Gather(r, offers, timeout);
+      default:
+        return Broadcast(r, offers, timeout);
+    }
+  }
+
+  absl::StatusOr<Tensor> Reduce(const CollectiveRequest& r,
+                                std::chrono::milliseconds timeout) {
+    ASSIGN_OR_RETURN(Tensor out, Tensor::CreateUninitialized(
+                                     r.input.dtype(), r.shape, r.allocator));
+    if (r.input.TotalBytes() > 0) {
+      std::memcpy(out.raw_data(), r.input.raw_data(), r.input.TotalBytes());
+    }
+    const int size = static_cast<int>(members_.size());
+    if (out.NumElements() > 0 && size > 1) {
+      gloo::AllreduceOptions opts(context_);
+      const bool ring = r.communication_hint == "ring" ||
+                        out.TotalBytes() >= owner_->options_.small_reduce_bytes;
+      opts.setAlgorithm(ring ? gloo::AllreduceOptions::Algorithm::RING
+                             : gloo::AllreduceOptions::Algorithm::BCUBE);
+      opts.setTag(1);
+      opts.setTimeout(timeout);
+      const int merge = MergeCode(r.merge_op);
+      switch (out.dtype()) {
+        case DT_FLOAT:
+          opts.setOutput(out.flat<float>().data(), out.NumElements());
+          opts.setReduceFunction(ReduceFunc<float>(merge));
+          break;
+        case DT_DOUBLE:
+          opts.setOutput(out.flat<double>().data(), out.NumElements());
+          opts.setReduceFunction(ReduceFunc<double>(merge));
+          break;
+        case DT_INT32:
+          opts.setOutput(out.flat<int32_t>().data(), out.NumElements());
+          opts.setReduceFunction(ReduceFunc<int32_t>(merge));
+          break;
+        case DT_INT64:
+          opts.setOutput(out.flat<int64_t>().data(), out.NumElements());
+          opts.setReduceFunction(ReduceFunc<int64_t>(merge));
+          break;
+        default:
+          return absl::UnimplementedError(
+              absl::StrCat("node '", r.node, "': no reduction of ",
+                           DataTypeName(out.dtype())));
+      }
+      gloo::allreduce(opts);
+    }
+    if (r.final_op == "Div") {
+      switch (out.dtype()) {
+        case DT_FLOAT:
+          DivideBy<float>(&out, size);
+          break;
+        case DT_DOUBLE:
+          DivideBy<double>(&out, size);
+          break;
+        case DT_INT32:
+          DivideBy<int32_t>(&out, size);
+          break;
+        default:
+          DivideBy<int64_t>(&out, size);
+          break;
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<Tensor> Gather(const CollectiveRequest& r,
+                                const std::vector<Offer>& offers,
+                                std::chrono::milliseconds timeout) {
+    const int64_t inner = InnerElements(r.shape);
+    std::vector<int64_t> dims(r.shape.dim_sizes().begin(),
+                              r.shape.dim_sizes().end());
+    dims[0] = 0;
+    std::vector<size_t> counts;
+    for (const Offer& o : offers) {
+      dims[0] += o.dims[0];
+      counts.push_back(static_cast<size_t>(o.dims[0] * inner) *
+                       DataTypeSize(r.input.dtype()));
+    }
+    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+    ASSIGN_OR_RETURN(Tensor out, Tensor::CreateUninitialized(
+                                     r.input.dtype(), shape, r.allocator));
+    if (out.NumElements() == 0) return out;
+    if (offers.size() == 1) {
+      std::memcpy(out.raw_data(), r.input.raw_data(), r.input.TotalBytes());
+      return out;
+    }
+    gloo::AllgathervOptions opts(context_);
+    opts.setInput(static_cast<char*>(r.input.raw_data()), r.input.TotalBytes());
+    opts.setOutput(static_cast<char*>(out.raw_data()), counts);
+    opts.setTag(2);
+    opts.setTimeout(timeout);
+    gloo::allgatherv(opts);
+    return out;
+  }
+
+  absl::StatusOr<Tensor> Broadcast(const CollectiveRequest& r,
+                                   const std::vector<Offer>& offers,
+                                   std::chrono::milliseconds timeout) {
+    int root = 0;
+    for (size_t i = 0; i < offers.size(); ++i) {
+      if (offers[i].kind == static_cast<int>(CollectiveKind::kBcastSend)) {
+        root = static_cast<int>(i);
+      }
+    }
+    Tensor out;
+    if (r.kind == CollectiveKind::kBcastSend) {
+      out = r.input;
+    } else {
+      ASSIGN_OR_RETURN(
+          out, Tensor::CreateUninitialized(r.dtype, r.shape, r.allocator));
+    }
+    if (out.TotalBytes() == 0 || offers.size() == 1) return out;
+    gloo::BroadcastOptions opts(context_);
+    opts.setRoot(root);
+    opts.setTag(3);
+    opts.setTimeout(timeout);
+    // Every rank names an output; the root's is what it sends.
+    opts.setOutput(static_cast<char*>(out.raw_data()), out.TotalBytes());
+    gloo::broadcast(opts);
+    return out;
+  }
+
+  static int64_t InnerElements(const TensorShape& shape) {
+    int64_t n = 1;
+    for (int d = 1; d < shape.dims(); ++d) n *= shape.dim_size(d);
+    return n;
+  }
+
+  static std::chrono::milliseconds ToChrono(absl::Time deadline) {
+    const absl::Duration left =
+        std::max(deadline - absl::Now(), absl::Milliseconds(1));
+    return std::chrono::milliseconds(
+        std::min<int64_t>(absl::ToInt64Milliseconds(left), INT32_MAX));
+  }
+
+  Work Take(int64_t key) {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(key);
+    Work w = std::move(it->second.front());
+    it->second.pop_front();
+    if (it->second.empty()) pending_.erase(it);
+    return w;
+  }
+
+  // The group broke under a transfer: whatever waits fails with its error,
+  // and the next collective forms the group anew.
+  void Broken(const absl::Status& why) {
+    DropContext();
+    FailAll(why);
+  }
+
+  void FailAll(const absl::Status& why) {
+    std::map<int64_t, std::deque<Work>> failed;
+    {
+      absl::MutexLock lock(&mu_);
+      failed.swap(pending_);
+    }
+    for (auto& [key, works] : failed) {
+      for (auto& w : works) w.done(why);
+    }
+  }
+
+  void FailExpired() {
+    const absl::Time now = absl::Now();
+    std::vector<Work> expired;
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        auto& works = it->second;
+        for (auto w = works.begin(); w != works.end();) {
+          if (w->deadline < now) {
+            expired.push_back(std::move(*w));
+            w = works.erase(w);
+          } else {
+            ++w;
+          }
+        }
+        if (works.empty()) {
+          pending_.erase(it++);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (Work& w : expired) {
+      w.done(absl::DeadlineExceededError(
+          absl::StrCat(Where(w.request.instance_key), " on ", device_,
+                       ": the other members did not take part in time")));
+    }
+  }
+
+  GlooCollectiveExecutor* const owner_;
+  const int32_t group_key_;
+  const std::string device_;
+  // Only the member's thread touches these after Connect, but the
+  // destructor reads context_ (to close it) under mu_.
+  int64_t generation_ = 0;
+  std::vector<std::string> members_;
+  absl::Time order_stall_ = absl::InfiniteFuture();
+  absl::Mutex mu_;
+  std::shared_ptr<gloo::Context> context_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<int64_t, std::deque<Work>> pending_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+GlooCollectiveExecutor::GlooCollectiveExecutor(CoordinatorClient* coordinator,
+                                               GlooExecutorOptions options)
+    : coordinator_(coordinator), options_(std::move(options)) {}
+
+GlooCollectiveExecutor::~GlooCollectiveExecutor() {
+  absl::flat_hash_map<std::pair<int32_t, std::string>, std::unique_ptr<Member>>
+      members;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    members.swap(members_);
+  }
+  members.clear();  // Each stops its thread.
+}
+
+absl::StatusOr<std::shared_ptr<gloo::transport::Device>>
+GlooCollectiveExecutor::TransportDevice() {
+  absl::MutexLock lock(&mu_);
+  if (device_ == nullptr) {
+    try {
+      gloo::transport::tcp::attr attr;
+      attr.hostname = options_.hostname;
+      device_ = gloo::transport::tcp::CreateDevice(attr);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen for collectives on ", options_.hostname,
+                       ": ", e.what()));
+    }
+  }
+  return device_;
+}
+
+void GlooCollectiveExecutor::RunAsync(CollectiveRequest request,
+                                      DoneCallback done) {
+  Member* member = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      member = nullptr;
+    } else {
+      auto& slot = members_[{request.group_key, request.device}];
+      if (slot == nullptr) {
+        slot =
+            std::make_unique<Member>(this, request.group_key, request.device);
+      }
+      member = slot.get();
+    }
+  }
+  if (member == nullptr) {
+    done(absl::CancelledError("the collective executor is stopping"));
+    return;
+  }
+  member->Add(std::move(request), std::move(done));
+}
+
+}  // namespace rill
