@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/platform/status_macros.h"
+#include "distributed/collective_client.h"
 #include "distributed/grpc_util.h"
 #include "distributed/protos/master.pb.h"
 #include "distributed/protos/worker.pb.h"
@@ -516,6 +517,39 @@ void AddWorkerMethods(Worker* worker, RillServer::CallPool* pool,
   };
 }
 
+void AddCollectiveMethods(CollectiveCoordinator* coordinator,
+                          absl::flat_hash_map<std::string, Handler>* out) {
+  constexpr char kService[] = "/rill.CollectiveService/";
+  auto& h = *out;
+  h[absl::StrCat(kService, "JoinGroup")] =
+      Serve<JoinGroupRequest, JoinGroupResponse>(
+          [coordinator](const auto& req, auto* resp) -> absl::Status {
+            GroupJoin join;
+            join.group_key = req.group_key();
+            join.group_size = req.group_size();
+            join.device = req.device();
+            join.min_generation = req.min_generation();
+            ASSIGN_OR_RETURN(GroupState state, coordinator->JoinGroup(join));
+            resp->set_complete(state.complete);
+            resp->set_generation(state.generation);
+            for (auto& m : state.members) resp->add_members(std::move(m));
+            return absl::OkStatus();
+          });
+  h[absl::StrCat(kService, "StoreSet")] =
+      Serve<StoreSetRequest, StoreSetResponse>(
+          [coordinator](const auto& req, auto*) {
+            return coordinator->StoreSet(req.key(), req.value());
+          });
+  h[absl::StrCat(kService, "StoreGet")] =
+      Serve<StoreGetRequest, StoreGetResponse>(
+          [coordinator](const auto& req, auto* resp) {
+            std::optional<std::string> v = coordinator->StoreGet(req.key());
+            resp->set_found(v.has_value());
+            if (v.has_value()) resp->set_value(*std::move(v));
+            return absl::OkStatus();
+          });
+}
+
 // Threads that poll the completion queue and run what completes.
 constexpr int kQueueThreads = 1;
 // Calls awaited at once (more are awaited as they are matched).
@@ -563,9 +597,25 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   server->cq_ = server->builder_->AddCompletionQueue();
   server->channels_ = std::make_unique<WorkerChannels>(
       cluster, options.max_message_bytes, server->cq_.get());
+  server->coordinator_ = std::make_unique<CollectiveCoordinator>();
+  const std::string coordinator_task = CoordinatorTask(cluster);
+  if (coordinator_task == server->task_name_) {
+    server->coordinator_client_ =
+        std::make_unique<LocalCoordinatorClient>(server->coordinator_.get());
+  } else {
+    ASSIGN_OR_RETURN(server->coordinator_client_,
+                     GrpcCoordinatorClient::Create(cluster, coordinator_task));
+  }
+  GlooExecutorOptions collectives = options.collectives;
+  collectives.hostname = address.substr(0, address.rfind(':'));
+  if (collectives.hostname == "localhost") collectives.hostname = "127.0.0.1";
+  server->collectives_ = std::make_unique<GlooCollectiveExecutor>(
+      server->coordinator_client_.get(), collectives);
+  WorkerOptions worker_options = options.worker;
+  worker_options.collectives = server->collectives_.get();
   server->worker_ = std::make_unique<Worker>(
       server->task_name_, devices, server->arena_.get(),
-      server->channels_.get(), options.worker);
+      server->channels_.get(), worker_options);
   server->master_ =
       std::make_unique<Master>(server->task_name_, server->worker_.get(),
                                server->channels_.get(), options.master);
@@ -575,6 +625,8 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
                    &server->dispatcher_->handlers);
   AddWorkerMethods(server->worker_.get(), server->pool_.get(),
                    &server->dispatcher_->handlers);
+  AddCollectiveMethods(server->coordinator_.get(),
+                       &server->dispatcher_->handlers);
   return server;
 }
 
@@ -627,6 +679,8 @@ void RillServer::Stop() {
   if (server_ == nullptr || stopped_) return;
   stopped_ = true;
   worker_->AbortAllSteps();
+  // Collectives waiting on other tasks end, so their steps can.
+  collectives_->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
   // Every matched call is answered (the aborted steps end theirs), and
   // every call to another task has ended, before the queue closes: no

@@ -24,6 +24,8 @@
 #include "grpcpp/server_builder.h"
 #include "oneapi/tbb/global_control.h"
 #include "oneapi/tbb/task_arena.h"
+#include "runtime/collective/coordinator.h"
+#include "runtime/collective/gloo_executor.h"
 #include "runtime/device/device.h"
 
 namespace rill {
@@ -38,6 +40,7 @@ struct ServerOptions {
   int max_message_bytes = kMaxMessageBytes;
   WorkerOptions worker;
   MasterOptions master;
+  GlooExecutorOptions collectives;  // Its hostname is the task's host.
 };
 
 class RillServer {
@@ -77,6 +80,11 @@ class RillServer {
   std::unique_ptr<oneapi::tbb::global_control> parallelism_;
   std::unique_ptr<oneapi::tbb::task_arena> arena_;
   std::unique_ptr<WorkerChannels> channels_;
+  // This task's coordinator (used by the cluster when this task is the
+  // coordinator task), the client members use, and the executor.
+  std::unique_ptr<CollectiveCoordinator> coordinator_;
+  std::unique_ptr<CoordinatorClient> coordinator_client_;
+  std::unique_ptr<GlooCollectiveExecutor> collectives_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Master> master_;
   std::unique_ptr<Dispatcher> dispatcher_;

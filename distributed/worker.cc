@@ -396,6 +396,7 @@ void Worker::RunGraphAsync(const ::tensorflow::RunGraphRequest& request,
   StepRun run;
   run.step_id = request.step_id();
   run.rendezvous = step.get();
+  run.collectives = options_.collectives;
   run.cancellation = step->cancellation();
   // A traced step (RunOptions.trace_level) times every node.
   std::shared_ptr<std::vector<std::vector<NodeExecStats>>> stats;

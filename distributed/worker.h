@@ -49,6 +49,8 @@ struct WorkerOptions {
   // it, or a peer asked for a tensor of a step that never ran here): it is
   // aborted and forgotten, so such steps cannot pile up.
   int64_t abandoned_step_ms = 600000;
+  // Runs the partitions' collective kernels (not owned; may be null).
+  CollectiveExecutor* collectives = nullptr;
 };
 
 class Worker {

@@ -78,11 +78,16 @@ std::string CppType(const std::string& type) {
   return "";
 }
 
+// A float literal C++ accepts: "0.f", "0.5f", "1e+30f" (never "0f").
+std::string FloatLiteral(float f) {
+  return absl::StrCat("static_cast<float>(", absl::StrFormat("%.9g", f), ")");
+}
+
 std::string CppDefault(const OpDef_AttrDef& attr) {
   const AttrValue& v = attr.default_value();
   const std::string& t = attr.type();
   if (t == "int") return absl::StrCat(v.i());
-  if (t == "float") return absl::StrFormat("%.9gf", v.f());
+  if (t == "float") return FloatLiteral(v.f());
   if (t == "bool") return v.b() ? "true" : "false";
   if (t == "string") return absl::StrCat("\"", absl::CEscape(v.s()), "\"");
   if (t == "type") {
@@ -103,7 +108,7 @@ std::string CppDefault(const OpDef_AttrDef& attr) {
   }
   if (t == "list(float)") {
     std::vector<std::string> fs;
-    for (float f : v.list().f()) fs.push_back(absl::StrFormat("%.9gf", f));
+    for (float f : v.list().f()) fs.push_back(FloatLiteral(f));
     return absl::StrCat("{", absl::StrJoin(fs, ", "), "}");
   }
   if (t == "list(string)") {

@@ -679,7 +679,9 @@ GlooCollectiveExecutor::GlooCollectiveExecutor(CoordinatorClient* coordinator,
                                                GlooExecutorOptions options)
     : coordinator_(coordinator), options_(std::move(options)) {}
 
-GlooCollectiveExecutor::~GlooCollectiveExecutor() {
+GlooCollectiveExecutor::~GlooCollectiveExecutor() { Shutdown(); }
+
+void GlooCollectiveExecutor::Shutdown() {
   absl::flat_hash_map<std::pair<int32_t, std::string>, std::unique_ptr<Member>>
       members;
   {

@@ -60,7 +60,12 @@ class GlooCollectiveExecutor : public CollectiveExecutor {
   // `coordinator` must outlive the executor.
   explicit GlooCollectiveExecutor(CoordinatorClient* coordinator,
                                   GlooExecutorOptions options = {});
+  // Shutdown()s.
   ~GlooCollectiveExecutor() override;
+  // Fails what waits (CANCELLED), ends transfers in flight by closing
+  // their connections, and joins the members' threads; later requests
+  // fail at once. The executor stays valid for callers that still hold it.
+  void Shutdown();
 
   void RunAsync(CollectiveRequest request, DoneCallback done) override;
 
