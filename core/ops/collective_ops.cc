@@ -1,7 +1,8 @@
 // Collectives (TensorFlow's V2 ops): every member of a group of group_size
 // devices runs one node with the same group_key and instance_key, and the
 // runtime's CollectiveExecutor pairs them up. Schemas follow TensorFlow's;
-// the CPU kernels take the dtypes Gloo reduces.
+// the CPU kernels take float, double, int32 and int64 (and bool for
+// broadcasts); a half or bfloat16 member finds no kernel.
 #include <vector>
 
 #include "core/framework/op_registry.h"
@@ -54,7 +55,7 @@ RILL_REGISTER_OP("CollectiveReduceV2")
     .Input("instance_key: int32")
     .Input("ordering_token: Nordering_token * resource")
     .Output("data: T")
-    .Attr("T: {float, double, int32, int64}")
+    .Attr("T: {bfloat16, float, half, double, int32, int64}")
     .Attr("merge_op: {'Min', 'Max', 'Mul', 'Add'}")
     .Attr("final_op: {'Id', 'Div'}")
     .Attr("communication_hint: string = 'auto'")
@@ -73,7 +74,7 @@ RILL_REGISTER_OP("CollectiveGatherV2")
     .Input("instance_key: int32")
     .Input("ordering_token: Nordering_token * resource")
     .Output("data: T")
-    .Attr("T: {float, double, int32, int64}")
+    .Attr("T: {float, half, double, int32, int64}")
     .Attr("communication_hint: string = 'auto'")
     .Attr("timeout_seconds: float = 0")
     .Attr("is_stateless: bool = false")
@@ -88,7 +89,7 @@ RILL_REGISTER_OP("CollectiveBcastSendV2")
     .Input("group_key: int32")
     .Input("instance_key: int32")
     .Output("data: T")
-    .Attr("T: {bool, float, double, int32, int64}")
+    .Attr("T: {bool, float, half, double, int32, int64}")
     .Attr("communication_hint: string = 'auto'")
     .Attr("timeout_seconds: float = 0")
     .SetIsStateful()
@@ -101,7 +102,7 @@ RILL_REGISTER_OP("CollectiveBcastRecvV2")
     .Input("instance_key: int32")
     .Input("shape: Tshape")
     .Output("data: T")
-    .Attr("T: {bool, float, double, int32, int64}")
+    .Attr("T: {bool, float, half, double, int32, int64}")
     .Attr("Tshape: {int32, int64} = DT_INT32")
     .Attr("communication_hint: string = 'auto'")
     .Attr("timeout_seconds: float = 0")

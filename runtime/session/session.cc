@@ -210,6 +210,7 @@ absl::StatusOr<std::vector<Tensor>> Session::Run(
   run.step_id = next_step_id_.fetch_add(1);
   run.call_frame = &frame;
   run.rendezvous = &rendezvous;
+  run.collectives = &collectives_;
   run.timeout_ms = timeout_ms;
   // One stats list per executor: they append concurrently.
   std::vector<std::vector<NodeExecStats>> stats(step->executors.size());

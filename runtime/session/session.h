@@ -29,6 +29,8 @@
 #include "core/framework/tensor.h"
 #include "core/protos/graph.pb.h"
 #include "oneapi/tbb/task_arena.h"
+#include "runtime/collective/coordinator.h"
+#include "runtime/collective/gloo_executor.h"
 #include "runtime/device/device.h"
 #include "runtime/executor/executor.h"
 #include "runtime/session/session_interface.h"
@@ -88,6 +90,11 @@ class Session : public SessionInterface {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   std::vector<std::unique_ptr<Device>> devices_;
+  // Collectives among the session's own devices (--devices CPU=2): a
+  // coordinator of its own, Gloo over loopback.
+  CollectiveCoordinator coordinator_;
+  LocalCoordinatorClient coordinator_client_{&coordinator_};
+  GlooCollectiveExecutor collectives_{&coordinator_client_};
   const bool allow_soft_placement_;
   const int64_t default_timeout_ms_;
   std::unique_ptr<oneapi::tbb::task_arena> arena_;

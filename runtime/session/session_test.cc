@@ -4,6 +4,7 @@
 #include <limits>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "core/cc/ops.h"
 #include "gtest/gtest.h"
 
@@ -303,6 +304,35 @@ TEST(SessionTest, ErrorOnOneDeviceEndsTheStep) {
   auto ok = (*session)->Run({{"x", Tensor::Scalar<int32_t>(1)}}, {"out"}, {});
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ((*ok)[0].scalar<int32_t>(), -1);
+}
+
+// Collectives among the session's own devices: each device's member runs
+// on Gloo over loopback, as members on several tasks would.
+TEST(SessionTest, CollectivesAcrossLocalDevices) {
+  Scope root = Scope::NewRootScope();
+  for (int d = 0; d < 2; ++d) {
+    Scope s = root.WithDevice(absl::StrCat("/device:CPU:", d));
+    auto x = ops::Placeholder(s.WithOpName(absl::StrCat("x", d)), DT_FLOAT);
+    ops::CollectiveReduceV2(s.WithOpName(absl::StrCat("mean", d)), x, 2, 5, 1,
+                            {}, "Add", "Div");
+  }
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  SessionOptions options;
+  options.num_cpu_devices = 2;
+  auto session = Session::Create(def, options);
+  ASSERT_TRUE(session.ok()) << session.status();
+  for (int step = 0; step < 3; ++step) {
+    auto out =
+        (*session)->Run({{"x0", Tensor::FromVector<float>({1.f * step, 4})},
+                         {"x1", Tensor::FromVector<float>({3, 8})}},
+                        {"mean0", "mean1"}, {});
+    ASSERT_TRUE(out.ok()) << out.status();
+    for (const Tensor& t : *out) {
+      EXPECT_TRUE(t.Equals(Tensor::FromVector<float>({(step + 3) / 2.f, 6})))
+          << t.DebugString();
+    }
+  }
 }
 
 // tf.cond written out as Switch/Merge: only the taken branch runs (its

@@ -377,6 +377,12 @@ RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyRMSProp");
 RILL_REGISTER_NO_GRADIENT_OP("SaveV2");
 RILL_REGISTER_NO_GRADIENT_OP("RestoreV2");
 RILL_REGISTER_NO_GRADIENT_OP("_Send");
+// Collectives carry gradients between replicas; none flows back through
+// them (as in TensorFlow, which registers none).
+RILL_REGISTER_NO_GRADIENT_OP("CollectiveReduceV2");
+RILL_REGISTER_NO_GRADIENT_OP("CollectiveGatherV2");
+RILL_REGISTER_NO_GRADIENT_OP("CollectiveBcastSendV2");
+RILL_REGISTER_NO_GRADIENT_OP("CollectiveBcastRecvV2");
 RILL_REGISTER_NO_GRADIENT_OP("_Recv");
 RILL_REGISTER_NO_GRADIENT_OP("_Arg");
 RILL_REGISTER_NO_GRADIENT_OP("_Retval");
