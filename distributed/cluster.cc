@@ -209,6 +209,11 @@ absl::StatusOr<int> PortOf(const std::string& address) {
   return port;
 }
 
+absl::StatusOr<std::string> HostOf(const std::string& address) {
+  RETURN_IF_ERROR(PortOf(address).status());
+  return address.substr(0, address.rfind(':'));
+}
+
 absl::StatusOr<ClusterSpec> ClusterSpec::FromProto(
     const ::tensorflow::ClusterDef& def) {
   ClusterSpec spec;

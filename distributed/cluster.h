@@ -47,8 +47,9 @@ absl::StatusOr<TaskConfig> ParseTfConfig(absl::string_view tf_config);
 // "/job:<job>/replica:0/task:<task>".
 std::string TaskName(const std::string& job, int task);
 
-// The port of "host:port"; INVALID_ARGUMENT otherwise.
+// The port and the host of "host:port"; INVALID_ARGUMENT otherwise.
 absl::StatusOr<int> PortOf(const std::string& address);
+absl::StatusOr<std::string> HostOf(const std::string& address);
 
 }  // namespace rill
 

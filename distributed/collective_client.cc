@@ -1,6 +1,5 @@
 #include "distributed/collective_client.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/platform/status_macros.h"
@@ -11,41 +10,32 @@
 
 namespace rill {
 
-std::string CoordinatorTask(const ClusterSpec& cluster) {
-  const std::vector<std::string> tasks = cluster.TaskNames();
-  for (const char* job : {"/job:chief/", "/job:worker/"}) {
-    const std::string first = absl::StrCat(job, "replica:0/task:0");
-    for (const std::string& t : tasks) {
-      if (t == first) return t;
+std::pair<std::string, int> CoordinatorTask(const ClusterSpec& cluster) {
+  for (const char* job : {"chief", "worker"}) {
+    if (cluster.Address(job, 0).ok()) return {job, 0};
+  }
+  std::pair<std::string, int> first;
+  bool found = false;
+  for (const auto& job : cluster.def().job()) {
+    for (const auto& [index, address] : job.tasks()) {
+      std::pair<std::string, int> task(job.name(), index);
+      if (!found || task < first) first = std::move(task);
+      found = true;
     }
   }
-  return tasks.empty() ? "" : tasks.front();
+  return first;
 }
 
 absl::StatusOr<std::unique_ptr<GrpcCoordinatorClient>>
 GrpcCoordinatorClient::Create(const ClusterSpec& cluster,
-                              const std::string& task,
+                              const std::string& job, int task,
                               absl::Duration rpc_timeout) {
-  // "/job:<job>/replica:0/task:<i>"
-  const std::string prefix = "/job:";
-  const size_t slash = task.find('/', prefix.size());
-  const size_t colon = task.rfind(':');
-  int index = 0;
-  if (!absl::StartsWith(task, prefix) || slash == std::string::npos ||
-      colon == std::string::npos ||
-      !absl::SimpleAtoi(task.substr(colon + 1), &index)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", task, "' is not a task name"));
-  }
-  ASSIGN_OR_RETURN(
-      std::string address,
-      cluster.Address(task.substr(prefix.size(), slash - prefix.size()),
-                      index));
+  ASSIGN_OR_RETURN(std::string address, cluster.Address(job, task));
   auto channel =
       grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
                                 RillChannelArguments(kMaxMessageBytes));
   return std::unique_ptr<GrpcCoordinatorClient>(new GrpcCoordinatorClient(
-      task, CollectiveService::NewStub(channel), rpc_timeout));
+      TaskName(job, task), CollectiveService::NewStub(channel), rpc_timeout));
 }
 
 void GrpcCoordinatorClient::Prepare(grpc::ClientContext* ctx) const {

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "distributed/cluster.h"
 #include "distributed/protos/collective_service.grpc.pb.h"
@@ -13,18 +14,19 @@
 
 namespace rill {
 
-// The task whose coordinator every member of the cluster uses: the chief
-// (/job:chief/task:0) when there is one, else /job:worker/task:0, else the
-// first task by name (TensorFlow's default collective group leader).
-std::string CoordinatorTask(const ClusterSpec& cluster);
+// The task (job, index) whose coordinator every member of the cluster uses:
+// the chief (/job:chief/task:0) when there is one, else /job:worker/task:0,
+// else the first task of the first job by name (TensorFlow's default
+// collective group leader).
+std::pair<std::string, int> CoordinatorTask(const ClusterSpec& cluster);
 
 // Blocking calls, each bounded by `rpc_timeout`; a task that does not answer
 // is UNAVAILABLE naming it. Thread-safe.
 class GrpcCoordinatorClient : public CoordinatorClient {
  public:
-  // INVALID_ARGUMENT / NOT_FOUND when the task is not in the cluster.
+  // NOT_FOUND when /job:<job>/task:<task> is not in the cluster.
   static absl::StatusOr<std::unique_ptr<GrpcCoordinatorClient>> Create(
-      const ClusterSpec& cluster, const std::string& task,
+      const ClusterSpec& cluster, const std::string& job, int task,
       absl::Duration rpc_timeout = absl::Seconds(10));
 
   absl::StatusOr<GroupState> JoinGroup(const GroupJoin& join) override;

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/cc/ops.h"
+#include "distributed/collective_client.h"
 #include "distributed/grpc_session.h"
 #include "distributed/test_cluster.h"
 #include "gtest/gtest.h"
@@ -34,6 +35,22 @@ Output ReduceOn(const Scope& root, int i, int size, Input input,
   return ops::CollectiveReduceV2(
       s.WithOpName(absl::StrCat("sum", i)), input, size, 1, instance, {}, merge,
       final_op, ops::CollectiveReduceV2::TimeoutSeconds(timeout));
+}
+
+TEST(CollectiveClusterTest, CoordinatorIsTheChiefElseWorkerZeroElseFirst) {
+  using Task = std::pair<std::string, int>;
+  auto task_of = [](const char* json) {
+    auto cluster = ClusterSpec::FromJson(json);
+    EXPECT_TRUE(cluster.ok()) << cluster.status();
+    return cluster.ok() ? CoordinatorTask(*cluster) : Task();
+  };
+  EXPECT_EQ(task_of(R"({"ps": ["h:1"], "worker": ["h:2", "h:3"],
+                         "chief": ["h:4"]})"),
+            Task("chief", 0));
+  EXPECT_EQ(task_of(R"({"ps": ["h:1"], "worker": ["h:2", "h:3"]})"),
+            Task("worker", 0));
+  EXPECT_EQ(task_of(R"({"ps": {"3": "h:1", "1": "h:2"}, "trainer": ["h:3"]})"),
+            Task("ps", 1));
 }
 
 TEST(CollectiveClusterTest, OneGraphOnThreeTasks) {

@@ -598,16 +598,19 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   server->channels_ = std::make_unique<WorkerChannels>(
       cluster, options.max_message_bytes, server->cq_.get());
   server->coordinator_ = std::make_unique<CollectiveCoordinator>();
-  const std::string coordinator_task = CoordinatorTask(cluster);
-  if (coordinator_task == server->task_name_) {
+  const auto [coordinator_job, coordinator_index] = CoordinatorTask(cluster);
+  if (coordinator_job == job && coordinator_index == task) {
     server->coordinator_client_ =
         std::make_unique<LocalCoordinatorClient>(server->coordinator_.get());
   } else {
     ASSIGN_OR_RETURN(server->coordinator_client_,
-                     GrpcCoordinatorClient::Create(cluster, coordinator_task));
+                     GrpcCoordinatorClient::Create(cluster, coordinator_job,
+                                                   coordinator_index));
   }
   GlooExecutorOptions collectives = options.collectives;
-  collectives.hostname = address.substr(0, address.rfind(':'));
+  ASSIGN_OR_RETURN(collectives.hostname, HostOf(address));
+  // Gloo listens on one address: loopback by number, not by a name that may
+  // resolve to ::1.
   if (collectives.hostname == "localhost") collectives.hostname = "127.0.0.1";
   server->collectives_ = std::make_unique<GlooCollectiveExecutor>(
       server->coordinator_client_.get(), collectives);

@@ -47,7 +47,8 @@ struct CollectiveRequest {
   std::string node;
   // What this member contributes (all kinds but kBcastRecv).
   Tensor input;
-  // kBcastRecv: what it expects to receive.
+  // The dtype and shape of the member's part: the input's, or for
+  // kBcastRecv what it expects to receive.
   DataType dtype = ::tensorflow::DT_INVALID;
   TensorShape shape;
   // Where the result is allocated.

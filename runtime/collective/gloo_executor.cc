@@ -6,6 +6,7 @@
 #include <deque>
 #include <exception>
 #include <map>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,18 @@
 
 namespace rill {
 namespace {
+
+// The pause between polls of the coordinator: 0.2 ms, doubling to 20 ms.
+class Backoff {
+ public:
+  void Wait() {
+    absl::SleepFor(next_);
+    next_ = std::min(next_ * 2, absl::Milliseconds(20));
+  }
+
+ private:
+  absl::Duration next_ = absl::Microseconds(200);
+};
 
 // Gloo's rendezvous store over the coordinator: keys under the group's
 // prefix; reads poll until the key is set or the deadline passes. Gloo's
@@ -54,7 +67,7 @@ class CoordinatorStore : public gloo::rendezvous::Store {
 
  private:
   std::string Poll(const std::string& key) {
-    absl::Duration backoff = absl::Microseconds(200);
+    Backoff backoff;
     while (true) {
       absl::StatusOr<std::optional<std::string>> v =
           client_->StoreGet(prefix_ + key);
@@ -64,8 +77,7 @@ class CoordinatorStore : public gloo::rendezvous::Store {
         throw gloo::IoException(
             absl::StrCat("Timed out waiting for key '", key, "'"));
       }
-      absl::SleepFor(backoff);
-      backoff = std::min(backoff * 2, absl::Milliseconds(20));
+      backoff.Wait();
     }
   }
 
@@ -139,6 +151,28 @@ void DivideBy(Tensor* t, int n) {
   for (T& v : t->flat<T>()) v /= static_cast<T>(n);
 }
 
+// Calls fn(T{}) for the dtype, one of those Gloo reduces here.
+template <typename Fn>
+absl::Status ForReducedType(DataType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DT_FLOAT:
+      fn(float{});
+      return absl::OkStatus();
+    case DT_DOUBLE:
+      fn(double{});
+      return absl::OkStatus();
+    case DT_INT32:
+      fn(int32_t{});
+      return absl::OkStatus();
+    case DT_INT64:
+      fn(int64_t{});
+      return absl::OkStatus();
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("no reduction of ", DataTypeName(dtype)));
+  }
+}
+
 absl::Status GlooError(const std::exception& e, const std::string& what) {
   const std::string message = e.what();
   if (absl::StrContains(message, "Timed out") ||
@@ -194,12 +228,28 @@ class GlooCollectiveExecutor::Member {
     return absl::StrCat("collective instance ", instance_key, " of group ",
                         group_key_);
   }
+  // "rank 1 (/job:worker/replica:0/task:1/device:CPU:0)".
+  std::string RankName(int r) const {
+    return absl::StrCat("rank ", r, " (", members_[r], ")");
+  }
   std::string MembersString() const {
     std::vector<std::string> parts;
-    for (size_t r = 0; r < members_.size(); ++r) {
-      parts.push_back(absl::StrCat("rank ", r, " ", members_[r]));
+    for (int r = 0; r < static_cast<int>(members_.size()); ++r) {
+      parts.push_back(RankName(r));
     }
     return absl::StrJoin(parts, ", ");
+  }
+  // Rank r's offers in an all-gathered round.
+  static std::span<const Offer> OffersOf(const std::vector<Offer>& all, int r) {
+    return std::span<const Offer>(all.data() + r * kMaxOffers, kMaxOffers);
+  }
+  // Rank r's offer of instance `key`; null when it has none.
+  static const Offer* OfferOf(const std::vector<Offer>& all, int r,
+                              int64_t key) {
+    for (const Offer& o : OffersOf(all, r)) {
+      if (o.instance_key == key) return &o;
+    }
+    return nullptr;
   }
 
   void Loop() {
@@ -246,7 +296,7 @@ class GlooCollectiveExecutor::Member {
     join.device = device_;
     join.min_generation = generation_ + 1;
     GroupState state;
-    absl::Duration backoff = absl::Microseconds(200);
+    Backoff backoff;
     while (true) {
       absl::StatusOr<GroupState> s = owner_->coordinator_->JoinGroup(join);
       if (!s.ok()) return s.status();
@@ -262,8 +312,7 @@ class GlooCollectiveExecutor::Member {
         absl::MutexLock lock(&mu_);
         if (stopping_) return absl::CancelledError("stopping");
       }
-      absl::SleepFor(backoff);
-      backoff = std::min(backoff * 2, absl::Milliseconds(20));
+      backoff.Wait();
     }
     ASSIGN_OR_RETURN(std::shared_ptr<gloo::transport::Device> device,
                      owner_->TransportDevice());
@@ -309,8 +358,7 @@ class GlooCollectiveExecutor::Member {
         Offer& o = mine[i++];
         o.instance_key = key;
         o.kind = static_cast<int32_t>(r.kind);
-        o.dtype =
-            r.kind == CollectiveKind::kBcastRecv ? r.dtype : r.input.dtype();
+        o.dtype = r.dtype;
         o.group_size = r.group_size;
         o.merge = MergeCode(r.merge_op);
         o.final_op = r.final_op == "Div";
@@ -336,17 +384,13 @@ class GlooCollectiveExecutor::Member {
                                        MembersString(), ")")));
       return;
     }
-    // The smallest instance every member has.
+    // The smallest instance every member has (own offers are sorted).
     int64_t chosen = kNoOffer;
     for (const Offer& o : mine) {
       if (o.instance_key == kNoOffer) break;
       bool everywhere = true;
       for (int r = 0; r < size && everywhere; ++r) {
-        bool has = false;
-        for (int i = 0; i < kMaxOffers; ++i) {
-          has |= all[r * kMaxOffers + i].instance_key == o.instance_key;
-        }
-        everywhere = has;
+        everywhere = OfferOf(all, r, o.instance_key) != nullptr;
       }
       if (everywhere) {
         chosen = o.instance_key;
@@ -359,13 +403,7 @@ class GlooCollectiveExecutor::Member {
     }
     order_stall_ = absl::InfiniteFuture();
     std::vector<Offer> offers(size);
-    for (int r = 0; r < size; ++r) {
-      for (int i = 0; i < kMaxOffers; ++i) {
-        if (all[r * kMaxOffers + i].instance_key == chosen) {
-          offers[r] = all[r * kMaxOffers + i];
-        }
-      }
-    }
+    for (int r = 0; r < size; ++r) offers[r] = *OfferOf(all, r, chosen);
     Work work = Take(chosen);
     absl::Status agree = Agree(chosen, offers);
     if (!agree.ok()) {
@@ -394,13 +432,10 @@ class GlooCollectiveExecutor::Member {
       std::vector<std::string> parts;
       for (int r = 0; r < size; ++r) {
         std::vector<int64_t> keys;
-        for (int i = 0; i < kMaxOffers; ++i) {
-          if (all[r * kMaxOffers + i].instance_key != kNoOffer) {
-            keys.push_back(all[r * kMaxOffers + i].instance_key);
-          }
+        for (const Offer& o : OffersOf(all, r)) {
+          if (o.instance_key != kNoOffer) keys.push_back(o.instance_key);
         }
-        parts.push_back(absl::StrCat("rank ", r, " (", members_[r],
-                                     ") waits on instance(s) ",
+        parts.push_back(absl::StrCat(RankName(r), " waits on instance(s) ",
                                      absl::StrJoin(keys, ",")));
       }
       FailAll(absl::FailedPreconditionError(
@@ -420,8 +455,8 @@ class GlooCollectiveExecutor::Member {
     auto disagree = [&](const std::string& what) {
       std::vector<std::string> parts;
       for (int r = 0; r < size; ++r) {
-        parts.push_back(absl::StrCat("rank ", r, " (", members_[r], ") ",
-                                     DescribeOffer(offers[r])));
+        parts.push_back(
+            absl::StrCat(RankName(r), " ", DescribeOffer(offers[r])));
       }
       return absl::FailedPreconditionError(
           absl::StrCat(Where(key), ": members disagree on ", what, ": ",
@@ -491,45 +526,21 @@ class GlooCollectiveExecutor::Member {
       opts.setTag(1);
       opts.setTimeout(timeout);
       const int merge = MergeCode(r.merge_op);
-      switch (out.dtype()) {
-        case DT_FLOAT:
-          opts.setOutput(out.flat<float>().data(), out.NumElements());
-          opts.setReduceFunction(ReduceFunc<float>(merge));
-          break;
-        case DT_DOUBLE:
-          opts.setOutput(out.flat<double>().data(), out.NumElements());
-          opts.setReduceFunction(ReduceFunc<double>(merge));
-          break;
-        case DT_INT32:
-          opts.setOutput(out.flat<int32_t>().data(), out.NumElements());
-          opts.setReduceFunction(ReduceFunc<int32_t>(merge));
-          break;
-        case DT_INT64:
-          opts.setOutput(out.flat<int64_t>().data(), out.NumElements());
-          opts.setReduceFunction(ReduceFunc<int64_t>(merge));
-          break;
-        default:
-          return absl::UnimplementedError(
-              absl::StrCat("node '", r.node, "': no reduction of ",
-                           DataTypeName(out.dtype())));
+      absl::Status typed = ForReducedType(out.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        opts.setOutput(out.flat<T>().data(), out.NumElements());
+        opts.setReduceFunction(ReduceFunc<T>(merge));
+      });
+      if (!typed.ok()) {
+        return absl::UnimplementedError(
+            absl::StrCat("node '", r.node, "': ", typed.message()));
       }
       gloo::allreduce(opts);
     }
     if (r.final_op == "Div") {
-      switch (out.dtype()) {
-        case DT_FLOAT:
-          DivideBy<float>(&out, size);
-          break;
-        case DT_DOUBLE:
-          DivideBy<double>(&out, size);
-          break;
-        case DT_INT32:
-          DivideBy<int32_t>(&out, size);
-          break;
-        default:
-          DivideBy<int64_t>(&out, size);
-          break;
-      }
+      RETURN_IF_ERROR(ForReducedType(out.dtype(), [&](auto zero) {
+        DivideBy<decltype(zero)>(&out, size);
+      }));
     }
     return out;
   }

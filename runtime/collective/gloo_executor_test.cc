@@ -53,6 +53,7 @@ class CollectiveTest : public ::testing::Test {
     r.instance_key = instance;
     r.device = Dev(member);
     r.node = "reduce";
+    r.dtype = input.dtype();
     r.shape = input.shape();
     r.input = std::move(input);
     r.allocator = CpuAllocator();
