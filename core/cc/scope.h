@@ -58,6 +58,8 @@ class Scope {
   const std::string& device() const { return device_; }
   const std::vector<Operation>& control_deps() const { return control_deps_; }
   const std::string& colocation_group() const { return colocate_; }
+  // The prefix of new node names ("" at the root, "a/b" in a subscope).
+  const std::string& name_prefix() const { return prefix_; }
 
   // A unique node name for an op of this type made through this scope: the
   // WithOpName name if set, else default_name; prefixed and deduplicated.

@@ -229,6 +229,16 @@ absl::StatusOr<Operation> GradientDescentOptimizer::ApplyDense(
                {LearningRate(scope, learning_rate_, DtypeOf(var)), grad});
 }
 
+absl::StatusOr<Operation> AdagradOptimizer::ApplyDense(const Scope& scope,
+                                                       const Output& grad,
+                                                       const Output& var) {
+  Output accum = Slot(scope, var, "Adagrad", initial_accumulator_value_);
+  RETURN_IF_ERROR(scope.status());
+  return Apply(
+      scope, "Adagrad", var,
+      {accum, LearningRate(scope, learning_rate_, DtypeOf(var)), grad});
+}
+
 absl::StatusOr<Operation> MomentumOptimizer::ApplyDense(const Scope& scope,
                                                         const Output& grad,
                                                         const Output& var) {

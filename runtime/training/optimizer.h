@@ -1,6 +1,6 @@
-// Optimizers in the style of tf.compat.v1.train: GradientDescent, Momentum
-// and Adam. Minimize(loss) adds the gradient nodes, one Apply* update per
-// variable (ResourceApply* for resource variables), the optimizer's slot
+// Optimizers in the style of tf.compat.v1.train: GradientDescent, Momentum,
+// Adagrad and Adam. Minimize(loss) adds the gradient nodes, one Apply* update
+// per variable (ResourceApply* for resource variables), the optimizer's slot
 // variables (colocated with their variable), and an increment of the
 // global step after the updates:
 //
@@ -143,6 +143,22 @@ class MomentumOptimizer : public Optimizer {
  private:
   double learning_rate_, momentum_;
   bool use_nesterov_;
+};
+
+class AdagradOptimizer : public Optimizer {
+ public:
+  explicit AdagradOptimizer(double learning_rate,
+                            double initial_accumulator_value = 0.1)
+      : Optimizer("Adagrad"),
+        learning_rate_(learning_rate),
+        initial_accumulator_value_(initial_accumulator_value) {}
+
+ protected:
+  absl::StatusOr<Operation> ApplyDense(const Scope& scope, const Output& grad,
+                                       const Output& var) override;
+
+ private:
+  double learning_rate_, initial_accumulator_value_;
 };
 
 class AdamOptimizer : public Optimizer {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 
 #include "core/cc/ops.h"
 #include "gtest/gtest.h"
@@ -114,9 +115,10 @@ TEST(OptimizerTest, LinearRegressionReachesTheLeastSquaresSolution) {
 
 // Two steps of Momentum and Adam on loss = sum(w * c) (gradient c), for
 // ref and resource variables, against the update rules written out here.
-TEST(OptimizerTest, MomentumAndAdamFollowTheirRules) {
+TEST(OptimizerTest, MomentumAdamAndAdagradFollowTheirRules) {
   for (const bool resource : {false, true}) {
-    for (const bool adam : {false, true}) {
+    for (const std::string kind : {"Momentum", "Adam", "Adagrad"}) {
+      const bool adam = kind == "Adam";
       Scope root = Scope::NewRootScope();
       Output w, init;
       if (resource) {
@@ -136,6 +138,8 @@ TEST(OptimizerTest, MomentumAndAdamFollowTheirRules) {
       std::unique_ptr<Optimizer> opt;
       if (adam) {
         opt = std::make_unique<AdamOptimizer>(0.1);
+      } else if (kind == "Adagrad") {
+        opt = std::make_unique<AdagradOptimizer>(0.1);
       } else {
         opt = std::make_unique<MomentumOptimizer>(0.1, 0.9);
       }
@@ -149,6 +153,7 @@ TEST(OptimizerTest, MomentumAndAdamFollowTheirRules) {
       ASSERT_NE(session, nullptr);
       ASSERT_TRUE(session->Run({}, {}, {"init"}).ok());
       double want[2] = {1, 2}, slot1[2] = {0, 0}, slot2[2] = {0, 0};
+      if (kind == "Adagrad") slot1[0] = slot1[1] = 0.1;
       const double g[2] = {0.5, -1.0};
       double b1p = 0.9, b2p = 0.999;
       for (int step = 0; step < 2; ++step) {
@@ -159,6 +164,9 @@ TEST(OptimizerTest, MomentumAndAdamFollowTheirRules) {
             slot2[i] = 0.999 * slot2[i] + 0.001 * g[i] * g[i];
             const double lr = 0.1 * std::sqrt(1 - b2p) / (1 - b1p);
             want[i] -= lr * slot1[i] / (std::sqrt(slot2[i]) + 1e-8);
+          } else if (kind == "Adagrad") {
+            slot1[i] += g[i] * g[i];
+            want[i] -= 0.1 * g[i] / std::sqrt(slot1[i]);
           } else {
             slot1[i] = 0.9 * slot1[i] + g[i];
             want[i] -= 0.1 * slot1[i];
@@ -171,8 +179,7 @@ TEST(OptimizerTest, MomentumAndAdamFollowTheirRules) {
       ASSERT_TRUE(got.ok()) << got.status();
       for (int i = 0; i < 2; ++i) {
         EXPECT_NEAR((*got)[0].flat<float>()[i], want[i], 1e-5)
-            << (adam ? "Adam" : "Momentum") << (resource ? " resource" : "")
-            << " element " << i;
+            << kind << (resource ? " resource" : "") << " element " << i;
       }
     }
   }
