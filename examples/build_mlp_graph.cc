@@ -16,11 +16,14 @@ ABSL_FLAG(std::string, out, "mlp.pbtxt",
 ABSL_FLAG(int, inputs, 784, "input features");
 ABSL_FLAG(int, hidden, 128, "hidden units");
 ABSL_FLAG(int, classes, 10, "output classes");
+ABSL_FLAG(std::string, labels, "int64",
+          "dtype of the labels y: int64 or int32");
 
 namespace rill {
 namespace {
 
 using ::tensorflow::DT_FLOAT;
+using ::tensorflow::DT_INT32;
 using ::tensorflow::DT_INT64;
 
 // One dense layer: variables w [in, out] and b [out] with their initializers
@@ -53,7 +56,13 @@ int Main() {
   auto x = ops::Placeholder(
       root.WithOpName("x"), DT_FLOAT,
       ops::Placeholder::Shape(PartialTensorShape({-1, inputs})));
-  auto y = ops::Placeholder(root.WithOpName("y"), DT_INT64,
+  const std::string labels = absl::GetFlag(FLAGS_labels);
+  if (labels != "int64" && labels != "int32") {
+    std::fprintf(stderr, "build_mlp_graph: --labels must be int64 or int32\n");
+    return 1;
+  }
+  const auto label_dtype = labels == "int32" ? DT_INT32 : DT_INT64;
+  auto y = ops::Placeholder(root.WithOpName("y"), label_dtype,
                             ops::Placeholder::Shape(PartialTensorShape({-1})));
   std::vector<Operation> inits;
   auto h = ops::Relu(
@@ -61,7 +70,10 @@ int Main() {
   Output logits = Dense(root.NewSubScope("logits"), h, hidden, classes, &inits);
   auto xent = ops::SparseSoftmaxCrossEntropyWithLogits(root, logits, y);
   ops::Mean(root.WithOpName("loss"), xent.loss, {0});
-  ops::ArgMax(root.WithOpName("prediction"), logits, 1);
+  auto prediction = ops::ArgMax(root.WithOpName("prediction"), logits, 1,
+                                ops::ArgMax::OutputType(label_dtype));
+  ops::Mean(root.WithOpName("accuracy"),
+            ops::Cast(root, ops::Equal(root, prediction, y), DT_FLOAT), {0});
   ops::NoOp(root.WithOpName("init").WithControlDependencies(inits));
 
   ::tensorflow::GraphDef def;

@@ -31,6 +31,9 @@ absl::Status Convert(const Args& args, std::ostream& out);
 // first, before any thread starts.
 absl::Status Server(const Args& args, std::ostream& out);
 void BlockStopSignals();
+// rill train MODEL --loss NAME --data NAME=FILE.npy --scheme SCHEME [...]
+// (SPEC 7): trains the model with a distributed scheme.
+absl::Status Train(const Args& args, std::ostream& out);
 
 }  // namespace rill::tools
 

@@ -36,6 +36,14 @@ constexpr char kUsage[] =
     "                     [--devices CPU=N] [--max_message_bytes N], or "
     "TF_CONFIG;\n"
     "                     stops on SIGTERM/SIGINT\n"
+    "  train MODEL ...    train with a distributed scheme: --loss NAME,\n"
+    "                     --data NAME=FILE.npy, --scheme allreduce,\n"
+    "                     --local-cluster ps=0,worker=W | --cluster JSON,\n"
+    "                     --optimizer sgd|momentum|adam|adagrad, --lr X,\n"
+    "                     --batch B, --epochs E | --steps S, --eval "
+    "NAME=FILE.npy,\n"
+    "                     --metric NODE, --fusion-mb M, --seed N, --format "
+    "text|json\n"
     "\n"
     "GRAPH is a TensorFlow GraphDef, binary .pb or text .pbtxt.\n";
 
@@ -55,6 +63,7 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   if (command == "convert") return Convert(args, std::cout);
   if (command == "run") return Run(args, std::cout);
   if (command == "server") return Server(args, std::cout);
+  if (command == "train") return Train(args, std::cout);
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown command '", command, "'; run 'rill help' for the list"));
 }

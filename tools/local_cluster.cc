@@ -1,0 +1,192 @@
+#include "tools/local_cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/platform/status_macros.h"
+
+namespace rill::tools {
+namespace {
+
+// A port nothing listens on now: bound to 127.0.0.1:0 and released.
+absl::StatusOr<int> FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("socket: ", std::strerror(errno)));
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("no free loopback port: ", std::strerror(err)));
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+absl::StatusOr<std::string> SelfPath() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot find the rill binary (/proc/self/exe): ",
+                     std::strerror(errno)));
+  }
+  return std::string(buf, n);
+}
+
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    return absl::UnavailableError(absl::StrCat("fork: ", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls until exec.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
+    const int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, STDOUT_FILENO);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+bool Listening(const std::string& address, int timeout_ms) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(address.substr(0, colon).c_str(),
+                  address.substr(colon + 1).c_str(), &hints, &found) != 0) {
+    return false;
+  }
+  bool ok = false;
+  for (addrinfo* a = found; a != nullptr && !ok; a = a->ai_next) {
+    const int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) continue;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int err = 0;
+      socklen_t len = sizeof(err);
+      ok = poll(&p, 1, timeout_ms) == 1 &&
+           getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return ok;
+}
+
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
+    const std::map<std::string, int>& tasks) {
+  ASSIGN_OR_RETURN(std::string self, SelfPath());
+  std::unique_ptr<LocalCluster> cluster(new LocalCluster());
+  std::vector<std::string> jobs;
+  for (const auto& [job, count] : tasks) {
+    if (count <= 0) continue;
+    std::vector<std::string> quoted;
+    for (int t = 0; t < count; ++t) {
+      ASSIGN_OR_RETURN(int port, FreePort());
+      cluster->addresses_[job].push_back(absl::StrCat("127.0.0.1:", port));
+      quoted.push_back(absl::StrCat("\"127.0.0.1:", port, "\""));
+    }
+    jobs.push_back(
+        absl::StrCat("\"", job, "\": [", absl::StrJoin(quoted, ", "), "]"));
+  }
+  cluster->json_ = absl::StrCat("{", absl::StrJoin(jobs, ", "), "}");
+  struct Started {
+    std::string task, address;
+    pid_t pid;
+  };
+  std::vector<Started> started;
+  for (const auto& [job, addresses] : cluster->addresses_) {
+    for (size_t t = 0; t < addresses.size(); ++t) {
+      ASSIGN_OR_RETURN(pid_t pid,
+                       Spawn({self, "server", "--cluster", cluster->json_,
+                              "--job", job, "--task", std::to_string(t)}));
+      cluster->pids_.push_back(pid);
+      started.push_back(
+          {absl::StrCat("/job:", job, "/task:", t), addresses[t], pid});
+    }
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (const Started& s : started) {
+    while (!Listening(s.address, 200)) {
+      int wstatus = 0;
+      if (waitpid(s.pid, &wstatus, WNOHANG) == s.pid) {
+        return absl::UnavailableError(absl::StrCat(
+            "the rill server for ", s.task, " at ", s.address,
+            " exited before serving (",
+            WIFEXITED(wstatus) ? absl::StrCat("status ", WEXITSTATUS(wstatus))
+                               : absl::StrCat("signal ", WTERMSIG(wstatus)),
+            ")"));
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        return absl::UnavailableError(
+            absl::StrCat("the rill server for ", s.task, " did not listen on ",
+                         s.address, " within 60 s"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return cluster;
+}
+
+std::string LocalCluster::Address(const std::string& job, int task) const {
+  auto it = addresses_.find(job);
+  if (it == addresses_.end() || task < 0 ||
+      task >= static_cast<int>(it->second.size())) {
+    return "";
+  }
+  return it->second[task];
+}
+
+LocalCluster::~LocalCluster() {
+  for (pid_t pid : pids_) kill(pid, SIGTERM);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (pid_t pid : pids_) {
+    while (waitpid(pid, nullptr, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
+}  // namespace rill::tools

@@ -1,0 +1,52 @@
+// `rill server` processes on free loopback ports, started for one command
+// (rill train --local-cluster) and stopped when it ends.
+//
+// Each server is this program (/proc/self/exe) run as
+// `rill server --cluster JSON --job J --task I`; its stdout goes to
+// /dev/null and its stderr is inherited. A server also gets SIGTERM when
+// the process that started it dies (PR_SET_PDEATHSIG), so none outlives a
+// killed command. Not thread-safe.
+#ifndef RILL_TOOLS_LOCAL_CLUSTER_H_
+#define RILL_TOOLS_LOCAL_CLUSTER_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace rill::tools {
+
+class LocalCluster {
+ public:
+  // Starts tasks[job] servers of each job and waits (up to 60 s) until each
+  // accepts connections. UNAVAILABLE naming the task whose server exited or
+  // never listened; the ones started are stopped again.
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(
+      const std::map<std::string, int>& tasks);
+  // Stops every server: SIGTERM, then SIGKILL after 10 s.
+  ~LocalCluster();
+
+  // TensorFlow's cluster JSON of the servers.
+  const std::string& json() const { return json_; }
+  // "127.0.0.1:PORT" of a task; empty when there is none.
+  std::string Address(const std::string& job, int task) const;
+
+ private:
+  LocalCluster() = default;
+
+  std::string json_;
+  std::map<std::string, std::vector<std::string>> addresses_;
+  std::vector<pid_t> pids_;
+};
+
+// Whether something accepts TCP connections at "host:port" within
+// timeout_ms.
+bool Listening(const std::string& address, int timeout_ms);
+
+}  // namespace rill::tools
+
+#endif  // RILL_TOOLS_LOCAL_CLUSTER_H_
