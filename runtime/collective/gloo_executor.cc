@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/framework/types.h"
 #include "core/platform/status_macros.h"
 #include "gloo/allgather.h"
@@ -232,6 +233,18 @@ class GlooCollectiveExecutor::Member {
   std::string RankName(int r) const {
     return absl::StrCat("rank ", r, " (", members_[r], ")");
   }
+  // The member a Gloo error names by the address of its connection ("rank 1
+  // (/job:...) was lost"), else every member.
+  std::string Culprits(const std::exception& e) const {
+    const std::string message = e.what();
+    for (size_t r = 0; r < peer_addresses_.size(); ++r) {
+      if (!peer_addresses_[r].empty() &&
+          absl::StrContains(message, peer_addresses_[r])) {
+        return absl::StrCat(RankName(static_cast<int>(r)), " was lost");
+      }
+    }
+    return MembersString();
+  }
   std::string MembersString() const {
     std::vector<std::string> parts;
     for (int r = 0; r < static_cast<int>(members_.size()); ++r) {
@@ -324,8 +337,28 @@ class GlooCollectiveExecutor::Member {
     CoordinatorStore store(owner_->coordinator_,
                            GroupStorePrefix(group_key_, state.generation),
                            deadline);
+    // Each rank also publishes the local address of its connection to
+    // every other rank, so that a Gloo error naming the address of a peer
+    // (a read or write to it failed) can name that member.
+    std::vector<std::string> peer_addresses(state.members.size());
     try {
       context->connectFullMesh(store, device);
+      std::vector<std::string> mine;
+      for (int r = 0; r < context->size; ++r) {
+        mine.push_back(r == rank ? "" : context->getPair(r)->address().str());
+      }
+      const std::string joined = absl::StrJoin(mine, "\n");
+      store.set(absl::StrCat("peers/", rank),
+                std::vector<char>(joined.begin(), joined.end()));
+      for (int r = 0; r < context->size; ++r) {
+        if (r == rank) continue;
+        std::vector<char> theirs = store.get(absl::StrCat("peers/", r));
+        std::vector<std::string> lines =
+            absl::StrSplit(std::string(theirs.begin(), theirs.end()), '\n');
+        if (rank < static_cast<int>(lines.size())) {
+          peer_addresses[r] = lines[rank];
+        }
+      }
     } catch (const std::exception& e) {
       generation_ = state.generation;
       return GlooError(e, absl::StrCat("collective group ", group_key_,
@@ -334,6 +367,7 @@ class GlooCollectiveExecutor::Member {
     absl::MutexLock lock(&mu_);
     generation_ = state.generation;
     members_ = state.members;
+    peer_addresses_ = std::move(peer_addresses);
     context_ = std::move(context);
     order_stall_ = absl::InfiniteFuture();
     return absl::OkStatus();
@@ -381,7 +415,7 @@ class GlooCollectiveExecutor::Member {
       gloo::allgather(opts);
     } catch (const std::exception& e) {
       Broken(GlooError(e, absl::StrCat("collective group ", group_key_, " (",
-                                       MembersString(), ")")));
+                                       Culprits(e), ")")));
       return;
     }
     // The smallest instance every member has (own offers are sorted).
@@ -415,7 +449,7 @@ class GlooCollectiveExecutor::Member {
       result = Transfer(work, offers);
     } catch (const std::exception& e) {
       absl::Status s =
-          GlooError(e, absl::StrCat(Where(chosen), " (", MembersString(), ")"));
+          GlooError(e, absl::StrCat(Where(chosen), " (", Culprits(e), ")"));
       work.done(s);
       Broken(s);
       return;
@@ -678,6 +712,8 @@ class GlooCollectiveExecutor::Member {
   // destructor reads context_ (to close it) under mu_.
   int64_t generation_ = 0;
   std::vector<std::string> members_;
+  // peer_addresses_[r]: the address of rank r's connection to this member.
+  std::vector<std::string> peer_addresses_;
   absl::Time order_stall_ = absl::InfiniteFuture();
   absl::Mutex mu_;
   std::shared_ptr<gloo::Context> context_;
