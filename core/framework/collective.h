@@ -47,6 +47,12 @@ struct CollectiveRequest {
   std::string node;
   // What this member contributes (all kinds but kBcastRecv).
   Tensor input;
+  // For kReduce, optionally: a buffer of the input's dtype and shape that
+  // already holds the input's values and nothing else references, which
+  // the reduction then overwrites in place and returns as the result (the
+  // kernel forwards its input buffer when it can). Unset: the executor
+  // allocates the result and copies the input into it.
+  Tensor output;
   // The dtype and shape of the member's part: the input's, or for
   // kBcastRecv what it expects to receive.
   DataType dtype = ::tensorflow::DT_INVALID;

@@ -2,6 +2,7 @@
 // CollectiveBcastRecvV2 on the CPU: each describes its member's part and
 // hands it to the step's CollectiveExecutor, which runs the transfer on its
 // own threads (no pool thread waits for the other members).
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -116,8 +117,22 @@ class CollectiveOp : public AsyncOpKernel {
       }
       r.shape = *s;
     } else {
-      r.input = ctx->input(0);
-      r.shape = r.input.shape();
+      r.shape = ctx->input(0).shape();
+      if (kind_ == CollectiveKind::kReduce) {
+        // Reduce in place: in the input's own buffer when this step holds
+        // the only reference to it, else in a copy.
+        const void* in_data = ctx->input(0).raw_data();
+        ASSIGN_OR_RETURN(Tensor * out,
+                         ctx->forward_input_or_allocate_output(0, 0, r.shape));
+        if (out->raw_data() != in_data && out->TotalBytes() > 0) {
+          std::memcpy(out->raw_data(), ctx->input(0).raw_data(),
+                      out->TotalBytes());
+        }
+        r.output = *out;
+        r.input = r.output;
+      } else {
+        r.input = ctx->input(0);
+      }
       if (kind_ == CollectiveKind::kGather && r.input.dims() == 0) {
         return ctx->InvalidArgument("a gathered input must have rank >= 1");
       }

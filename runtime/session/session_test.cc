@@ -335,6 +335,43 @@ TEST(SessionTest, CollectivesAcrossLocalDevices) {
   }
 }
 
+// A reduce works in its input's buffer only when nothing else reads it: a
+// tensor that another node also consumes keeps its values, and a chain of
+// reduces (the second may reuse the first's buffer) gives the right sums.
+TEST(SessionTest, CollectiveReduceLeavesSharedInputsAlone) {
+  Scope root = Scope::NewRootScope();
+  for (int d = 0; d < 2; ++d) {
+    Scope s = root.WithDevice(absl::StrCat("/device:CPU:", d));
+    auto x = ops::Placeholder(s.WithOpName(absl::StrCat("x", d)), DT_FLOAT);
+    auto y = ops::Mul(s.WithOpName(absl::StrCat("y", d)), x, 2.0f);
+    auto sum = ops::CollectiveReduceV2(s.WithOpName(absl::StrCat("sum", d)), y,
+                                       2, 6, 1, {}, "Add", "Id");
+    ops::Add(s.WithOpName(absl::StrCat("after", d))
+                 .WithControlDependencies({sum.operation}),
+             y, 0.0f);
+    ops::CollectiveReduceV2(s.WithOpName(absl::StrCat("again", d)), sum, 2, 6,
+                            2, {}, "Add", "Div");
+  }
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  SessionOptions options;
+  options.num_cpu_devices = 2;
+  auto session = Session::Create(def, options);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run({{"x0", Tensor::FromVector<float>({1, 2})},
+                              {"x1", Tensor::FromVector<float>({3, 4})}},
+                             {"after0", "after1", "again0", "again1"}, {});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE((*out)[0].Equals(Tensor::FromVector<float>({2, 4})))
+      << (*out)[0].DebugString();
+  EXPECT_TRUE((*out)[1].Equals(Tensor::FromVector<float>({6, 8})))
+      << (*out)[1].DebugString();
+  for (int i : {2, 3}) {
+    EXPECT_TRUE((*out)[i].Equals(Tensor::FromVector<float>({8, 12})))
+        << (*out)[i].DebugString();
+  }
+}
+
 // tf.cond written out as Switch/Merge: only the taken branch runs (its
 // variable update included), Merge forwards it, and a tensor of the untaken
 // branch is dead. On two devices the deadness crosses in _Send/_Recv.
