@@ -97,6 +97,45 @@ TEST(CollectiveClusterTest, OneGraphOnThreeTasks) {
   }
 }
 
+// Four tasks, 64 MiB of floats each (the ring), and an odd-sized int64
+// tensor (the small-message path) in the same step.
+TEST(CollectiveClusterTest, FourTasksLargeAndOddSizes) {
+  auto cluster = StartWorkers(4);
+  ASSERT_NE(cluster, nullptr);
+  constexpr int64_t kFloats = int64_t{16} << 20;  // 64 MiB.
+  Scope root = Scope::NewRootScope();
+  std::vector<std::string> fetches;
+  for (int i = 0; i < 4; ++i) {
+    Scope s = root.WithDevice(Task(i));
+    auto big = ops::Fill(s, Tensor::FromVector<int64_t>({kFloats}),
+                         static_cast<float>(i + 1));
+    Output mean = ReduceOn(root, i, 4, big, "Add", "Div");
+    ops::Min(s.WithOpName(absl::StrCat("min", i)), mean, {0});
+    ops::Max(s.WithOpName(absl::StrCat("max", i)), mean, {0});
+    auto odd = ops::Fill(s, Tensor::FromVector<int64_t>({1001}),
+                         static_cast<int64_t>(i));
+    ops::CollectiveReduceV2(s.WithOpName(absl::StrCat("odd", i)), odd, 4, 1, 2,
+                            {}, "Max", "Id");
+    for (const char* f : {"min", "max", "odd"}) {
+      fetches.push_back(absl::StrCat(f, i));
+    }
+  }
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = GrpcSession::Create(cluster->Target("worker", 0), def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto out = (*session)->Run({}, fetches, {});
+  ASSERT_TRUE(out.ok()) << out.status();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ((*out)[3 * i].flat<float>()[0], 2.5f) << "task " << i;
+    EXPECT_EQ((*out)[3 * i + 1].flat<float>()[0], 2.5f) << "task " << i;
+    const Tensor& odd = (*out)[3 * i + 2];
+    ASSERT_EQ(odd.NumElements(), 1001);
+    EXPECT_EQ(odd.flat<int64_t>()[0], 3);
+    EXPECT_EQ(odd.flat<int64_t>()[1000], 3);
+  }
+}
+
 // Each client builds and runs the graph of its own task only.
 ::tensorflow::GraphDef MemberGraph(int i, int size, Tensor input,
                                    float timeout = 0, int instance = 1) {
