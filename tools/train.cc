@@ -351,6 +351,9 @@ struct Formation {
   std::vector<int> tasks;  // Worker tasks, in rank order.
   std::unique_ptr<SessionInterface> session;
   std::vector<std::string> trains, losses, syncs;
+  // Per rank, per data column: the Assign that loads the shard, and the
+  // placeholder it reads.
+  std::vector<std::string> loads, load_feeds;
   std::string init;         // Rank 0's initializers.
   int64_t fused_bytes = 0;  // Gradient bytes reduced per step by each rank.
 };
@@ -359,7 +362,8 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
                                const ::tensorflow::GraphDef& model_def,
                                const Graph& model,
                                const std::string& loss_node_name,
-                               int loss_index, const Cluster& cluster,
+                               int loss_index, const Dataset& data,
+                               const Cluster& cluster,
                                const std::vector<int>& tasks, int group_key) {
   Formation form;
   form.tasks = tasks;
@@ -373,25 +377,59 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
     if (!cluster.master.empty()) {
       s = s.WithDevice(absl::StrCat("/job:worker/task:", tasks[rank]));
     }
-    ASSIGN_OR_RETURN(ImportedNodes nodes, ImportIntoScope(s, model_def));
+    // The replica's shard lives on its task: each bound placeholder is
+    // replaced by the rows of its shard that the step's "rill_rows" picks
+    // (loaded once per formation; a step then sends only row numbers).
+    absl::flat_hash_map<std::string, Output> input_map;
+    Scope store = s.NewSubScope("rill_data");
+    Scope inputs = s.NewSubScope("rill_input");
+    auto rows = ops::Placeholder(s.WithOpName("rill_rows"), DT_INT64);
+    for (size_t c = 0; c < data.names.size(); ++c) {
+      const std::string& name = data.names[c];
+      const DataType dtype = data.columns[c].dtype();
+      auto var = ops::VariableV2(store.WithOpName(name),
+                                 PartialTensorShape::UnknownRank(), dtype);
+      auto value = ops::Placeholder(store.WithOpName(name + "/value"), dtype);
+      auto load = ops::Assign(store.WithOpName(name + "/load"), var, value,
+                              ops::Assign::ValidateShape(false));
+      input_map[name] =
+          ops::GatherV2(inputs.WithOpName(name), var, rows, int32_t{0});
+      form.loads.push_back(load.node()->name());
+      form.load_feeds.push_back(value.node()->name());
+    }
+    ASSIGN_OR_RETURN(ImportedNodes nodes,
+                     ImportIntoScope(s, model_def, input_map));
     Node* loss_node = nodes.at(loss_node_name);
     AllReduceOptimizer opt(
         MakeOptimizer(f),
         {.group_size = size,
          .fusion_bytes = static_cast<int64_t>(f.fusion_mb * (1 << 20)),
          .group_key = group_key});
+    // The model's variables: not the shards (a float input is a variable
+    // the loss depends on here, too).
+    const Output loss(loss_node, loss_index);
+    std::vector<Output> trained;
+    for (const Output& v : VariablesOf(loss)) {
+      if (!absl::StartsWith(v.node()->name(), prefix + "/rill_data/")) {
+        trained.push_back(v);
+      }
+    }
     ASSIGN_OR_RETURN(
         Operation train,
-        opt.Minimize(s, Output(loss_node, loss_index), {.name = "rill_train"}));
+        opt.Minimize(s, loss, {.var_list = trained, .name = "rill_train"}));
     std::vector<Operation> inits = opt.initializers();
     for (const std::string& name : model_inits) {
       inits.emplace_back(nodes.at(name));
     }
     auto init =
         ops::NoOp(s.WithOpName("rill_init").WithControlDependencies(inits));
-    ASSIGN_OR_RETURN(
-        Operation sync,
-        opt.BroadcastVariables(s, VariablesUnder(*root.graph(), prefix), rank));
+    std::vector<Output> vars;
+    for (const Output& v : VariablesUnder(*root.graph(), prefix)) {
+      if (!absl::StartsWith(v.node()->name(), prefix + "/rill_data/")) {
+        vars.push_back(v);
+      }
+    }
+    ASSIGN_OR_RETURN(Operation sync, opt.BroadcastVariables(s, vars, rank));
     form.trains.push_back(train.name());
     form.losses.push_back(absl::StrCat(loss_node->name(), ":", loss_index));
     form.syncs.push_back(sync.name());
@@ -426,7 +464,8 @@ absl::StatusOr<std::vector<double>> Evaluate(
     std::vector<std::pair<std::string, Tensor>> feeds;
     for (size_t c = 0; c < data.names.size(); ++c) {
       ASSIGN_OR_RETURN(Tensor rows, GatherRows(data.columns[c], index));
-      feeds.emplace_back(prefix + "/" + data.names[c], std::move(rows));
+      feeds.emplace_back(prefix + "/rill_input/" + data.names[c],
+                         std::move(rows));
     }
     ASSIGN_OR_RETURN(std::vector<Tensor> out, session.Run(feeds, names, {}));
     for (size_t i = 0; i < out.size(); ++i) {
@@ -501,6 +540,10 @@ class Trainer {
   // The workers whose address answers.
   std::vector<int> Alive() const;
   absl::Status Step(int64_t epoch, int64_t step_in_epoch, double* loss);
+  // Rows [lo, hi) of the training data: shard `rank` of `size`.
+  std::pair<int64_t, int64_t> ShardOf(int rank, int size) const {
+    return {data_.rows * rank / size, data_.rows * (rank + 1) / size};
+  }
   void Log(const std::string& line) { progress_ << line << std::endl; }
 
   TrainFlags f_;
@@ -516,6 +559,9 @@ class Trainer {
   int group_key_ = 0;
   int64_t bytes_sent_ = 0;
   Clock::time_point last_probe_;
+  // The shards' row orders of epoch orders_epoch_.
+  std::vector<std::vector<int64_t>> orders_;
+  int64_t orders_epoch_ = -1;
 };
 
 std::vector<int> Trainer::Alive() const {
@@ -533,7 +579,19 @@ absl::Status Trainer::Reform(std::vector<int> tasks, bool fresh) {
   form_ = Formation();
   ++group_key_;
   ASSIGN_OR_RETURN(form_, Form(f_, model_def_, *model_, loss_node_, loss_index_,
-                               cluster_, tasks, group_key_));
+                               data_, cluster_, tasks, group_key_));
+  // Each rank's shard to its task, once.
+  std::vector<std::pair<std::string, Tensor>> shards;
+  const int size = static_cast<int>(tasks.size());
+  for (int rank = 0; rank < size; ++rank) {
+    const auto [lo, hi] = ShardOf(rank, size);
+    for (size_t c = 0; c < data_.names.size(); ++c) {
+      ASSIGN_OR_RETURN(Tensor shard, data_.columns[c].Slice(lo, hi));
+      shards.emplace_back(form_.load_feeds[rank * data_.names.size() + c],
+                          std::move(shard));
+    }
+  }
+  RETURN_IF_ERROR(form_.session->Run(shards, {}, form_.loads).status());
   if (fresh) RETURN_IF_ERROR(form_.session->Run({}, {}, {form_.init}).status());
   if (tasks.size() > 1) {
     RETURN_IF_ERROR(form_.session->Run({}, {}, form_.syncs).status());
@@ -545,25 +603,28 @@ absl::Status Trainer::Step(int64_t epoch, int64_t step_in_epoch, double* loss) {
   const int size = static_cast<int>(form_.tasks.size());
   const int64_t per = f_.batch / size;
   std::vector<std::pair<std::string, Tensor>> feeds;
+  if (orders_epoch_ != epoch || static_cast<int>(orders_.size()) != size) {
+    // Each shard's rows (numbered within the shard) in an order fixed by the
+    // seed, the epoch and the shard.
+    orders_.assign(size, {});
+    for (int rank = 0; rank < size; ++rank) {
+      const auto [lo, hi] = ShardOf(rank, size);
+      orders_[rank].resize(hi - lo);
+      std::iota(orders_[rank].begin(), orders_[rank].end(), 0);
+      std::mt19937_64 rng(static_cast<uint64_t>(f_.seed) * 1000003u +
+                          static_cast<uint64_t>(epoch) * 7919u + rank);
+      std::shuffle(orders_[rank].begin(), orders_[rank].end(), rng);
+    }
+    orders_epoch_ = epoch;
+  }
   for (int rank = 0; rank < size; ++rank) {
-    // Shard `rank` of `size`: rows [lo, hi), in an order fixed by the seed,
-    // the epoch and the shard.
-    const int64_t lo = data_.rows * rank / size;
-    const int64_t hi = data_.rows * (rank + 1) / size;
-    std::vector<int64_t> order(hi - lo);
-    std::iota(order.begin(), order.end(), lo);
-    std::mt19937_64 rng(static_cast<uint64_t>(f_.seed) * 1000003u +
-                        static_cast<uint64_t>(epoch) * 7919u + rank);
-    std::shuffle(order.begin(), order.end(), rng);
+    const std::vector<int64_t>& order = orders_[rank];
     std::vector<int64_t> index;
     for (int64_t i = 0; i < per; ++i) {
       index.push_back(order[(step_in_epoch * per + i) % order.size()]);
     }
-    const std::string prefix = ReplicaPrefix(form_.tasks[rank]);
-    for (size_t c = 0; c < data_.names.size(); ++c) {
-      ASSIGN_OR_RETURN(Tensor rows, GatherRows(data_.columns[c], index));
-      feeds.emplace_back(prefix + "/" + data_.names[c], std::move(rows));
-    }
+    feeds.emplace_back(ReplicaPrefix(form_.tasks[rank]) + "/rill_rows",
+                       Tensor::FromVector<int64_t>(index));
   }
   ASSIGN_OR_RETURN(std::vector<Tensor> losses,
                    form_.session->Run(feeds, form_.losses, form_.trains));

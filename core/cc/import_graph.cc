@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/framework/attr_value.h"
+#include "core/framework/types.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
 
@@ -40,11 +41,30 @@ std::string MergeDeviceUnder(const std::string& outer,
   return absl::StrCat("/", absl::StrJoin(placement, "/"));
 }
 
-absl::StatusOr<ImportedNodes> ImportIntoScope(const Scope& scope,
-                                              ::tensorflow::GraphDef def) {
+absl::StatusOr<ImportedNodes> ImportIntoScope(
+    const Scope& scope, ::tensorflow::GraphDef def,
+    const absl::flat_hash_map<std::string, Output>& input_map) {
   RETURN_IF_ERROR(scope.status());
   ASSIGN_OR_RETURN(std::unique_ptr<Graph> source,
                    ImportGraphDef(std::move(def)));
+  // input_map keyed "node:index".
+  absl::flat_hash_map<std::string, Output> replaced;
+  for (const auto& [name, output] : input_map) {
+    absl::StatusOr<InputRef> ref = ParseInputRef(name);
+    const Node* n = ref.ok() ? source->FindNode(ref->node) : nullptr;
+    if (n == nullptr || ref->index < 0 || ref->index >= n->num_outputs()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input_map names '", name, "', which the graph does not have"));
+    }
+    if (output.node() == nullptr ||
+        BaseType(output.type()) != BaseType(n->output_type(ref->index))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input_map: '", name, "' is ",
+                       DataTypeName(n->output_type(ref->index)),
+                       ", its replacement is not"));
+    }
+    replaced[absl::StrCat(ref->node, ":", ref->index)] = output;
+  }
   ASSIGN_OR_RETURN(std::vector<Node*> order, source->TopologicalOrder());
   Graph* graph = scope.graph();
   const std::string& prefix = scope.name_prefix();
@@ -89,6 +109,13 @@ absl::StatusOr<ImportedNodes> ImportIntoScope(const Scope& scope,
     added[n->name()] = copy;
     for (int i = 0; i < n->num_inputs(); ++i) {
       const Edge* e = n->input_edge(i);
+      auto it = replaced.find(absl::StrCat(e->src->name(), ":", e->src_output));
+      if (it != replaced.end()) {
+        RETURN_IF_ERROR(
+            graph->AddEdge(it->second.node(), it->second.index(), copy, i)
+                .status());
+        continue;
+      }
       RETURN_IF_ERROR(
           graph->AddEdge(added.at(e->src->name()), e->src_output, copy, i)
               .status());

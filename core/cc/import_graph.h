@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "core/cc/output.h"
 #include "core/cc/scope.h"
 #include "core/protos/graph.pb.h"
 
@@ -22,17 +23,23 @@ namespace rill {
 using ImportedNodes = absl::flat_hash_map<std::string, Node*>;
 
 // The GraphDef is validated as ImportGraphDef does (every error names the
-// node) before anything is added. Each node "a" becomes "<scope prefix>/a";
-// its inputs, control inputs and colocation ("loc:@a") follow the renaming,
-// and a VarHandleOp whose shared_name is its own name gets its new name, so
-// that two imports of one model hold two sets of variables. Devices: the
-// as MergeDeviceUnder(scope's device, node's device): "/device:CPU:0"
-// imported under "/job:worker/task:1" becomes
+// node) before anything is added. `input_map` replaces tensors of the
+// GraphDef ("x" or "x:1") by outputs already in the scope's graph, as
+// TensorFlow's import_graph_def does: the nodes that read them read the
+// given output instead (the replaced node is still imported); a key the
+// GraphDef lacks, or a dtype that does not fit, is an INVALID_ARGUMENT. Each
+// node "a" becomes "<scope prefix>/a"; its inputs, control inputs and
+// colocation ("loc:@a") follow the renaming, and a VarHandleOp whose
+// shared_name is its own name gets its new name, so that two imports of one
+// model hold two sets of variables. Devices: the as MergeDeviceUnder(scope's
+// device, node's device): "/device:CPU:0" imported under "/job:worker/task:1"
+// becomes
 // "/job:worker/task:1/device:CPU:0". The
 // scope's control dependencies are not applied. Nodes whose new name is
 // taken are an INVALID_ARGUMENT naming them; on any error nothing is added.
-absl::StatusOr<ImportedNodes> ImportIntoScope(const Scope& scope,
-                                              ::tensorflow::GraphDef def);
+absl::StatusOr<ImportedNodes> ImportIntoScope(
+    const Scope& scope, ::tensorflow::GraphDef def,
+    const absl::flat_hash_map<std::string, Output>& input_map = {});
 
 // `device` with the job, replica and task of `outer` in place of its own,
 // and outer's device type and index where it names none (both in

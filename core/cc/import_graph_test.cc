@@ -93,6 +93,26 @@ TEST(ImportIntoScopeTest, InvalidGraphDefNamesTheNode) {
   EXPECT_EQ(root.graph()->num_nodes(), 0);
 }
 
+TEST(ImportIntoScopeTest, InputMapRewiresReaders) {
+  Scope root = Scope::NewRootScope();
+  auto fed = ops::Const(root.WithOpName("rows"), {{1.0f, 2.0f}});
+  auto nodes = ImportIntoScope(root.NewSubScope("r"), Model(), {{"x", fed}});
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  EXPECT_EQ(nodes->at("y")->input_edge(0)->src->name(), "rows");
+  EXPECT_TRUE(nodes->at("x")->out_edges().empty());
+
+  auto wrong_dtype = ops::Const(root, {1});
+  auto bad =
+      ImportIntoScope(root.NewSubScope("s"), Model(), {{"x:0", wrong_dtype}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("'x:0' is float"), std::string::npos)
+      << bad.status();
+  auto missing =
+      ImportIntoScope(root.NewSubScope("t"), Model(), {{"nope:0", fed}});
+  EXPECT_NE(missing.status().message().find("'nope:0'"), std::string::npos)
+      << missing.status();
+}
+
 TEST(MergeDeviceUnderTest, OuterPlacementWinsDeviceTypeStays) {
   EXPECT_EQ(
       MergeDeviceUnder("/job:worker/task:2", "/job:ps/task:0/device:CPU:1"),
