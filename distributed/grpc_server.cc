@@ -619,9 +619,10 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   server->worker_ = std::make_unique<Worker>(
       server->task_name_, devices, server->arena_.get(),
       server->channels_.get(), worker_options);
-  server->master_ =
-      std::make_unique<Master>(server->task_name_, server->worker_.get(),
-                               server->channels_.get(), options.master);
+  server->workers_ = std::make_unique<GrpcWorkerCache>(
+      server->task_name_, server->worker_.get(), server->channels_.get());
+  server->master_ = std::make_unique<Master>(
+      server->task_name_, server->workers_.get(), options.master);
   server->pool_ = std::make_unique<CallPool>();
   server->dispatcher_ = std::make_unique<Dispatcher>();
   AddMasterMethods(server->master_.get(), server->pool_.get(),

@@ -17,6 +17,7 @@
 #include "distributed/cluster.h"
 #include "distributed/master.h"
 #include "distributed/worker.h"
+#include "distributed/worker_cache.h"
 #include "distributed/worker_channels.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/generic/async_generic_service.h"
@@ -86,6 +87,7 @@ class RillServer {
   std::unique_ptr<CoordinatorClient> coordinator_client_;
   std::unique_ptr<GlooCollectiveExecutor> collectives_;
   std::unique_ptr<Worker> worker_;
+  std::unique_ptr<GrpcWorkerCache> workers_;
   std::unique_ptr<Master> master_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<grpc::AsyncGenericService> generic_;

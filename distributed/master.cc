@@ -11,8 +11,6 @@
 #include "core/framework/tensor_proto.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
-#include "distributed/grpc_util.h"
-#include "grpcpp/grpcpp.h"
 #include "runtime/device/device_name.h"
 #include "runtime/placement/partition.h"
 #include "runtime/placement/placer.h"
@@ -79,55 +77,48 @@ namespace {
 // GetStatus, asked of all at once. A task that does not answer within the
 // timeout is left out (a dead task must not stop sessions that do not use
 // it) and noted, so that a step that needs it says which task is missing.
-absl::Status DiscoverDevices(const std::string& local_task, Worker* local,
-                             WorkerChannels* channels, int64_t timeout_ms,
+absl::Status DiscoverDevices(const std::string& local_task,
+                             WorkerCacheInterface* workers, int64_t timeout_ms,
                              MasterSession* session)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(session->mu) {
   std::vector<std::string> tasks = {local_task};
-  for (const std::string& t : channels->cluster().TaskNames()) {
+  for (const std::string& t : workers->Tasks()) {
     if (t != local_task) tasks.push_back(t);
   }
   struct Call {
-    grpc::ClientContext ctx;
     ::tensorflow::GetStatusResponse response;
     absl::Status status;
   };
-  std::vector<std::unique_ptr<Call>> calls(tasks.size());
-  absl::BlockingCounter pending(static_cast<int>(tasks.size()) - 1);
+  std::vector<Call> calls(tasks.size());
+  absl::BlockingCounter pending(static_cast<int>(tasks.size()));
   const ::tensorflow::GetStatusRequest request;
-  for (size_t i = 1; i < tasks.size(); ++i) {
-    calls[i] = std::make_unique<Call>();
-    Call* call = calls[i].get();
-    auto stub = channels->Stub(tasks[i]);
-    if (!stub.ok()) {
-      call->status = stub.status();
+  // The others first: this task's own answers on this thread.
+  for (size_t j = 0; j < tasks.size(); ++j) {
+    const size_t i = (j + 1) % tasks.size();
+    absl::StatusOr<WorkerInterface*> worker = workers->GetWorker(tasks[i]);
+    if (!worker.ok()) {
+      calls[i].status = worker.status();
       pending.DecrementCount();
       continue;
     }
-    call->ctx.set_deadline(DeadlineIn(timeout_ms));
-    // Wait (within the deadline) for a task that is still starting or was
-    // just restarted, rather than fail on the channel's last failure.
-    call->ctx.set_wait_for_ready(true);
-    channels->Start(
-        (*stub)->PrepareAsyncGetStatus(&call->ctx, request, channels->queue()),
-        &call->ctx, &call->response,
-        [call, &pending, task = tasks[i]](const grpc::Status& s) {
-          call->status = FromGrpc(s, absl::StrCat("task ", task));
+    (*worker)->GetStatusAsync(
+        request, &calls[i].response,
+        {.timeout_ms = timeout_ms, .wait_for_ready = true},
+        [&calls, &pending, i](absl::Status s) {
+          calls[i].status = std::move(s);
           pending.DecrementCount();
         });
   }
-  calls[0] = std::make_unique<Call>();
-  local->GetStatus(&calls[0]->response);
   pending.Wait();
   session->devices.clear();
   session->incarnations.clear();
   session->unavailable.clear();
   for (size_t i = 0; i < tasks.size(); ++i) {
-    if (!calls[i]->status.ok()) {
-      session->unavailable.push_back(std::string(calls[i]->status.message()));
+    if (!calls[i].status.ok()) {
+      session->unavailable.push_back(std::string(calls[i].status.message()));
       continue;
     }
-    for (const auto& attrs : calls[i]->response.device_attributes()) {
+    for (const auto& attrs : calls[i].response.device_attributes()) {
       ASSIGN_OR_RETURN(DeviceName name, DeviceName::Parse(attrs.name()));
       if (name.TaskName() != tasks[i]) {
         return absl::InternalError(absl::StrCat(
@@ -176,11 +167,10 @@ absl::Status RewriteFeedsAndFetches(const std::string& device,
 
 }  // namespace
 
-Master::Master(std::string task_name, Worker* local_worker,
-               WorkerChannels* channels, MasterOptions options)
+Master::Master(std::string task_name, WorkerCacheInterface* workers,
+               MasterOptions options)
     : task_name_(std::move(task_name)),
-      local_worker_(local_worker),
-      channels_(channels),
+      workers_(workers),
       options_(options),
       rng_(std::random_device{}()) {}
 
@@ -212,9 +202,8 @@ absl::Status Master::CreateSession(
     // error unless the client allows soft placement.
     session->placement.allow_soft_placement =
         request.config().allow_soft_placement();
-    RETURN_IF_ERROR(DiscoverDevices(task_name_, local_worker_, channels_,
-                                    options_.connect_timeout_ms,
-                                    session.get()));
+    RETURN_IF_ERROR(DiscoverDevices(
+        task_name_, workers_, options_.connect_timeout_ms, session.get()));
   }
   absl::MutexLock lock(&mu_);
   session->handle = absl::StrCat("session_", absl::Hex(rng_()));
@@ -247,8 +236,8 @@ absl::Status Master::ExtendSession(
 namespace {
 
 absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
-    MasterSession* session, const std::string& local_task, Worker* local,
-    WorkerChannels* channels, int64_t timeout_ms,
+    MasterSession* session, const std::string& local_task,
+    WorkerCacheInterface* workers, int64_t timeout_ms,
     const std::vector<std::string>& feeds,
     const std::vector<std::string>& fetches,
     const std::vector<std::string>& targets)
@@ -258,8 +247,7 @@ absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
                    "//", absl::StrJoin(targets, ","));
   if (session->stale) {
     session->plans.clear();
-    RETURN_IF_ERROR(
-        DiscoverDevices(local_task, local, channels, timeout_ms, session));
+    RETURN_IF_ERROR(DiscoverDevices(local_task, workers, timeout_ms, session));
     session->stale = false;
   }
   auto it = session->plans.find(key);
@@ -297,15 +285,9 @@ absl::StatusOr<std::shared_ptr<const StepPlan>> PlanStep(
     request.set_session_handle(session->handle);
     *request.mutable_graph_def() = std::move(def);
     ::tensorflow::RegisterGraphResponse response;
-    if (part.task == local_task) {
-      RETURN_IF_ERROR(local->RegisterGraph(request, &response));
-    } else {
-      ASSIGN_OR_RETURN(auto* stub, channels->Stub(part.task));
-      grpc::ClientContext ctx;
-      ctx.set_deadline(DeadlineIn(timeout_ms));
-      RETURN_IF_ERROR(FromGrpc(stub->RegisterGraph(&ctx, request, &response),
-                               absl::StrCat("task ", part.task)));
-    }
+    ASSIGN_OR_RETURN(WorkerInterface * worker, workers->GetWorker(part.task));
+    RETURN_IF_ERROR(
+        worker->RegisterGraph(request, &response, {.timeout_ms = timeout_ms}));
     part.graph_handle = response.graph_handle();
     session->registered.emplace_back(part.task, part.graph_handle);
     plan->parts.push_back(std::move(part));
@@ -322,31 +304,22 @@ absl::Status CheckRunOptions(const ::tensorflow::RunOptions& options) {
   return absl::OkStatus();
 }
 
-// Ends a step on every task of the plan (the local one in-process).
+// Ends a step on every task of the plan, without waiting for the answers.
 void CleanupStep(const StepPlan& plan, int64_t step_id,
-                 const std::string& local_task, Worker* local,
-                 WorkerChannels* channels) {
+                 WorkerCacheInterface* workers) {
   absl::flat_hash_set<std::string> tasks;
   for (const Part& p : plan.parts) tasks.insert(p.task);
   for (const std::string& task : tasks) {
-    if (task == local_task) {
-      (void)local->CleanupGraph(step_id);
-      continue;
-    }
-    auto stub = channels->Stub(task);
-    if (!stub.ok()) continue;
+    absl::StatusOr<WorkerInterface*> worker = workers->GetWorker(task);
+    if (!worker.ok()) continue;
     struct Call {
-      grpc::ClientContext ctx;
       ::tensorflow::CleanupGraphRequest request;
       ::tensorflow::CleanupGraphResponse response;
     };
     auto call = std::make_shared<Call>();
     call->request.set_step_id(step_id);
-    call->ctx.set_deadline(DeadlineIn(5000));
-    channels->Start((*stub)->PrepareAsyncCleanupGraph(&call->ctx, call->request,
-                                                      channels->queue()),
-                    &call->ctx, &call->response,
-                    [call](const grpc::Status&) {});
+    (*worker)->CleanupGraphAsync(call->request, &call->response,
+                                 {.timeout_ms = 5000}, [call](absl::Status) {});
   }
 }
 
@@ -387,7 +360,7 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
   {
     absl::MutexLock lock(&session->mu);
     ASSIGN_OR_RETURN(
-        plan, PlanStep(session.get(), task_name_, local_worker_, channels_,
+        plan, PlanStep(session.get(), task_name_, workers_,
                        options_.connect_timeout_ms, SortedUnique(feed_names),
                        SortedUnique(fetch_names), SortedUnique(targets)));
   }
@@ -402,7 +375,6 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
   std::vector<::tensorflow::RunGraphRequest> requests(n);
   std::vector<::tensorflow::RunGraphResponse> responses(n);
   std::vector<absl::Status> statuses(n);
-  std::vector<std::unique_ptr<grpc::ClientContext>> contexts(n);
   absl::Mutex first_mu;
   bool failed = false;
   auto finished = [&](size_t i, absl::Status s) {
@@ -413,9 +385,9 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
       if (failed) return;
       failed = true;
     }
-    CleanupStep(*plan, step_id, task_name_, local_worker_, channels_);
+    CleanupStep(*plan, step_id, workers_);
   };
-  std::vector<size_t> local_parts, remote_parts;
+  std::vector<size_t> order, local_parts;
   for (size_t i = 0; i < n; ++i) {
     const Part& part = plan->parts[i];
     auto& req = requests[i];
@@ -431,35 +403,31 @@ absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
       *send->mutable_tensor() = *fed[plan->feeds[index]];
     }
     for (const auto& [index, key] : part.fetches) req.add_recv_key(key);
-    (part.task == task_name_ ? local_parts : remote_parts).push_back(i);
+    (part.task == task_name_ ? local_parts : order).push_back(i);
   }
-  absl::BlockingCounter remaining(static_cast<int>(remote_parts.size()));
-  for (size_t i : remote_parts) {
-    const Part& part = plan->parts[i];
-    auto stub = channels_->Stub(part.task);
-    if (!stub.ok()) {
-      finished(i, stub.status());
+  // The other tasks' partitions first: this task's own runs on this
+  // thread, until it ends.
+  order.insert(order.end(), local_parts.begin(), local_parts.end());
+  absl::BlockingCounter remaining(static_cast<int>(order.size()));
+  for (size_t i : order) {
+    absl::StatusOr<WorkerInterface*> worker =
+        workers_->GetWorker(plan->parts[i].task);
+    if (!worker.ok()) {
+      finished(i, worker.status());
       remaining.DecrementCount();
       continue;
     }
-    contexts[i] = std::make_unique<grpc::ClientContext>();
-    if (timeout_ms > 0) contexts[i]->set_deadline(DeadlineIn(timeout_ms));
-    channels_->Start(
-        (*stub)->PrepareAsyncRunGraph(contexts[i].get(), requests[i],
-                                      channels_->queue()),
-        contexts[i].get(), &responses[i], [&, i](const grpc::Status& s) {
-          finished(i, FromGrpc(s, absl::StrCat("task ", plan->parts[i].task)));
-          remaining.DecrementCount();
-        });
-  }
-  for (size_t i : local_parts) {
-    finished(i,
-             local_worker_->RunGraph(requests[i], &responses[i], timeout_ms));
+    (*worker)->RunGraphAsync(requests[i], &responses[i],
+                             {.timeout_ms = timeout_ms},
+                             [&, i](absl::Status s) {
+                               finished(i, std::move(s));
+                               remaining.DecrementCount();
+                             });
   }
   remaining.Wait();
   if (!failed) {
     auto cleanup = [this, plan, step_id] {
-      CleanupStep(*plan, step_id, task_name_, local_worker_, channels_);
+      CleanupStep(*plan, step_id, workers_);
     };
     if (after_reply != nullptr) {
       *after_reply = std::move(cleanup);
@@ -535,16 +503,10 @@ absl::Status Master::CloseSession(
     ::tensorflow::DeregisterGraphRequest dereg;
     dereg.set_session_handle(session->handle);
     dereg.set_graph_handle(handle);
-    if (task == task_name_) {
-      (void)local_worker_->DeregisterGraph(dereg);
-      continue;
-    }
-    auto stub = channels_->Stub(task);
-    if (!stub.ok()) continue;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(2000));
+    absl::StatusOr<WorkerInterface*> worker = workers_->GetWorker(task);
+    if (!worker.ok()) continue;
     ::tensorflow::DeregisterGraphResponse ignored;
-    (void)(*stub)->DeregisterGraph(&ctx, dereg, &ignored);
+    (void)(*worker)->DeregisterGraph(dereg, &ignored, {.timeout_ms = 2000});
   }
   return absl::OkStatus();
 }
@@ -628,22 +590,19 @@ absl::Status Master::ReleaseCallable(
 
 absl::Status Master::ListDevices(const ::tensorflow::ListDevicesRequest&,
                                  ::tensorflow::ListDevicesResponse* response) {
-  ::tensorflow::GetStatusResponse local;
-  local_worker_->GetStatus(&local);
-  for (const auto& d : local.device_attributes()) {
-    *response->add_local_device() = d;
+  std::vector<std::string> tasks = {task_name_};
+  for (const std::string& task : workers_->Tasks()) {
+    if (task != task_name_) tasks.push_back(task);
   }
-  for (const std::string& task : channels_->cluster().TaskNames()) {
-    if (task == task_name_) continue;
-    ASSIGN_OR_RETURN(auto* stub, channels_->Stub(task));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(options_.connect_timeout_ms));
+  for (const std::string& task : tasks) {
+    ASSIGN_OR_RETURN(WorkerInterface * worker, workers_->GetWorker(task));
     ::tensorflow::GetStatusResponse status;
-    RETURN_IF_ERROR(FromGrpc(
-        stub->GetStatus(&ctx, ::tensorflow::GetStatusRequest(), &status),
-        absl::StrCat("task ", task)));
+    RETURN_IF_ERROR(
+        worker->GetStatus(::tensorflow::GetStatusRequest(), &status,
+                          {.timeout_ms = options_.connect_timeout_ms}));
     for (const auto& d : status.device_attributes()) {
-      *response->add_remote_device() = d;
+      *(task == task_name_ ? response->add_local_device()
+                           : response->add_remote_device()) = d;
     }
   }
   return absl::OkStatus();
@@ -663,17 +622,17 @@ absl::Status Master::Reset(const ::tensorflow::ResetRequest& request) {
   // Every task drops the containers' resources (variables).
   const std::vector<std::string> containers(request.container().begin(),
                                             request.container().end());
-  RETURN_IF_ERROR(local_worker_->CleanupAll(containers));
   ::tensorflow::CleanupAllRequest cleanup;
   for (const std::string& c : containers) cleanup.add_container(c);
-  for (const std::string& task : channels_->cluster().TaskNames()) {
-    if (task == task_name_) continue;
-    ASSIGN_OR_RETURN(auto* stub, channels_->Stub(task));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(options_.connect_timeout_ms));
+  std::vector<std::string> tasks = {task_name_};
+  for (const std::string& task : workers_->Tasks()) {
+    if (task != task_name_) tasks.push_back(task);
+  }
+  for (const std::string& task : tasks) {
+    ASSIGN_OR_RETURN(WorkerInterface * worker, workers_->GetWorker(task));
     ::tensorflow::CleanupAllResponse ignored;
-    RETURN_IF_ERROR(FromGrpc(stub->CleanupAll(&ctx, cleanup, &ignored),
-                             absl::StrCat("task ", task)));
+    RETURN_IF_ERROR(worker->CleanupAll(
+        cleanup, &ignored, {.timeout_ms = options_.connect_timeout_ms}));
   }
   return absl::OkStatus();
 }

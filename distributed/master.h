@@ -1,6 +1,10 @@
 // The master of a task: holds clients' sessions and runs their steps on the
 // cluster. Transport-free: the gRPC MasterService (grpc_server.h) calls it.
 //
+// The master reaches the workers, its own task's included, only through a
+// WorkerCacheInterface (worker_interface.h): in a server, the in-process
+// worker for its own task and gRPC for the others (worker_cache.h).
+//
 // A session keeps its graph. The first step with a given set of feeds,
 // fetches and targets is planned once: the graph is pruned to what the step
 // needs (runtime/session/step_graph), placed over every device of the
@@ -8,8 +12,8 @@
 // device with _Send/_Recv pairs stamped with the sending device's
 // incarnation, feeds and fetches turned into client-terminated _Recv/_Send
 // nodes, and each partition registered with its task's worker. Each step
-// then runs every partition concurrently (RunGraph, in-process for this
-// task's own), gathers the fetches, and ends the step on every task
+// then runs every partition concurrently (RunGraph; this task's own on the
+// calling thread), gathers the fetches, and ends the step on every task
 // (CleanupGraph), on success and on failure. The first failure of a task
 // ends the step on the others at once, so nothing waits on a dead task.
 #ifndef RILL_DISTRIBUTED_MASTER_H_
@@ -25,8 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "distributed/protos/master.pb.h"
-#include "distributed/worker.h"
-#include "distributed/worker_channels.h"
+#include "distributed/worker_interface.h"
 
 namespace rill {
 
@@ -43,7 +46,9 @@ class MasterSession;
 
 class Master {
  public:
-  Master(std::string task_name, Worker* local_worker, WorkerChannels* channels,
+  // `workers` reaches every task of the cluster (this one's included) and
+  // outlives the master.
+  Master(std::string task_name, WorkerCacheInterface* workers,
          MasterOptions options = {});
   ~Master();
 
@@ -77,8 +82,7 @@ class Master {
       const std::string& handle);
 
   const std::string task_name_;
-  Worker* const local_worker_;
-  WorkerChannels* const channels_;
+  WorkerCacheInterface* const workers_;
   const MasterOptions options_;
 
   absl::Mutex mu_;
