@@ -1,9 +1,7 @@
 #include "runtime/executor/step_runner.h"
 
-#include <thread>
-
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "core/platform/deadline_timer.h"
 #include "oneapi/tbb/task_group.h"
 
 namespace rill {
@@ -59,26 +57,23 @@ absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
       if (last) release();
     });
   }
-  // A deadline is watched from a thread of its own: the pool's threads are
-  // all busy running the step.
-  absl::Notification step_done;
-  std::thread watchdog;
+  // The process's one timer watches the deadline (the arena's threads are
+  // all busy running the step).
+  DeadlineTimer::Id deadline = 0;
   if (run.timeout_ms > 0) {
-    watchdog = std::thread([&] {
-      if (step_done.WaitForNotificationWithTimeout(
-              absl::Milliseconds(run.timeout_ms))) {
-        return;
-      }
-      const absl::Status late = absl::DeadlineExceededError(
-          absl::StrCat("the step did not finish within its timeout of ",
-                       run.timeout_ms, " ms"));
-      cancellation->Cancel(late);
-      run.rendezvous->StartAbort(late);
-    });
+    deadline = DeadlineTimer::Global().Schedule(
+        absl::Now() + absl::Milliseconds(run.timeout_ms), [&] {
+          const absl::Status late = absl::DeadlineExceededError(
+              absl::StrCat("the step did not finish within its timeout of ",
+                           run.timeout_ms, " ms"));
+          cancellation->Cancel(late);
+          run.rendezvous->StartAbort(late);
+        });
   }
   arena->execute([&] { group.wait(); });
-  step_done.Notify();
-  if (watchdog.joinable()) watchdog.join();
+  // After this the callback is not running and never will: what it uses
+  // may go.
+  if (deadline != 0) DeadlineTimer::Global().Cancel(deadline);
   if (!status.ok()) return status;
   // Cancelled from outside (the step is being torn down) even if every
   // node had finished: the caller asked for it to fail.

@@ -1,7 +1,8 @@
 // Runs one step of several executors (a session's partitions, or a
 // worker's) on a oneTBB arena and waits for all of them: the first error
 // is the step's, and it aborts the step's rendezvous so no partition waits
-// forever; an optional timeout cancels the step from a watchdog thread.
+// forever; an optional timeout cancels the step from the process's
+// DeadlineTimer (core/platform/deadline_timer.h).
 // RunExecutorAsync runs one executor's step without blocking anyone.
 #ifndef RILL_RUNTIME_EXECUTOR_STEP_RUNNER_H_
 #define RILL_RUNTIME_EXECUTOR_STEP_RUNNER_H_
