@@ -9,7 +9,7 @@
 #include "core/framework/tensor_proto.h"
 #include "core/graph/graph_import.h"
 #include "core/platform/status_macros.h"
-#include "distributed/grpc_util.h"
+#include "distributed/remote_rendezvous.h"
 #include "distributed/step_stats.h"
 #include "distributed/tensor_coding.h"
 #include "grpcpp/grpcpp.h"
@@ -18,160 +18,6 @@
 #include "runtime/rendezvous/local_rendezvous.h"
 
 namespace rill {
-namespace {
-
-// The send device and its incarnation in a rendezvous key
-// ("send_device;incarnation;recv_device;tensor_name;frame:iter").
-struct KeyParts {
-  std::string send_device;
-  uint64_t incarnation = 0;
-};
-absl::StatusOr<KeyParts> ParseKey(const std::string& key) {
-  std::vector<std::string> parts = absl::StrSplit(key, ';');
-  KeyParts out;
-  if (parts.size() != 5 || !absl::SimpleHexAtoi(parts[1], &out.incarnation)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", key, "' is not a rendezvous key"));
-  }
-  out.send_device = parts[0];
-  return out;
-}
-
-}  // namespace
-
-// The rendezvous of one step on this worker: local sends and receives in a
-// LocalRendezvous; receives of tensors another task sends go to that task
-// with RecvTensor.
-class StepRendezvous : public Rendezvous,
-                       public std::enable_shared_from_this<StepRendezvous> {
- public:
-  StepRendezvous(int64_t step_id, const Worker* worker,
-                 WorkerChannels* channels, int64_t recv_timeout_ms)
-      : step_id_(step_id),
-        worker_(worker),
-        channels_(channels),
-        recv_timeout_ms_(recv_timeout_ms) {}
-
-  absl::Status Send(const std::string& key, const Tensor& value,
-                    bool is_dead) override {
-    return local_.Send(key, value, is_dead);
-  }
-
-  void RecvAsync(const std::string& key, DoneCallback done) override {
-    absl::StatusOr<KeyParts> parts = ParseKey(key);
-    if (!parts.ok()) {
-      done(parts.status(), Tensor(), false);
-      return;
-    }
-    absl::StatusOr<DeviceName> device = DeviceName::Parse(parts->send_device);
-    const std::string task = device.ok() ? device->TaskName() : "";
-    // This task's sends and the client's feeds (put here by RunGraph) are
-    // local; another task's are pulled from it.
-    if (!device.ok() || task == worker_->task_name() ||
-        !channels_->Stub(task).ok()) {
-      local_.RecvAsync(key, std::move(done));
-      return;
-    }
-    RecvRemote(task, key, std::move(done));
-  }
-
-  void StartAbort(const absl::Status& status) override {
-    local_.StartAbort(status);
-    std::vector<std::shared_ptr<Call>> in_flight;
-    {
-      absl::MutexLock lock(&mu_);
-      if (abort_.ok()) abort_ = status;
-      for (const auto& [ptr, call] : calls_) in_flight.push_back(call);
-    }
-    // Outside the lock: a cancelled call's callback may run inline.
-    for (const auto& call : in_flight) call->ctx.TryCancel();
-  }
-
-  // Stops the step's nodes and wakes its receives, here and in flight.
-  void Fail(const absl::Status& why) {
-    cancellation_.Cancel(why);
-    StartAbort(why);
-  }
-
-  // Receives only what this task sends (for a peer's RecvTensor).
-  void RecvLocal(const std::string& key, DoneCallback done) {
-    local_.RecvAsync(key, std::move(done));
-  }
-  StepCancellation* cancellation() { return &cancellation_; }
-
- private:
-  struct Call {
-    grpc::ClientContext ctx;
-    grpc::ByteBuffer request;
-    grpc::ByteBuffer response;
-  };
-
-  void RecvRemote(const std::string& task, const std::string& key,
-                  DoneCallback done) {
-    auto stub = channels_->RawStub(task);
-    auto call = std::make_shared<Call>();
-    ::tensorflow::RecvTensorRequest request;
-    request.set_step_id(step_id_);
-    request.set_rendezvous_key(key);
-    const std::string bytes = request.SerializeAsString();
-    grpc::Slice slice(bytes.data(), bytes.size());
-    call->request = grpc::ByteBuffer(&slice, 1);
-    if (recv_timeout_ms_ > 0) {
-      call->ctx.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::milliseconds(recv_timeout_ms_));
-    }
-    absl::Status aborted;
-    {
-      absl::MutexLock lock(&mu_);
-      aborted = abort_;
-      if (aborted.ok()) calls_[call.get()] = call;
-    }
-    // Outside the lock: `done` may end the step, which aborts this
-    // rendezvous and takes the lock again.
-    if (!aborted.ok()) {
-      done(aborted, Tensor(), false);
-      return;
-    }
-    auto self = shared_from_this();
-    channels_->Start(
-        (*stub)->PrepareUnaryCall(&call->ctx,
-                                  "/tensorflow.WorkerService/RecvTensor",
-                                  call->request, channels_->queue()),
-        &call->ctx, &call->response,
-        [self, call, task, done = std::move(done)](const grpc::Status& s) {
-          {
-            absl::MutexLock lock(&self->mu_);
-            self->calls_.erase(call.get());
-          }
-          if (!s.ok()) {
-            absl::Status status =
-                FromGrpc(s, absl::StrCat("task ", task, " (RecvTensor)"));
-            // A peer that does not answer in time is as good as gone.
-            if (absl::IsDeadlineExceeded(status)) {
-              status = absl::UnavailableError(status.message());
-            }
-            done(status, Tensor(), false);
-            return;
-          }
-          Tensor value;
-          bool dead = false;
-          absl::Status decoded = DecodeRecvTensorResponse(
-              call->response, self->channels_->max_message_bytes(), &value,
-              &dead);
-          done(decoded, value, dead);
-        });
-  }
-
-  const int64_t step_id_;
-  const Worker* const worker_;
-  WorkerChannels* const channels_;
-  const int64_t recv_timeout_ms_;
-  LocalRendezvous local_;
-  StepCancellation cancellation_;
-  absl::Mutex mu_;
-  absl::Status abort_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<Call*, std::shared_ptr<Call>> calls_ ABSL_GUARDED_BY(mu_);
-};
 
 Worker::Worker(std::string task_name, std::vector<Device*> devices,
                oneapi::tbb::task_arena* arena, WorkerChannels* channels,
@@ -297,14 +143,14 @@ std::shared_ptr<StepRendezvous> Worker::StepFor(int64_t step_id, bool run) {
     // one, so its RunGraph or RecvTensor fails at once.
     late = ended_.contains(step_id) && !steps_.contains(step_id);
     if (late) {
-      step = std::make_shared<StepRendezvous>(step_id, this, channels_,
+      step = std::make_shared<StepRendezvous>(step_id, task_name_, channels_,
                                               options_.recv_timeout_ms);
       if (run) ++runs_in_flight_;
     } else {
       StepEntry& entry = steps_[step_id];
       if (entry.rendezvous == nullptr) {
         entry.rendezvous = std::make_shared<StepRendezvous>(
-            step_id, this, channels_, options_.recv_timeout_ms);
+            step_id, task_name_, channels_, options_.recv_timeout_ms);
       }
       entry.last_active = now;
       if (run) {
@@ -513,7 +359,8 @@ absl::Status Worker::CleanupAll(const std::vector<std::string>& containers) {
 
 void Worker::RecvTensorAsync(const ::tensorflow::RecvTensorRequest& request,
                              Rendezvous::DoneCallback done) {
-  absl::StatusOr<KeyParts> parts = ParseKey(request.rendezvous_key());
+  absl::StatusOr<Rendezvous::ParsedKey> parts =
+      Rendezvous::ParseKey(request.rendezvous_key());
   if (!parts.ok()) {
     done(parts.status(), Tensor(), false);
     return;
@@ -526,12 +373,13 @@ void Worker::RecvTensorAsync(const ::tensorflow::RecvTensorRequest& request,
          Tensor(), false);
     return;
   }
-  if (parts->incarnation != device->incarnation()) {
-    done(absl::AbortedError(absl::StrCat(
-             "RecvTensor: the key names incarnation ",
-             absl::Hex(parts->incarnation), " of ", parts->send_device,
-             ", which is now ", absl::Hex(device->incarnation()),
-             ": the task restarted; the step must be rerun")),
+  if (parts->send_device_incarnation != device->incarnation()) {
+    done(absl::AbortedError(
+             absl::StrCat("RecvTensor: the key names incarnation ",
+                          absl::Hex(parts->send_device_incarnation), " of ",
+                          parts->send_device, ", which is now ",
+                          absl::Hex(device->incarnation()),
+                          ": the task restarted; the step must be rerun")),
          Tensor(), false);
     return;
   }

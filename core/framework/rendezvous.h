@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/framework/tensor.h"
 
@@ -32,6 +33,17 @@ class Rendezvous {
                                int64_t incarnation,
                                absl::string_view recv_device,
                                absl::string_view tensor_name);
+  // The parts of a key CreateKey made (or TensorFlow did).
+  struct ParsedKey {
+    std::string send_device;
+    uint64_t send_device_incarnation = 0;
+    std::string recv_device;
+    std::string tensor_name;
+    std::string frame_iter;  // "frame:iteration".
+  };
+  // INVALID_ARGUMENT naming the key when it has not five ';'-separated
+  // parts with a hexadecimal incarnation and non-empty devices and name.
+  static absl::StatusOr<ParsedKey> ParseKey(absl::string_view key);
 
   // ALREADY_EXISTS when the key was sent already in this step; the abort
   // status after StartAbort.
