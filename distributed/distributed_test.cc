@@ -1,10 +1,12 @@
 // The distributed runtime on an in-process cluster (1 ps + 2 workers, real
 // gRPC on loopback): the same graphs give the same results as the local
 // session, with nodes pinned to every task.
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -621,6 +623,40 @@ TEST(DistributedStepsTest, AReceiverWaitsAsLongAsTheSenderComputes) {
           << out.status();
     }
   }
+}
+
+// With one thread for the master's calls and one for RegisterGraph, many
+// clients at once still all finish: calls past the limit wait their turn,
+// and a step's registrations never wait behind the master's calls.
+TEST(DistributedLimitsTest, CallsPastTheThreadLimitWaitTheirTurn) {
+  ServerOptions options;
+  options.max_master_threads = 1;
+  options.max_worker_threads = 1;
+  auto cluster = TestCluster::Start({{"worker", 2}}, options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  Scope root = Scope::NewRootScope();
+  auto a =
+      ops::Const(root.WithOpName("a").WithDevice("/job:worker/task:1"), 2.0f);
+  ops::Mul(root.WithOpName("b").WithDevice("/job:worker/task:0"), a, a);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok());
+  std::vector<std::thread> clients;
+  std::atomic<int> ok_steps = 0;
+  for (int c = 0; c < 6; ++c) {
+    clients.emplace_back([&, c] {
+      // Half the clients use each task's master.
+      auto session =
+          GrpcSession::Create((*cluster)->Target("worker", c % 2), def);
+      if (!session.ok()) return;
+      for (int step = 0; step < 3; ++step) {
+        auto out = (*session)->Run({}, {"b"}, {});
+        if (out.ok() && (*out)[0].flat<float>()[0] == 4.0f) ++ok_steps;
+      }
+      (void)(*session)->Close();
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok_steps, 18);
 }
 
 TEST(DistributedStepsTest, AbandonedStepsAreAbortedAndForgotten) {

@@ -105,8 +105,15 @@ absl::Status StoreError(absl::Status s, bool in_body, Response* response) {
 // Threads for the calls that block (the master's, RegisterGraph): one per
 // call in flight, so calls that wait on each other across tasks never wait
 // for a free thread; idle threads are kept for the next calls.
+// Threads for calls that may block: made as calls arrive, up to
+// max_threads, kept idle for the next ones; beyond the limit calls wait in
+// a queue. A server has two: the master's (RunStep waits on the workers of
+// every task) and the worker's (RegisterGraph, which never waits on another
+// task), so a full master pool on every task can never hold up the
+// registrations its steps wait for.
 class RillServer::CallPool {
  public:
+  explicit CallPool(int max_threads) : max_threads_(std::max(1, max_threads)) {}
   ~CallPool() {
     {
       absl::MutexLock lock(&mu_);
@@ -118,7 +125,8 @@ class RillServer::CallPool {
   void Schedule(std::function<void()> fn) {
     absl::MutexLock lock(&mu_);
     queue_.push_back(std::move(fn));
-    if (idle_ < static_cast<int>(queue_.size())) {
+    if (idle_ < static_cast<int>(queue_.size()) &&
+        static_cast<int>(threads_.size()) < max_threads_) {
       threads_.emplace_back([this] { Loop(); });
     }
   }
@@ -142,6 +150,7 @@ class RillServer::CallPool {
     }
   }
 
+  const int max_threads_;
   absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   int idle_ ABSL_GUARDED_BY(mu_) = 0;
@@ -623,11 +632,12 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
       server->task_name_, server->worker_.get(), server->channels_.get());
   server->master_ = std::make_unique<Master>(
       server->task_name_, server->workers_.get(), options.master);
-  server->pool_ = std::make_unique<CallPool>();
+  server->master_pool_ = std::make_unique<CallPool>(options.max_master_threads);
+  server->worker_pool_ = std::make_unique<CallPool>(options.max_worker_threads);
   server->dispatcher_ = std::make_unique<Dispatcher>();
-  AddMasterMethods(server->master_.get(), server->pool_.get(),
+  AddMasterMethods(server->master_.get(), server->master_pool_.get(),
                    &server->dispatcher_->handlers);
-  AddWorkerMethods(server->worker_.get(), server->pool_.get(),
+  AddWorkerMethods(server->worker_.get(), server->worker_pool_.get(),
                    &server->dispatcher_->handlers);
   AddCollectiveMethods(server->coordinator_.get(),
                        &server->dispatcher_->handlers);
@@ -713,7 +723,8 @@ RillServer::~RillServer() {
   if (channels_ != nullptr) channels_->Close();
   CloseQueue();
   // The server before its queue; the rest in reverse order of making.
-  pool_.reset();
+  master_pool_.reset();
+  worker_pool_.reset();
   server_.reset();
   cq_.reset();
 }

@@ -39,6 +39,10 @@ struct ServerOptions {
   // the other tasks; a larger one is RESOURCE_EXHAUSTED. A tensor fed,
   // fetched or sent between tasks must fit in one message.
   int max_message_bytes = kMaxMessageBytes;
+  // Threads for calls that block (the master's methods; RegisterGraph):
+  // at most this many each, more calls wait their turn.
+  int max_master_threads = 64;
+  int max_worker_threads = 8;
   WorkerOptions worker;
   MasterOptions master;
   GlooExecutorOptions collectives;  // Its hostname is the task's host.
@@ -99,7 +103,7 @@ class RillServer {
   bool queue_closed_ = false;
   // After server_: its calls finish (their threads joined) before the
   // server goes.
-  std::unique_ptr<CallPool> pool_;
+  std::unique_ptr<CallPool> master_pool_, worker_pool_;
 };
 
 }  // namespace rill
