@@ -1,21 +1,9 @@
-// The master of a task: holds clients' sessions and runs their steps on the
-// cluster. Transport-free: the gRPC MasterService (grpc_server.h) calls it.
-//
-// The master reaches the workers, its own task's included, only through a
+// The master of a task: the clients' sessions (master_session.h), by
+// handle, and the calls that concern the whole cluster (ListDevices, Reset).
+// Transport-free: the gRPC MasterService (grpc_server.h) calls it, and it
+// reaches the workers, its own task's included, only through a
 // WorkerCacheInterface (worker_interface.h): in a server, the in-process
 // worker for its own task and gRPC for the others (worker_cache.h).
-//
-// A session keeps its graph. The first step with a given set of feeds,
-// fetches and targets is planned once: the graph is pruned to what the step
-// needs (runtime/session/step_graph), placed over every device of the
-// cluster (this task's first, so unpinned nodes stay here), partitioned per
-// device with _Send/_Recv pairs stamped with the sending device's
-// incarnation, feeds and fetches turned into client-terminated _Recv/_Send
-// nodes, and each partition registered with its task's worker. Each step
-// then runs every partition concurrently (RunGraph; this task's own on the
-// calling thread), gathers the fetches, and ends the step on every task
-// (CleanupGraph), on success and on failure. The first failure of a task
-// ends the step on the others at once, so nothing waits on a dead task.
 #ifndef RILL_DISTRIBUTED_MASTER_H_
 #define RILL_DISTRIBUTED_MASTER_H_
 
@@ -28,21 +16,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "distributed/master_session.h"
 #include "distributed/protos/master.pb.h"
 #include "distributed/worker_interface.h"
 
 namespace rill {
-
-struct MasterOptions {
-  // How long the master waits for a task to answer GetStatus when a
-  // session starts (a task that does not answer is left out) and to
-  // register a partition.
-  int64_t connect_timeout_ms = 3000;
-  // The limit of a tensor fed or fetched through the master.
-  int64_t max_tensor_bytes = int64_t{1} << 30;
-};
-
-class MasterSession;
 
 class Master {
  public:
