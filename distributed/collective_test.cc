@@ -136,6 +136,34 @@ TEST(CollectiveClusterTest, FourTasksLargeAndOddSizes) {
   }
 }
 
+// A task whose part of the step fails ends the step on the others, and
+// their members stop waiting for it at once (the master's CleanupGraph
+// cancels the step there), instead of after the collective's timeout.
+TEST(CollectiveClusterTest, AFailingTaskStopsTheOthersWaitingMembers) {
+  auto cluster = StartWorkers(2);
+  ASSERT_NE(cluster, nullptr);
+  Scope root = Scope::NewRootScope();
+  ReduceOn(root, 0, 2, ops::Const(root.WithDevice(Task(0)), {1.0f, 2.0f}));
+  Scope t1 = root.WithDevice(Task(1));
+  auto x = ops::Placeholder(t1.WithOpName("x"), DT_FLOAT);
+  ReduceOn(root, 1, 2, ops::Reshape(t1.WithOpName("bad"), x, {2}));
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = GrpcSession::Create(cluster->Target("worker", 0), def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  const absl::Time start = absl::Now();
+  auto failed = (*session)->Run({{"x", Tensor::FromVector<float>({1, 2, 3})}},
+                                {"sum0", "sum1"}, {});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument)
+      << failed.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  auto ok = (*session)->Run({{"x", Tensor::FromVector<float>({3, 4})}},
+                            {"sum0", "sum1"}, {});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE((*ok)[1].Equals(Tensor::FromVector<float>({4, 6})))
+      << (*ok)[1].DebugString();
+}
+
 // Each client builds and runs the graph of its own task only.
 ::tensorflow::GraphDef MemberGraph(int i, int size, Tensor input,
                                    float timeout = 0, int instance = 1) {

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/framework/allocator.h"
+#include "core/framework/cancellation.h"
 #include "core/framework/tensor.h"
 
 namespace rill {
@@ -59,6 +60,10 @@ struct CollectiveRequest {
   TensorShape shape;
   // Where the result is allocated.
   Allocator* allocator = nullptr;
+  // The step's (may be null): once it is cancelled the request fails with
+  // its status instead of waiting for the other members. It outlives the
+  // request's `done`.
+  const StepCancellation* cancellation = nullptr;
 };
 
 class CollectiveExecutor {
@@ -66,6 +71,11 @@ class CollectiveExecutor {
   using DoneCallback = std::function<void(absl::StatusOr<Tensor>)>;
   virtual ~CollectiveExecutor() = default;
   virtual void RunAsync(CollectiveRequest request, DoneCallback done) = 0;
+  // The step of a request given to RunAsync for (group_key, device) was
+  // cancelled (request.cancellation): its `done` runs soon, with the
+  // step's reason, on another thread than this one. Quick; never blocks;
+  // nothing to do when no such request waits.
+  virtual void Cancel(int32_t group_key, const std::string& device) {}
 };
 
 }  // namespace rill

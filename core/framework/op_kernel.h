@@ -25,6 +25,7 @@
 #include "absl/types/span.h"
 #include "core/framework/allocator.h"
 #include "core/framework/attr_value.h"
+#include "core/framework/cancellation.h"
 #include "core/framework/collective.h"
 #include "core/framework/rendezvous.h"
 #include "core/framework/resource_mgr.h"
@@ -129,6 +130,8 @@ class OpKernelContext {
     Rendezvous* rendezvous = nullptr;  // For _Send/_Recv.
     // For collective kernels; null where the runtime has none.
     CollectiveExecutor* collectives = nullptr;
+    // The step's, for kernels that wait (may be null).
+    const StepCancellation* cancellation = nullptr;
     // The full name of the device the kernel runs on.
     const std::string* device_name = nullptr;
     int64_t step_id = 0;
@@ -157,6 +160,7 @@ class OpKernelContext {
   CallFrame* call_frame() const { return params_.call_frame; }
   Rendezvous* rendezvous() const { return params_.rendezvous; }
   CollectiveExecutor* collectives() const { return params_.collectives; }
+  const StepCancellation* cancellation() const { return params_.cancellation; }
   const std::string& device_name() const;
   const Runner* runner() const { return params_.runner; }
   int intra_op_parallelism() const { return params_.intra_op_parallelism; }

@@ -41,12 +41,25 @@ class CollectiveOp : public AsyncOpKernel {
           "node '", name(), "': this runtime has no collective executor")));
       return;
     }
-    ctx->collectives()->RunAsync(
-        *std::move(request),
-        [ctx, done = std::move(done)](absl::StatusOr<Tensor> result) {
-          if (result.ok()) ctx->set_output(0, *std::move(result));
-          done(result.status());
-        });
+    // A cancelled step (a deadline, another partition's failure) stops the
+    // wait for the other members.
+    CollectiveExecutor* collectives = ctx->collectives();
+    const StepCancellation* cancellation = ctx->cancellation();
+    StepCancellation::Token token = 0;
+    if (cancellation != nullptr) {
+      token = cancellation->AddCallback(
+          [collectives, group = request->group_key, device = request->device](
+              const absl::Status&) { collectives->Cancel(group, device); });
+    }
+    collectives->RunAsync(*std::move(request),
+                          [ctx, cancellation, token, done = std::move(done)](
+                              absl::StatusOr<Tensor> result) {
+                            if (cancellation != nullptr)
+                              cancellation->RemoveCallback(token);
+                            if (result.ok())
+                              ctx->set_output(0, *std::move(result));
+                            done(result.status());
+                          });
   }
   bool IsExpensive() const override { return false; }
 
@@ -103,6 +116,7 @@ class CollectiveOp : public AsyncOpKernel {
     r.device = ctx->device_name();
     r.node = name();
     r.allocator = ctx->allocator();
+    r.cancellation = ctx->cancellation();
     r.dtype = dtype_;
     if (kind_ == CollectiveKind::kBcastRecv) {
       const Tensor& shape = ctx->input(3);

@@ -46,9 +46,13 @@ class Backoff {
 // callers expect failures as exceptions (caught where Gloo is called).
 class CoordinatorStore : public gloo::rendezvous::Store {
  public:
+  // `stop` says when to give up waiting (the works waiting were cancelled).
   CoordinatorStore(CoordinatorClient* client, std::string prefix,
-                   absl::Time deadline)
-      : client_(client), prefix_(std::move(prefix)), deadline_(deadline) {}
+                   absl::Time deadline, std::function<bool()> stop)
+      : client_(client),
+        prefix_(std::move(prefix)),
+        deadline_(deadline),
+        stop_(std::move(stop)) {}
 
   void set(const std::string& key, const std::vector<char>& data) override {
     absl::Status s =
@@ -79,6 +83,7 @@ class CoordinatorStore : public gloo::rendezvous::Store {
         throw gloo::IoException(
             absl::StrCat("Timed out waiting for key '", key, "'"));
       }
+      if (stop_()) throw gloo::IoException("cancelled");
       backoff.Wait();
     }
   }
@@ -86,6 +91,7 @@ class CoordinatorStore : public gloo::rendezvous::Store {
   CoordinatorClient* const client_;
   const std::string prefix_;
   const absl::Time deadline_;
+  const std::function<bool()> stop_;
 };
 
 constexpr int kMaxDims = 26;
@@ -120,6 +126,10 @@ struct Inline {
 // What one member contributes to a round.
 struct RoundBlock {
   Offer offers[kMaxOffers];
+  // Set when this member has seen no instance in common for longer than
+  // the order window: if no instance is common this round either, every
+  // member fails its collectives in this same round.
+  int32_t give_up_order = 0;
   Inline inline_part;
 };
 
@@ -248,6 +258,18 @@ class GlooCollectiveExecutor::Member {
     thread_.join();
   }
 
+  // A waiting work's step was cancelled: sweep it, and break off the group
+  // if this member is in an exchange (which might wait forever for peers
+  // whose steps were cancelled too); the group forms anew next time.
+  void Interrupt() {
+    absl::MutexLock lock(&mu_);
+    const bool cancelled = AnyCancelledLocked() ||
+                           (in_flight_ != nullptr && in_flight_->cancelled());
+    if (cancelled && busy_ && context_ != nullptr) {
+      context_->closeConnections();
+    }
+  }
+
   void Add(CollectiveRequest request, DoneCallback done) {
     const double seconds = request.timeout_seconds;
     Work w;
@@ -255,6 +277,10 @@ class GlooCollectiveExecutor::Member {
                                             : owner_->options_.default_timeout);
     w.request = std::move(request);
     w.done = std::move(done);
+    if (IsCancelled(w)) {
+      w.done(w.request.cancellation->status());
+      return;
+    }
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_) {
@@ -271,6 +297,24 @@ class GlooCollectiveExecutor::Member {
     DoneCallback done;
     absl::Time deadline;
   };
+
+  static bool IsCancelled(const Work& w) {
+    return w.request.cancellation != nullptr &&
+           w.request.cancellation->cancelled();
+  }
+  // A cancelled work fails with its step's reason, not with the error its
+  // cancellation caused.
+  static absl::Status ReasonFor(const Work& w, const absl::Status& why) {
+    return IsCancelled(w) ? w.request.cancellation->status() : why;
+  }
+  bool AnyCancelledLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const auto& [key, works] : pending_) {
+      for (const Work& w : works) {
+        if (IsCancelled(w)) return true;
+      }
+    }
+    return false;
+  }
 
   std::string Where(int64_t instance_key) const {
     return absl::StrCat("collective instance ", instance_key, " of group ",
@@ -324,12 +368,21 @@ class GlooCollectiveExecutor::Member {
       FailExpired();
       if (context_ == nullptr) {
         absl::Status s = Connect();
+        if (absl::IsCancelled(s)) continue;  // Works cancelled: swept above.
         if (!s.ok()) {
           FailAll(s);
           continue;
         }
       }
+      {
+        absl::MutexLock lock(&mu_);
+        if (pending_.empty()) continue;  // All cancelled or expired.
+        busy_ = true;
+      }
       Round();
+      absl::MutexLock lock(&mu_);
+      busy_ = false;
+      in_flight_ = nullptr;
     }
     FailAll(absl::CancelledError("the collective executor is stopping"));
   }
@@ -371,6 +424,7 @@ class GlooCollectiveExecutor::Member {
       {
         absl::MutexLock lock(&mu_);
         if (stopping_) return absl::CancelledError("stopping");
+        if (AnyCancelledLocked()) return absl::CancelledError("step cancelled");
       }
       backoff.Wait();
     }
@@ -383,7 +437,10 @@ class GlooCollectiveExecutor::Member {
         rank, static_cast<int>(state.members.size()));
     CoordinatorStore store(owner_->coordinator_,
                            GroupStorePrefix(group_key_, state.generation),
-                           deadline);
+                           deadline, [this] {
+                             absl::MutexLock lock(&mu_);
+                             return stopping_ || AnyCancelledLocked();
+                           });
     // Each rank also publishes the local address of its connection to
     // every other rank, so that a Gloo error naming the address of a peer
     // (a read or write to it failed) can name that member.
@@ -408,6 +465,10 @@ class GlooCollectiveExecutor::Member {
       }
     } catch (const std::exception& e) {
       generation_ = state.generation;
+      {
+        absl::MutexLock lock(&mu_);
+        if (AnyCancelledLocked()) return absl::CancelledError("step cancelled");
+      }
       return GlooError(e, absl::StrCat("collective group ", group_key_,
                                        ": connecting its members"));
     }
@@ -460,6 +521,9 @@ class GlooCollectiveExecutor::Member {
         }
       }
     }
+    block->give_up_order =
+        order_stall_ != absl::InfiniteFuture() &&
+        absl::Now() - order_stall_ > owner_->options_.order_window;
     const int size = static_cast<int>(members_.size());
     std::vector<RoundBlock> blocks(size);
     try {
@@ -494,7 +558,9 @@ class GlooCollectiveExecutor::Member {
       }
     }
     if (chosen == kNoOffer) {
-      NoCommonInstance(all, size);
+      bool give_up = false;
+      for (const RoundBlock& b : blocks) give_up |= b.give_up_order != 0;
+      NoCommonInstance(all, size, give_up);
       return;
     }
     order_stall_ = absl::InfiniteFuture();
@@ -522,7 +588,7 @@ class GlooCollectiveExecutor::Member {
     } catch (const std::exception& e) {
       absl::Status s =
           GlooError(e, absl::StrCat(Where(chosen), " (", Culprits(e), ")"));
-      work.done(s);
+      work.done(ReasonFor(work, s));
       Broken(s);
       return;
     }
@@ -531,10 +597,11 @@ class GlooCollectiveExecutor::Member {
 
   // Every member offers instances, none in common: wait for more to become
   // ready, unless this has lasted past the order window.
-  void NoCommonInstance(const std::vector<Offer>& all, int size) {
-    const absl::Time now = absl::Now();
-    if (order_stall_ == absl::InfiniteFuture()) order_stall_ = now;
-    if (now - order_stall_ > owner_->options_.order_window) {
+  // (All members decide to give up in the same round: one that stopped
+  // exchanging alone would leave the others waiting in the next.)
+  void NoCommonInstance(const std::vector<Offer>& all, int size, bool give_up) {
+    if (order_stall_ == absl::InfiniteFuture()) order_stall_ = absl::Now();
+    if (give_up) {
       std::vector<std::string> parts;
       for (int r = 0; r < size; ++r) {
         std::vector<int64_t> keys;
@@ -754,6 +821,7 @@ class GlooCollectiveExecutor::Member {
     absl::MutexLock lock(&mu_);
     auto it = pending_.find(key);
     Work w = std::move(it->second.front());
+    in_flight_ = w.request.cancellation;
     it->second.pop_front();
     if (it->second.empty()) pending_.erase(it);
     return w;
@@ -773,7 +841,7 @@ class GlooCollectiveExecutor::Member {
       failed.swap(pending_);
     }
     for (auto& [key, works] : failed) {
-      for (auto& w : works) w.done(why);
+      for (auto& w : works) w.done(ReasonFor(w, why));
     }
   }
 
@@ -785,7 +853,7 @@ class GlooCollectiveExecutor::Member {
       for (auto it = pending_.begin(); it != pending_.end();) {
         auto& works = it->second;
         for (auto w = works.begin(); w != works.end();) {
-          if (w->deadline < now) {
+          if (w->deadline < now || IsCancelled(*w)) {
             expired.push_back(std::move(*w));
             w = works.erase(w);
           } else {
@@ -819,6 +887,10 @@ class GlooCollectiveExecutor::Member {
   absl::Mutex mu_;
   std::shared_ptr<gloo::Context> context_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // In a round (exchanging offers or transferring), and the cancellation of
+  // the work being transferred.
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  const StepCancellation* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::map<int64_t, std::deque<Work>> pending_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
@@ -855,6 +927,14 @@ GlooCollectiveExecutor::TransportDevice() {
     }
   }
   return device_;
+}
+
+void GlooCollectiveExecutor::Cancel(int32_t group_key,
+                                    const std::string& device) {
+  // Under the lock: Shutdown destroys the members.
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find({group_key, device});
+  if (it != members_.end()) it->second->Interrupt();
 }
 
 void GlooCollectiveExecutor::RunAsync(CollectiveRequest request,

@@ -68,6 +68,7 @@ class GlooCollectiveExecutor : public CollectiveExecutor {
   void Shutdown();
 
   void RunAsync(CollectiveRequest request, DoneCallback done) override;
+  void Cancel(int32_t group_key, const std::string& device) override;
 
   class Member;
 

@@ -290,6 +290,7 @@ class ExecutorState {
       p.call_frame = args_.call_frame;
       p.rendezvous = args_.rendezvous;
       p.collectives = args_.collectives;
+      p.cancellation = args_.cancellation;
       p.device_name = &executor_->device_->name();
       p.step_id = args_.step_id;
       p.inputs = inputs;
@@ -540,18 +541,6 @@ class ExecutorState {
   absl::Status status_ ABSL_GUARDED_BY(status_mu_);
   absl::Mutex stats_mu_;
 };
-
-void StepCancellation::Cancel(absl::Status why) {
-  absl::MutexLock lock(&mu_);
-  if (cancelled_.load(std::memory_order_relaxed)) return;
-  status_ = why.ok() ? absl::CancelledError("step cancelled") : std::move(why);
-  cancelled_.store(true, std::memory_order_release);
-}
-
-absl::Status StepCancellation::status() const {
-  absl::MutexLock lock(&mu_);
-  return status_;
-}
 
 Executor::Executor(std::unique_ptr<Graph> graph, Device* device)
     : graph_(std::move(graph)), device_(device) {}

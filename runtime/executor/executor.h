@@ -34,6 +34,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "core/framework/cancellation.h"
 #include "core/framework/op_kernel.h"
 #include "core/graph/graph.h"
 
@@ -49,22 +50,6 @@ struct NodeExecStats {
   int64_t start_us = 0;  // Since the epoch.
   int64_t end_us = 0;
   int thread_id = 0;
-};
-
-// Stops a step from outside (a deadline passed, the client went away): no
-// node starts after Cancel, and the step ends with the given status. Nodes
-// already running finish; waiting _Recvs are woken by aborting the step's
-// rendezvous, which the canceller does too.
-class StepCancellation {
- public:
-  void Cancel(absl::Status why);  // The first reason wins.
-  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
-  absl::Status status() const;
-
- private:
-  std::atomic<bool> cancelled_{false};
-  mutable absl::Mutex mu_;
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
 };
 
 class Executor {

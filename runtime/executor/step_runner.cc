@@ -46,7 +46,12 @@ absl::Status RunExecutors(oneapi::tbb::task_arena* arena,
   for (size_t e = 0; e < executors.size(); ++e) {
     if (run.stats != nullptr) args.stats = &(*run.stats)[e];
     executors[e]->RunAsync(args, [&](absl::Status s) {
-      if (!s.ok()) run.rendezvous->StartAbort(s);
+      if (!s.ok()) {
+        // The others stop too: their receives wake, and their kernels that
+        // wait on something else (collectives) are told.
+        run.rendezvous->StartAbort(s);
+        cancellation->Cancel(s);
+      }
       bool last;
       {
         absl::MutexLock lock(&status_mu);

@@ -335,6 +335,51 @@ TEST(SessionTest, CollectivesAcrossLocalDevices) {
   }
 }
 
+// A collective whose peers will not come never holds its step past the
+// step's end: when another device's node fails, or the step's timeout
+// passes, the waiting member stops at once (not after the collective's own
+// 10-minute timeout), and the step reports the cause.
+TEST(SessionTest, ACancelledStepStopsItsWaitingCollectives) {
+  Scope root = Scope::NewRootScope();
+  Scope d0 = root.WithDevice("/device:CPU:0");
+  Scope d1 = root.WithDevice("/device:CPU:1");
+  ops::CollectiveReduceV2(d0.WithOpName("sum0"), {1.0f, 2.0f}, 2, 9, 1, {},
+                          "Add", "Id");
+  auto x = ops::Placeholder(d1.WithOpName("x"), DT_FLOAT);
+  auto bad = ops::Reshape(d1.WithOpName("bad"), x, {2});
+  ops::CollectiveReduceV2(d1.WithOpName("sum1"), bad, 2, 9, 1, {}, "Add", "Id");
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  SessionOptions options;
+  options.num_cpu_devices = 2;
+  auto session = Session::Create(def, options);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  // Device 1's input fails; device 0's member is waiting for it.
+  absl::Time start = absl::Now();
+  auto failed = (*session)->Run({{"x", Tensor::FromVector<float>({1, 2, 3})}},
+                                {"sum0", "sum1"}, {});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument)
+      << failed.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+
+  // Only device 0 runs its member; the step's timeout ends the wait.
+  RunOptions timed;
+  timed.timeout_in_ms = 300;
+  start = absl::Now();
+  auto late = (*session)->Run(timed, {}, {"sum0"}, {});
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << late.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+
+  // Nothing is left behind: the next full step works.
+  auto ok = (*session)->Run({{"x", Tensor::FromVector<float>({3, 4})}},
+                            {"sum0", "sum1"}, {});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_TRUE((*ok)[0].Equals(Tensor::FromVector<float>({4, 6})))
+      << (*ok)[0].DebugString();
+}
+
 // A reduce works in its input's buffer only when nothing else reads it: a
 // tensor that another node also consumes keeps its values, and a chain of
 // reduces (the second may reuse the first's buffer) gives the right sums.
