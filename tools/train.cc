@@ -809,6 +809,16 @@ absl::Status Train(const Args& args, std::ostream& out) {
   Dataset eval;
   if (!f.eval.empty()) {
     ASSIGN_OR_RETURN(eval, LoadData("--eval", f.eval, *model));
+    // Evaluation feeds the tensors that stand for the --data placeholders.
+    for (const std::string& name : eval.names) {
+      if (std::find(data.names.begin(), data.names.end(), name) ==
+          data.names.end()) {
+        return FlagError("--eval", absl::StrCat("'", name,
+                                                "' is not bound by --data; "
+                                                "evaluation feeds what "
+                                                "training feeds"));
+      }
+    }
   }
   Cluster cluster;
   if (!f.local_cluster.empty()) {

@@ -158,6 +158,13 @@ expect_error "ps for allreduce" INVALID_ARGUMENT "ps=0" \
   --local-cluster ps=1,worker=2
 expect_error "metric without eval" INVALID_ARGUMENT "--eval" \
   "$RILL" train "$M" --loss loss --data x="$X" --data y="$Y" --scheme allreduce --metric accuracy
+# A model with a placeholder the loss does not need.
+cp "$M" "$TMP/extra.pbtxt"
+echo 'node { name: "extra" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }' \
+  >>"$TMP/extra.pbtxt"
+expect_error "eval of an unbound placeholder" INVALID_ARGUMENT "not bound by --data" \
+  "$RILL" train "$TMP/extra.pbtxt" --loss loss --data x="$X" --data y="$Y" \
+  --scheme allreduce --eval extra="$X"
 expect_error "bad lr" INVALID_ARGUMENT "--lr" \
   "$RILL" train "$M" --loss loss --data x="$X" --data y="$Y" --scheme allreduce --lr -1
 expect_error "missing feed" INVALID_ARGUMENT "y" \
