@@ -46,9 +46,9 @@ void LocalWorker::CleanupAllAsync(
       {request.container().begin(), request.container().end()}));
 }
 
-template <typename Request, typename Response, typename Prepare>
-void GrpcRemoteWorker::Start(Prepare prepare, const Request& request,
-                             Response* response,
+template <typename Request, typename Response>
+void GrpcRemoteWorker::Start(Prepare<Request, Response> prepare,
+                             const Request& request, Response* response,
                              const WorkerCallOptions& options, Done done) {
   absl::StatusOr<::tensorflow::WorkerService::Stub*> stub =
       channels_->Stub(task_);
@@ -60,34 +60,62 @@ void GrpcRemoteWorker::Start(Prepare prepare, const Request& request,
   if (options.timeout_ms > 0) ctx->set_deadline(DeadlineIn(options.timeout_ms));
   if (options.wait_for_ready) ctx->set_wait_for_ready(true);
   channels_->Start(
-      prepare(*stub, ctx.get(), request, channels_->queue()), ctx.get(),
+      ((*stub)->*prepare)(ctx.get(), request, channels_->queue()), ctx.get(),
       response,
       [ctx, task = task_, done = std::move(done)](const grpc::Status& s) {
         done(FromGrpc(s, absl::StrCat("task ", task)));
       });
 }
 
-#define RILL_REMOTE_CALL(Method)                                               \
-  void GrpcRemoteWorker::Method##Async(                                        \
-      const ::tensorflow::Method##Request& request,                            \
-      ::tensorflow::Method##Response* response,                                \
-      const WorkerCallOptions& options, Done done) {                           \
-    Start(                                                                     \
-        [](::tensorflow::WorkerService::Stub* stub, grpc::ClientContext* ctx,  \
-           const ::tensorflow::Method##Request& r, grpc::CompletionQueue* q) { \
-          return stub->PrepareAsync##Method(ctx, r, q);                        \
-        },                                                                     \
-        request, response, options, std::move(done));                          \
-  }
+using Stub = ::tensorflow::WorkerService::Stub;
 
-RILL_REMOTE_CALL(GetStatus)
-RILL_REMOTE_CALL(RegisterGraph)
-RILL_REMOTE_CALL(DeregisterGraph)
-RILL_REMOTE_CALL(RunGraph)
-RILL_REMOTE_CALL(CleanupGraph)
-RILL_REMOTE_CALL(CleanupAll)
+void GrpcRemoteWorker::GetStatusAsync(
+    const ::tensorflow::GetStatusRequest& request,
+    ::tensorflow::GetStatusResponse* response, const WorkerCallOptions& options,
+    Done done) {
+  Start(&Stub::PrepareAsyncGetStatus, request, response, options,
+        std::move(done));
+}
 
-#undef RILL_REMOTE_CALL
+void GrpcRemoteWorker::RegisterGraphAsync(
+    const ::tensorflow::RegisterGraphRequest& request,
+    ::tensorflow::RegisterGraphResponse* response,
+    const WorkerCallOptions& options, Done done) {
+  Start(&Stub::PrepareAsyncRegisterGraph, request, response, options,
+        std::move(done));
+}
+
+void GrpcRemoteWorker::DeregisterGraphAsync(
+    const ::tensorflow::DeregisterGraphRequest& request,
+    ::tensorflow::DeregisterGraphResponse* response,
+    const WorkerCallOptions& options, Done done) {
+  Start(&Stub::PrepareAsyncDeregisterGraph, request, response, options,
+        std::move(done));
+}
+
+void GrpcRemoteWorker::RunGraphAsync(
+    const ::tensorflow::RunGraphRequest& request,
+    ::tensorflow::RunGraphResponse* response, const WorkerCallOptions& options,
+    Done done) {
+  Start(&Stub::PrepareAsyncRunGraph, request, response, options,
+        std::move(done));
+}
+
+void GrpcRemoteWorker::CleanupGraphAsync(
+    const ::tensorflow::CleanupGraphRequest& request,
+    ::tensorflow::CleanupGraphResponse* response,
+    const WorkerCallOptions& options, Done done) {
+  Start(&Stub::PrepareAsyncCleanupGraph, request, response, options,
+        std::move(done));
+}
+
+void GrpcRemoteWorker::CleanupAllAsync(
+    const ::tensorflow::CleanupAllRequest& request,
+    ::tensorflow::CleanupAllResponse* response,
+    const WorkerCallOptions& options, Done done) {
+  Start(&Stub::PrepareAsyncCleanupAll, request, response, options,
+        std::move(done));
+}
 
 GrpcWorkerCache::GrpcWorkerCache(std::string local_task, ::rill::Worker* local,
                                  WorkerChannels* channels)

@@ -75,10 +75,16 @@ class GrpcRemoteWorker : public WorkerInterface {
                        const WorkerCallOptions& options, Done done) override;
 
  private:
-  // Starts stub->PrepareAsync<method>(...) with a context set from options.
-  template <typename Request, typename Response, typename Prepare>
-  void Start(Prepare prepare, const Request& request, Response* response,
-             const WorkerCallOptions& options, Done done);
+  // A WorkerService::Stub's PrepareAsync<Method>.
+  template <typename Request, typename Response>
+  using Prepare = std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
+      ::tensorflow::WorkerService::Stub::*)(grpc::ClientContext*,
+                                            const Request&,
+                                            grpc::CompletionQueue*);
+  // Starts the call on the task's channel with a context set from options.
+  template <typename Request, typename Response>
+  void Start(Prepare<Request, Response> prepare, const Request& request,
+             Response* response, const WorkerCallOptions& options, Done done);
 
   const std::string task_;
   WorkerChannels* const channels_;
