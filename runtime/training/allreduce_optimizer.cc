@@ -6,15 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "core/cc/ops.h"
 #include "core/platform/status_macros.h"
+#include "runtime/training/grad_helpers.h"
 
 namespace rill {
 namespace {
 
-bool IsVariableNode(const Node* n) {
-  return n->op() == "VariableV2" || n->op() == "VarHandleOp";
-}
-
-bool IsResource(const Output& var) { return var.node()->op() == "VarHandleOp"; }
+using grad::IsResourceVariable;
+using grad::IsVariableNode;
+using grad::VariableDtype;
 
 // The declared shape of a variable node; unknown when it has none.
 PartialTensorShape ShapeOf(const Output& var) {
@@ -23,19 +22,8 @@ PartialTensorShape ShapeOf(const Output& var) {
   return shape;
 }
 
-DataType DtypeOf(const Output& var) {
-  DataType dtype = DT_INVALID;
-  (void)GetAttr(var.node()->attrs(), "dtype", &dtype);
-  return dtype;
-}
-
 std::vector<int64_t> Dims(const PartialTensorShape& shape) {
   return {shape.dim_sizes().begin(), shape.dim_sizes().end()};
-}
-
-Tensor Int64Vector(const std::vector<int64_t>& values) {
-  return Tensor::FromVector<int64_t>(
-      values, TensorShape({static_cast<int64_t>(values.size())}));
 }
 
 }  // namespace
@@ -72,13 +60,14 @@ absl::Status AllReduceOptimizer::ReduceBucket(
   }
   Output fused = ops::ConcatV2(scope, InputList(flat), 0);
   Output sum = Collective(scope, fused);
-  auto parts = ops::SplitV(scope, sum, Int64Vector(sizes), 0,
+  auto parts = ops::SplitV(scope, sum, Tensor::FromVector<int64_t>(sizes), 0,
                            static_cast<int64_t>(sizes.size()));
   RETURN_IF_ERROR(scope.status());
   for (size_t i = 0; i < bucket.size(); ++i) {
     const Output& var = bucket[i].second;
     out->emplace_back(
-        ops::Reshape(scope, parts.output[i], Int64Vector(Dims(ShapeOf(var)))),
+        ops::Reshape(scope, parts.output[i],
+                     Tensor::FromVector<int64_t>(Dims(ShapeOf(var)))),
         var);
   }
   return scope.status();
@@ -156,7 +145,7 @@ absl::StatusOr<Operation> AllReduceOptimizer::BroadcastVariables(
           "' is not a variable"));
     }
     const PartialTensorShape shape = ShapeOf(var);
-    const DataType dtype = DtypeOf(var);
+    const DataType dtype = VariableDtype(var);
     if (!shape.IsFullyDefined()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "BroadcastVariables: variable '", var.node()->name(),
@@ -167,8 +156,9 @@ absl::StatusOr<Operation> AllReduceOptimizer::BroadcastVariables(
     const int32_t size = options_.group_size, group = options_.group_key;
     Scope with = at.ColocateWith(var);
     if (rank == root_rank) {
-      Output value =
-          IsResource(var) ? Output(ops::ReadVariableOp(with, var, dtype)) : var;
+      Output value = IsResourceVariable(var)
+                         ? Output(ops::ReadVariableOp(with, var, dtype))
+                         : var;
       done.push_back(
           ops::CollectiveBcastSendV2(with, value, size, group, key,
                                      ops::CollectiveBcastSendV2::TimeoutSeconds(
@@ -176,9 +166,10 @@ absl::StatusOr<Operation> AllReduceOptimizer::BroadcastVariables(
               .operation);
     } else {
       Output value = ops::CollectiveBcastRecvV2(
-          with, size, group, key, Int64Vector(Dims(shape)), dtype,
+          with, size, group, key, Tensor::FromVector<int64_t>(Dims(shape)),
+          dtype,
           ops::CollectiveBcastRecvV2::TimeoutSeconds(options_.timeout_seconds));
-      done.push_back(IsResource(var)
+      done.push_back(IsResourceVariable(var)
                          ? ops::AssignVariableOp(with, var, value).operation
                          : ops::Assign(with, var, value).operation);
     }

@@ -70,4 +70,18 @@ std::vector<Output> NoGradients(const Operation& op) {
   return std::vector<Output>(op.node()->num_inputs());
 }
 
+bool IsVariableNode(const Node* n) {
+  return n->op() == "VariableV2" || n->op() == "VarHandleOp";
+}
+
+bool IsResourceVariable(const Output& var) {
+  return var.node()->op() == "VarHandleOp";
+}
+
+DataType VariableDtype(const Output& var) {
+  DataType dtype = DT_INVALID;
+  (void)GetAttr(var.node()->attrs(), "dtype", &dtype);
+  return dtype;
+}
+
 }  // namespace rill::grad

@@ -44,6 +44,12 @@ Output OpWithAttrsOf(const Scope& scope, const std::string& op_name,
 // No gradient flows to any of op's inputs.
 std::vector<Output> NoGradients(const Operation& op);
 
+// Variables: VariableV2 (ref) and VarHandleOp (resource) nodes.
+bool IsVariableNode(const Node* n);
+bool IsResourceVariable(const Output& var);
+// The dtype a variable node was declared with; DT_INVALID when it has none.
+DataType VariableDtype(const Output& var);
+
 }  // namespace rill::grad
 
 #endif  // RILL_RUNTIME_TRAINING_GRAD_HELPERS_H_

@@ -13,9 +13,9 @@
 namespace rill {
 namespace {
 
-bool IsVariableNode(const Node* n) {
-  return n->op() == "VariableV2" || n->op() == "VarHandleOp";
-}
+using grad::IsResourceVariable;
+using grad::IsVariableNode;
+using grad::VariableDtype;
 
 // The dtype and shape a variable node was declared with.
 absl::Status VariableInfo(const Output& var, DataType* dtype,
@@ -30,8 +30,6 @@ absl::Status VariableInfo(const Output& var, DataType* dtype,
   RETURN_IF_ERROR(GetAttr(n->attrs(), "shape", shape));
   return absl::OkStatus();
 }
-
-bool IsResource(const Output& var) { return var.node()->op() == "VarHandleOp"; }
 
 }  // namespace
 
@@ -165,7 +163,7 @@ Output Optimizer::Slot(const Scope& scope, const Output& var,
                 Tensor::FromVector<int64_t>(
                     dims, TensorShape({static_cast<int64_t>(dims.size())})),
                 grad::Scalar(at, value, dtype));
-  if (IsResource(var)) {
+  if (IsResourceVariable(var)) {
     auto handle = ops::VarHandleOp(at.WithOpName(name), dtype, shape,
                                    ops::VarHandleOp::SharedName(name));
     inits_.push_back(
@@ -205,8 +203,9 @@ absl::StatusOr<Operation> Optimizer::Apply(const Scope& scope,
                                            const Output& var,
                                            const std::vector<Output>& inputs,
                                            const AttrMap& attrs) {
-  NodeBuilder b(scope.ColocateWith(var),
-                absl::StrCat(IsResource(var) ? "ResourceApply" : "Apply", op));
+  NodeBuilder b(
+      scope.ColocateWith(var),
+      absl::StrCat(IsResourceVariable(var) ? "ResourceApply" : "Apply", op));
   b.Input(var);
   for (const Output& in : inputs) b.Input(in);
   for (const auto& [name, value] : attrs) b.Attr(name, value);
@@ -215,18 +214,10 @@ absl::StatusOr<Operation> Optimizer::Apply(const Scope& scope,
   return Operation(node);
 }
 
-namespace {
-DataType DtypeOf(const Output& var) {
-  DataType dtype = DT_FLOAT;
-  (void)GetAttr(var.node()->attrs(), "dtype", &dtype);
-  return dtype;
-}
-}  // namespace
-
 absl::StatusOr<Operation> GradientDescentOptimizer::ApplyDense(
     const Scope& scope, const Output& grad, const Output& var) {
   return Apply(scope, "GradientDescent", var,
-               {LearningRate(scope, learning_rate_, DtypeOf(var)), grad});
+               {LearningRate(scope, learning_rate_, VariableDtype(var)), grad});
 }
 
 absl::StatusOr<Operation> AdagradOptimizer::ApplyDense(const Scope& scope,
@@ -236,7 +227,7 @@ absl::StatusOr<Operation> AdagradOptimizer::ApplyDense(const Scope& scope,
   RETURN_IF_ERROR(scope.status());
   return Apply(
       scope, "Adagrad", var,
-      {accum, LearningRate(scope, learning_rate_, DtypeOf(var)), grad});
+      {accum, LearningRate(scope, learning_rate_, VariableDtype(var)), grad});
 }
 
 absl::StatusOr<Operation> MomentumOptimizer::ApplyDense(const Scope& scope,
@@ -244,7 +235,7 @@ absl::StatusOr<Operation> MomentumOptimizer::ApplyDense(const Scope& scope,
                                                         const Output& var) {
   Output accum = Slot(scope, var, "Momentum");
   RETURN_IF_ERROR(scope.status());
-  const DataType t = DtypeOf(var);
+  const DataType t = VariableDtype(var);
   AttrMap attrs;
   attrs["use_nesterov"] = MakeAttr(use_nesterov_);
   return Apply(scope, "Momentum", var,
@@ -260,8 +251,10 @@ absl::Status AdamOptimizer::Prepare(
   // and kept with the first one.
   const Output& first = grads_and_vars[0].second;
   Scope root = scope.WithNoControlDependencies();
-  beta1_power_ = NonSlot(root, first, "beta1_power", DtypeOf(first), beta1_);
-  beta2_power_ = NonSlot(root, first, "beta2_power", DtypeOf(first), beta2_);
+  beta1_power_ =
+      NonSlot(root, first, "beta1_power", VariableDtype(first), beta1_);
+  beta2_power_ =
+      NonSlot(root, first, "beta2_power", VariableDtype(first), beta2_);
   return scope.status();
 }
 
@@ -271,9 +264,9 @@ absl::StatusOr<Operation> AdamOptimizer::ApplyDense(const Scope& scope,
   Output m = Slot(scope, var, "Adam");
   Output v = Slot(scope, var, "Adam_1");
   RETURN_IF_ERROR(scope.status());
-  const DataType t = DtypeOf(var);
+  const DataType t = VariableDtype(var);
   Output b1p = beta1_power_, b2p = beta2_power_;
-  if (t != DtypeOf(beta1_power_)) {
+  if (t != VariableDtype(beta1_power_)) {
     b1p = ops::Cast(scope, b1p, t);
     b2p = ops::Cast(scope, b2p, t);
   }
@@ -287,7 +280,7 @@ absl::StatusOr<std::vector<Operation>> AdamOptimizer::Finish(
     const Scope& scope, const std::vector<Operation>& updates) {
   // After every variable's update: beta_power *= beta.
   Scope after = scope.WithControlDependencies(updates);
-  const DataType t = DtypeOf(beta1_power_);
+  const DataType t = VariableDtype(beta1_power_);
   auto b1 = ops::Assign(
       after.ColocateWith(beta1_power_), beta1_power_,
       ops::Mul(after, beta1_power_, grad::Scalar(after, beta1_, t)));
