@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -284,22 +283,6 @@ absl::StatusOr<Dataset> LoadData(
   return d;
 }
 
-// The rows `index` of t (shape [n, ...]).
-absl::StatusOr<Tensor> GatherRows(const Tensor& t,
-                                  absl::Span<const int64_t> index) {
-  std::vector<int64_t> dims = {static_cast<int64_t>(index.size())};
-  for (int i = 1; i < t.dims(); ++i) dims.push_back(t.dim_size(i));
-  ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
-  ASSIGN_OR_RETURN(Tensor out, Tensor::Create(t.dtype(), shape));
-  const size_t row = t.dim_size(0) == 0 ? 0 : t.TotalBytes() / t.dim_size(0);
-  const char* src = static_cast<const char*>(t.raw_data());
-  char* dst = static_cast<char*>(out.raw_data());
-  for (size_t i = 0; i < index.size(); ++i) {
-    std::memcpy(dst + i * row, src + index[i] * row, row);
-  }
-  return out;
-}
-
 std::unique_ptr<Optimizer> MakeOptimizer(const TrainFlags& f) {
   if (f.optimizer == "momentum") {
     return std::make_unique<MomentumOptimizer>(f.lr, 0.9);
@@ -459,11 +442,9 @@ absl::StatusOr<std::vector<double>> Evaluate(
   for (const std::string& f : fetches) names.push_back(prefix + "/" + f);
   for (int64_t begin = 0; begin < data.rows; begin += chunk) {
     const int64_t end = std::min(data.rows, begin + chunk);
-    std::vector<int64_t> index;
-    for (int64_t r = begin; r < end; ++r) index.push_back(r);
     std::vector<std::pair<std::string, Tensor>> feeds;
     for (size_t c = 0; c < data.names.size(); ++c) {
-      ASSIGN_OR_RETURN(Tensor rows, GatherRows(data.columns[c], index));
+      ASSIGN_OR_RETURN(Tensor rows, data.columns[c].Slice(begin, end));
       feeds.emplace_back(prefix + "/rill_input/" + data.names[c],
                          std::move(rows));
     }
@@ -660,7 +641,6 @@ absl::Status Trainer::Train() {
   const int64_t steps_per_epoch =
       std::max<int64_t>(1, (data_.rows / workers) / (f_.batch / workers));
   const int64_t total = f_.steps > 0 ? f_.steps : f_.epochs * steps_per_epoch;
-  std::vector<std::string> metric_names = f_.metrics;
   while (step < total) {
     const auto epoch_start = Clock::now();
     const int64_t epoch_examples = examples;
@@ -675,20 +655,14 @@ absl::Status Trainer::Train() {
             !Listening(cluster_.master.substr(7), 500)) {
           return s;
         }
-        std::vector<int> alive = Alive();
-        if (alive.size() >= form_.tasks.size() || alive.empty()) return s;
-        std::vector<int> lost;
+        const std::vector<int> alive = Alive();
+        std::vector<int> kept, lost;
         for (int t : form_.tasks) {
-          if (std::find(alive.begin(), alive.end(), t) == alive.end()) {
-            lost.push_back(t);
-          }
+          const bool up =
+              std::find(alive.begin(), alive.end(), t) != alive.end();
+          (up ? kept : lost).push_back(t);
         }
-        std::vector<int> kept;
-        for (int t : form_.tasks) {
-          if (std::find(alive.begin(), alive.end(), t) != alive.end()) {
-            kept.push_back(t);
-          }
-        }
+        if (lost.empty() || kept.empty()) return s;
         Log(absl::StrCat("lost worker ", absl::StrJoin(lost, ", "), " (",
                          s.message(), "); continuing with ", kept.size(),
                          " workers"));
@@ -722,13 +696,12 @@ absl::Status Trainer::Train() {
     std::string line =
         absl::StrCat("epoch ", epoch, "  step ", step, "  loss ",
                      JsonNumber(loss_sum / std::max<int64_t>(1, in_epoch)));
-    if (!metric_names.empty()) {
+    if (!f_.metrics.empty()) {
       ASSIGN_OR_RETURN(std::vector<double> values,
                        Evaluate(*form_.session, ReplicaPrefix(form_.tasks[0]),
-                                eval_, metric_names, f_.batch));
+                                eval_, f_.metrics, f_.batch));
       for (size_t i = 0; i < values.size(); ++i) {
-        absl::StrAppend(&line, "  ", metric_names[i], " ",
-                        JsonNumber(values[i]));
+        absl::StrAppend(&line, "  ", f_.metrics[i], " ", JsonNumber(values[i]));
       }
     }
     absl::StrAppend(&line, "  ",
@@ -747,16 +720,16 @@ absl::Status Trainer::Train() {
       Evaluate(*form_.session, prefix, data_,
                {absl::StrCat(loss_node_, ":", loss_index_)}, f_.batch));
   std::vector<double> metrics;
-  if (!metric_names.empty()) {
-    ASSIGN_OR_RETURN(metrics, Evaluate(*form_.session, prefix, eval_,
-                                       metric_names, f_.batch));
+  if (!f_.metrics.empty()) {
+    ASSIGN_OR_RETURN(
+        metrics, Evaluate(*form_.session, prefix, eval_, f_.metrics, f_.batch));
   }
   (void)form_.session->Close();
   if (f_.json) {
     std::string final_json =
         absl::StrCat("{\"loss\": ", JsonNumber(final_loss[0]));
     for (size_t i = 0; i < metrics.size(); ++i) {
-      absl::StrAppend(&final_json, ", ", JsonString(metric_names[i]), ": ",
+      absl::StrAppend(&final_json, ", ", JsonString(f_.metrics[i]), ": ",
                       JsonNumber(metrics[i]));
     }
     final_json += "}";
@@ -774,8 +747,7 @@ absl::Status Trainer::Train() {
         absl::StrCat("done: ", step, " steps in ", JsonNumber(seconds),
                      " s, loss ", JsonNumber(final_loss[0]));
     for (size_t i = 0; i < metrics.size(); ++i) {
-      absl::StrAppend(&line, ", ", metric_names[i], " ",
-                      JsonNumber(metrics[i]));
+      absl::StrAppend(&line, ", ", f_.metrics[i], " ", JsonNumber(metrics[i]));
     }
     out_ << line << std::endl;
   }
