@@ -682,16 +682,23 @@ class GlooCollectiveExecutor::Member {
     }
   }
 
+  // Where a reduce's result goes: the request's output buffer (which holds
+  // the input), else a new tensor, holding a copy of the input when
+  // `with_input`.
+  static absl::StatusOr<Tensor> ResultBuffer(const CollectiveRequest& r,
+                                             bool with_input) {
+    if (r.output.IsInitialized()) return r.output;
+    ASSIGN_OR_RETURN(Tensor out, Tensor::CreateUninitialized(
+                                     r.input.dtype(), r.shape, r.allocator));
+    if (with_input && r.input.TotalBytes() > 0) {
+      std::memcpy(out.raw_data(), r.input.raw_data(), r.input.TotalBytes());
+    }
+    return out;
+  }
+
   absl::StatusOr<Tensor> Reduce(const CollectiveRequest& r,
                                 std::chrono::milliseconds timeout) {
-    Tensor out = r.output;
-    if (!out.IsInitialized()) {
-      ASSIGN_OR_RETURN(out, Tensor::CreateUninitialized(r.input.dtype(),
-                                                        r.shape, r.allocator));
-      if (r.input.TotalBytes() > 0) {
-        std::memcpy(out.raw_data(), r.input.raw_data(), r.input.TotalBytes());
-      }
-    }
+    ASSIGN_OR_RETURN(Tensor out, ResultBuffer(r, /*with_input=*/true));
     const int size = static_cast<int>(members_.size());
     if (out.NumElements() > 0 && size > 1) {
       gloo::AllreduceOptions opts(context_);
@@ -724,11 +731,7 @@ class GlooCollectiveExecutor::Member {
   // The reduce of every member's inline part, in rank order.
   absl::StatusOr<Tensor> ReduceInline(const CollectiveRequest& r,
                                       const std::vector<RoundBlock>& blocks) {
-    Tensor out = r.output;
-    if (!out.IsInitialized()) {
-      ASSIGN_OR_RETURN(out, Tensor::CreateUninitialized(r.input.dtype(),
-                                                        r.shape, r.allocator));
-    }
+    ASSIGN_OR_RETURN(Tensor out, ResultBuffer(r, /*with_input=*/false));
     const size_t bytes = out.TotalBytes();
     if (bytes > 0)
       std::memcpy(out.raw_data(), blocks[0].inline_part.data, bytes);
