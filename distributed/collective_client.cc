@@ -3,10 +3,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/platform/status_macros.h"
-#include "distributed/grpc_util.h"
-#include "distributed/worker_channels.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 
 namespace rill {
 
@@ -26,35 +22,44 @@ std::pair<std::string, int> CoordinatorTask(const ClusterSpec& cluster) {
   return first;
 }
 
-absl::StatusOr<std::unique_ptr<GrpcCoordinatorClient>>
-GrpcCoordinatorClient::Create(const ClusterSpec& cluster,
-                              const std::string& job, int task,
-                              absl::Duration rpc_timeout) {
-  ASSIGN_OR_RETURN(std::string address, cluster.Address(job, task));
-  auto channel =
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                RillChannelArguments(kMaxMessageBytes));
-  return std::unique_ptr<GrpcCoordinatorClient>(new GrpcCoordinatorClient(
-      TaskName(job, task), CollectiveService::NewStub(channel), rpc_timeout));
+absl::Status ServeJoinGroup(CollectiveCoordinator* coordinator,
+                            const JoinGroupRequest& request,
+                            JoinGroupResponse* response) {
+  GroupJoin join;
+  join.group_key = request.group_key();
+  join.group_size = request.group_size();
+  join.device = request.device();
+  join.min_generation = request.min_generation();
+  ASSIGN_OR_RETURN(GroupState state, coordinator->JoinGroup(join));
+  response->set_complete(state.complete);
+  response->set_generation(state.generation);
+  for (auto& m : state.members) response->add_members(std::move(m));
+  return absl::OkStatus();
 }
 
-void GrpcCoordinatorClient::Prepare(grpc::ClientContext* ctx) const {
-  ctx->set_deadline(DeadlineIn(absl::ToInt64Milliseconds(rpc_timeout_)));
+absl::Status ServeStoreSet(CollectiveCoordinator* coordinator,
+                           const StoreSetRequest& request) {
+  return coordinator->StoreSet(request.key(), request.value());
 }
 
-absl::Status GrpcCoordinatorClient::Check(const grpc::Status& s,
-                                          const char* method) const {
-  if (s.ok()) return absl::OkStatus();
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return absl::UnavailableError(
-        absl::StrCat("the collective coordinator ", task_, " did not answer ",
-                     method, ": ", s.error_message()));
+void ServeStoreGet(CollectiveCoordinator* coordinator,
+                   const StoreGetRequest& request, StoreGetResponse* response) {
+  std::optional<std::string> value = coordinator->StoreGet(request.key());
+  response->set_found(value.has_value());
+  if (value.has_value()) response->set_value(*std::move(value));
+}
+
+absl::Status WorkerCoordinatorClient::Check(absl::Status s,
+                                            const char* method) const {
+  if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) {
+    return absl::UnavailableError(absl::StrCat("the collective coordinator ",
+                                               task_, " did not answer ",
+                                               method, ": ", s.message()));
   }
-  return FromGrpc(s, task_, /*name_peer=*/false);
+  return s;
 }
 
-absl::StatusOr<GroupState> GrpcCoordinatorClient::JoinGroup(
+absl::StatusOr<GroupState> WorkerCoordinatorClient::JoinGroup(
     const GroupJoin& join) {
   JoinGroupRequest request;
   request.set_group_key(join.group_key);
@@ -62,10 +67,8 @@ absl::StatusOr<GroupState> GrpcCoordinatorClient::JoinGroup(
   request.set_device(join.device);
   request.set_min_generation(join.min_generation);
   JoinGroupResponse response;
-  grpc::ClientContext ctx;
-  Prepare(&ctx);
   RETURN_IF_ERROR(
-      Check(stub_->JoinGroup(&ctx, request, &response), "JoinGroup"));
+      Check(worker_->JoinGroup(request, &response, Options()), "JoinGroup"));
   GroupState state;
   state.complete = response.complete();
   state.generation = response.generation();
@@ -73,25 +76,22 @@ absl::StatusOr<GroupState> GrpcCoordinatorClient::JoinGroup(
   return state;
 }
 
-absl::Status GrpcCoordinatorClient::StoreSet(const std::string& key,
-                                             const std::string& value) {
+absl::Status WorkerCoordinatorClient::StoreSet(const std::string& key,
+                                               const std::string& value) {
   StoreSetRequest request;
   request.set_key(key);
   request.set_value(value);
   StoreSetResponse response;
-  grpc::ClientContext ctx;
-  Prepare(&ctx);
-  return Check(stub_->StoreSet(&ctx, request, &response), "StoreSet");
+  return Check(worker_->StoreSet(request, &response, Options()), "StoreSet");
 }
 
-absl::StatusOr<std::optional<std::string>> GrpcCoordinatorClient::StoreGet(
+absl::StatusOr<std::optional<std::string>> WorkerCoordinatorClient::StoreGet(
     const std::string& key) {
   StoreGetRequest request;
   request.set_key(key);
   StoreGetResponse response;
-  grpc::ClientContext ctx;
-  Prepare(&ctx);
-  RETURN_IF_ERROR(Check(stub_->StoreGet(&ctx, request, &response), "StoreGet"));
+  RETURN_IF_ERROR(
+      Check(worker_->StoreGet(request, &response, Options()), "StoreGet"));
   if (!response.found()) return std::nullopt;
   return response.value();
 }

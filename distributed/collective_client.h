@@ -1,15 +1,18 @@
 // Collectives on a cluster: which task coordinates the cluster's groups,
-// and a CoordinatorClient that reaches it over gRPC
-// (/rill.CollectiveService/, served by every RillServer).
+// the coordinator's methods on a task (CollectiveService, reached through
+// WorkerInterface), and a CoordinatorClient that calls them on the
+// coordinator task, in-process or over gRPC alike.
 #ifndef RILL_DISTRIBUTED_COLLECTIVE_CLIENT_H_
 #define RILL_DISTRIBUTED_COLLECTIVE_CLIENT_H_
 
-#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/time/time.h"
 #include "distributed/cluster.h"
-#include "distributed/protos/collective_service.grpc.pb.h"
+#include "distributed/protos/collective_service.pb.h"
+#include "distributed/worker_interface.h"
 #include "runtime/collective/coordinator.h"
 
 namespace rill {
@@ -20,14 +23,25 @@ namespace rill {
 // collective group leader).
 std::pair<std::string, int> CoordinatorTask(const ClusterSpec& cluster);
 
-// Blocking calls, each bounded by `rpc_timeout`; a task that does not answer
-// is UNAVAILABLE naming it. Thread-safe.
-class GrpcCoordinatorClient : public CoordinatorClient {
+// The CollectiveService's methods answered by a task's coordinator (for
+// the gRPC service and the in-process worker alike).
+absl::Status ServeJoinGroup(CollectiveCoordinator* coordinator,
+                            const JoinGroupRequest& request,
+                            JoinGroupResponse* response);
+absl::Status ServeStoreSet(CollectiveCoordinator* coordinator,
+                           const StoreSetRequest& request);
+void ServeStoreGet(CollectiveCoordinator* coordinator,
+                   const StoreGetRequest& request, StoreGetResponse* response);
+
+// Calls the coordinator task's worker (from the server's worker cache,
+// which outlives the client). Blocking, each call bounded by
+// `rpc_timeout`; a coordinator that does not answer is UNAVAILABLE naming
+// it. Thread-safe; never call it from the transport's own thread.
+class WorkerCoordinatorClient : public CoordinatorClient {
  public:
-  // NOT_FOUND when /job:<job>/task:<task> is not in the cluster.
-  static absl::StatusOr<std::unique_ptr<GrpcCoordinatorClient>> Create(
-      const ClusterSpec& cluster, const std::string& job, int task,
-      absl::Duration rpc_timeout = absl::Seconds(10));
+  WorkerCoordinatorClient(std::string task, WorkerInterface* worker,
+                          absl::Duration rpc_timeout = absl::Seconds(10))
+      : task_(std::move(task)), worker_(worker), rpc_timeout_(rpc_timeout) {}
 
   absl::StatusOr<GroupState> JoinGroup(const GroupJoin& join) override;
   absl::Status StoreSet(const std::string& key,
@@ -36,17 +50,13 @@ class GrpcCoordinatorClient : public CoordinatorClient {
       const std::string& key) override;
 
  private:
-  GrpcCoordinatorClient(std::string task,
-                        std::unique_ptr<CollectiveService::Stub> stub,
-                        absl::Duration rpc_timeout)
-      : task_(std::move(task)),
-        stub_(std::move(stub)),
-        rpc_timeout_(rpc_timeout) {}
-  void Prepare(grpc::ClientContext* ctx) const;
-  absl::Status Check(const grpc::Status& s, const char* method) const;
+  WorkerCallOptions Options() const {
+    return {.timeout_ms = absl::ToInt64Milliseconds(rpc_timeout_)};
+  }
+  absl::Status Check(absl::Status s, const char* method) const;
 
   const std::string task_;
-  std::unique_ptr<CollectiveService::Stub> stub_;
+  WorkerInterface* const worker_;
   const absl::Duration rpc_timeout_;
 };
 

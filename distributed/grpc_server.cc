@@ -532,29 +532,18 @@ void AddCollectiveMethods(CollectiveCoordinator* coordinator,
   auto& h = *out;
   h[absl::StrCat(kService, "JoinGroup")] =
       Serve<JoinGroupRequest, JoinGroupResponse>(
-          [coordinator](const auto& req, auto* resp) -> absl::Status {
-            GroupJoin join;
-            join.group_key = req.group_key();
-            join.group_size = req.group_size();
-            join.device = req.device();
-            join.min_generation = req.min_generation();
-            ASSIGN_OR_RETURN(GroupState state, coordinator->JoinGroup(join));
-            resp->set_complete(state.complete);
-            resp->set_generation(state.generation);
-            for (auto& m : state.members) resp->add_members(std::move(m));
-            return absl::OkStatus();
+          [coordinator](const auto& req, auto* resp) {
+            return ServeJoinGroup(coordinator, req, resp);
           });
   h[absl::StrCat(kService, "StoreSet")] =
       Serve<StoreSetRequest, StoreSetResponse>(
           [coordinator](const auto& req, auto*) {
-            return coordinator->StoreSet(req.key(), req.value());
+            return ServeStoreSet(coordinator, req);
           });
   h[absl::StrCat(kService, "StoreGet")] =
       Serve<StoreGetRequest, StoreGetResponse>(
           [coordinator](const auto& req, auto* resp) {
-            std::optional<std::string> v = coordinator->StoreGet(req.key());
-            resp->set_found(v.has_value());
-            if (v.has_value()) resp->set_value(*std::move(v));
+            ServeStoreGet(coordinator, req, resp);
             return absl::OkStatus();
           });
 }
@@ -607,15 +596,17 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   server->channels_ = std::make_unique<WorkerChannels>(
       cluster, options.max_message_bytes, server->cq_.get());
   server->coordinator_ = std::make_unique<CollectiveCoordinator>();
+  // The worker's remote receives and the collectives' group formation go
+  // through the worker cache, whose in-process worker is bound once made.
+  server->workers_ = std::make_unique<GrpcWorkerCache>(
+      server->task_name_, server->channels_.get(), server->coordinator_.get());
   const auto [coordinator_job, coordinator_index] = CoordinatorTask(cluster);
-  if (coordinator_job == job && coordinator_index == task) {
-    server->coordinator_client_ =
-        std::make_unique<LocalCoordinatorClient>(server->coordinator_.get());
-  } else {
-    ASSIGN_OR_RETURN(server->coordinator_client_,
-                     GrpcCoordinatorClient::Create(cluster, coordinator_job,
-                                                   coordinator_index));
-  }
+  const std::string coordinator_task =
+      TaskName(coordinator_job, coordinator_index);
+  ASSIGN_OR_RETURN(WorkerInterface * coordinator_worker,
+                   server->workers_->GetWorker(coordinator_task));
+  server->coordinator_client_ = std::make_unique<WorkerCoordinatorClient>(
+      coordinator_task, coordinator_worker);
   GlooExecutorOptions collectives = options.collectives;
   ASSIGN_OR_RETURN(collectives.hostname, HostOf(address));
   // Gloo listens on one address: loopback by number, not by a name that may
@@ -626,10 +617,9 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   WorkerOptions worker_options = options.worker;
   worker_options.collectives = server->collectives_.get();
   server->worker_ = std::make_unique<Worker>(
-      server->task_name_, devices, server->arena_.get(),
-      server->channels_.get(), worker_options);
-  server->workers_ = std::make_unique<GrpcWorkerCache>(
-      server->task_name_, server->worker_.get(), server->channels_.get());
+      server->task_name_, devices, server->arena_.get(), server->workers_.get(),
+      worker_options);
+  server->workers_->BindLocal(server->worker_.get());
   server->master_ = std::make_unique<Master>(
       server->task_name_, server->workers_.get(), options.master);
   server->master_pool_ = std::make_unique<CallPool>(options.max_master_threads);

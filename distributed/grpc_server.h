@@ -67,6 +67,8 @@ class RillServer {
   const std::string& task_name() const { return task_name_; }
   Master* master() { return master_.get(); }
   Worker* worker() { return worker_.get(); }
+  // Every task's worker as this task reaches it (its own in-process).
+  WorkerCacheInterface* workers() { return workers_.get(); }
 
  private:
   RillServer() = default;
@@ -88,10 +90,11 @@ class RillServer {
   // This task's coordinator (used by the cluster when this task is the
   // coordinator task), the client members use, and the executor.
   std::unique_ptr<CollectiveCoordinator> coordinator_;
+  // Every task's WorkerInterface; outlives those who call through it.
+  std::unique_ptr<GrpcWorkerCache> workers_;
   std::unique_ptr<CoordinatorClient> coordinator_client_;
   std::unique_ptr<GlooCollectiveExecutor> collectives_;
   std::unique_ptr<Worker> worker_;
-  std::unique_ptr<GrpcWorkerCache> workers_;
   std::unique_ptr<Master> master_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<grpc::AsyncGenericService> generic_;

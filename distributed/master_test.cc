@@ -102,6 +102,23 @@ class FakeWorker : public WorkerInterface {
     }
     done(absl::OkStatus());
   }
+  // Workers call these of each other; the master never does.
+  void RecvTensorAsync(const ::tensorflow::RecvTensorRequest&, RecvTensorReply*,
+                       const WorkerCallOptions&, Done done) override {
+    Unexpected("RecvTensor", std::move(done));
+  }
+  void JoinGroupAsync(const JoinGroupRequest&, JoinGroupResponse*,
+                      const WorkerCallOptions&, Done done) override {
+    Unexpected("JoinGroup", std::move(done));
+  }
+  void StoreSetAsync(const StoreSetRequest&, StoreSetResponse*,
+                     const WorkerCallOptions&, Done done) override {
+    Unexpected("StoreSet", std::move(done));
+  }
+  void StoreGetAsync(const StoreGetRequest&, StoreGetResponse*,
+                     const WorkerCallOptions&, Done done) override {
+    Unexpected("StoreGet", std::move(done));
+  }
 
   absl::Status status_error, run_error;
   float value = 7;
@@ -112,6 +129,11 @@ class FakeWorker : public WorkerInterface {
   std::vector<std::vector<std::string>> cleaned_containers;
 
  private:
+  void Unexpected(const char* method, Done done) {
+    ADD_FAILURE() << "the master called " << method << " on " << task_;
+    done(absl::UnimplementedError(method));
+  }
+
   const std::string task_;
   absl::Mutex mu_;
 };

@@ -1,11 +1,5 @@
 #include "distributed/remote_rendezvous.h"
 
-#include <chrono>
-
-#include "absl/strings/str_cat.h"
-#include "distributed/grpc_util.h"
-#include "distributed/protos/worker.pb.h"
-#include "distributed/tensor_coding.h"
 #include "runtime/device/device_name.h"
 
 namespace rill {
@@ -20,27 +14,22 @@ void StepRendezvous::RecvAsync(const std::string& key, DoneCallback done) {
   const std::string task = device.ok() ? device->TaskName() : "";
   // This task's sends and the client's feeds (put here by RunGraph) are
   // local; another task's are pulled from it.
-  if (!device.ok() || task == task_name_ || !channels_->Stub(task).ok()) {
+  absl::StatusOr<WorkerInterface*> peer =
+      device.ok() && task != task_name_
+          ? peers_->GetWorker(task)
+          : absl::StatusOr<WorkerInterface*>(absl::NotFoundError(task));
+  if (!peer.ok()) {
     local_.RecvAsync(key, std::move(done));
     return;
   }
-  RecvRemote(task, key, std::move(done));
+  RecvRemote(*peer, task, key, std::move(done));
 }
 
-void StepRendezvous::RecvRemote(const std::string& task, const std::string& key,
-                                DoneCallback done) {
-  auto stub = channels_->RawStub(task);
+void StepRendezvous::RecvRemote(WorkerInterface* peer, const std::string& task,
+                                const std::string& key, DoneCallback done) {
   auto call = std::make_shared<Call>();
-  ::tensorflow::RecvTensorRequest request;
-  request.set_step_id(step_id_);
-  request.set_rendezvous_key(key);
-  const std::string bytes = request.SerializeAsString();
-  grpc::Slice slice(bytes.data(), bytes.size());
-  call->request = grpc::ByteBuffer(&slice, 1);
-  if (recv_timeout_ms_ > 0) {
-    call->ctx.set_deadline(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(recv_timeout_ms_));
-  }
+  call->request.set_step_id(step_id_);
+  call->request.set_rendezvous_key(key);
   absl::Status aborted;
   {
     absl::MutexLock lock(&mu_);
@@ -54,32 +43,19 @@ void StepRendezvous::RecvRemote(const std::string& task, const std::string& key,
     return;
   }
   auto self = shared_from_this();
-  channels_->Start(
-      (*stub)->PrepareUnaryCall(&call->ctx,
-                                "/tensorflow.WorkerService/RecvTensor",
-                                call->request, channels_->queue()),
-      &call->ctx, &call->response,
-      [self, call, task, done = std::move(done)](const grpc::Status& s) {
+  peer->RecvTensorAsync(
+      call->request, &call->reply,
+      {.timeout_ms = recv_timeout_ms_, .canceller = &call->canceller},
+      [self, call, done = std::move(done)](absl::Status status) {
         {
           absl::MutexLock lock(&self->mu_);
           self->calls_.erase(call.get());
         }
-        if (!s.ok()) {
-          absl::Status status =
-              FromGrpc(s, absl::StrCat("task ", task, " (RecvTensor)"));
-          // A peer that does not answer in time is as good as gone.
-          if (absl::IsDeadlineExceeded(status)) {
-            status = absl::UnavailableError(status.message());
-          }
-          done(status, Tensor(), false);
-          return;
+        // A peer that does not answer in time is as good as gone.
+        if (absl::IsDeadlineExceeded(status)) {
+          status = absl::UnavailableError(status.message());
         }
-        Tensor value;
-        bool dead = false;
-        absl::Status decoded = DecodeRecvTensorResponse(
-            call->response, self->channels_->max_message_bytes(), &value,
-            &dead);
-        done(decoded, value, dead);
+        done(status, call->reply.tensor, call->reply.is_dead);
       });
 }
 

@@ -1,8 +1,8 @@
 // The rendezvous of one step on a worker: sends and receives among the
 // task's own devices (and the client's feeds, which RunGraph puts there)
 // meet in a LocalRendezvous; a receive of a tensor another task sends asks
-// that task for it with a RecvTensor call (raw bytes, tensor_coding.h),
-// bounded by recv_timeout_ms and cancelled when the step aborts. The key
+// that task's WorkerInterface for it (RecvTensor), bounded by
+// recv_timeout_ms and cancelled when the step aborts. The key
 // says who sends (Rendezvous::ParseKey). Thread-safe; kept by shared_ptr
 // (a call in flight holds the rendezvous).
 #ifndef RILL_DISTRIBUTED_REMOTE_RENDEZVOUS_H_
@@ -17,7 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "core/framework/rendezvous.h"
-#include "distributed/worker_channels.h"
+#include "distributed/worker_interface.h"
 #include "runtime/executor/executor.h"
 #include "runtime/rendezvous/local_rendezvous.h"
 
@@ -26,11 +26,12 @@ namespace rill {
 class StepRendezvous : public Rendezvous,
                        public std::enable_shared_from_this<StepRendezvous> {
  public:
+  // `peers` outlives the rendezvous.
   StepRendezvous(int64_t step_id, std::string task_name,
-                 WorkerChannels* channels, int64_t recv_timeout_ms)
+                 WorkerCacheInterface* peers, int64_t recv_timeout_ms)
       : step_id_(step_id),
         task_name_(std::move(task_name)),
-        channels_(channels),
+        peers_(peers),
         recv_timeout_ms_(recv_timeout_ms) {}
 
   absl::Status Send(const std::string& key, const Tensor& value,
@@ -51,7 +52,7 @@ class StepRendezvous : public Rendezvous,
       for (const auto& [ptr, call] : calls_) in_flight.push_back(call);
     }
     // Outside the lock: a cancelled call's callback may run inline.
-    for (const auto& call : in_flight) call->ctx.TryCancel();
+    for (const auto& call : in_flight) call->canceller.Cancel();
   }
 
   // Stops the step's nodes and wakes its receives, here and in flight.
@@ -68,17 +69,17 @@ class StepRendezvous : public Rendezvous,
 
  private:
   struct Call {
-    grpc::ClientContext ctx;
-    grpc::ByteBuffer request;
-    grpc::ByteBuffer response;
+    ::tensorflow::RecvTensorRequest request;
+    RecvTensorReply reply;
+    CallCanceller canceller;
   };
 
-  void RecvRemote(const std::string& task, const std::string& key,
-                  DoneCallback done);
+  void RecvRemote(WorkerInterface* peer, const std::string& task,
+                  const std::string& key, DoneCallback done);
 
   const int64_t step_id_;
   const std::string task_name_;
-  WorkerChannels* const channels_;
+  WorkerCacheInterface* const peers_;
   const int64_t recv_timeout_ms_;
   LocalRendezvous local_;
   StepCancellation cancellation_;

@@ -20,12 +20,12 @@
 namespace rill {
 
 Worker::Worker(std::string task_name, std::vector<Device*> devices,
-               oneapi::tbb::task_arena* arena, WorkerChannels* channels,
+               oneapi::tbb::task_arena* arena, WorkerCacheInterface* peers,
                WorkerOptions options)
     : task_name_(std::move(task_name)),
       devices_(std::move(devices)),
       arena_(arena),
-      channels_(channels),
+      peers_(peers),
       options_(options) {}
 
 Worker::~Worker() {
@@ -143,14 +143,14 @@ std::shared_ptr<StepRendezvous> Worker::StepFor(int64_t step_id, bool run) {
     // one, so its RunGraph or RecvTensor fails at once.
     late = ended_.contains(step_id) && !steps_.contains(step_id);
     if (late) {
-      step = std::make_shared<StepRendezvous>(step_id, task_name_, channels_,
+      step = std::make_shared<StepRendezvous>(step_id, task_name_, peers_,
                                               options_.recv_timeout_ms);
       if (run) ++runs_in_flight_;
     } else {
       StepEntry& entry = steps_[step_id];
       if (entry.rendezvous == nullptr) {
         entry.rendezvous = std::make_shared<StepRendezvous>(
-            step_id, task_name_, channels_, options_.recv_timeout_ms);
+            step_id, task_name_, peers_, options_.recv_timeout_ms);
       }
       entry.last_active = now;
       if (run) {

@@ -27,7 +27,7 @@
 #include "absl/time/time.h"
 #include "distributed/cluster.h"
 #include "distributed/protos/worker.pb.h"
-#include "distributed/worker_channels.h"
+#include "distributed/worker_interface.h"
 #include "oneapi/tbb/task_arena.h"
 #include "runtime/device/device.h"
 #include "runtime/executor/executor.h"
@@ -56,9 +56,10 @@ struct WorkerOptions {
 class Worker {
  public:
   // `devices` are this task's, owned by the caller and outliving the
-  // worker; the arena runs the partitions.
+  // worker; the arena runs the partitions; `peers` (outliving the worker
+  // too) reaches the other tasks for the tensors they send.
   Worker(std::string task_name, std::vector<Device*> devices,
-         oneapi::tbb::task_arena* arena, WorkerChannels* channels,
+         oneapi::tbb::task_arena* arena, WorkerCacheInterface* peers,
          WorkerOptions options = {});
   ~Worker();
 
@@ -130,7 +131,7 @@ class Worker {
   const std::string task_name_;
   const std::vector<Device*> devices_;
   oneapi::tbb::task_arena* const arena_;
-  WorkerChannels* const channels_;
+  WorkerCacheInterface* const peers_;
   const WorkerOptions options_;
 
   absl::Mutex mu_;

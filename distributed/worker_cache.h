@@ -1,6 +1,7 @@
-// The WorkerInterfaces of a cluster for a server's master: this task's own
-// worker called in-process (requests and responses handed over as they
-// are, no serialization), every other task's over gRPC (WorkerChannels).
+// The WorkerInterfaces of a cluster for a server's master, worker and
+// collectives: this task's own worker called in-process (requests and
+// responses handed over as they are, no serialization), every other
+// task's over gRPC (WorkerChannels).
 #ifndef RILL_DISTRIBUTED_WORKER_CACHE_H_
 #define RILL_DISTRIBUTED_WORKER_CACHE_H_
 
@@ -14,15 +15,18 @@
 #include "distributed/worker.h"
 #include "distributed/worker_channels.h"
 #include "distributed/worker_interface.h"
+#include "runtime/collective/coordinator.h"
 
 namespace rill {
 
 // The in-process worker: each call runs on the caller's thread (RunGraph
-// blocks it until the step ends, within timeout_ms) and calls `done`
-// before returning.
+// and RecvTensor block it until the step ends or the tensor comes, within
+// timeout_ms) and calls `done` before returning. The collective methods
+// go to the task's coordinator.
 class LocalWorker : public WorkerInterface {
  public:
-  explicit LocalWorker(Worker* worker) : worker_(worker) {}
+  LocalWorker(Worker* worker, CollectiveCoordinator* coordinator)
+      : worker_(worker), coordinator_(coordinator) {}
 
   void GetStatusAsync(const ::tensorflow::GetStatusRequest& request,
                       ::tensorflow::GetStatusResponse* response,
@@ -43,12 +47,26 @@ class LocalWorker : public WorkerInterface {
   void CleanupAllAsync(const ::tensorflow::CleanupAllRequest& request,
                        ::tensorflow::CleanupAllResponse* response,
                        const WorkerCallOptions& options, Done done) override;
+  void RecvTensorAsync(const ::tensorflow::RecvTensorRequest& request,
+                       RecvTensorReply* reply, const WorkerCallOptions& options,
+                       Done done) override;
+  void JoinGroupAsync(const JoinGroupRequest& request,
+                      JoinGroupResponse* response,
+                      const WorkerCallOptions& options, Done done) override;
+  void StoreSetAsync(const StoreSetRequest& request, StoreSetResponse* response,
+                     const WorkerCallOptions& options, Done done) override;
+  void StoreGetAsync(const StoreGetRequest& request, StoreGetResponse* response,
+                     const WorkerCallOptions& options, Done done) override;
 
  private:
-  Worker* const worker_;
+  friend class GrpcWorkerCache;
+  absl::Status NoCoordinator() const;
+  Worker* worker_;
+  CollectiveCoordinator* const coordinator_;
 };
 
-// A worker on another task, over the WorkerService's gRPC methods.
+// A worker on another task, over the WorkerService's gRPC methods (and the
+// CollectiveService's). RecvTensor's reply is decoded from the wire bytes.
 class GrpcRemoteWorker : public WorkerInterface {
  public:
   GrpcRemoteWorker(std::string task, WorkerChannels* channels)
@@ -73,29 +91,46 @@ class GrpcRemoteWorker : public WorkerInterface {
   void CleanupAllAsync(const ::tensorflow::CleanupAllRequest& request,
                        ::tensorflow::CleanupAllResponse* response,
                        const WorkerCallOptions& options, Done done) override;
+  void RecvTensorAsync(const ::tensorflow::RecvTensorRequest& request,
+                       RecvTensorReply* reply, const WorkerCallOptions& options,
+                       Done done) override;
+  void JoinGroupAsync(const JoinGroupRequest& request,
+                      JoinGroupResponse* response,
+                      const WorkerCallOptions& options, Done done) override;
+  void StoreSetAsync(const StoreSetRequest& request, StoreSetResponse* response,
+                     const WorkerCallOptions& options, Done done) override;
+  void StoreGetAsync(const StoreGetRequest& request, StoreGetResponse* response,
+                     const WorkerCallOptions& options, Done done) override;
 
  private:
-  // A WorkerService::Stub's PrepareAsync<Method>.
-  template <typename Request, typename Response>
+  // A generated stub's PrepareAsync<Method>.
+  template <typename Stub, typename Request, typename Response>
   using Prepare = std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
-      ::tensorflow::WorkerService::Stub::*)(grpc::ClientContext*,
-                                            const Request&,
-                                            grpc::CompletionQueue*);
-  // Starts the call on the task's channel with a context set from options.
-  template <typename Request, typename Response>
-  void Start(Prepare<Request, Response> prepare, const Request& request,
-             Response* response, const WorkerCallOptions& options, Done done);
+      Stub::*)(grpc::ClientContext*, const Request&, grpc::CompletionQueue*);
+  // A context for a call with `options` (its deadline, its canceller).
+  static std::shared_ptr<grpc::ClientContext> Context(
+      const WorkerCallOptions& options);
+  // Starts the call on the task's channel. Errors name the task unless
+  // `name_peer` is false (a coordinator's answers are about the group).
+  template <typename Stub, typename Request, typename Response>
+  void Start(absl::StatusOr<Stub*> stub,
+             Prepare<Stub, Request, Response> prepare, const Request& request,
+             Response* response, const WorkerCallOptions& options, Done done,
+             bool name_peer = true);
 
   const std::string task_;
   WorkerChannels* const channels_;
 };
 
 // LocalWorker for `local_task`, a GrpcRemoteWorker (made on first use) for
-// every other task of the channels' cluster.
+// every other task of the channels' cluster. The local worker is bound
+// after the cache is made (the worker calls other tasks through it), and
+// before the first call to it.
 class GrpcWorkerCache : public WorkerCacheInterface {
  public:
-  GrpcWorkerCache(std::string local_task, Worker* local,
-                  WorkerChannels* channels);
+  GrpcWorkerCache(std::string local_task, WorkerChannels* channels,
+                  CollectiveCoordinator* coordinator);
+  void BindLocal(Worker* local) { local_.worker_ = local; }
 
   std::vector<std::string> Tasks() const override;
   absl::StatusOr<WorkerInterface*> GetWorker(const std::string& task) override;

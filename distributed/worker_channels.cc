@@ -98,6 +98,7 @@ absl::StatusOr<WorkerChannels::Stubs*> WorkerChannels::Find(
   Stubs& stubs = stubs_[task_name];
   stubs.typed = ::tensorflow::WorkerService::NewStub(channel);
   stubs.raw = std::make_unique<grpc::GenericStub>(channel);
+  stubs.collective = CollectiveService::NewStub(channel);
   return &stubs;
 }
 
@@ -113,6 +114,13 @@ absl::StatusOr<grpc::GenericStub*> WorkerChannels::RawStub(
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Stubs * stubs, Find(task_name));
   return stubs->raw.get();
+}
+
+absl::StatusOr<CollectiveService::Stub*> WorkerChannels::CollectiveStub(
+    const std::string& task_name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Stubs * stubs, Find(task_name));
+  return stubs->collective.get();
 }
 
 }  // namespace rill

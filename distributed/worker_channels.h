@@ -1,5 +1,6 @@
 // gRPC channels to the other tasks of the cluster, made on first use and
-// kept: WorkerService stubs by task name ("/job:ps/replica:0/task:0").
+// kept: WorkerService and CollectiveService stubs by task name
+// ("/job:ps/replica:0/task:0").
 #ifndef RILL_DISTRIBUTED_WORKER_CHANNELS_H_
 #define RILL_DISTRIBUTED_WORKER_CHANNELS_H_
 
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "distributed/cluster.h"
+#include "distributed/protos/collective_service.grpc.pb.h"
 #include "distributed/protos/worker_service.grpc.pb.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -113,6 +115,9 @@ class WorkerChannels {
   // A raw-bytes stub on the same channel (RecvTensor without protobuf
   // copies, distributed/tensor_coding.h).
   absl::StatusOr<grpc::GenericStub*> RawStub(const std::string& task_name);
+  // The task's CollectiveService, on the same channel.
+  absl::StatusOr<CollectiveService::Stub*> CollectiveStub(
+      const std::string& task_name);
   const ClusterSpec& cluster() const { return cluster_; }
   int max_message_bytes() const { return max_message_bytes_; }
 
@@ -143,6 +148,7 @@ class WorkerChannels {
   struct Stubs {
     std::unique_ptr<::tensorflow::WorkerService::Stub> typed;
     std::unique_ptr<grpc::GenericStub> raw;
+    std::unique_ptr<CollectiveService::Stub> collective;
   };
   absl::StatusOr<Stubs*> Find(const std::string& task_name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
