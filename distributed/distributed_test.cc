@@ -125,6 +125,84 @@ TEST_F(DistributedTest, SameResultsAsTheLocalSession) {
   }
 }
 
+// Reads ordered after an update of a variable on another device, in the
+// patterns TensorFlow's clients write: a global step incremented on the
+// ps and read on a worker under a control dependency on the train op.
+// `ps` and `worker` are the two devices ("" for one device).
+::tensorflow::GraphDef ReadAfterUpdateGraph(const std::string& ps,
+                                            const std::string& worker) {
+  Scope root = Scope::NewRootScope();
+  Scope on_ps = root.WithDevice(ps);
+  Scope on_w = root.WithDevice(worker);
+  auto gs =
+      ops::VariableV2(on_ps.WithOpName("gs"), PartialTensorShape({}), DT_INT64);
+  auto init = ops::Assign(on_ps.WithOpName("init"), gs, int64_t{0});
+  auto handle = ops::VarHandleOp(on_ps.WithOpName("rv"), DT_INT64,
+                                 PartialTensorShape({}));
+  auto init_rv =
+      ops::AssignVariableOp(on_ps.WithOpName("init_rv"), handle, int64_t{0});
+  // The increments, on the ps (as a global step's is, colocated), come
+  // late in the step: after the worker has computed for a while (its
+  // gradients), as in training.
+  Output m = ops::Fill(on_w, {300, 300}, 0.001f);
+  for (int i = 0; i < 20; ++i) m = ops::MatMul(on_w, m, m);
+  auto one = ops::Const(
+      on_w.WithOpName("one").WithControlDependencies({m.op()}), int64_t{1});
+  auto inc = ops::AssignAdd(on_ps.WithOpName("inc"), gs, one);
+  auto inc_rv =
+      ops::AssignAddVariableOp(on_ps.WithOpName("inc_rv"), handle, one);
+  // 1: the read on the worker depends on the increment itself.
+  ops::Identity(on_w.WithOpName("r1").WithControlDependencies({inc.operation}),
+                gs);
+  // 2: on a train op of the worker's that depends on the increments.
+  auto train = ops::NoOp(on_w.WithOpName("train").WithControlDependencies(
+      {inc.operation, inc_rv.operation}));
+  ops::Identity(
+      on_w.WithOpName("r2").WithControlDependencies({train.operation}), gs);
+  // 3: the variable as one input of an op, another input computed after
+  // the increment.
+  auto after = ops::Identity(on_w.WithOpName("after"), inc);
+  ops::Add(on_w.WithOpName("r3"), gs, ops::Sub(on_w, after, after));
+  // 4: a resource variable read on the ps after the worker's train op.
+  ops::ReadVariableOp(
+      on_ps.WithOpName("r4").WithControlDependencies({train.operation}), handle,
+      DT_INT64);
+  (void)init;
+  (void)init_rv;
+  ::tensorflow::GraphDef def;
+  EXPECT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  return def;
+}
+
+// Runs five steps of the graph's reads; each must see that step's update.
+void ExpectReadsAfterUpdates(SessionInterface* session, const char* layout) {
+  ASSERT_TRUE(session->Run({}, {}, {"init", "init_rv"}).ok()) << layout;
+  for (int64_t step = 1; step <= 5; ++step) {
+    auto got = session->Run({}, {"r1", "r2", "r3", "r4"}, {});
+    ASSERT_TRUE(got.ok()) << layout << ": " << got.status();
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ((*got)[i].flat<int64_t>()[0], step)
+          << layout << ", step " << step << ", r" << i + 1;
+    }
+  }
+}
+
+TEST_F(DistributedTest, ReadsAfterUpdatesSeeThemOnOneTwoDevicesAndTasks) {
+  auto one = Session::Create(ReadAfterUpdateGraph("", ""));
+  ASSERT_TRUE(one.ok()) << one.status();
+  ExpectReadsAfterUpdates(one->get(), "one device");
+  auto two =
+      Session::Create(ReadAfterUpdateGraph("/device:CPU:0", "/device:CPU:1"),
+                      {.num_cpu_devices = 2});
+  ASSERT_TRUE(two.ok()) << two.status();
+  ExpectReadsAfterUpdates(two->get(), "two devices");
+  auto tasks = GrpcSession::Create(
+      cluster_->Target("worker", 0),
+      ReadAfterUpdateGraph("/job:ps/task:0", "/job:worker/task:1"));
+  ASSERT_TRUE(tasks.ok()) << tasks.status();
+  ExpectReadsAfterUpdates(tasks->get(), "ps and worker tasks");
+}
+
 TEST_F(DistributedTest, LargeTensorsCrossTasksIntact) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);

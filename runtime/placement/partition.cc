@@ -1,6 +1,7 @@
 #include "runtime/placement/partition.h"
 
 #include <tuple>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -58,15 +59,25 @@ absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
 
   // (source node, output, destination device) -> the _Recv's name.
   absl::flat_hash_map<std::tuple<int, int, std::string>, std::string> recvs;
-  auto cross = [&](const Node* src, int out, const std::string& dst_device) {
+  // Every _Recv by name (a partition's nodes stay where they are as it
+  // grows).
+  absl::flat_hash_map<std::string, ::tensorflow::NodeDef*> recv_nodes;
+  // The _Recv of (src, out) on dst_device, shared by every consumer there;
+  // with `for_node`, one of that consumer's own (a ref's value, received
+  // when the consumer would read it).
+  auto cross = [&](const Node* src, int out, const std::string& dst_device,
+                   const Node* for_node = nullptr) {
     auto key = std::make_tuple(src->id(), out, dst_device);
-    auto it = recvs.find(key);
-    if (it != recvs.end()) return it->second;
+    if (for_node == nullptr) {
+      auto it = recvs.find(key);
+      if (it != recvs.end()) return it->second;
+    }
     const std::string& src_device = src->assigned_device();
     const int di = device_index[dst_device];
     const bool control = out == kControlSlot;
-    const std::string tag = absl::StrCat(
+    std::string tag = absl::StrCat(
         src->name(), "/", control ? "ctrl" : absl::StrCat(out), "/to", di);
+    if (for_node != nullptr) absl::StrAppend(&tag, "/for", for_node->id());
     const std::string tensor_name = absl::StrCat("edge_", src->id(), "_", tag);
     std::string sent = TensorRef(src, out);
     DataType dtype = control ? DT_FLOAT : BaseType(src->output_type(out));
@@ -98,26 +109,46 @@ absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
     (*recv->mutable_attr())["tensor_type"] = MakeAttr(dtype);
     SetSendRecvAttrs(recv, tensor_name, src_device, dst_device,
                      incarnation_of(src_device));
-    recvs.emplace(key, recv->name());
+    if (for_node == nullptr) recvs.emplace(key, recv->name());
+    recv_nodes.emplace(recv->name(), recv);
     return recv->name();
   };
 
   for (const Node* n : graph.nodes()) {
     ::tensorflow::NodeDef* nd = defs[n->id()];
     const std::string& device = n->assigned_device();
+    // A variable (ref) read on another device is read where it lives, by
+    // the _Send, which hands over the variable's buffer; the bytes are
+    // taken when the _Recv asks for them. So the node's own _Recv of it
+    // waits for everything else the node waits for: an update ordered
+    // before the read (a control dependency, an input) has happened by
+    // then, as when the read is on the variable's device (TensorFlow's
+    // partitioner does the same).
+    std::vector<std::string> ref_recvs, before;
     for (int i = 0; i < n->num_inputs(); ++i) {
       const Edge* e = n->input_edge(i);
       if (e->src->assigned_device() == device) {
         nd->add_input(TensorRef(e->src, e->src_output));
+        before.push_back(e->src->name());
+      } else if (IsRefType(e->src->output_type(e->src_output))) {
+        ref_recvs.push_back(cross(e->src, e->src_output, device, n));
+        nd->add_input(ref_recvs.back());
       } else {
         nd->add_input(cross(e->src, e->src_output, device));
+        before.push_back(nd->input(nd->input_size() - 1));
       }
     }
     for (const Edge* e : n->control_in_edges()) {
       if (e->src->assigned_device() == device) {
-        nd->add_input(absl::StrCat("^", e->src->name()));
+        before.push_back(e->src->name());
       } else {
-        nd->add_input(absl::StrCat("^", cross(e->src, kControlSlot, device)));
+        before.push_back(cross(e->src, kControlSlot, device));
+      }
+      nd->add_input(absl::StrCat("^", before.back()));
+    }
+    for (const std::string& name : ref_recvs) {
+      for (const std::string& b : before) {
+        recv_nodes.at(name)->add_input(absl::StrCat("^", b));
       }
     }
   }

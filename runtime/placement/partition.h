@@ -2,9 +2,14 @@
 // inserts a _Send/_Recv pair wherever a tensor crosses devices.
 //
 // One _Send/_Recv pair carries each (tensor, destination device), however
-// many consumers it has there. A ref tensor crosses as its value. A control
-// edge across devices becomes a _Send of a small constant that runs after
-// the source, and a _Recv the destination waits on. Attrs are TensorFlow's
+// many consumers it has there. A control edge across devices becomes a
+// _Send of a small constant that runs after the source, and a _Recv the
+// destination waits on. A ref tensor (a variable) crosses as its value,
+// with a pair of each consumer's own: the _Send hands over the variable's
+// buffer and the bytes are taken when the _Recv asks, so that _Recv waits
+// for every other input and control input of its consumer -- an update
+// ordered before the read is seen, on any device, as TensorFlow's
+// partitioner makes it. Attrs are TensorFlow's
 // (tensor_name, send_device, send_device_incarnation, recv_device,
 // client_terminated), so the same pairs work between tasks.
 #ifndef RILL_RUNTIME_PLACEMENT_PARTITION_H_

@@ -121,5 +121,51 @@ TEST_F(PlacementTest, PartitionInsertsOneSendRecvPerTensorAndDevice) {
   }
 }
 
+TEST_F(PlacementTest, AVariableReadOnAnotherDeviceWaitsForWhatTheReadWaitsFor) {
+  Scope root = Scope::NewRootScope();
+  Scope on0 = root.WithDevice("/device:CPU:0");
+  Scope on1 = root.WithDevice("/device:CPU:1");
+  auto v =
+      ops::VariableV2(on0.WithOpName("v"), PartialTensorShape({}), DT_FLOAT);
+  auto inc = ops::AssignAdd(on0.WithOpName("inc"), v, 1.0f);
+  auto after = ops::NoOp(on1.WithOpName("after"));
+  // Reads after the update (control edge across devices) and after a node
+  // of their own device; one read with no order.
+  ops::Identity(on1.WithOpName("r1").WithControlDependencies({inc.operation}),
+                v);
+  ops::Identity(on1.WithOpName("r2").WithControlDependencies({after}), v);
+  ops::Identity(on1.WithOpName("r3"), v);
+  auto g = Import(root);
+  ASSERT_NE(g, nullptr);
+  ASSERT_TRUE(PlaceGraph(g.get(), devices_).ok());
+  auto parts = PartitionGraph(*g);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  std::map<std::string, const ::tensorflow::NodeDef*> on_1;
+  for (const auto& n : parts->at(kCpu1).node()) on_1[n.name()] = &n;
+  // Each read has a _Recv of the variable of its own, waiting for the
+  // read's other inputs.
+  auto recv_of = [&](const std::string& reader) {
+    const std::string& input = on_1.at(reader)->input(0);
+    EXPECT_EQ(on_1.at(input)->op(), "_Recv") << reader;
+    return on_1.at(input);
+  };
+  const auto* r1 = recv_of("r1");
+  const auto* r2 = recv_of("r2");
+  const auto* r3 = recv_of("r3");
+  EXPECT_NE(r1->name(), r2->name());
+  EXPECT_NE(r2->name(), r3->name());
+  ASSERT_EQ(r1->input_size(), 1);
+  ASSERT_EQ(on_1.at("r1")->input_size(), 2);
+  EXPECT_EQ(r1->input(0), on_1.at("r1")->input(1));  // The update's ^_Recv.
+  EXPECT_EQ(on_1.at(r1->input(0).substr(1))->op(), "_Recv");
+  ASSERT_EQ(r2->input_size(), 1);
+  EXPECT_EQ(r2->input(0), "^after");
+  EXPECT_EQ(r3->input_size(), 0);
+  for (auto& [device, part] : *parts) {
+    auto imported = ImportGraphDef(part);
+    EXPECT_TRUE(imported.ok()) << device << ": " << imported.status();
+  }
+}
+
 }  // namespace
 }  // namespace rill
