@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <new>
 #include <span>
 #include <thread>
 #include <vector>
@@ -110,27 +111,59 @@ struct Offer {
   int64_t dims[kMaxDims] = {};
 };
 
-// A small reduce's data rides in the round's exchange itself: each member
-// puts its first waiting instance's input there when it is a reduce of at
-// most kInlineBytes, and when every member did so for the instance chosen,
-// each reduces the gathered parts locally, in rank order (so all get the
-// same bits), without a second exchange. Halves a small reduce's latency.
-constexpr int64_t kInlineBytes = 4096;
+// A reduce's data may ride in the round's exchange itself: each member
+// puts its first waiting instance's input there when it is a reduce that
+// fits the round's inline space, and when every member did so for the
+// instance chosen, each reduces the gathered parts locally, in rank order
+// (so all get the same bits), without a second exchange. The inline space
+// is kMinInlineBytes, or the size of the reduce the previous round chose
+// when that is larger and at most MaxInlineBytes: every member computes
+// the same from the same round, so the blocks always match, and a run of
+// equal reduces (a chain, a training step's buckets) pays one exchange
+// each after the first. One exchange instead of two matters most when
+// members share cores (3 or 4 processes on 2: a few ms each), where up to
+// 1 MiB the allgather's extra bytes cost less than that; two members
+// move the same bytes either way, but past ~256 KiB the copies in and out
+// of the blocks cost more than the round they save (docs/benchmarks.md).
+constexpr int64_t kMinInlineBytes = 4096;
+int64_t MaxInlineBytes(int group_size) {
+  return group_size <= 2 ? int64_t{256} << 10 : int64_t{1} << 20;
+}
 
-struct Inline {
-  int64_t instance_key = kNoOffer;
-  int64_t bytes = 0;
-  char data[kInlineBytes];
-};
-
-// What one member contributes to a round.
-struct RoundBlock {
+// What one member contributes to a round: this header, then the round's
+// inline space.
+struct RoundHeader {
   Offer offers[kMaxOffers];
   // Set when this member has seen no instance in common for longer than
   // the order window: if no instance is common this round either, every
   // member fails its collectives in this same round.
   int32_t give_up_order = 0;
-  Inline inline_part;
+  int64_t inline_key = kNoOffer;
+  int64_t inline_bytes = 0;
+};
+
+// The gathered blocks of a round, each a header and `inline_space` bytes.
+class RoundBlocks {
+ public:
+  RoundBlocks(int members, int64_t inline_space)
+      : stride_(sizeof(RoundHeader) + (inline_space + 63) / 64 * 64),
+        bytes_(members * stride_) {}
+  size_t stride() const { return stride_; }
+  char* data() { return bytes_.data(); }
+  size_t size() const { return bytes_.size(); }
+  RoundHeader& header(int r) {
+    return *reinterpret_cast<RoundHeader*>(bytes_.data() + r * stride_);
+  }
+  const RoundHeader& header(int r) const {
+    return *reinterpret_cast<const RoundHeader*>(bytes_.data() + r * stride_);
+  }
+  const char* inline_data(int r) const {
+    return bytes_.data() + r * stride_ + sizeof(RoundHeader);
+  }
+
+ private:
+  size_t stride_;
+  std::vector<char> bytes_;
 };
 
 int MergeCode(const std::string& op) {
@@ -276,9 +309,9 @@ class GlooCollectiveExecutor::Member {
     w.deadline = absl::Now() + (seconds > 0 ? absl::Seconds(seconds)
                                             : owner_->options_.default_timeout);
     w.request = std::move(request);
-    w.done = std::move(done);
+    w.callback = std::move(done);
     if (IsCancelled(w)) {
-      w.done(w.request.cancellation->status());
+      w.Done(w.request.cancellation->status());
       return;
     }
     {
@@ -288,14 +321,23 @@ class GlooCollectiveExecutor::Member {
         return;
       }
     }
-    w.done(absl::CancelledError("the collective executor is stopping"));
+    w.Done(absl::CancelledError("the collective executor is stopping"));
   }
 
  private:
   struct Work {
     CollectiveRequest request;
-    DoneCallback done;
+    DoneCallback callback;
     absl::Time deadline;
+    // Ends the work. Its references to the tensors go first: the node
+    // after it runs inside the callback, and may reduce in the result's
+    // buffer only when it holds the one reference.
+    void Done(absl::StatusOr<Tensor> result) {
+      request.input = Tensor();
+      request.output = Tensor();
+      DoneCallback callback_now = std::move(callback);
+      callback_now(std::move(result));
+    }
   };
 
   static bool IsCancelled(const Work& w) {
@@ -478,6 +520,7 @@ class GlooCollectiveExecutor::Member {
     peer_addresses_ = std::move(peer_addresses);
     context_ = std::move(context);
     order_stall_ = absl::InfiniteFuture();
+    inline_space_ = kMinInlineBytes;
     return absl::OkStatus();
   }
 
@@ -488,8 +531,9 @@ class GlooCollectiveExecutor::Member {
 
   // One exchange of what every member has waiting, then one transfer.
   void Round() {
-    auto block = std::make_unique<RoundBlock>();
-    std::span<Offer> mine(block->offers, kMaxOffers);
+    RoundBlocks block(1, inline_space_);
+    RoundHeader* head = new (block.data()) RoundHeader;
+    std::span<Offer> mine(head->offers, kMaxOffers);
     absl::Time deadline = absl::InfiniteFuture();
     {
       absl::MutexLock lock(&mu_);
@@ -511,26 +555,25 @@ class GlooCollectiveExecutor::Member {
         }
         if (i == 1 && r.kind == CollectiveKind::kReduce &&
             r.input.IsInitialized() &&
-            static_cast<int64_t>(r.input.TotalBytes()) <= kInlineBytes) {
-          block->inline_part.instance_key = key;
-          block->inline_part.bytes = r.input.TotalBytes();
+            static_cast<int64_t>(r.input.TotalBytes()) <= inline_space_) {
+          head->inline_key = key;
+          head->inline_bytes = r.input.TotalBytes();
           if (r.input.TotalBytes() > 0) {
-            std::memcpy(block->inline_part.data, r.input.raw_data(),
+            std::memcpy(block.data() + sizeof(RoundHeader), r.input.raw_data(),
                         r.input.TotalBytes());
           }
         }
       }
     }
-    block->give_up_order =
+    head->give_up_order =
         order_stall_ != absl::InfiniteFuture() &&
         absl::Now() - order_stall_ > owner_->options_.order_window;
     const int size = static_cast<int>(members_.size());
-    std::vector<RoundBlock> blocks(size);
+    RoundBlocks blocks(size, inline_space_);
     try {
       gloo::AllgatherOptions opts(context_);
-      opts.setOutput(reinterpret_cast<char*>(blocks.data()),
-                     blocks.size() * sizeof(RoundBlock));
-      opts.setInput(reinterpret_cast<char*>(block.get()), sizeof(RoundBlock));
+      opts.setOutput(blocks.data(), blocks.size());
+      opts.setInput(block.data(), block.size());
       opts.setTimeout(ToChrono(deadline));
       opts.setTag(0);
       gloo::allgather(opts);
@@ -541,7 +584,7 @@ class GlooCollectiveExecutor::Member {
     }
     std::vector<Offer> all(kMaxOffers * size);
     for (int r = 0; r < size; ++r) {
-      std::copy(blocks[r].offers, blocks[r].offers + kMaxOffers,
+      std::copy(blocks.header(r).offers, blocks.header(r).offers + kMaxOffers,
                 all.begin() + r * kMaxOffers);
     }
     // The smallest instance every member has (own offers are sorted).
@@ -559,7 +602,9 @@ class GlooCollectiveExecutor::Member {
     }
     if (chosen == kNoOffer) {
       bool give_up = false;
-      for (const RoundBlock& b : blocks) give_up |= b.give_up_order != 0;
+      for (int r = 0; r < size; ++r) {
+        give_up |= blocks.header(r).give_up_order != 0;
+      }
       NoCommonInstance(all, size, give_up);
       return;
     }
@@ -569,17 +614,24 @@ class GlooCollectiveExecutor::Member {
     Work work = Take(chosen);
     absl::Status agree = Agree(chosen, offers);
     if (!agree.ok()) {
-      work.done(agree);
+      work.Done(agree);
       return;
     }
     bool all_inline = work.request.kind == CollectiveKind::kReduce;
     for (int r = 0; r < size && all_inline; ++r) {
-      all_inline = blocks[r].inline_part.instance_key == chosen &&
-                   blocks[r].inline_part.bytes ==
+      all_inline = blocks.header(r).inline_key == chosen &&
+                   blocks.header(r).inline_bytes ==
                        static_cast<int64_t>(work.request.input.TotalBytes());
     }
+    // The next round's inline space, from what every member saw here.
+    const int64_t bytes = work.request.input.TotalBytes();
+    inline_space_ = work.request.kind == CollectiveKind::kReduce &&
+                            bytes > kMinInlineBytes &&
+                            bytes <= MaxInlineBytes(size)
+                        ? bytes
+                        : kMinInlineBytes;
     if (all_inline) {
-      work.done(ReduceInline(work.request, blocks));
+      work.Done(ReduceInline(work.request, blocks));
       return;
     }
     absl::StatusOr<Tensor> result;
@@ -588,11 +640,11 @@ class GlooCollectiveExecutor::Member {
     } catch (const std::exception& e) {
       absl::Status s =
           GlooError(e, absl::StrCat(Where(chosen), " (", Culprits(e), ")"));
-      work.done(ReasonFor(work, s));
+      work.Done(ReasonFor(work, s));
       Broken(s);
       return;
     }
-    work.done(std::move(result));
+    work.Done(std::move(result));
   }
 
   // Every member offers instances, none in common: wait for more to become
@@ -708,6 +760,7 @@ class GlooCollectiveExecutor::Member {
                              : gloo::AllreduceOptions::Algorithm::BCUBE);
       opts.setTag(1);
       opts.setTimeout(timeout);
+      if (ring) opts.setMaxSegmentSize(owner_->options_.RingSegmentBytes(size));
       const int merge = MergeCode(r.merge_op);
       absl::Status typed = ForReducedType(out.dtype(), [&](auto zero) {
         using T = decltype(zero);
@@ -730,21 +783,21 @@ class GlooCollectiveExecutor::Member {
 
   // The reduce of every member's inline part, in rank order.
   absl::StatusOr<Tensor> ReduceInline(const CollectiveRequest& r,
-                                      const std::vector<RoundBlock>& blocks) {
+                                      const RoundBlocks& blocks) {
     ASSIGN_OR_RETURN(Tensor out, ResultBuffer(r, /*with_input=*/false));
     const size_t bytes = out.TotalBytes();
-    if (bytes > 0)
-      std::memcpy(out.raw_data(), blocks[0].inline_part.data, bytes);
+    if (bytes > 0) std::memcpy(out.raw_data(), blocks.inline_data(0), bytes);
     const int merge = MergeCode(r.merge_op);
     RETURN_IF_ERROR(ForReducedType(out.dtype(), [&](auto zero) {
       using T = decltype(zero);
       gloo::AllreduceOptions::Func f = ReduceFunc<T>(merge);
-      for (size_t m = 1; m < blocks.size(); ++m) {
-        f(out.raw_data(), out.raw_data(), blocks[m].inline_part.data,
+      for (size_t m = 1; m < members_.size(); ++m) {
+        f(out.raw_data(), out.raw_data(),
+          const_cast<char*>(blocks.inline_data(m)),
           static_cast<size_t>(out.NumElements()));
       }
       if (r.final_op == "Div") {
-        DivideBy<T>(&out, static_cast<int>(blocks.size()));
+        DivideBy<T>(&out, static_cast<int>(members_.size()));
       }
     }));
     return out;
@@ -844,7 +897,7 @@ class GlooCollectiveExecutor::Member {
       failed.swap(pending_);
     }
     for (auto& [key, works] : failed) {
-      for (auto& w : works) w.done(ReasonFor(w, why));
+      for (auto& w : works) w.Done(ReasonFor(w, why));
     }
   }
 
@@ -871,7 +924,7 @@ class GlooCollectiveExecutor::Member {
       }
     }
     for (Work& w : expired) {
-      w.done(absl::DeadlineExceededError(
+      w.Done(absl::DeadlineExceededError(
           absl::StrCat(Where(w.request.instance_key), " on ", device_,
                        ": the other members did not take part in time")));
     }
@@ -887,6 +940,8 @@ class GlooCollectiveExecutor::Member {
   // peer_addresses_[r]: the address of rank r's connection to this member.
   std::vector<std::string> peer_addresses_;
   absl::Time order_stall_ = absl::InfiniteFuture();
+  // The round's inline space (see kMinInlineBytes); Member thread only.
+  int64_t inline_space_ = kMinInlineBytes;
   absl::Mutex mu_;
   std::shared_ptr<gloo::Context> context_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

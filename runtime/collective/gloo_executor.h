@@ -53,6 +53,16 @@ struct GlooExecutorOptions {
   // Reductions of fewer bytes use Gloo's BCUBE (fewer steps); larger ones
   // its ring (bandwidth-optimal). communication_hint "ring" forces the ring.
   size_t small_reduce_bytes = 64 << 10;
+  // The ring moves each rank's share in segments of at most this many
+  // bytes (one message each); 0: by group size. Measured on loopback
+  // (docs/benchmarks.md): two members gain from 4 MiB (fewer wakeups per
+  // byte); three and four, which share cores, keep Gloo's 1 MiB so more
+  // segments are in flight.
+  size_t ring_segment_bytes = 0;
+  size_t RingSegmentBytes(int group_size) const {
+    if (ring_segment_bytes > 0) return ring_segment_bytes;
+    return group_size <= 2 ? size_t{4} << 20 : size_t{1} << 20;
+  }
 };
 
 class GlooCollectiveExecutor : public CollectiveExecutor {

@@ -112,8 +112,11 @@ TEST_F(CollectiveTest, ReduceEveryMergeAndFinalOp) {
 }
 
 TEST_F(CollectiveTest, ReduceDtypesAndSizes) {
-  // 0, 1, odd and a size past the small-message algorithm (ring).
-  for (int64_t n : {0, 1, 1001, 300000}) {
+  // 0, 1, odd and a size past the small-message algorithm (ring). One
+  // after another, they take each path: inline in the round (what fits
+  // the round's space, which follows the previous reduce's size), BCUBE,
+  // and ring (past the largest inline space).
+  for (int64_t n : {0, 1, 1001, 100000, 300000}) {
     std::vector<CollectiveRequest> reqs;
     for (int m = 0; m < 3; ++m)
       reqs.push_back(Reduce(m, 3, Filled<int64_t>(n, m)));
