@@ -1,7 +1,8 @@
 // rill train: trains a model GraphDef with one of the lecture's schemes
-// (SPEC 7). This build has the `allreduce` scheme.
+// (SPEC 7): `allreduce` here, the parameter-server schemes in train_ps.cc.
 //
-// The driver builds one graph holding a replica of the model per worker
+// For allreduce the driver builds one graph holding a replica of the model per
+// worker
 // ("replica_<task>/...", pinned to /job:worker/task:<task>), each with its
 // gradients averaged by an AllReduceOptimizer, and runs a step of all of
 // them through one session on the cluster's master: the replicas exchange
@@ -42,6 +43,7 @@
 #include "tools/commands.h"
 #include "tools/local_cluster.h"
 #include "tools/tensor_text.h"
+#include "tools/train_common.h"
 
 namespace rill::tools {
 namespace {
@@ -50,30 +52,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSchemes[] = {"sync-ps",   "async-ps",  "ssp",
                                     "allreduce", "local-sgd", "average"};
-
-struct TrainFlags {
-  std::string model;
-  std::string loss;
-  std::vector<std::pair<std::string, std::string>> data, eval;
-  std::vector<std::string> metrics;
-  std::string scheme;
-  std::string cluster_json;
-  std::map<std::string, int> local_cluster;  // job -> tasks; empty: none.
-  std::string optimizer = "sgd";
-  double lr = 0.01;
-  int64_t batch = 32;
-  int64_t epochs = 0;
-  int64_t steps = 0;
-  double fusion_mb = 64;
-  int64_t seed = 0;
-  bool json = false;
-  // Flags of other schemes, kept to say that they do not apply.
-  std::vector<std::string> other_scheme_flags;
-};
-
-absl::Status FlagError(absl::string_view flag, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", why));
-}
 
 absl::Status ParseNamedFile(
     absl::string_view flag, const std::string& value,
@@ -185,9 +163,21 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
             name, absl::StrCat("expected text or json, got '", value, "'"));
       }
       f.json = value == "json";
-    } else if (name == "--tau" || name == "--n-fetch" || name == "--n-push" ||
-               name == "--staleness" || name == "--replicas-to-aggregate" ||
-               name == "--checkpoint-dir" || name == "--logdir") {
+    } else if (name == "--n-fetch") {
+      RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 1, &f.n_fetch));
+      f.other_scheme_flags.push_back(name);
+    } else if (name == "--n-push") {
+      RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 1, &f.n_push));
+      f.other_scheme_flags.push_back(name);
+    } else if (name == "--staleness") {
+      RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 0, &f.staleness));
+      f.other_scheme_flags.push_back(name);
+    } else if (name == "--replicas-to-aggregate") {
+      RETURN_IF_ERROR(
+          ParseNumber<int64_t>(name, value, 1, &f.replicas_to_aggregate));
+      f.other_scheme_flags.push_back(name);
+    } else if (name == "--tau" || name == "--checkpoint-dir" ||
+               name == "--logdir") {
       f.other_scheme_flags.push_back(name);
     } else {
       return absl::InvalidArgumentError(
@@ -208,24 +198,52 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
                      absl::StrCat("unknown scheme '", f.scheme, "'; one of ",
                                   absl::StrJoin(kSchemes, ", ")));
   }
-  if (f.scheme != "allreduce") {
-    return absl::UnimplementedError(absl::StrCat(
-        "--scheme ", f.scheme,
-        " is not in this build yet; it trains with --scheme allreduce"));
-  }
-  if (!f.other_scheme_flags.empty()) {
+  if (f.scheme == "local-sgd" || f.scheme == "average") {
     return absl::UnimplementedError(
-        absl::StrCat(absl::StrJoin(f.other_scheme_flags, ", "),
-                     ": not supported with --scheme allreduce in this build"));
+        absl::StrCat("--scheme ", f.scheme,
+                     " is not in this build yet; it trains with allreduce, "
+                     "sync-ps, async-ps and ssp"));
+  }
+  // Each scheme's own flags; the rest do not apply to it.
+  const std::map<std::string, std::string> owner = {
+      {"--n-fetch", "async-ps"},
+      {"--n-push", "async-ps"},
+      {"--staleness", "ssp"},
+      {"--replicas-to-aggregate", "sync-ps"},
+      {"--tau", "local-sgd"}};
+  for (const std::string& flag : f.other_scheme_flags) {
+    auto it = owner.find(flag);
+    if (it == owner.end()) {
+      return absl::UnimplementedError(
+          absl::StrCat(flag, ": not supported in this build"));
+    }
+    if (it->second != f.scheme) {
+      return FlagError(flag, absl::StrCat("applies to --scheme ", it->second,
+                                          ", not ", f.scheme));
+    }
   }
   if (!f.cluster_json.empty() && !f.local_cluster.empty()) {
     return absl::InvalidArgumentError(
         "give --cluster or --local-cluster, not both");
   }
-  if (auto ps = f.local_cluster.find("ps");
-      ps != f.local_cluster.end() && ps->second > 0) {
+  const bool uses_ps = f.scheme != "allreduce";
+  const int ps_tasks =
+      f.local_cluster.contains("ps") ? f.local_cluster.at("ps") : 0;
+  if (!uses_ps && ps_tasks > 0) {
     return FlagError("--local-cluster",
                      "--scheme allreduce uses no ps tasks: give ps=0");
+  }
+  if (uses_ps && !f.local_cluster.empty() && ps_tasks < 1) {
+    return FlagError("--local-cluster",
+                     absl::StrCat("--scheme ", f.scheme,
+                                  " needs parameter servers: give ps=1 or "
+                                  "more"));
+  }
+  if (uses_ps && f.local_cluster.empty() && f.cluster_json.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--scheme ", f.scheme,
+        " needs a cluster with ps tasks: give --local-cluster ps=P,worker=W "
+        "or --cluster"));
   }
   if (!f.metrics.empty() && f.eval.empty()) {
     return FlagError("--metric", "needs held-out data: give --eval");
@@ -233,101 +251,6 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
   if (f.epochs == 0 && f.steps == 0) f.epochs = 1;
   return f;
 }
-
-// One column per bound placeholder, all with the same number of rows.
-struct Dataset {
-  std::vector<std::string> names;
-  std::vector<Tensor> columns;
-  int64_t rows = 0;
-};
-
-absl::StatusOr<Dataset> LoadData(
-    absl::string_view flag,
-    const std::vector<std::pair<std::string, std::string>>& files,
-    const Graph& model) {
-  Dataset d;
-  for (const auto& [name, path] : files) {
-    const Node* node = model.FindNode(name);
-    if (node == nullptr) {
-      return absl::NotFoundError(absl::StrCat(
-          flag, " ", name, ": the model has no node '", name, "'"));
-    }
-    if (node->op() != "Placeholder" && node->op() != "PlaceholderWithDefault") {
-      return FlagError(flag, absl::StrCat("'", name, "' is a ", node->op(),
-                                          ", not a Placeholder"));
-    }
-    if (std::find(d.names.begin(), d.names.end(), name) != d.names.end()) {
-      return FlagError(flag, absl::StrCat("'", name, "' is bound twice"));
-    }
-    absl::StatusOr<Tensor> t = ReadNpy(path, BaseType(node->output_type(0)));
-    if (!t.ok()) {
-      return absl::Status(
-          t.status().code(),
-          absl::StrCat(flag, " ", name, "=", path, ": ", t.status().message()));
-    }
-    if (t->dims() < 1) {
-      return FlagError(flag, absl::StrCat(path,
-                                          " holds a scalar; its rows "
-                                          "must be examples"));
-    }
-    if (!d.names.empty() && t->dim_size(0) != d.rows) {
-      return FlagError(flag,
-                       absl::StrCat(path, " has ", t->dim_size(0), " rows, ",
-                                    files[0].second, " has ", d.rows));
-    }
-    d.rows = t->dim_size(0);
-    d.names.push_back(name);
-    d.columns.push_back(*std::move(t));
-  }
-  if (d.rows == 0) return FlagError(flag, "the data has no rows");
-  return d;
-}
-
-std::unique_ptr<Optimizer> MakeOptimizer(const TrainFlags& f) {
-  if (f.optimizer == "momentum") {
-    return std::make_unique<MomentumOptimizer>(f.lr, 0.9);
-  }
-  if (f.optimizer == "adam") return std::make_unique<AdamOptimizer>(f.lr);
-  if (f.optimizer == "adagrad") return std::make_unique<AdagradOptimizer>(f.lr);
-  return std::make_unique<GradientDescentOptimizer>(f.lr);
-}
-
-// The model's initializers: its "init" node when it has one, else every
-// Assign/AssignVariableOp of a variable that the loss does not depend on.
-std::vector<std::string> InitializersOf(const Graph& model,
-                                        const std::string& loss_node) {
-  if (model.FindNode("init") != nullptr) return {"init"};
-  absl::flat_hash_set<const Node*> needed;
-  std::vector<const Node*> stack = {model.FindNode(loss_node)};
-  while (!stack.empty()) {
-    const Node* n = stack.back();
-    stack.pop_back();
-    if (n == nullptr || !needed.insert(n).second) continue;
-    for (int i = 0; i < n->num_inputs(); ++i) {
-      if (n->input_edge(i) != nullptr) stack.push_back(n->input_edge(i)->src);
-    }
-    for (const Edge* e : n->control_in_edges()) stack.push_back(e->src);
-  }
-  std::vector<std::string> inits;
-  for (const Node* n : model.nodes()) {
-    if ((n->op() != "Assign" && n->op() != "AssignVariableOp") ||
-        needed.contains(n) || n->input_edge(0) == nullptr) {
-      continue;
-    }
-    const std::string& src = n->input_edge(0)->src->op();
-    if (src == "VariableV2" || src == "VarHandleOp") inits.push_back(n->name());
-  }
-  return inits;
-}
-
-std::string ReplicaPrefix(int task) { return absl::StrCat("replica_", task); }
-
-// Where the workers are, and what the driver started.
-struct Cluster {
-  std::unique_ptr<LocalCluster> local;  // Set for --local-cluster.
-  std::string master;                   // "" in-process.
-  std::vector<std::string> workers;     // Address of each worker task.
-};
 
 // One group of replicas and the session that runs them.
 struct Formation {
@@ -360,28 +283,14 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
     if (!cluster.master.empty()) {
       s = s.WithDevice(absl::StrCat("/job:worker/task:", tasks[rank]));
     }
-    // The replica's shard lives on its task: each bound placeholder is
-    // replaced by the rows of its shard that the step's "rill_rows" picks
-    // (loaded once per formation; a step then sends only row numbers).
-    absl::flat_hash_map<std::string, Output> input_map;
-    Scope store = s.NewSubScope("rill_data");
-    Scope inputs = s.NewSubScope("rill_input");
-    auto rows = ops::Placeholder(s.WithOpName("rill_rows"), DT_INT64);
-    for (size_t c = 0; c < data.names.size(); ++c) {
-      const std::string& name = data.names[c];
-      const DataType dtype = data.columns[c].dtype();
-      auto var = ops::VariableV2(store.WithOpName(name),
-                                 PartialTensorShape::UnknownRank(), dtype);
-      auto value = ops::Placeholder(store.WithOpName(name + "/value"), dtype);
-      auto load = ops::Assign(store.WithOpName(name + "/load"), var, value,
-                              ops::Assign::ValidateShape(false));
-      input_map[name] =
-          ops::GatherV2(inputs.WithOpName(name), var, rows, int32_t{0});
-      form.loads.push_back(load.node()->name());
-      form.load_feeds.push_back(value.node()->name());
-    }
+    // The replica's shard lives on its task (loaded once per formation; a
+    // step then sends only row numbers).
+    ReplicaInputs in = AddReplicaInputs(s, data);
+    form.loads.insert(form.loads.end(), in.loads.begin(), in.loads.end());
+    form.load_feeds.insert(form.load_feeds.end(), in.load_feeds.begin(),
+                           in.load_feeds.end());
     ASSIGN_OR_RETURN(ImportedNodes nodes,
-                     ImportIntoScope(s, model_def, input_map));
+                     ImportIntoScope(s, model_def, in.input_map));
     Node* loss_node = nodes.at(loss_node_name);
     AllReduceOptimizer opt(
         MakeOptimizer(f),
@@ -393,9 +302,7 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
     const Output loss(loss_node, loss_index);
     std::vector<Output> trained;
     for (const Output& v : VariablesOf(loss)) {
-      if (!absl::StartsWith(v.node()->name(), prefix + "/rill_data/")) {
-        trained.push_back(v);
-      }
+      if (!IsShardVariable(v, prefix)) trained.push_back(v);
     }
     ASSIGN_OR_RETURN(
         Operation train,
@@ -408,9 +315,7 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
         ops::NoOp(s.WithOpName("rill_init").WithControlDependencies(inits));
     std::vector<Output> vars;
     for (const Output& v : VariablesUnder(*root.graph(), prefix)) {
-      if (!absl::StartsWith(v.node()->name(), prefix + "/rill_data/")) {
-        vars.push_back(v);
-      }
+      if (!IsShardVariable(v, prefix)) vars.push_back(v);
     }
     ASSIGN_OR_RETURN(Operation sync, opt.BroadcastVariables(s, vars, rank));
     form.trains.push_back(train.name());
@@ -430,71 +335,6 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
                      GrpcSession::Create(cluster.master, std::move(def)));
   }
   return form;
-}
-
-// What a pass over `data` gives for `fetches` (scalars) on one replica:
-// each the mean over the rows, weighted by the rows of each chunk.
-absl::StatusOr<std::vector<double>> Evaluate(
-    SessionInterface& session, const std::string& prefix, const Dataset& data,
-    const std::vector<std::string>& fetches, int64_t chunk) {
-  std::vector<double> sums(fetches.size(), 0.0);
-  std::vector<std::string> names;
-  for (const std::string& f : fetches) names.push_back(prefix + "/" + f);
-  for (int64_t begin = 0; begin < data.rows; begin += chunk) {
-    const int64_t end = std::min(data.rows, begin + chunk);
-    std::vector<std::pair<std::string, Tensor>> feeds;
-    for (size_t c = 0; c < data.names.size(); ++c) {
-      ASSIGN_OR_RETURN(Tensor rows, data.columns[c].Slice(begin, end));
-      feeds.emplace_back(prefix + "/rill_input/" + data.names[c],
-                         std::move(rows));
-    }
-    ASSIGN_OR_RETURN(std::vector<Tensor> out, session.Run(feeds, names, {}));
-    for (size_t i = 0; i < out.size(); ++i) {
-      if (out[i].NumElements() != 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--metric ", fetches[i], " is not a scalar: shape ",
-                         out[i].shape().DebugString()));
-      }
-      double v;
-      switch (out[i].dtype()) {
-        case DT_FLOAT:
-          v = out[i].flat<float>()[0];
-          break;
-        case DT_DOUBLE:
-          v = out[i].flat<double>()[0];
-          break;
-        case DT_INT32:
-          v = out[i].flat<int32_t>()[0];
-          break;
-        case DT_INT64:
-          v = static_cast<double>(out[i].flat<int64_t>()[0]);
-          break;
-        default:
-          return absl::InvalidArgumentError(absl::StrCat(
-              "--metric ", fetches[i], " has dtype ",
-              DataTypeName(out[i].dtype()), "; a number is needed"));
-      }
-      sums[i] += v * static_cast<double>(end - begin);
-    }
-  }
-  for (double& s : sums) s /= static_cast<double>(data.rows);
-  return sums;
-}
-
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
-  std::ostringstream s;
-  s << std::setprecision(8) << v;
-  return s.str();
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 class Trainer {
@@ -521,9 +361,8 @@ class Trainer {
   // The workers whose address answers.
   std::vector<int> Alive() const;
   absl::Status Step(int64_t epoch, int64_t step_in_epoch, double* loss);
-  // Rows [lo, hi) of the training data: shard `rank` of `size`.
   std::pair<int64_t, int64_t> ShardOf(int rank, int size) const {
-    return {data_.rows * rank / size, data_.rows * (rank + 1) / size};
+    return ShardRows(data_.rows, rank, size);
   }
   void Log(const std::string& line) { progress_ << line << std::endl; }
 
@@ -590,22 +429,13 @@ absl::Status Trainer::Step(int64_t epoch, int64_t step_in_epoch, double* loss) {
     orders_.assign(size, {});
     for (int rank = 0; rank < size; ++rank) {
       const auto [lo, hi] = ShardOf(rank, size);
-      orders_[rank].resize(hi - lo);
-      std::iota(orders_[rank].begin(), orders_[rank].end(), 0);
-      std::mt19937_64 rng(static_cast<uint64_t>(f_.seed) * 1000003u +
-                          static_cast<uint64_t>(epoch) * 7919u + rank);
-      std::shuffle(orders_[rank].begin(), orders_[rank].end(), rng);
+      orders_[rank] = ShardOrder(hi - lo, f_.seed, epoch, rank);
     }
     orders_epoch_ = epoch;
   }
   for (int rank = 0; rank < size; ++rank) {
-    const std::vector<int64_t>& order = orders_[rank];
-    std::vector<int64_t> index;
-    for (int64_t i = 0; i < per; ++i) {
-      index.push_back(order[(step_in_epoch * per + i) % order.size()]);
-    }
     feeds.emplace_back(ReplicaPrefix(form_.tasks[rank]) + "/rill_rows",
-                       Tensor::FromVector<int64_t>(index));
+                       BatchRows(orders_[rank], step_in_epoch, per));
   }
   ASSIGN_OR_RETURN(std::vector<Tensor> losses,
                    form_.session->Run(feeds, form_.losses, form_.trains));
@@ -725,32 +555,17 @@ absl::Status Trainer::Train() {
         metrics, Evaluate(*form_.session, prefix, eval_, f_.metrics, f_.batch));
   }
   (void)form_.session->Close();
-  if (f_.json) {
-    std::string final_json =
-        absl::StrCat("{\"loss\": ", JsonNumber(final_loss[0]));
-    for (size_t i = 0; i < metrics.size(); ++i) {
-      absl::StrAppend(&final_json, ", ", JsonString(f_.metrics[i]), ": ",
-                      JsonNumber(metrics[i]));
-    }
-    final_json += "}";
-    out_ << "{\"scheme\": " << JsonString(f_.scheme)
-         << ", \"workers\": " << workers
-         << ", \"workers_at_end\": " << form_.tasks.size()
-         << ", \"steps\": " << step << ", \"epochs\": " << epoch
-         << ", \"seconds\": " << JsonNumber(seconds)
-         << ", \"examples_per_second\": "
-         << JsonNumber(static_cast<double>(examples) / std::max(seconds, 1e-9))
-         << ", \"bytes_sent\": " << bytes_sent_ << ", \"final\": " << final_json
-         << "}" << std::endl;
-  } else {
-    std::string line =
-        absl::StrCat("done: ", step, " steps in ", JsonNumber(seconds),
-                     " s, loss ", JsonNumber(final_loss[0]));
-    for (size_t i = 0; i < metrics.size(); ++i) {
-      absl::StrAppend(&line, ", ", f_.metrics[i], " ", JsonNumber(metrics[i]));
-    }
-    out_ << line << std::endl;
-  }
+  PrintResult(f_,
+              {.workers = workers,
+               .workers_at_end = static_cast<int>(form_.tasks.size()),
+               .steps = step,
+               .epochs = epoch,
+               .examples = examples,
+               .bytes_sent = bytes_sent_,
+               .seconds = seconds,
+               .final_loss = final_loss[0],
+               .metrics = metrics},
+              out_);
   return absl::OkStatus();
 }
 
@@ -794,33 +609,60 @@ absl::Status Train(const Args& args, std::ostream& out) {
   }
   Cluster cluster;
   if (!f.local_cluster.empty()) {
-    ASSIGN_OR_RETURN(
-        cluster.local,
-        LocalCluster::Start(
-            {{"chief", 1}, {"worker", f.local_cluster.at("worker")}}));
+    std::map<std::string, int> jobs = {
+        {"chief", 1}, {"worker", f.local_cluster.at("worker")}};
+    if (f.local_cluster.contains("ps") && f.local_cluster.at("ps") > 0) {
+      jobs["ps"] = f.local_cluster.at("ps");
+    }
+    ASSIGN_OR_RETURN(cluster.local, LocalCluster::Start(jobs));
     cluster.master = "grpc://" + cluster.local->Address("chief", 0);
+    cluster.master_task = "/job:chief/task:0";
     for (int t = 0; t < f.local_cluster.at("worker"); ++t) {
       cluster.workers.push_back(cluster.local->Address("worker", t));
+    }
+    for (int t = 0; jobs.contains("ps") && t < jobs.at("ps"); ++t) {
+      cluster.ps.push_back(cluster.local->Address("ps", t));
     }
   } else if (!f.cluster_json.empty()) {
     absl::StatusOr<ClusterSpec> spec = ClusterSpec::FromJson(f.cluster_json);
     if (!spec.ok()) return FlagError("--cluster", spec.status().message());
-    for (int t = 0;; ++t) {
-      absl::StatusOr<std::string> address = spec->Address("worker", t);
-      if (!address.ok()) break;
-      cluster.workers.push_back(*address);
+    for (const char* job : {"worker", "ps"}) {
+      for (int t = 0;; ++t) {
+        absl::StatusOr<std::string> address = spec->Address(job, t);
+        if (!address.ok()) break;
+        (std::string(job) == "ps" ? cluster.ps : cluster.workers)
+            .push_back(*address);
+      }
     }
     if (cluster.workers.empty()) {
       return FlagError("--cluster", "has no worker job (tasks 0, 1, ...)");
     }
+    if (f.scheme != "allreduce" && cluster.ps.empty()) {
+      return FlagError("--cluster",
+                       absl::StrCat("has no ps job; --scheme ", f.scheme,
+                                    " keeps the variables on ps tasks"));
+    }
     absl::StatusOr<std::string> chief = spec->Address("chief", 0);
     cluster.master =
         "grpc://" + (chief.ok() ? *chief : cluster.workers.front());
+    cluster.master_task =
+        chief.ok() ? "/job:chief/task:0" : "/job:worker/task:0";
   } else {
     cluster.workers.push_back("");  // One replica in this process.
   }
   const std::string loss_node_name(loss->node);
   const int loss_index = loss->index;
+  if (f.scheme != "allreduce") {
+    TrainJob job{.flags = std::move(f),
+                 .model_def = std::move(model_def),
+                 .model = std::move(model),
+                 .loss_node = loss_node_name,
+                 .loss_index = loss_index,
+                 .data = std::move(data),
+                 .eval = std::move(eval),
+                 .cluster = std::move(cluster)};
+    return TrainWithParameterServers(job, out);
+  }
   Trainer trainer(std::move(f), std::move(model_def), std::move(model),
                   loss_node_name, loss_index, std::move(data), std::move(eval),
                   std::move(cluster), out);

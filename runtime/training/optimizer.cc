@@ -156,6 +156,9 @@ Output Optimizer::Slot(const Scope& scope, const Output& var,
     return Output();
   }
   const std::string name = absl::StrCat(var.node()->name(), "/", slot);
+  // One slot per (variable, slot) however many updates use it.
+  auto [it, fresh] = made_.try_emplace(name);
+  if (!fresh) return it->second;
   Scope at = scope.WithNoControlDependencies().ColocateWith(var);
   std::vector<int64_t> dims(shape.dim_sizes().begin(), shape.dim_sizes().end());
   auto fill =
@@ -169,22 +172,27 @@ Output Optimizer::Slot(const Scope& scope, const Output& var,
     inits_.push_back(
         ops::AssignVariableOp(at.WithOpName(name + "/Assign"), handle, fill)
             .operation);
+    it->second = handle;
     return handle;
   }
   auto slot_var = ops::VariableV2(at.WithOpName(name), shape, dtype);
   inits_.push_back(
       ops::Assign(at.WithOpName(name + "/Assign"), slot_var, fill).operation);
+  it->second = slot_var;
   return slot_var;
 }
 
 Output Optimizer::NonSlot(const Scope& scope, const Output& with,
                           const std::string& name, DataType dtype,
                           double value) {
+  auto [it, fresh] = made_.try_emplace(name);
+  if (!fresh) return it->second;
   Scope at = scope.WithNoControlDependencies().ColocateWith(with);
   auto v = ops::VariableV2(at.WithOpName(name), PartialTensorShape({}), dtype);
   inits_.push_back(ops::Assign(at.WithOpName(name + "/Assign"), v,
                                grad::Scalar(at, value, dtype))
                        .operation);
+  it->second = v;
   return v;
 }
 

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/cc/output.h"
 #include "core/cc/scope.h"
@@ -111,6 +112,11 @@ class Optimizer {
  private:
   std::string name_;
   std::vector<Operation> inits_;
+  // The slot and non-slot variables made, by name: an update applied again
+  // to the same variable (ApplyGradients called once per worker, as
+  // asynchronous parameter servers do) shares them, as TensorFlow's
+  // optimizers do.
+  absl::flat_hash_map<std::string, Output> made_;
   Output learning_rate_tensor_;
 };
 

@@ -185,6 +185,43 @@ TEST(OptimizerTest, MomentumAdamAndAdagradFollowTheirRules) {
   }
 }
 
+TEST(OptimizerTest, UpdatesAppliedAgainShareTheSlots) {
+  // Two workers' pushes to one variable (ApplyGradients twice) keep one
+  // Adagrad accumulator, as TensorFlow's optimizers do: applying the same
+  // gradient through each update in turn is two Adagrad steps.
+  Scope root = Scope::NewRootScope();
+  auto w =
+      ops::VariableV2(root.WithOpName("w"), PartialTensorShape({1}), DT_FLOAT);
+  auto init_w = ops::Assign(root.WithOpName("init_w"), w, {1.0f});
+  auto g = ops::Const(root, {2.0f});
+  AdagradOptimizer opt(0.5, /*initial_accumulator_value=*/0.1);
+  auto first = opt.ApplyGradients(root, {{g, w}}, {.name = "first"});
+  auto second = opt.ApplyGradients(root, {{g, w}}, {.name = "second"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(opt.initializers().size(), 1u);
+  std::vector<Operation> inits = opt.initializers();
+  inits.push_back(init_w.operation);
+  ops::NoOp(root.WithOpName("init").WithControlDependencies(inits));
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  int accumulators = 0;
+  for (const auto& n : def.node()) {
+    accumulators += n.op() == "VariableV2" && n.name() != "w";
+  }
+  EXPECT_EQ(accumulators, 1);
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  ASSERT_TRUE((*session)->Run({}, {}, {"first"}).ok());
+  ASSERT_TRUE((*session)->Run({}, {}, {"second"}).ok());
+  auto out = (*session)->Run({}, {"w"}, {});
+  ASSERT_TRUE(out.ok()) << out.status();
+  // accum 0.1 + 4 = 4.1, then 8.1; w -= 0.5 * 2 / sqrt(accum) each time.
+  const double want = 1.0 - 1.0 / std::sqrt(4.1) - 1.0 / std::sqrt(8.1);
+  EXPECT_NEAR((*out)[0].flat<float>()[0], want, 1e-5);
+}
+
 TEST(OptimizerTest, BadRequestsAreClearErrors) {
   Scope root = Scope::NewRootScope();
   auto x = ops::Placeholder(root.WithOpName("x"), DT_FLOAT);

@@ -1,0 +1,243 @@
+#include "tools/train_common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/cc/ops.h"
+#include "core/platform/status_macros.h"
+#include "tools/tensor_text.h"
+
+namespace rill::tools {
+
+absl::Status FlagError(absl::string_view flag, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", why));
+}
+
+absl::StatusOr<Dataset> LoadData(
+    absl::string_view flag,
+    const std::vector<std::pair<std::string, std::string>>& files,
+    const Graph& model) {
+  Dataset d;
+  for (const auto& [name, path] : files) {
+    const Node* node = model.FindNode(name);
+    if (node == nullptr) {
+      return absl::NotFoundError(absl::StrCat(
+          flag, " ", name, ": the model has no node '", name, "'"));
+    }
+    if (node->op() != "Placeholder" && node->op() != "PlaceholderWithDefault") {
+      return FlagError(flag, absl::StrCat("'", name, "' is a ", node->op(),
+                                          ", not a Placeholder"));
+    }
+    if (std::find(d.names.begin(), d.names.end(), name) != d.names.end()) {
+      return FlagError(flag, absl::StrCat("'", name, "' is bound twice"));
+    }
+    absl::StatusOr<Tensor> t = ReadNpy(path, BaseType(node->output_type(0)));
+    if (!t.ok()) {
+      return absl::Status(
+          t.status().code(),
+          absl::StrCat(flag, " ", name, "=", path, ": ", t.status().message()));
+    }
+    if (t->dims() < 1) {
+      return FlagError(flag, absl::StrCat(path,
+                                          " holds a scalar; its rows "
+                                          "must be examples"));
+    }
+    if (!d.names.empty() && t->dim_size(0) != d.rows) {
+      return FlagError(flag,
+                       absl::StrCat(path, " has ", t->dim_size(0), " rows, ",
+                                    files[0].second, " has ", d.rows));
+    }
+    d.rows = t->dim_size(0);
+    d.names.push_back(name);
+    d.columns.push_back(*std::move(t));
+  }
+  if (d.rows == 0) return FlagError(flag, "the data has no rows");
+  return d;
+}
+
+std::unique_ptr<Optimizer> MakeOptimizer(const TrainFlags& f) {
+  if (f.optimizer == "momentum") {
+    return std::make_unique<MomentumOptimizer>(f.lr, 0.9);
+  }
+  if (f.optimizer == "adam") return std::make_unique<AdamOptimizer>(f.lr);
+  if (f.optimizer == "adagrad") return std::make_unique<AdagradOptimizer>(f.lr);
+  return std::make_unique<GradientDescentOptimizer>(f.lr);
+}
+
+std::vector<std::string> InitializersOf(const Graph& model,
+                                        const std::string& loss_node) {
+  if (model.FindNode("init") != nullptr) return {"init"};
+  absl::flat_hash_set<const Node*> needed;
+  std::vector<const Node*> stack = {model.FindNode(loss_node)};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (n == nullptr || !needed.insert(n).second) continue;
+    for (int i = 0; i < n->num_inputs(); ++i) {
+      if (n->input_edge(i) != nullptr) stack.push_back(n->input_edge(i)->src);
+    }
+    for (const Edge* e : n->control_in_edges()) stack.push_back(e->src);
+  }
+  std::vector<std::string> inits;
+  for (const Node* n : model.nodes()) {
+    if ((n->op() != "Assign" && n->op() != "AssignVariableOp") ||
+        needed.contains(n) || n->input_edge(0) == nullptr) {
+      continue;
+    }
+    const std::string& src = n->input_edge(0)->src->op();
+    if (src == "VariableV2" || src == "VarHandleOp") inits.push_back(n->name());
+  }
+  return inits;
+}
+
+std::string ReplicaPrefix(int task) { return absl::StrCat("replica_", task); }
+
+ReplicaInputs AddReplicaInputs(const Scope& replica, const Dataset& data) {
+  ReplicaInputs in;
+  Scope store = replica.NewSubScope("rill_data");
+  Scope inputs = replica.NewSubScope("rill_input");
+  auto rows = ops::Placeholder(replica.WithOpName("rill_rows"), DT_INT64);
+  for (size_t c = 0; c < data.names.size(); ++c) {
+    const std::string& name = data.names[c];
+    const DataType dtype = data.columns[c].dtype();
+    auto var = ops::VariableV2(store.WithOpName(name),
+                               PartialTensorShape::UnknownRank(), dtype);
+    auto value = ops::Placeholder(store.WithOpName(name + "/value"), dtype);
+    auto load = ops::Assign(store.WithOpName(name + "/load"), var, value,
+                            ops::Assign::ValidateShape(false));
+    in.input_map[name] =
+        ops::GatherV2(inputs.WithOpName(name), var, rows, int32_t{0});
+    in.loads.push_back(load.node()->name());
+    in.load_feeds.push_back(value.node()->name());
+  }
+  return in;
+}
+
+bool IsShardVariable(const Output& var, const std::string& replica_prefix) {
+  return absl::StartsWith(var.node()->name(), replica_prefix + "/rill_data/");
+}
+
+std::pair<int64_t, int64_t> ShardRows(int64_t rows, int rank, int size) {
+  return {rows * rank / size, rows * (rank + 1) / size};
+}
+
+std::vector<int64_t> ShardOrder(int64_t shard_rows, int64_t seed, int64_t epoch,
+                                int rank) {
+  std::vector<int64_t> order(shard_rows);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(static_cast<uint64_t>(seed) * 1000003u +
+                      static_cast<uint64_t>(epoch) * 7919u + rank);
+  std::shuffle(order.begin(), order.end(), rng);
+  return order;
+}
+
+Tensor BatchRows(const std::vector<int64_t>& order, int64_t step_in_epoch,
+                 int64_t per) {
+  std::vector<int64_t> index;
+  for (int64_t i = 0; i < per; ++i) {
+    index.push_back(order[(step_in_epoch * per + i) % order.size()]);
+  }
+  return Tensor::FromVector<int64_t>(index);
+}
+
+absl::StatusOr<std::vector<double>> Evaluate(
+    SessionInterface& session, const std::string& prefix, const Dataset& data,
+    const std::vector<std::string>& fetches, int64_t chunk) {
+  std::vector<double> sums(fetches.size(), 0.0);
+  std::vector<std::string> names;
+  for (const std::string& f : fetches) names.push_back(prefix + "/" + f);
+  for (int64_t begin = 0; begin < data.rows; begin += chunk) {
+    const int64_t end = std::min(data.rows, begin + chunk);
+    std::vector<std::pair<std::string, Tensor>> feeds;
+    for (size_t c = 0; c < data.names.size(); ++c) {
+      ASSIGN_OR_RETURN(Tensor rows, data.columns[c].Slice(begin, end));
+      feeds.emplace_back(prefix + "/rill_input/" + data.names[c],
+                         std::move(rows));
+    }
+    ASSIGN_OR_RETURN(std::vector<Tensor> out, session.Run(feeds, names, {}));
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i].NumElements() != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--metric ", fetches[i], " is not a scalar: shape ",
+                         out[i].shape().DebugString()));
+      }
+      double v;
+      switch (out[i].dtype()) {
+        case DT_FLOAT:
+          v = out[i].flat<float>()[0];
+          break;
+        case DT_DOUBLE:
+          v = out[i].flat<double>()[0];
+          break;
+        case DT_INT32:
+          v = out[i].flat<int32_t>()[0];
+          break;
+        case DT_INT64:
+          v = static_cast<double>(out[i].flat<int64_t>()[0]);
+          break;
+        default:
+          return absl::InvalidArgumentError(absl::StrCat(
+              "--metric ", fetches[i], " has dtype ",
+              DataTypeName(out[i].dtype()), "; a number is needed"));
+      }
+      sums[i] += v * static_cast<double>(end - begin);
+    }
+  }
+  for (double& s : sums) s /= static_cast<double>(data.rows);
+  return sums;
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::ostringstream s;
+  s << std::setprecision(8) << v;
+  return s.str();
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void PrintResult(const TrainFlags& f, const TrainResult& r, std::ostream& out) {
+  if (f.json) {
+    std::string final_json =
+        absl::StrCat("{\"loss\": ", JsonNumber(r.final_loss));
+    for (size_t i = 0; i < r.metrics.size(); ++i) {
+      absl::StrAppend(&final_json, ", ", JsonString(f.metrics[i]), ": ",
+                      JsonNumber(r.metrics[i]));
+    }
+    final_json += "}";
+    out << "{\"scheme\": " << JsonString(f.scheme)
+        << ", \"workers\": " << r.workers
+        << ", \"workers_at_end\": " << r.workers_at_end
+        << ", \"steps\": " << r.steps << ", \"epochs\": " << r.epochs
+        << ", \"seconds\": " << JsonNumber(r.seconds)
+        << ", \"examples_per_second\": "
+        << JsonNumber(static_cast<double>(r.examples) /
+                      std::max(r.seconds, 1e-9))
+        << ", \"bytes_sent\": " << r.bytes_sent << ", \"final\": " << final_json
+        << "}" << std::endl;
+    return;
+  }
+  std::string line =
+      absl::StrCat("done: ", r.steps, " steps in ", JsonNumber(r.seconds),
+                   " s, loss ", JsonNumber(r.final_loss));
+  for (size_t i = 0; i < r.metrics.size(); ++i) {
+    absl::StrAppend(&line, ", ", f.metrics[i], " ", JsonNumber(r.metrics[i]));
+  }
+  out << line << std::endl;
+}
+
+}  // namespace rill::tools

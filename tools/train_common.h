@@ -1,0 +1,144 @@
+// What the schemes of `rill train` (SPEC 7) share: the parsed flags, the
+// training data, a replica's data inputs on its task, the shards' row
+// orders, evaluation, and the final report. tools/train.cc parses the flags
+// and runs `allreduce`; tools/train_ps.cc runs the parameter-server schemes.
+#ifndef RILL_TOOLS_TRAIN_COMMON_H_
+#define RILL_TOOLS_TRAIN_COMMON_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/cc/output.h"
+#include "core/cc/scope.h"
+#include "core/graph/graph.h"
+#include "core/protos/graph.pb.h"
+#include "runtime/session/session.h"
+#include "runtime/training/optimizer.h"
+#include "tools/local_cluster.h"
+
+namespace rill::tools {
+
+struct TrainFlags {
+  std::string model;
+  std::string loss;
+  std::vector<std::pair<std::string, std::string>> data, eval;
+  std::vector<std::string> metrics;
+  std::string scheme;
+  std::string cluster_json;
+  std::map<std::string, int> local_cluster;  // job -> tasks; empty: none.
+  std::string optimizer = "sgd";
+  double lr = 0.01;
+  int64_t batch = 32;
+  int64_t epochs = 0;
+  int64_t steps = 0;
+  double fusion_mb = 64;
+  int64_t n_fetch = 1, n_push = 1;
+  int64_t staleness = 3;
+  int64_t replicas_to_aggregate = 0;  // 0: every worker.
+  int64_t seed = 0;
+  bool json = false;
+  // Flags given that the chosen scheme does not take.
+  std::vector<std::string> other_scheme_flags;
+};
+
+absl::Status FlagError(absl::string_view flag, absl::string_view why);
+
+// One column per bound placeholder, all with the same number of rows.
+struct Dataset {
+  std::vector<std::string> names;
+  std::vector<Tensor> columns;
+  int64_t rows = 0;
+};
+
+// The .npy files bound to the model's placeholders by `flag`.
+absl::StatusOr<Dataset> LoadData(
+    absl::string_view flag,
+    const std::vector<std::pair<std::string, std::string>>& files,
+    const Graph& model);
+
+std::unique_ptr<Optimizer> MakeOptimizer(const TrainFlags& f);
+
+// The model's initializers: its "init" node when it has one, else every
+// Assign/AssignVariableOp of a variable that the loss does not depend on.
+std::vector<std::string> InitializersOf(const Graph& model,
+                                        const std::string& loss_node);
+
+// Where the tasks are, and what the driver started.
+struct Cluster {
+  std::unique_ptr<LocalCluster> local;  // Set for --local-cluster.
+  std::string master;                   // "" in-process.
+  std::string master_task;  // "/job:chief/task:0" or "/job:worker/task:0".
+  std::vector<std::string> workers;  // Address of each worker task.
+  std::vector<std::string> ps;       // Address of each ps task.
+};
+
+// "replica_<task>": the scope of worker task's copy of the model.
+std::string ReplicaPrefix(int task);
+
+// A replica's data inputs, on its task: each bound placeholder is replaced
+// (input_map, for ImportIntoScope) by the rows of the replica's shard that
+// the step feeds to "<replica>/rill_rows"; the shard lives in a variable
+// "<replica>/rill_data/<name>" loaded once by `loads` (fed `load_feeds`).
+// Evaluation feeds rows to "<replica>/rill_input/<name>" instead.
+struct ReplicaInputs {
+  absl::flat_hash_map<std::string, Output> input_map;
+  std::vector<std::string> loads, load_feeds;
+};
+ReplicaInputs AddReplicaInputs(const Scope& replica, const Dataset& data);
+// True for the shard variables AddReplicaInputs made (not the model's).
+bool IsShardVariable(const Output& var, const std::string& replica_prefix);
+
+// Rows [lo, hi) of `rows`: shard `rank` of `size`.
+std::pair<int64_t, int64_t> ShardRows(int64_t rows, int rank, int size);
+// The shard's rows (numbered within it) in an order fixed by the seed, the
+// epoch and the shard.
+std::vector<int64_t> ShardOrder(int64_t shard_rows, int64_t seed, int64_t epoch,
+                                int rank);
+// `per` row numbers of the step's batch from an epoch's order.
+Tensor BatchRows(const std::vector<int64_t>& order, int64_t step_in_epoch,
+                 int64_t per);
+
+// What a pass over `data` gives for `fetches` (scalars) on one replica:
+// each the mean over the rows, weighted by the rows of each chunk.
+absl::StatusOr<std::vector<double>> Evaluate(
+    SessionInterface& session, const std::string& prefix, const Dataset& data,
+    const std::vector<std::string>& fetches, int64_t chunk);
+
+std::string JsonNumber(double v);
+std::string JsonString(const std::string& s);
+
+// What a run reports at its end (SPEC 7's JSON object, or a text line).
+struct TrainResult {
+  int workers = 0, workers_at_end = 0;
+  int64_t steps = 0, epochs = 0, examples = 0, bytes_sent = 0;
+  double seconds = 0;
+  double final_loss = 0;
+  std::vector<double> metrics;
+};
+void PrintResult(const TrainFlags& f, const TrainResult& r, std::ostream& out);
+
+// The model, its loss, the data and the cluster, as Train() checked them.
+struct TrainJob {
+  TrainFlags flags;
+  ::tensorflow::GraphDef model_def;
+  std::unique_ptr<Graph> model;
+  std::string loss_node;
+  int loss_index = 0;
+  Dataset data, eval;
+  Cluster cluster;
+};
+
+// sync-ps, async-ps and ssp (tools/train_ps.cc).
+absl::Status TrainWithParameterServers(TrainJob& job, std::ostream& out);
+
+}  // namespace rill::tools
+
+#endif  // RILL_TOOLS_TRAIN_COMMON_H_

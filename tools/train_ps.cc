@@ -1,0 +1,727 @@
+// rill train's parameter-server schemes (SPEC 7): sync-ps, async-ps
+// (DistBelief's Downpour SGD) and ssp (stale-synchronous parallel).
+//
+// One graph and one session on the cluster's master, as for allreduce:
+//  - the shared parameters: one variable per model variable, "ps/<name>",
+//    on a ps task, the largest first onto the least loaded task (bytes);
+//  - per worker task t, a replica "replica_<t>/..." pinned to the task,
+//    with its own copy of the parameters (the model's variables) and its
+//    shard of the data: `fetch` copies the shared parameters into the
+//    replica's (ps -> worker), and the replica computes its gradients
+//    against its copy;
+//  - "rill_eval/...": the model reading the shared parameters themselves,
+//    on the master's task, for the progress lines' metrics and the final
+//    figures.
+//
+// sync-ps: a step fetches every replica's copy, then averages their
+//   gradients on the ps and applies them there with the optimizer (its
+//   slots beside the parameters). With --replicas-to-aggregate N below the
+//   number of workers (backup workers), each worker runs its step on a
+//   thread of the driver and leaves its gradients in slots of its own on
+//   the ps; the first N of a step are averaged (a mask fed to the update),
+//   the rest are dropped as stale, as SyncReplicasOptimizer does.
+// async-ps: each worker loops on a thread of its own: every --n-fetch steps
+//   it fetches, each step adds its gradients to accumulators on its task,
+//   and every --n-push steps it pushes them: the optimizer on the ps applies
+//   the accumulated gradients (one optimizer state, shared by every
+//   worker's pushes, as DistBelief's Adagrad is) and the accumulators are
+//   cleared. Workers never wait for each other.
+// ssp: async-ps with a fetch and a push every step, and no worker more than
+//   --staleness steps ahead of the slowest live one (Ho et al. 2013).
+//
+// A worker that dies: async-ps and ssp go on with the others, sync-ps with
+// backup workers as long as N are left; otherwise the step's error ends
+// the run.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "core/cc/import_graph.h"
+#include "core/cc/ops.h"
+#include "core/framework/attr_value.h"
+#include "core/platform/status_macros.h"
+#include "distributed/grpc_session.h"
+#include "runtime/training/grad_helpers.h"
+#include "tools/train_common.h"
+
+namespace rill::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using grad::IsResourceVariable;
+
+constexpr char kEval[] = "rill_eval";
+
+std::string PsDevice(int p) { return absl::StrCat("/job:ps/task:", p); }
+std::string WorkerDevice(int t) { return absl::StrCat("/job:worker/task:", t); }
+
+// A model variable and where its shared copy lives.
+struct Parameter {
+  std::string name;  // The model's variable node.
+  DataType dtype = DT_INVALID;
+  PartialTensorShape shape;
+  int64_t bytes = 0;
+  int ps = 0;
+  Output shared;
+};
+
+// What one worker's replica runs.
+struct Replica {
+  std::string prefix;
+  std::string loss;
+  std::string fetch;    // Shared parameters -> the replica's copy.
+  std::string compute;  // async/ssp: gradients into the accumulators;
+                        // sync-ps with backups: into the worker's slots.
+  std::string push;     // async/ssp: compute, apply on the ps, clear.
+  std::vector<std::string> loads, load_feeds;
+  std::string init;  // The model's initializers in this replica.
+};
+
+// The copy of `from` into variable `to` (both of the same kind).
+Operation CopyVariable(const Scope& scope, const Output& to, const Output& from,
+                       DataType dtype) {
+  if (IsResourceVariable(to)) {
+    return ops::AssignVariableOp(scope, to,
+                                 ops::ReadVariableOp(scope, from, dtype));
+  }
+  return ops::Assign(scope, to, from).operation;
+}
+
+// A variable like `like` (same kind, dtype and shape) named `name`.
+Output NewVariable(const Scope& scope, const std::string& name,
+                   const Output& like, DataType dtype,
+                   const PartialTensorShape& shape) {
+  if (IsResourceVariable(like)) {
+    return ops::VarHandleOp(scope.WithOpName(name), dtype, shape,
+                            ops::VarHandleOp::SharedName(name));
+  }
+  return ops::VariableV2(scope.WithOpName(name), shape, dtype);
+}
+
+// A ref variable of `shape` on the scope's device, set to zeros by the
+// returned initializer.
+Output Zeros(const Scope& scope, const std::string& name, DataType dtype,
+             const PartialTensorShape& shape, std::vector<Operation>* inits) {
+  std::vector<int64_t> dims(shape.dim_sizes().begin(), shape.dim_sizes().end());
+  auto var = ops::VariableV2(scope.WithOpName(name), shape, dtype);
+  auto zeros =
+      ops::Fill(scope,
+                Tensor::FromVector<int64_t>(
+                    dims, TensorShape({static_cast<int64_t>(dims.size())})),
+                grad::Scalar(scope, 0, dtype));
+  inits->push_back(ops::Assign(scope, var, zeros).operation);
+  return var;
+}
+
+class PsTrainer {
+ public:
+  PsTrainer(TrainJob& job, std::ostream& out)
+      : job_(job),
+        f_(job.flags),
+        out_(out),
+        progress_(f_.json ? std::cerr : out),
+        workers_(static_cast<int>(job.cluster.workers.size())) {}
+
+  absl::Status Train();
+
+ private:
+  absl::Status Build();
+  // The step of worker t's replica in its epoch: its rows.
+  std::vector<std::pair<std::string, Tensor>> RowsFeed(int t, int64_t step);
+  // A worker's loop on a driver thread: async-ps and ssp; sync-ps with
+  // backup workers.
+  void AsyncLoop(int t);
+  void BackupLoop(int t);
+  // sync-ps: one step of every worker; with backups, the update of step
+  // `step` from its first N workers.
+  absl::Status SyncStep(int64_t step);
+  absl::Status Aggregate(int64_t step);
+  // Worker t's step failed: the worker died (the others go on, when the
+  // scheme allows) or the run fails.
+  void Lost(int t, const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
+  // Steps done by the slowest live worker.
+  int64_t SlowestLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EpochLine(int64_t epoch, double seconds);
+  void Log(const std::string& line) { progress_ << line << std::endl; }
+  bool Backups() const {
+    return f_.scheme == "sync-ps" && f_.replicas_to_aggregate > 0 &&
+           f_.replicas_to_aggregate < workers_;
+  }
+
+  TrainJob& job_;
+  const TrainFlags& f_;
+  std::ostream& out_;
+  std::ostream& progress_;
+  const int workers_;
+  std::vector<Parameter> params_;
+  std::vector<Replica> replicas_;
+  std::string ps_init_, apply_;
+  // The optimizer's slots, the accumulators and the backup workers' slots.
+  std::vector<Operation> state_inits_;
+  std::string init_state_;
+  std::unique_ptr<SessionInterface> session_;
+  int64_t param_bytes_ = 0;
+  int64_t steps_per_epoch_ = 1, total_ = 0, per_ = 0;
+  // The shards' row orders, per worker, of the epoch orders_epoch_[t].
+  std::vector<std::vector<int64_t>> orders_;
+  std::vector<int64_t> orders_epoch_;
+
+  absl::Mutex mu_;
+  std::vector<int64_t> done_ ABSL_GUARDED_BY(mu_);  // Steps each worker ran.
+  std::vector<bool> alive_ ABSL_GUARDED_BY(mu_);
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  // Per epoch: loss sum and count of the steps run in it.
+  std::map<int64_t, std::pair<double, int64_t>> epoch_loss_
+      ABSL_GUARDED_BY(mu_);
+  int64_t bytes_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  // sync-ps with backups: the step being aggregated, who arrived in it.
+  int64_t sync_step_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<int> arrived_ ABSL_GUARDED_BY(mu_);
+  std::vector<double> arrived_loss_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status PsTrainer::Build() {
+  const Cluster& cluster = job_.cluster;
+  const int ps_tasks = static_cast<int>(cluster.ps.size());
+  Scope root = Scope::NewRootScope();
+  const std::vector<std::string> model_inits =
+      InitializersOf(*job_.model, job_.loss_node);
+  std::unique_ptr<Optimizer> opt = MakeOptimizer(f_);
+  // Every worker's gradients, per parameter (sync-ps).
+  std::vector<std::vector<Output>> grads;
+  for (int t = 0; t < workers_; ++t) {
+    Replica r;
+    r.prefix = ReplicaPrefix(t);
+    Scope s = root.NewSubScope(r.prefix).WithDevice(WorkerDevice(t));
+    ReplicaInputs in = AddReplicaInputs(s, job_.data);
+    r.loads = in.loads;
+    r.load_feeds = in.load_feeds;
+    ASSIGN_OR_RETURN(ImportedNodes nodes,
+                     ImportIntoScope(s, job_.model_def, in.input_map));
+    const Output loss(nodes.at(job_.loss_node), job_.loss_index);
+    r.loss = absl::StrCat(loss.node()->name(), ":", job_.loss_index);
+    std::vector<Output> local;
+    for (const Output& v : VariablesOf(loss)) {
+      if (!IsShardVariable(v, r.prefix)) local.push_back(v);
+    }
+    if (t == 0) {
+      // The shared parameters, spread over the ps tasks by bytes.
+      for (const Output& v : local) {
+        Parameter p;
+        p.name = v.node()->name().substr(r.prefix.size() + 1);
+        p.dtype = grad::VariableDtype(v);
+        RETURN_IF_ERROR(GetAttr(v.node()->attrs(), "shape", &p.shape));
+        if (!p.shape.IsFullyDefined()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "variable '", p.name, "' has shape ", p.shape.DebugString(),
+              "; parameter servers need fully defined shapes"));
+        }
+        p.bytes = p.shape.num_elements() * DataTypeSize(p.dtype);
+        params_.push_back(p);
+      }
+      std::vector<int> order(params_.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return params_[a].bytes > params_[b].bytes;
+      });
+      std::vector<int64_t> load(ps_tasks, 0);
+      for (int i : order) {
+        const int p = static_cast<int>(
+            std::min_element(load.begin(), load.end()) - load.begin());
+        params_[i].ps = p;
+        load[p] += params_[i].bytes;
+        param_bytes_ += params_[i].bytes;
+      }
+      std::vector<Operation> copies;
+      for (size_t i = 0; i < params_.size(); ++i) {
+        Scope at = root.NewSubScope("ps").WithDevice(PsDevice(params_[i].ps));
+        params_[i].shared = NewVariable(at, params_[i].name, local[i],
+                                        params_[i].dtype, params_[i].shape);
+        copies.push_back(
+            CopyVariable(at, params_[i].shared, local[i], params_[i].dtype));
+      }
+      ps_init_ =
+          ops::NoOp(
+              root.WithOpName("rill_ps_init").WithControlDependencies(copies))
+              .operation.name();
+      grads.resize(params_.size());
+    }
+    if (local.size() != params_.size()) {
+      return absl::InternalError("replicas differ in their variables");
+    }
+    std::vector<Operation> inits;
+    for (const std::string& name : model_inits) {
+      inits.emplace_back(nodes.at(name));
+    }
+    r.init = ops::NoOp(s.WithOpName("rill_init").WithControlDependencies(inits))
+                 .operation.name();
+    std::vector<Operation> copies;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      copies.push_back(
+          CopyVariable(s, local[i], params_[i].shared, params_[i].dtype));
+    }
+    r.fetch =
+        ops::NoOp(s.WithOpName("rill_fetch").WithControlDependencies(copies))
+            .operation.name();
+    ASSIGN_OR_RETURN(std::vector<Optimizer::GradAndVar> gv,
+                     opt->ComputeGradients(s, loss, local));
+    // The gradient of each parameter (none for one the loss ignores).
+    std::vector<Output> g(params_.size());
+    for (const auto& [grad, var] : gv) {
+      const auto it =
+          std::find_if(local.begin(), local.end(),
+                       [&](const Output& v) { return v.node() == var.node(); });
+      g[it - local.begin()] = grad;
+    }
+    if (f_.scheme == "sync-ps" && !Backups()) {
+      for (size_t i = 0; i < params_.size(); ++i) grads[i].push_back(g[i]);
+    } else if (f_.scheme == "sync-ps") {
+      // This worker's slots on the ps, read by the update under the mask.
+      std::vector<Operation> stash;
+      for (size_t i = 0; i < params_.size(); ++i) {
+        if (g[i].node() == nullptr) continue;
+        Scope at = root.NewSubScope(absl::StrCat("ps/", r.prefix))
+                       .WithDevice(PsDevice(params_[i].ps));
+        Output slot = Zeros(at, params_[i].name, params_[i].dtype,
+                            params_[i].shape, &state_inits_);
+        stash.push_back(ops::Assign(at, slot, g[i]).operation);
+        grads[i].push_back(slot);
+      }
+      r.compute =
+          ops::NoOp(s.WithOpName("rill_stash").WithControlDependencies(stash))
+              .operation.name();
+    } else {
+      // Accumulators on the worker, pushed to the ps and cleared.
+      std::vector<Operation> adds;
+      std::vector<Optimizer::GradAndVar> pushed;
+      std::vector<Output> accs;
+      Scope acc_scope = s.NewSubScope("rill_acc");
+      for (size_t i = 0; i < params_.size(); ++i) {
+        if (g[i].node() == nullptr) continue;
+        Output acc = Zeros(acc_scope, params_[i].name, params_[i].dtype,
+                           params_[i].shape, &state_inits_);
+        adds.push_back(ops::AssignAdd(acc_scope, acc, g[i]).operation);
+        pushed.emplace_back(acc, params_[i].shared);
+        accs.push_back(acc);
+      }
+      auto compute =
+          ops::NoOp(s.WithOpName("rill_compute").WithControlDependencies(adds));
+      r.compute = compute.operation.name();
+      ASSIGN_OR_RETURN(
+          Operation applied,
+          opt->ApplyGradients(root.NewSubScope(absl::StrCat("ps/push_", t))
+                                  .WithControlDependencies({compute.operation}),
+                              pushed));
+      std::vector<Operation> clears;
+      Scope clear = acc_scope.WithControlDependencies({applied});
+      for (const Output& acc : accs) {
+        clears.push_back(
+            ops::Assign(clear, acc, ops::ZerosLike(clear, acc)).operation);
+      }
+      r.push =
+          ops::NoOp(s.WithOpName("rill_push").WithControlDependencies(clears))
+              .operation.name();
+    }
+    replicas_.push_back(std::move(r));
+  }
+  if (f_.scheme == "sync-ps") {
+    // The average of the workers' gradients (of the first N, under the
+    // mask, with backups), beside each parameter, then the update there.
+    std::vector<Optimizer::GradAndVar> averaged;
+    Output mask;
+    if (Backups()) {
+      mask = ops::Placeholder(root.WithOpName("rill_mask"), DT_FLOAT);
+    }
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (grads[i].empty() || grads[i][0].node() == nullptr) continue;
+      Scope at =
+          root.NewSubScope("ps/average").WithDevice(PsDevice(params_[i].ps));
+      std::vector<Output> terms = grads[i];
+      Output sum;
+      if (Backups()) {
+        for (int t = 0; t < workers_; ++t) {
+          Output weight = ops::Cast(at, ops::GatherV2(at, mask, t, int32_t{0}),
+                                    params_[i].dtype);
+          terms[t] = ops::Mul(at, weight, terms[t]);
+        }
+        sum = ops::AddN(at, terms);
+      } else {
+        sum = terms.size() == 1 ? terms[0] : Output(ops::AddN(at, terms));
+        sum = ops::Div(at, sum,
+                       grad::Scalar(at, static_cast<double>(terms.size()),
+                                    params_[i].dtype));
+      }
+      averaged.emplace_back(sum, params_[i].shared);
+    }
+    ASSIGN_OR_RETURN(Operation apply,
+                     opt->ApplyGradients(root.NewSubScope("ps"), averaged,
+                                         {.name = "rill_apply"}));
+    apply_ = apply.name();
+  }
+  for (const Operation& op : opt->initializers()) {
+    state_inits_.push_back(op);
+  }
+  init_state_ = ops::NoOp(root.WithOpName("rill_init_state")
+                              .WithControlDependencies(state_inits_))
+                    .operation.name();
+  // The model over the shared parameters, for evaluation.
+  {
+    // On the master's task: it lives as long as the run does.
+    Scope e = root.NewSubScope(kEval).WithDevice(job_.cluster.master_task);
+    absl::flat_hash_map<std::string, Output> input_map;
+    for (size_t c = 0; c < job_.data.names.size(); ++c) {
+      input_map[job_.data.names[c]] =
+          ops::Placeholder(e.WithOpName("rill_input/" + job_.data.names[c]),
+                           job_.data.columns[c].dtype());
+    }
+    for (const Parameter& p : params_) input_map[p.name] = p.shared;
+    RETURN_IF_ERROR(ImportIntoScope(e, job_.model_def, input_map).status());
+  }
+  ::tensorflow::GraphDef def;
+  RETURN_IF_ERROR(root.ToGraphDef(&def));
+  ASSIGN_OR_RETURN(session_,
+                   GrpcSession::Create(job_.cluster.master, std::move(def)));
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, Tensor>> PsTrainer::RowsFeed(int t,
+                                                                int64_t step) {
+  const int64_t epoch = step / steps_per_epoch_;
+  if (orders_epoch_[t] != epoch) {
+    const auto [lo, hi] = ShardRows(job_.data.rows, t, workers_);
+    orders_[t] = ShardOrder(hi - lo, f_.seed, epoch, t);
+    orders_epoch_[t] = epoch;
+  }
+  return {{replicas_[t].prefix + "/rill_rows",
+           BatchRows(orders_[t], step % steps_per_epoch_, per_)}};
+}
+
+double ScalarOf(const Tensor& t) {
+  return t.dtype() == DT_DOUBLE ? t.flat<double>()[0] : t.flat<float>()[0];
+}
+
+void PsTrainer::Lost(int t, const absl::Status& why) {
+  const bool listening = Listening(job_.cluster.workers[t], 500);
+  absl::MutexLock lock(&mu_);
+  alive_[t] = false;
+  if (listening || f_.scheme == "sync-ps" && !Backups()) {
+    // Not a lost worker: the run fails.
+    if (failed_.ok()) failed_ = why;
+    return;
+  }
+  int left = static_cast<int>(std::count(alive_.begin(), alive_.end(), true));
+  if (left == 0 ||
+      (Backups() && left < static_cast<int>(f_.replicas_to_aggregate))) {
+    if (failed_.ok()) {
+      failed_ = absl::Status(
+          why.code(),
+          absl::StrCat("too few workers left (", left, "): ", why.message()));
+    }
+    return;
+  }
+  progress_ << "lost worker " << t << " (" << why.message()
+            << "); continuing with " << left << " workers" << std::endl;
+}
+
+int64_t PsTrainer::SlowestLocked() const {
+  int64_t slowest = total_;
+  for (int t = 0; t < workers_; ++t) {
+    if (alive_[t]) slowest = std::min(slowest, done_[t]);
+  }
+  return slowest;
+}
+
+void PsTrainer::AsyncLoop(int t) {
+  const Replica& r = replicas_[t];
+  const bool ssp = f_.scheme == "ssp";
+  const int64_t n_fetch = ssp ? 1 : f_.n_fetch;
+  const int64_t n_push = ssp ? 1 : f_.n_push;
+  for (int64_t step = 0; step < total_; ++step) {
+    {
+      absl::MutexLock lock(&mu_);
+      // ssp: no more than `staleness` steps ahead of the slowest.
+      auto may_go = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !failed_.ok() || !ssp || step <= SlowestLocked() + f_.staleness;
+      };
+      mu_.Await(absl::Condition(&may_go));
+      if (!failed_.ok()) return;
+    }
+    const bool fetch = step % n_fetch == 0;
+    const bool push = (step + 1) % n_push == 0 || step + 1 == total_;
+    absl::StatusOr<std::vector<Tensor>> loss =
+        fetch ? session_->Run({}, {}, {r.fetch})
+              : absl::StatusOr<std::vector<Tensor>>(std::vector<Tensor>());
+    if (loss.ok()) {
+      loss = session_->Run(RowsFeed(t, step), {r.loss},
+                           {push ? r.push : r.compute});
+    }
+    if (!loss.ok()) {
+      Lost(t, loss.status());
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    bytes_sent_ += (fetch + push) * param_bytes_;
+    done_[t] = step + 1;
+    auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
+    sum += ScalarOf((*loss)[0]);
+    ++count;
+  }
+}
+
+void PsTrainer::BackupLoop(int t) {
+  const Replica& r = replicas_[t];
+  while (true) {
+    int64_t step;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!failed_.ok() || sync_step_ >= total_) return;
+      step = sync_step_;
+    }
+    absl::StatusOr<std::vector<Tensor>> loss = session_->Run({}, {}, {r.fetch});
+    if (loss.ok()) {
+      loss = session_->Run(RowsFeed(t, step), {r.loss}, {r.compute});
+    }
+    if (!loss.ok()) {
+      Lost(t, loss.status());
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    bytes_sent_ += 2 * param_bytes_;
+    // Among the first N of its step, or stale and dropped.
+    if (step == sync_step_ &&
+        static_cast<int64_t>(arrived_.size()) < f_.replicas_to_aggregate) {
+      arrived_.push_back(t);
+      arrived_loss_.push_back(ScalarOf((*loss)[0]));
+    }
+    // The next step starts from the parameters its update leaves.
+    auto updated = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return !failed_.ok() || sync_step_ > step;
+    };
+    mu_.Await(absl::Condition(&updated));
+  }
+}
+
+absl::Status PsTrainer::Aggregate(int64_t step) {
+  std::vector<float> mask(workers_, 0.0f);
+  double loss = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return !failed_.ok() ||
+             static_cast<int64_t>(arrived_.size()) >= f_.replicas_to_aggregate;
+    };
+    mu_.Await(absl::Condition(&enough));
+    RETURN_IF_ERROR(failed_);
+    for (size_t i = 0; i < arrived_.size(); ++i) {
+      mask[arrived_[i]] = 1.0f / static_cast<float>(arrived_.size());
+      loss += arrived_loss_[i] / static_cast<double>(arrived_.size());
+    }
+  }
+  absl::Status s =
+      session_
+          ->Run({{"rill_mask", Tensor::FromVector<float>(mask)}}, {}, {apply_})
+          .status();
+  absl::MutexLock lock(&mu_);
+  if (!s.ok()) {
+    if (failed_.ok()) failed_ = s;
+    return s;
+  }
+  auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
+  sum += loss;
+  ++count;
+  std::fill(done_.begin(), done_.end(), step + 1);
+  arrived_.clear();
+  arrived_loss_.clear();
+  sync_step_ = step + 1;
+  return absl::OkStatus();
+}
+
+absl::Status PsTrainer::SyncStep(int64_t step) {
+  std::vector<std::string> fetches, losses;
+  std::vector<std::pair<std::string, Tensor>> feeds;
+  for (int t = 0; t < workers_; ++t) {
+    fetches.push_back(replicas_[t].fetch);
+    losses.push_back(replicas_[t].loss);
+    for (auto& feed : RowsFeed(t, step)) feeds.push_back(std::move(feed));
+  }
+  RETURN_IF_ERROR(session_->Run({}, {}, fetches).status());
+  ASSIGN_OR_RETURN(std::vector<Tensor> out,
+                   session_->Run(feeds, losses, {apply_}));
+  double loss = 0;
+  for (const Tensor& l : out) loss += ScalarOf(l) / workers_;
+  absl::MutexLock lock(&mu_);
+  // Each worker fetched the parameters and sent its gradients.
+  bytes_sent_ += 2 * workers_ * param_bytes_;
+  auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
+  sum += loss;
+  ++count;
+  std::fill(done_.begin(), done_.end(), step + 1);
+  return absl::OkStatus();
+}
+
+absl::Status PsTrainer::EpochLine(int64_t epoch, double seconds) {
+  double loss = 0;
+  int64_t count = 0;
+  int left = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    std::tie(loss, count) = epoch_loss_[epoch];
+    left = static_cast<int>(std::count(alive_.begin(), alive_.end(), true));
+  }
+  std::string line =
+      absl::StrCat("epoch ", epoch + 1, "  step ",
+                   std::min(total_, (epoch + 1) * steps_per_epoch_), "  loss ",
+                   JsonNumber(loss / std::max<int64_t>(1, count)));
+  if (!f_.metrics.empty()) {
+    ASSIGN_OR_RETURN(
+        std::vector<double> values,
+        Evaluate(*session_, kEval, job_.eval, f_.metrics, f_.batch));
+    for (size_t i = 0; i < values.size(); ++i) {
+      absl::StrAppend(&line, "  ", f_.metrics[i], " ", JsonNumber(values[i]));
+    }
+  }
+  // A sync step counts every worker's rows; an asynchronous one its own.
+  const int64_t rows = f_.scheme == "sync-ps" ? f_.batch : per_;
+  absl::StrAppend(&line, "  ",
+                  static_cast<int64_t>(count * rows / std::max(seconds, 1e-9)),
+                  " examples/s  (", left, " workers)");
+  Log(line);
+  return absl::OkStatus();
+}
+
+absl::Status PsTrainer::Train() {
+  if (f_.batch % workers_ != 0 || f_.batch < workers_) {
+    return FlagError("--batch", absl::StrCat("the global batch ", f_.batch,
+                                             " must be a multiple of the ",
+                                             workers_, " workers"));
+  }
+  per_ = f_.batch / workers_;
+  if (job_.data.rows / workers_ < per_) {
+    return FlagError(
+        "--batch",
+        absl::StrCat("each of the ", workers_, " workers gets ",
+                     job_.data.rows / workers_, " rows, fewer than its ", per_,
+                     " rows of a batch"));
+  }
+  if (f_.replicas_to_aggregate > workers_) {
+    return FlagError("--replicas-to-aggregate",
+                     absl::StrCat(f_.replicas_to_aggregate,
+                                  " is more than the ", workers_, " workers"));
+  }
+  steps_per_epoch_ = std::max<int64_t>(1, (job_.data.rows / workers_) / per_);
+  total_ = f_.steps > 0 ? f_.steps : f_.epochs * steps_per_epoch_;
+  orders_.assign(workers_, {});
+  orders_epoch_.assign(workers_, -1);
+  {
+    absl::MutexLock lock(&mu_);
+    done_.assign(workers_, 0);
+    alive_.assign(workers_, true);
+  }
+  RETURN_IF_ERROR(Build());
+  // Each worker's shard to its task, then the model's initial values from
+  // replica 0 to the ps, and from there to every replica.
+  std::vector<std::pair<std::string, Tensor>> shards;
+  std::vector<std::string> loads, fetches;
+  for (int t = 0; t < workers_; ++t) {
+    const auto [lo, hi] = ShardRows(job_.data.rows, t, workers_);
+    for (size_t c = 0; c < job_.data.names.size(); ++c) {
+      ASSIGN_OR_RETURN(Tensor shard, job_.data.columns[c].Slice(lo, hi));
+      shards.emplace_back(replicas_[t].load_feeds[c], std::move(shard));
+      loads.push_back(replicas_[t].loads[c]);
+    }
+    fetches.push_back(replicas_[t].fetch);
+  }
+  RETURN_IF_ERROR(session_->Run(shards, {}, loads).status());
+  RETURN_IF_ERROR(session_->Run({}, {}, {replicas_[0].init}).status());
+  RETURN_IF_ERROR(session_->Run({}, {}, {ps_init_, init_state_}).status());
+  RETURN_IF_ERROR(session_->Run({}, {}, fetches).status());
+
+  const auto start = Clock::now();
+  auto epoch_start = start;
+  const int64_t epochs = (total_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  std::vector<std::thread> threads;
+  const bool sync = f_.scheme == "sync-ps" && !Backups();
+  if (!sync) {
+    for (int t = 0; t < workers_; ++t) {
+      threads.emplace_back([this, t] {
+        if (Backups()) {
+          BackupLoop(t);
+        } else {
+          AsyncLoop(t);
+        }
+      });
+    }
+  }
+  absl::Status status;
+  int64_t step = 0;
+  for (int64_t epoch = 0; epoch < epochs && status.ok(); ++epoch) {
+    const int64_t end = std::min(total_, (epoch + 1) * steps_per_epoch_);
+    if (sync || Backups()) {
+      for (; step < end && status.ok(); ++step) {
+        status = sync ? SyncStep(step) : Aggregate(step);
+      }
+    } else {
+      absl::MutexLock lock(&mu_);
+      auto reached = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !failed_.ok() || SlowestLocked() >= end;
+      };
+      mu_.Await(absl::Condition(&reached));
+      status = failed_;
+    }
+    if (!status.ok()) break;
+    const auto now = Clock::now();
+    status = EpochLine(
+        epoch, std::chrono::duration<double>(now - epoch_start).count());
+    epoch_start = now;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (!status.ok() && failed_.ok()) failed_ = status;
+  }
+  for (std::thread& t : threads) t.join();
+  RETURN_IF_ERROR(status);
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  TrainResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [epoch, sum_count] : epoch_loss_) {
+      result.examples +=
+          sum_count.second * (f_.scheme == "sync-ps" ? f_.batch : per_);
+    }
+    result.workers_at_end =
+        static_cast<int>(std::count(alive_.begin(), alive_.end(), true));
+    result.bytes_sent = bytes_sent_;
+  }
+  result.workers = workers_;
+  result.steps = total_;
+  result.epochs = epochs;
+  result.seconds = seconds;
+  ASSIGN_OR_RETURN(
+      std::vector<double> final_loss,
+      Evaluate(*session_, kEval, job_.data,
+               {absl::StrCat(job_.loss_node, ":", job_.loss_index)}, f_.batch));
+  result.final_loss = final_loss[0];
+  if (!f_.metrics.empty()) {
+    ASSIGN_OR_RETURN(result.metrics, Evaluate(*session_, kEval, job_.eval,
+                                              f_.metrics, f_.batch));
+  }
+  (void)session_->Close();
+  PrintResult(f_, result, out_);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status TrainWithParameterServers(TrainJob& job, std::ostream& out) {
+  PsTrainer trainer(job, out);
+  return trainer.Train();
+}
+
+}  // namespace rill::tools
