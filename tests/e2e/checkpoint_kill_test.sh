@@ -8,12 +8,8 @@ set -uo pipefail
 
 WRITER="$1"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 mid_write=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
 
 for delay in 0.01 0.05 0.1 0.2 0.35; do
   dir="$TMP/kill_$delay"
@@ -77,8 +73,4 @@ if ls "$dir" | grep -q '\.ckpt\.tmp\.[0-9]*\.[0-9]*$' &&
 fi
 echo "kills inside a write: $mid_write of 5"
 
-if [[ $failures -gt 0 ]]; then
-  echo "$failures checks failed"
-  exit 1
-fi
-echo "checkpoint kill test passed"
+finish checkpoint_kill_test

@@ -6,37 +6,9 @@ set -uo pipefail
 RILL="$1"
 DATA="tests/testdata"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
 
-# expect_ok NAME CMD...: exit 0.
-expect_ok() {
-  local name=$1
-  shift
-  if ! "$@" >"$TMP/out" 2>"$TMP/err"; then
-    fail "$name: exit $?, stderr: $(cat "$TMP/err")"
-  fi
-}
-
-# expect_error NAME CODE PATTERN CMD...: non-zero exit, exactly one stderr
-# line "rill: CODE: ..." matching PATTERN.
-expect_error() {
-  local name=$1 code=$2 pattern=$3
-  shift 3
-  if "$@" >"$TMP/out" 2>"$TMP/err"; then
-    fail "$name: exited 0"
-    return
-  fi
-  local lines
-  lines=$(wc -l <"$TMP/err")
-  [ "$lines" -eq 1 ] || fail "$name: $lines stderr lines: $(cat "$TMP/err")"
-  grep -q "^rill: $code: " "$TMP/err" || fail "$name: wrong code: $(cat "$TMP/err")"
-  grep -q -- "$pattern" "$TMP/err" || fail "$name: no '$pattern' in: $(cat "$TMP/err")"
-}
 
 # inspect: every TensorFlow fixture validates.
 for g in mlp_train.pb mlp_train.pbtxt resource_vars.pb convnet.pbtxt array_ops.pb; do
@@ -87,8 +59,4 @@ expect_error "convert usage" INVALID_ARGUMENT "usage" "$RILL" convert only-one.p
 expect_error "convert unwritable" PERMISSION_DENIED "cannot write" \
   "$RILL" convert "$DATA/convnet.pb" /no/such/dir/out.pb
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures failures" >&2
-  exit 1
-fi
-echo "cli_test: all checks passed"
+finish cli_test

@@ -17,11 +17,7 @@ LOGREG="$2"
 RAW="$3"
 DATA="tests/testdata"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -208,8 +204,4 @@ for p in "$PS" "$W0"; do
 done
 grep -q "stopping on SIGTERM" "$TMP/ps0.log" || fail "ps did not say it stopped"
 
-if [[ $failures -gt 0 ]]; then
-  echo "$failures checks failed"
-  exit 1
-fi
-echo "cluster test passed"
+finish cluster_test

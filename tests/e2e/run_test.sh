@@ -10,11 +10,7 @@ set -uo pipefail
 RILL="$1"
 DATA="tests/testdata"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 # Feeds from the expected-values file, as --feed NAME=JSON arguments.
 read -r X Y W0 < <(python3 - "$DATA/logreg_train_expected.json" <<'PY'
@@ -156,17 +152,6 @@ PY
 grep -q "^loss = float32 \[\] \[1.09861\]" "$TMP/npy" || fail "npy feed result: $(cat "$TMP/npy")"
 
 # 5. Errors: one line, the right code, naming what is wrong.
-expect_error() {
-  local name=$1 code=$2 pattern=$3
-  shift 3
-  if "$@" >/dev/null 2>"$TMP/err"; then
-    fail "$name: exited 0"
-    return
-  fi
-  [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "$name: not one stderr line: $(cat "$TMP/err")"
-  grep -q "^rill: $code: " "$TMP/err" || fail "$name: wrong code: $(cat "$TMP/err")"
-  grep -q -- "$pattern" "$TMP/err" || fail "$name: no '$pattern' in $(cat "$TMP/err")"
-}
 G="$DATA/logreg_train.pb"
 expect_error "missing feed" INVALID_ARGUMENT "must feed a value for placeholder" "$RILL" run "$G" --init init --fetch loss
 expect_error "uninitialized" FAILED_PRECONDITION "uninitialized value [wb] in node" \
@@ -187,8 +172,4 @@ expect_error "uninitialized resource" FAILED_PRECONDITION "uninitialized" \
 expect_error "zero devices" INVALID_ARGUMENT "--devices" "$RILL" run "$G" --fetch loss --devices CPU=0
 expect_error "master" UNAVAILABLE "no master answered at localhost:1" "$RILL" run "$G" --fetch loss --master grpc://localhost:1
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures failures" >&2
-  exit 1
-fi
-echo "run_test: all checks passed"
+finish run_test

@@ -12,12 +12,7 @@ RILL="$1"
 BUILD_MLP="$2"
 DATA="examples/data"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 "$BUILD_MLP" --out="$TMP/mlp.pbtxt" --inputs=64 --hidden=32 --labels=int32 \
   >/dev/null || { echo "FAIL: build_mlp_graph"; exit 1; }
@@ -27,12 +22,6 @@ TRAIN=("$RILL" train "$TMP/mlp.pbtxt" --loss loss
   --eval x="$DATA/digits_test_x.npy" --eval y="$DATA/digits_test_y.npy"
   --metric accuracy --batch 96 --optimizer adam --lr 0.01)
 
-field() {
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
-}
-at_least() {
-  python3 -c "import sys; sys.exit(0 if float('$1') >= float('$2') else 1)"
-}
 
 # 2410 float parameters of 4 bytes.
 P=$((2410 * 4))
@@ -57,17 +46,17 @@ for run in "${runs[@]}"; do
     continue
   fi
   [ "$(wc -l <"$TMP/$name.json")" -eq 1 ] || fail "$name: stdout is not one line"
-  acc=$(field "$TMP/$name.json" 'd["final"]["accuracy"]')
+  acc=$(json_field "$TMP/$name.json" 'd["final"]["accuracy"]')
   # downpour's stale gradients cost it some accuracy in 8 epochs.
   want=0.9
   [ "$name" = downpour ] && want=0.8
   at_least "$acc" "$want" || fail "$name: accuracy $acc < $want"
-  [ "$(field "$TMP/$name.json" 'd["workers"]')" = "$workers" ] ||
+  [ "$(json_field "$TMP/$name.json" 'd["workers"]')" = "$workers" ] ||
     fail "$name: workers"
   [ "$(grep -c '^epoch ' "$TMP/$name.err")" = 8 ] ||
     fail "$name: no progress line per epoch on stderr"
-  steps=$(field "$TMP/$name.json" 'd["steps"]')
-  bytes=$(field "$TMP/$name.json" 'd["bytes_sent"]')
+  steps=$(json_field "$TMP/$name.json" 'd["steps"]')
+  bytes=$(json_field "$TMP/$name.json" 'd["bytes_sent"]')
   case $name in
     sync | twops) # Each step every worker fetches and sends its gradients.
       want_bytes=$((steps * 2 * workers * P)) ;;
@@ -103,9 +92,9 @@ done
 grep -q "^lost worker 2 .*continuing with 2 workers$" "$TMP/kill.err" ||
   fail "kill: the others did not go on: $(head -c 2000 "$TMP/kill.err")"
 if wait "$driver"; then
-  [ "$(field "$TMP/kill.json" 'd["workers_at_end"]')" = 2 ] ||
+  [ "$(json_field "$TMP/kill.json" 'd["workers_at_end"]')" = 2 ] ||
     fail "kill: workers_at_end"
-  at_least "$(field "$TMP/kill.json" 'd["final"]["accuracy"]')" 0.9 ||
+  at_least "$(json_field "$TMP/kill.json" 'd["final"]["accuracy"]')" 0.9 ||
     fail "kill: accuracy"
 else
   fail "kill: driver failed: $(tail -3 "$TMP/kill.err")"
@@ -133,17 +122,6 @@ wait "$driver"
 grep -q "^rill: UNAVAILABLE: .*ps" "$TMP/ps.err" ||
   fail "ps killed: $(tail -2 "$TMP/ps.err")"
 
-# Bad input: one line "rill: CODE: ..." naming what is wrong, never a crash.
-expect_error() {
-  local name=$1 code=$2 pattern=$3
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq 1 ] || fail "$name: exit $rc: $(cat "$TMP/err")"
-  [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "$name: stderr: $(cat "$TMP/err")"
-  grep -q "^rill: $code: " "$TMP/err" || fail "$name: code: $(cat "$TMP/err")"
-  grep -q -- "$pattern" "$TMP/err" || fail "$name: no '$pattern': $(cat "$TMP/err")"
-}
 expect_error "no ps" INVALID_ARGUMENT "ps=1" \
   "${TRAIN[@]}" --scheme sync-ps --local-cluster ps=0,worker=2
 expect_error "no cluster" INVALID_ARGUMENT "needs a cluster" \
@@ -161,8 +139,4 @@ expect_error "cluster without ps" INVALID_ARGUMENT "no ps job" \
 expect_error "scheme not here yet" UNIMPLEMENTED "local-sgd" \
   "${TRAIN[@]}" --scheme local-sgd --local-cluster ps=0,worker=2
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "PASS"
+finish train_ps_test

@@ -9,12 +9,7 @@ RILL="$1"
 BUILD_MLP="$2"
 DATA="examples/data"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 "$BUILD_MLP" --out="$TMP/mlp.pbtxt" --inputs=64 --hidden=32 --labels=int32 \
   >/dev/null || { echo "FAIL: build_mlp_graph"; exit 1; }
@@ -25,10 +20,6 @@ TRAIN=("$RILL" train "$TMP/mlp.pbtxt" --loss loss --scheme allreduce
   --metric accuracy --batch 96 --optimizer adam --lr 0.01)
 train() { "${TRAIN[@]}" "$@"; }
 
-# field JSON_FILE EXPR: a value of the one JSON object on stdout.
-field() {
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
-}
 
 # The same global batch on 1 (in-process and as a server), 2 and 3 workers
 # reaches the same accuracy within noise; bytes_sent is the ring's volume.
@@ -40,24 +31,24 @@ for setup in "inprocess" "1" "2" "3"; do
     continue
   fi
   [ "$(wc -l <"$TMP/$setup.json")" -eq 1 ] || fail "$setup: stdout is not one line"
-  acc=$(field "$TMP/$setup.json" 'd["final"]["accuracy"]')
+  acc=$(json_field "$TMP/$setup.json" 'd["final"]["accuracy"]')
   python3 -c "import sys; sys.exit(0 if float('$acc') >= 0.93 else 1)" ||
     fail "$setup workers: accuracy $acc < 0.93"
-  workers=$(field "$TMP/$setup.json" 'd["workers"]')
+  workers=$(json_field "$TMP/$setup.json" 'd["workers"]')
   want=${setup/inprocess/1}
   [ "$workers" = "$want" ] || fail "$setup: workers $workers"
-  [ "$(field "$TMP/$setup.json" 'd["steps"]')" = 140 ] || fail "$setup: steps"
-  [ "$(field "$TMP/$setup.json" 'd["epochs"]')" = 10 ] || fail "$setup: epochs"
+  [ "$(json_field "$TMP/$setup.json" 'd["steps"]')" = 140 ] || fail "$setup: steps"
+  [ "$(json_field "$TMP/$setup.json" 'd["epochs"]')" = 10 ] || fail "$setup: epochs"
   # 2410 float parameters, 140 steps: each rank sends 2 (N-1)/N of them.
-  bytes=$(field "$TMP/$setup.json" 'd["bytes_sent"]')
+  bytes=$(json_field "$TMP/$setup.json" 'd["bytes_sent"]')
   [ "$bytes" = $((2 * (want - 1) * 2410 * 4 * 140)) ] ||
     fail "$setup: bytes_sent $bytes"
   [ "$(grep -c '^epoch ' "$TMP/$setup.err")" = 10 ] ||
     fail "$setup: no progress line per epoch on stderr"
 done
-a1=$(field "$TMP/inprocess.json" 'd["final"]["accuracy"]')
+a1=$(json_field "$TMP/inprocess.json" 'd["final"]["accuracy"]')
 for w in 2 3; do
-  aw=$(field "$TMP/$w.json" 'd["final"]["accuracy"]')
+  aw=$(json_field "$TMP/$w.json" 'd["final"]["accuracy"]')
   python3 -c "import sys; sys.exit(0 if abs($aw - $a1) <= 0.03 else 1)" ||
     fail "$w workers: accuracy $aw vs $a1 on one"
 done
@@ -71,7 +62,7 @@ grep -q "^done: 28 steps" "$TMP/text.out" || fail "text: no summary"
 # --steps counts steps across epochs.
 train --steps 20 --format json >"$TMP/steps.json" 2>/dev/null ||
   fail "--steps failed"
-[ "$(field "$TMP/steps.json" 'd["steps"]')" = 20 ] || fail "--steps 20"
+[ "$(json_field "$TMP/steps.json" 'd["steps"]')" = 20 ] || fail "--steps 20"
 
 # Elastic: SIGKILL one of 3 workers mid-run; the others re-form the group
 # and finish; the worker started again at its address joins again.
@@ -102,10 +93,10 @@ done
 grep -q "back; continuing with 3 workers" "$TMP/elastic.err" ||
   fail "elastic: the restarted worker did not join"
 if wait "$driver"; then
-  acc=$(field "$TMP/elastic.json" 'd["final"]["accuracy"]')
+  acc=$(json_field "$TMP/elastic.json" 'd["final"]["accuracy"]')
   python3 -c "import sys; sys.exit(0 if $acc >= 0.93 else 1)" ||
     fail "elastic: accuracy $acc"
-  [ "$(field "$TMP/elastic.json" 'd["workers_at_end"]')" = 3 ] ||
+  [ "$(json_field "$TMP/elastic.json" 'd["workers_at_end"]')" = 3 ] ||
     fail "elastic: workers_at_end"
 else
   fail "elastic: driver failed: $(tail -3 "$TMP/elastic.err")"
@@ -117,17 +108,6 @@ for pid in $servers; do
   kill -0 "$pid" 2>/dev/null && fail "server $pid outlived the driver"
 done
 
-# Bad input: one line "rill: CODE: ..." naming what is wrong, never a crash.
-expect_error() {
-  local name=$1 code=$2 pattern=$3
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq 1 ] || fail "$name: exit $rc: $(cat "$TMP/err")"
-  [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "$name: stderr: $(cat "$TMP/err")"
-  grep -q "^rill: $code: " "$TMP/err" || fail "$name: code: $(cat "$TMP/err")"
-  grep -q -- "$pattern" "$TMP/err" || fail "$name: no '$pattern': $(cat "$TMP/err")"
-}
 printf 'junk' >"$TMP/junk.npy"
 X="$DATA/digits_train_x.npy"
 Y="$DATA/digits_train_y.npy"
@@ -173,8 +153,4 @@ expect_error "no cluster answers" UNAVAILABLE "127.0.0.1:1" \
   "$RILL" train "$M" --loss loss --data x="$X" --data y="$Y" --scheme allreduce \
   --cluster '{"worker": ["127.0.0.1:1"]}'
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "all train tests passed"
+finish train_test

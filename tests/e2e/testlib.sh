@@ -1,0 +1,58 @@
+# Helpers the end-to-end scripts source, after setting TMP (a scratch
+# folder):
+#   source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
+# Each check that fails is counted; `finish NAME` ends the script with the
+# count (exit 1 when any failed).
+failures=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# expect_ok NAME CMD...: exit 0.
+expect_ok() {
+  local name=$1
+  shift
+  if ! "$@" >"$TMP/out" 2>"$TMP/err"; then
+    fail "$name: exit $?, stderr: $(cat "$TMP/err")"
+  fi
+}
+
+# expect_error NAME CODE PATTERN CMD...: a non-zero exit and exactly one
+# stderr line "rill: CODE: ..." matching PATTERN (SPEC 6), never a crash.
+expect_error() {
+  local name=$1 code=$2 pattern=$3
+  shift 3
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  if [ "$rc" -eq 0 ]; then
+    fail "$name: exited 0"
+    return
+  fi
+  [ "$rc" -lt 128 ] || fail "$name: killed by signal $((rc - 128))"
+  local lines
+  lines=$(wc -l <"$TMP/err")
+  [ "$lines" -eq 1 ] || fail "$name: $lines stderr lines: $(cat "$TMP/err")"
+  grep -q "^rill: $code: " "$TMP/err" || fail "$name: wrong code: $(cat "$TMP/err")"
+  grep -q -- "$pattern" "$TMP/err" || fail "$name: no '$pattern' in: $(cat "$TMP/err")"
+}
+
+# json_field FILE EXPR: a value of the one JSON object in FILE, as the
+# Python expression EXPR over it (`d`) prints it.
+json_field() {
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+# at_least A B: A >= B as numbers.
+at_least() {
+  python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)" "$1" "$2"
+}
+
+finish() {
+  if [ "$failures" -gt 0 ]; then
+    echo "$1: $failures check(s) failed" >&2
+    exit 1
+  fi
+  echo "$1: all checks passed"
+}
