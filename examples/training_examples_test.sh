@@ -35,7 +35,7 @@ echo "$resumed" | head -n 2 | grep -q '^epoch 13/30 ' ||
   fail "linreg resumed at the wrong epoch"
 [[ "$(echo "$resumed" | tail -n 2)" == "$(echo "$out" | tail -n 2)" ]] ||
   fail "resumed linreg differs: $(echo "$resumed" | tail -n 2)"
-[[ $(ls "$TMP/lin" | grep -c '\.ckpt$') -eq 5 ]] ||
+[[ $(ls "$TMP/lin" | grep -c '\.index$') -eq 5 ]] ||
   fail "linreg should keep the last 5 checkpoints: $(ls "$TMP/lin")"
 
 # 3. Logistic regression: accuracy near the Bayes rate (0.87) of its data.
@@ -87,12 +87,12 @@ grep -q "^mlp_digits: NOT_FOUND: .*nowhere/digits_train_x.npy" "$TMP/err" ||
 if "$LINREG" --batch=0 2>"$TMP/err"; then fail "batch 0 accepted"; fi
 grep -q "must be positive" "$TMP/err" || fail "batch 0: $(cat "$TMP/err")"
 mkdir -p "$TMP/bad"
-echo "garbage" >"$TMP/bad/model-1.ckpt"
+echo "garbage" >"$TMP/bad/model-1.index"
 printf 'model_checkpoint_path: "model-1"\n' >"$TMP/bad/checkpoint"
 if "$LINREG" --checkpoint_dir="$TMP/bad" --resume 2>"$TMP/err"; then
   fail "resuming from a corrupt checkpoint succeeded"
 fi
-grep -q "DATA_LOSS: checkpoint .*model-1.ckpt is corrupt" "$TMP/err" ||
+grep -q "DATA_LOSS: checkpoint index .*model-1.index is corrupt" "$TMP/err" ||
   fail "corrupt checkpoint: $(cat "$TMP/err")"
 
 if [[ $failures -gt 0 ]]; then

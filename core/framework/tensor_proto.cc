@@ -74,6 +74,43 @@ int64_t FieldSize(const TensorProto& proto, DataType dtype) {
       []() -> int64_t { return 0; });
 }
 
+// A string tensor's tensor_content as TensorFlow encodes it (its C++
+// client sends string feeds so): each element's length as a varint32, then
+// the elements' bytes one after another. The lengths of `n` elements, or
+// INVALID_ARGUMENT when the content is not that.
+absl::StatusOr<std::vector<uint32_t>> StringContentLengths(
+    const std::string& content, int64_t n) {
+  std::vector<uint32_t> lengths;
+  size_t pos = 0;
+  uint64_t total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t v = 0;
+    bool done = false;
+    for (int shift = 0; shift <= 28 && pos < content.size(); shift += 7) {
+      const auto byte = static_cast<uint8_t>(content[pos++]);
+      v |= static_cast<uint32_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        done = true;
+        break;
+      }
+    }
+    if (!done) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TensorProto of dtype string: tensor_content ends within the "
+          "length of element ",
+          i, " of ", n));
+    }
+    lengths.push_back(v);
+    total += v;
+  }
+  if (total != content.size() - pos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TensorProto of dtype string: tensor_content's lengths add up to ",
+        total, " bytes but ", content.size() - pos, " follow them"));
+  }
+  return lengths;
+}
+
 // Checks everything about `proto` that can be checked before allocating;
 // returns its shape.
 absl::StatusOr<TensorShape> CheckProto(const TensorProto& proto,
@@ -101,9 +138,8 @@ absl::StatusOr<TensorShape> CheckProto(const TensorProto& proto,
   }
   if (!proto.tensor_content().empty()) {
     if (dtype == ::tensorflow::DT_STRING) {
-      return absl::InvalidArgumentError(
-          "TensorProto of dtype string must use string_val, not "
-          "tensor_content");
+      RETURN_IF_ERROR(StringContentLengths(proto.tensor_content(), n).status());
+      return shape;
     }
     if (proto.tensor_content().size() !=
         static_cast<size_t>(n) * DataTypeSize(dtype)) {
@@ -137,9 +173,23 @@ absl::StatusOr<Tensor> TensorFromProto(const TensorProto& proto,
   const bool has_content = !proto.tensor_content().empty();
   // Content (checked to be exactly the tensor's bytes) overwrites it all.
   ASSIGN_OR_RETURN(Tensor t,
-                   has_content
+                   has_content && dtype != ::tensorflow::DT_STRING
                        ? Tensor::CreateUninitialized(dtype, shape, allocator)
                        : Tensor::Create(dtype, shape, allocator));
+  if (has_content && dtype == ::tensorflow::DT_STRING) {
+    ASSIGN_OR_RETURN(
+        std::vector<uint32_t> lengths,
+        StringContentLengths(proto.tensor_content(), shape.num_elements()));
+    const std::string& content = proto.tensor_content();
+    size_t pos = content.size();
+    for (uint32_t len : lengths) pos -= len;
+    auto out = t.flat<std::string>();
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      out[i].assign(content, pos, lengths[i]);
+      pos += lengths[i];
+    }
+    return t;
+  }
   if (has_content) {
     if (shape.num_elements() > 0) {
       std::memcpy(t.raw_data(), proto.tensor_content().data(),

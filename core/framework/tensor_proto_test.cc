@@ -67,6 +67,26 @@ TEST(TensorProtoTest, ShortFieldIsPaddedWithItsLastValue) {
   EXPECT_TRUE(zeros->Equals(Tensor::FromVector<int32_t>({0, 0, 0})));
 }
 
+TEST(TensorProtoTest, StringsInTensorFlowsContentEncoding) {
+  // TensorFlow's C++ client sends string feeds as tensor_content: the
+  // elements' lengths as varint32s, then their bytes.
+  TensorProto p = MakeProto(::tensorflow::DT_STRING, {3});
+  const std::string long_one(200, 'z');
+  p.set_tensor_content(std::string("\x02\x00\xc8\x01", 4) + "ab" + long_one);
+  auto t = TensorFromProto(p);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->Equals(Tensor::FromVector<std::string>({"ab", "", long_one})));
+  // Lengths that do not add up to the bytes, or stop short.
+  TensorProto bad = MakeProto(::tensorflow::DT_STRING, {2});
+  bad.set_tensor_content(std::string("\x05\x01", 2) + "abc");
+  auto s = TensorFromProto(bad).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_NE(s.message().find("add up"), std::string::npos) << s;
+  bad.set_tensor_content(std::string("\x80", 1));
+  EXPECT_EQ(ValidateTensorProto(bad).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(TensorProtoTest, MalformedProtosAreRejected) {
   TensorProto too_many = MakeProto(::tensorflow::DT_INT32, {2});
   for (int i = 0; i < 3; ++i) too_many.add_int_val(i);

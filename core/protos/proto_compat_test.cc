@@ -8,6 +8,7 @@
 
 #include "core/protos/graph.pb.h"
 #include "core/protos/op_def.pb.h"
+#include "core/protos/tensor_bundle.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 
@@ -20,8 +21,10 @@ TEST(ProtoCompatTest, FieldsAndEnumsMatchTensorFlow) {
   // Make sure every generated file is linked into the pool.
   ::tensorflow::GraphDef graph;
   ::tensorflow::OpList ops;
+  ::tensorflow::BundleEntryProto entry;
   (void)graph;
   (void)ops;
+  (void)entry;
 
   std::ifstream in("tests/testdata/tf_proto_fields.txt");
   ASSERT_TRUE(in.good()) << "missing tf_proto_fields.txt";

@@ -1,9 +1,16 @@
-// SaveV2 and RestoreV2 on Rill's checkpoint files
-// (runtime/training/checkpoint_file.h). Whole tensors only: a non-empty
-// shape_and_slices entry (TensorFlow's partitioned variables) is refused.
+// SaveV2, RestoreV2 and MergeV2Checkpoints on TensorFlow's V2 checkpoints
+// (runtime/training/checkpoint_file.h), and the names a sharded Saver
+// makes (ShardedFilename, ShardedFilespec, StringJoin,
+// StaticRegexFullMatch). Whole tensors only:
+// a non-empty shape_and_slices entry (TensorFlow's partitioned variables)
+// is refused.
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "re2/re2.h"
 #include "runtime/training/checkpoint_file.h"
 
 namespace rill {
@@ -90,9 +97,166 @@ class RestoreV2Op : public OpKernel {
   }
 };
 
+// A status of the node's own, its message naming the node.
+absl::Status Named(const OpKernel& k, const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(),
+                      absl::StrCat("node '", k.name(), "': ", s.message()));
+}
+
+class MergeV2CheckpointsOp : public OpKernel {
+ public:
+  explicit MergeV2CheckpointsOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("delete_old_dirs", &delete_old_dirs_);
+    if (status_.ok()) {
+      status_ = c->GetAttr("allow_missing_files", &allow_missing_files_);
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& prefixes = ctx->input(0);
+    const Tensor& destination = ctx->input(1);
+    if (prefixes.dims() != 1 || destination.NumElements() != 1) {
+      return ctx->InvalidArgument(
+          absl::StrCat("checkpoint_prefixes must be a vector (got ",
+                       prefixes.shape().DebugString(),
+                       ") and destination_prefix a scalar (got ",
+                       destination.shape().DebugString(), ")"));
+    }
+    std::vector<std::string> sources;
+    for (const std::string& p : prefixes.flat<std::string>()) {
+      if (allow_missing_files_ &&
+          ::access(CheckpointFileOf(p).c_str(), F_OK) != 0) {
+        continue;
+      }
+      sources.push_back(p);
+    }
+    return Named(*this,
+                 MergeCheckpoints(sources, destination.flat<std::string>()[0],
+                                  delete_old_dirs_));
+  }
+
+ private:
+  absl::Status status_;
+  bool delete_old_dirs_ = true;
+  bool allow_missing_files_ = false;
+};
+
+// An int32 scalar input, named for errors.
+absl::StatusOr<int32_t> Int32Scalar(OpKernelContext* ctx, int i,
+                                    const char* what) {
+  const Tensor& t = ctx->input(i);
+  if (t.NumElements() != 1) {
+    return ctx->InvalidArgument(
+        absl::StrCat(what, " must be a scalar, not ", t.shape().DebugString()));
+  }
+  return t.flat<int32_t>()[0];
+}
+
+class ShardedFilenameOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const bool spec = ctx->num_inputs() == 2;
+    if (ctx->input(0).NumElements() != 1) {
+      return ctx->InvalidArgument("basename must be a scalar");
+    }
+    const std::string& base = ctx->input(0).flat<std::string>()[0];
+    ASSIGN_OR_RETURN(int32_t num_shards,
+                     Int32Scalar(ctx, spec ? 1 : 2, "num_shards"));
+    if (spec) {
+      ctx->set_output(0, Tensor::Scalar<std::string>(absl::StrFormat(
+                             "%s-\?\?\?\?\?-of-%05d", base, num_shards)));
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(int32_t shard, Int32Scalar(ctx, 1, "shard"));
+    ctx->set_output(0, Tensor::Scalar<std::string>(absl::StrFormat(
+                           "%s-%05d-of-%05d", base, shard, num_shards)));
+    return absl::OkStatus();
+  }
+};
+
+// RE2's full match of each element against the pattern (TensorFlow's
+// regular expressions are RE2's).
+class StaticRegexFullMatchOp : public OpKernel {
+ public:
+  explicit StaticRegexFullMatchOp(OpKernelConstruction* c) : OpKernel(c) {
+    std::string pattern;
+    status_ = c->GetAttr("pattern", &pattern);
+    if (!status_.ok()) return;
+    re_ = std::make_unique<RE2>(pattern, RE2::Quiet);
+    if (!re_->ok()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("node '", name(), "': pattern '", pattern,
+                       "' is not a regular expression: ", re_->error()));
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& in = ctx->input(0);
+    ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DT_BOOL, in.shape()));
+    auto strings = in.flat<std::string>();
+    auto matches = out.flat<bool>();
+    for (int64_t i = 0; i < in.NumElements(); ++i) {
+      matches[i] = RE2::FullMatch(strings[i], *re_);
+    }
+    ctx->set_output(0, std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  std::unique_ptr<RE2> re_;
+};
+
+class StringJoinOp : public OpKernel {
+ public:
+  explicit StringJoinOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("separator", &separator_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    // The shape of the inputs that are not scalars (all the same).
+    TensorShape shape;
+    for (int i = 0; i < ctx->num_inputs(); ++i) {
+      const Tensor& in = ctx->input(i);
+      if (in.dims() == 0) continue;
+      if (shape.dims() == 0) {
+        shape = in.shape();
+      } else if (in.shape() != shape) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "input ", i, " has shape ", in.shape().DebugString(),
+            "; the inputs are scalars or of one shape, ", shape.DebugString()));
+      }
+    }
+    ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DT_STRING, shape));
+    auto joined = out.flat<std::string>();
+    for (int64_t e = 0; e < out.NumElements(); ++e) {
+      for (int i = 0; i < ctx->num_inputs(); ++i) {
+        const Tensor& in = ctx->input(i);
+        if (i > 0) joined[e] += separator_;
+        joined[e] += in.flat<std::string>()[in.dims() == 0 ? 0 : e];
+      }
+    }
+    ctx->set_output(0, std::move(out));
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  std::string separator_;
+};
+
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernel<SaveV2Op>(KernelDef("SaveV2", kDeviceCpu));
   RegisterKernel<RestoreV2Op>(KernelDef("RestoreV2", kDeviceCpu));
+  RegisterKernel<MergeV2CheckpointsOp>(
+      KernelDef("MergeV2Checkpoints", kDeviceCpu));
+  RegisterKernel<ShardedFilenameOp>(KernelDef("ShardedFilename", kDeviceCpu));
+  RegisterKernel<ShardedFilenameOp>(KernelDef("ShardedFilespec", kDeviceCpu));
+  RegisterKernel<StringJoinOp>(KernelDef("StringJoin", kDeviceCpu));
+  RegisterKernel<StaticRegexFullMatchOp>(
+      KernelDef("StaticRegexFullMatch", kDeviceCpu));
   return true;
 }();
 

@@ -158,6 +158,74 @@ TEST(KernelsTest, LayoutOps) {
   });
 }
 
+// The string ops a sharded Saver builds its file names with.
+TEST(KernelsTest, StringOpsOfTheSaver) {
+  using S = std::vector<std::string>;
+  const std::string prefix = "/ckpt/model";
+  RunCases({
+      {"StringJoin with a scalar repeated",
+       [](const Scope& s) {
+         return ops::StringJoin(
+             s,
+             InputList(
+                 {ops::Const(s, std::string("a")),
+                  ops::Const(s, Tensor::FromVector<std::string>({"x", "yy"}))}),
+             ops::StringJoin::Separator("/"));
+       },
+       Tensor::FromVector<std::string>({"a/x", "a/yy"})},
+      {"StringJoin of nothing",
+       [](const Scope& s) {
+         return ops::StringJoin(s, InputList(std::vector<Output>{}));
+       },
+       Tensor::Scalar<std::string>("")},
+      {"ShardedFilename",
+       [&](const Scope& s) {
+         return ops::ShardedFilename(s, ops::Const(s, prefix), 1, 12);
+       },
+       Tensor::Scalar<std::string>("/ckpt/model-00001-of-00012")},
+      {"ShardedFilespec",
+       [&](const Scope& s) {
+         return ops::ShardedFilespec(s, ops::Const(s, prefix), 3);
+       },
+       Tensor::Scalar<std::string>("/ckpt/model-?????-of-00003")},
+      {"StaticRegexFullMatch",
+       [](const Scope& s) {
+         return ops::StaticRegexFullMatch(
+             s,
+             ops::Const(s, Tensor::FromVector<std::string>(
+                               {"s3://bucket/x", "/tmp/s3://", ""})),
+             "^s3://.*");
+       },
+       Tensor::FromVector<bool>({true, false, false})},
+      {"Pack of strings",
+       [](const Scope& s) {
+         return ops::Pack(s, InputList({ops::Const(s, std::string("p0")),
+                                         ops::Const(s, std::string("p1"))}));
+       },
+       Tensor::FromVector<std::string>(S{"p0", "p1"})},
+      {"ConcatV2 of strings",
+       [](const Scope& s) {
+         return ops::ConcatV2(
+             s,
+             InputList(
+                 {ops::Const(s, Tensor::FromVector<std::string>(
+                                    {"a", "b", "c", "d"}, TensorShape({2, 2}))),
+                  ops::Const(s, Tensor::FromVector<std::string>(
+                                    {"e", "f"}, TensorShape({2, 1})))}),
+             1);
+       },
+       Tensor::FromVector<std::string>({"a", "b", "e", "c", "d", "f"},
+                                       TensorShape({2, 3}))},
+      {"SelectV2 of strings",
+       [](const Scope& s) {
+         return ops::SelectV2(s, ops::Const(s, false),
+                              ops::Const(s, std::string(".part")),
+                              ops::Const(s, std::string("_temp/part")));
+       },
+       Tensor::Scalar<std::string>("_temp/part")},
+  });
+}
+
 TEST(KernelsTest, MathAndNnOps) {
   RunCases({
       {"MatMul transpose_b",

@@ -102,6 +102,19 @@ class ConcatOp : public OpKernel {
     ASSIGN_OR_RETURN(Tensor * out,
                      ctx->allocate_output_for_overwrite(0, shape));
     const AxisView v = View(shape, *axis);
+    if (out->dtype() == DT_STRING) {
+      // Strings are objects, not bytes: copied element by element.
+      auto o = out->flat<std::string>();
+      int64_t at = 0;
+      for (int64_t outer = 0; outer < v.outer; ++outer) {
+        for (int i = 0; i < n; ++i) {
+          auto in = ctx->input(i).flat<std::string>();
+          const int64_t chunk = parts[i].second * v.inner;
+          for (int64_t k = 0; k < chunk; ++k) o[at++] = in[outer * chunk + k];
+        }
+      }
+      return absl::OkStatus();
+    }
     Interleave(parts, Bytes(out), v.outer, v.inner, DataTypeSize(out->dtype()),
                true);
     return absl::OkStatus();
@@ -390,8 +403,12 @@ class PadOp : public OpKernel {
 };
 
 [[maybe_unused]] const bool kRegistered = [] {
-  RegisterByteKernel<ConcatOp>("ConcatV2", "T");
-  RegisterByteKernel<ConcatOp>("Pack", "T");
+  for (const char* op : {"ConcatV2", "Pack"}) {
+    RegisterByteKernel<ConcatOp>(op, "T");
+    // (A sharded Saver packs its shards' file names.)
+    RegisterKernel<ConcatOp>(
+        KernelDef(op, kDeviceCpu).TypeConstraint("T", {DT_STRING}));
+  }
   for (const char* op : {"Split", "SplitV", "Unpack"}) {
     RegisterByteKernel<SplitOp>(op, "T");
   }

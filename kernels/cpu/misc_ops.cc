@@ -270,8 +270,8 @@ class EluFamilyOp : public OpKernel {
   RegisterKernelForTypes<AddNOp, float, double, int32_t, int64_t>(
       KernelDef("AddN", kDeviceCpu), "T");
   for (const char* op : {"Select", "SelectV2"}) {
-    RegisterKernelForTypes<SelectOp, float, double, int32_t, int64_t, bool>(
-        KernelDef(op, kDeviceCpu), "T");
+    RegisterKernelForTypes<SelectOp, float, double, int32_t, int64_t, bool,
+                           std::string>(KernelDef(op, kDeviceCpu), "T");
   }
   RegisterKernelForTypes<RangeOp, float, double, int32_t, int64_t>(
       KernelDef("Range", kDeviceCpu), "Tidx");

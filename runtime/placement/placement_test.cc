@@ -62,10 +62,13 @@ TEST_F(PlacementTest, ClearErrors) {
   EXPECT_NE(s.message().find("'n'"), std::string::npos) << s;
   EXPECT_NE(s.message().find("/job:ps"), std::string::npos) << s;
 
+  // Nodes colocated by request (_class) that ask for different devices.
   Scope conflict = Scope::NewRootScope();
   auto v = ops::VariableV2(conflict.WithOpName("v").WithDevice("/device:CPU:0"),
                            PartialTensorShape({}), DT_FLOAT);
-  ops::Assign(conflict.WithOpName("a").WithDevice("/device:CPU:1"), v, 1.0f);
+  ops::VariableV2(
+      conflict.ColocateWith(v).WithOpName("v2").WithDevice("/device:CPU:1"),
+      PartialTensorShape({}), DT_FLOAT);
   auto g2 = Import(conflict);
   ASSERT_NE(g2, nullptr);
   auto s2 = PlaceGraph(g2.get(), devices_);
@@ -83,6 +86,28 @@ TEST_F(PlacementTest, ClearErrors) {
   PlacerOptions strict;
   strict.allow_soft_placement = false;
   EXPECT_FALSE(PlaceGraph(g3.get(), devices_, strict).ok());
+}
+
+TEST_F(PlacementTest, AnOpOnAVariableGoesWhereTheVariableIs) {
+  // As in TensorFlow: an op taking the variable itself (ref or resource)
+  // that asks for another device runs on the variable's (a global step's
+  // increment pinned to the worker by replica_device_setter runs on the
+  // ps); an op reading its value stays where it asked to be.
+  Scope root = Scope::NewRootScope();
+  auto v = ops::VariableV2(root.WithOpName("v").WithDevice("/device:CPU:0"),
+                           PartialTensorShape({}), DT_FLOAT);
+  ops::Assign(root.WithOpName("a").WithDevice("/device:CPU:1"), v, 1.0f);
+  auto h = ops::VarHandleOp(root.WithOpName("h").WithDevice("/device:CPU:0"),
+                            DT_FLOAT, PartialTensorShape({}));
+  ops::AssignAddVariableOp(root.WithOpName("add").WithDevice("/device:CPU:1"),
+                           h, 1.0f);
+  ops::Identity(root.WithOpName("read").WithDevice("/device:CPU:1"), v);
+  auto g = Import(root);
+  ASSERT_NE(g, nullptr);
+  ASSERT_TRUE(PlaceGraph(g.get(), devices_).ok());
+  EXPECT_EQ(g->FindNode("a")->assigned_device(), kCpu0);
+  EXPECT_EQ(g->FindNode("add")->assigned_device(), kCpu0);
+  EXPECT_EQ(g->FindNode("read")->assigned_device(), kCpu1);
 }
 
 TEST_F(PlacementTest, PartitionInsertsOneSendRecvPerTensorAndDevice) {

@@ -30,6 +30,14 @@ class UnionFind {
 
 bool IsRefOrResource(DataType t) { return IsRefType(t) || t == DT_RESOURCE; }
 
+// True for a node with a ref or resource input (it uses a variable).
+bool TakesVariable(const Node& node) {
+  for (int i = 0; i < node.num_inputs(); ++i) {
+    if (IsRefOrResource(node.input_type(i))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::Status PlaceGraph(Graph* graph, const std::vector<Device*>& devices,
@@ -66,25 +74,39 @@ absl::Status PlaceGraph(Graph* graph, const std::vector<Device*>& devices,
 
   for (const std::vector<Node*>& group : members) {
     if (group.empty()) continue;
-    // The merged request of every member.
+    // The merged request of every member. A node that takes a variable
+    // (a ref or resource input) goes where the variable is: its own request
+    // yields when it disagrees with the variable's side of the group, as
+    // in TensorFlow (replica_device_setter pins a global step's
+    // AssignAddVariableOp to the worker; it runs on the ps).
     DeviceName request;
     const Node* requester = nullptr;
-    for (const Node* node : group) {
-      if (node->requested_device().empty()) continue;
-      absl::StatusOr<DeviceName> r =
-          DeviceName::Parse(node->requested_device());
-      if (!r.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("node '", node->name(), "': ", r.status().message()));
+    bool variable_side = false;
+    for (const bool consumers : {false, true}) {
+      for (const Node* node : group) {
+        if (node->requested_device().empty() ||
+            TakesVariable(*node) != consumers) {
+          continue;
+        }
+        absl::StatusOr<DeviceName> r =
+            DeviceName::Parse(node->requested_device());
+        if (!r.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "node '", node->name(), "': ", r.status().message()));
+        }
+        DeviceName merged_request = request;
+        absl::Status merged = merged_request.MergeFrom(*r);
+        if (!merged.ok()) {
+          if (consumers && variable_side) continue;
+          return absl::InvalidArgumentError(absl::StrCat(
+              "nodes '", requester->name(), "' and '", node->name(),
+              "' must be on the same device but ask for different ones: ",
+              merged.message()));
+        }
+        request = merged_request;
+        requester = node;
+        variable_side |= !consumers;
       }
-      absl::Status merged = request.MergeFrom(*r);
-      if (!merged.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "nodes '", requester->name(), "' and '", node->name(),
-            "' must be on the same device but ask for different ones: ",
-            merged.message()));
-      }
-      requester = node;
     }
     auto supports_all = [&](const Device* d) {
       for (const Node* node : group) {

@@ -376,6 +376,11 @@ RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyAdagrad");
 RILL_REGISTER_NO_GRADIENT_OP("ResourceApplyRMSProp");
 RILL_REGISTER_NO_GRADIENT_OP("SaveV2");
 RILL_REGISTER_NO_GRADIENT_OP("RestoreV2");
+RILL_REGISTER_NO_GRADIENT_OP("MergeV2Checkpoints");
+RILL_REGISTER_NO_GRADIENT_OP("ShardedFilename");
+RILL_REGISTER_NO_GRADIENT_OP("ShardedFilespec");
+RILL_REGISTER_NO_GRADIENT_OP("StringJoin");
+RILL_REGISTER_NO_GRADIENT_OP("StaticRegexFullMatch");
 RILL_REGISTER_NO_GRADIENT_OP("_Send");
 // Collectives carry gradients between replicas; none flows back through
 // them (as in TensorFlow, which registers none).

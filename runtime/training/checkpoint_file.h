@@ -1,17 +1,24 @@
-// Rill's checkpoint file: named tensors, each with a CRC-32C, written
-// atomically. SaveV2/RestoreV2 read and write it; the Saver builds on them.
+// Checkpoints in TensorFlow's V2 format (its "tensor bundle"), so a model
+// moves between Rill and TensorFlow both ways. SaveV2/RestoreV2 read and
+// write them; MergeV2Checkpoints joins the shards of a sharded save; the
+// Saver builds on them.
 //
-// Layout (little-endian): the magic "RILLCKP1", the tensors' bytes one
-// after another (strings as a length and the bytes each), the index (per
-// tensor: name, dtype, shape, offset, size, CRC-32C of the bytes), and a
-// footer (index offset, index CRC-32C, the magic again). A reader checks
-// the footer and the index's checksum on open, and each tensor's checksum
-// when it reads it.
+// A checkpoint with prefix P is P.index and P.data-SSSSS-of-NNNNN. The
+// index is a table in LevelDB's format (LevelDB writes and reads it,
+// uncompressed): the empty key holds a BundleHeaderProto (shards, little
+// endian, version 1), every other key, a tensor name in byte order, its
+// BundleEntryProto (dtype, shape, shard, offset and size of its bytes in
+// that shard's data file, and the masked CRC-32C of those bytes). A
+// tensor's bytes are its elements, little-endian; a string tensor's are
+// each element's length as a varint64, a masked CRC-32C of the lengths,
+// then the strings' bytes. Tensors saved in slices (TensorFlow's
+// partitioned variables) are refused by name.
 //
-// A checkpoint with prefix P is the file P.ckpt. Writing goes to a
-// temporary file in the same directory, which is fsynced and renamed over
-// P.ckpt, and the directory is fsynced: a reader sees the old file or the
-// new one, never a part.
+// Writing makes the prefix's directory when it is missing (not its
+// parents). The data file, then the index, go to temporary files in the
+// same directory ("<file>.tmp.<pid>.<n>"), each fsynced and renamed into
+// place, then the directory is fsynced: a reader that finds P.index finds
+// the data it names (for a prefix written once, as the Saver's are).
 #ifndef RILL_RUNTIME_TRAINING_CHECKPOINT_FILE_H_
 #define RILL_RUNTIME_TRAINING_CHECKPOINT_FILE_H_
 
@@ -29,8 +36,15 @@ namespace rill {
 // The directory part of a path ("." when it has none).
 std::string DirectoryOf(const std::string& path);
 
-// The file a checkpoint prefix names.
+// The index of a checkpoint prefix: the file whose presence says the
+// checkpoint is complete.
 std::string CheckpointFileOf(const std::string& prefix);
+// Shard `shard` of `num_shards` of a checkpoint's data.
+std::string DataFileOf(const std::string& prefix, int shard, int num_shards);
+// Removes a checkpoint's index and data files (missing ones are fine).
+void DeleteCheckpoint(const std::string& prefix);
+// True for a temporary file a writer of checkpoints makes; its pid is set.
+bool IsCheckpointTemporary(const std::string& file_name, int* pid);
 
 // Writes the tensors under their names. INVALID_ARGUMENT for an empty or
 // repeated name or an uninitialized tensor; the errno text naming the
@@ -39,18 +53,27 @@ absl::Status WriteCheckpoint(
     const std::string& prefix,
     const std::vector<std::pair<std::string, Tensor>>& tensors);
 
+// Joins checkpoints (the shards of one sharded save, each with its own
+// prefix) into one at `destination`: their data files become its shards,
+// their entries its index. With delete_old_dirs, each source's directory
+// is removed once empty. INVALID_ARGUMENT when two hold the same tensor.
+absl::Status MergeCheckpoints(const std::vector<std::string>& prefixes,
+                              const std::string& destination,
+                              bool delete_old_dirs);
+
 class CheckpointReader {
  public:
   struct Entry {
     DataType dtype;
     TensorShape shape;
+    int shard = 0;
     uint64_t offset = 0;
     uint64_t size = 0;
-    uint32_t crc = 0;
+    uint32_t crc = 0;  // Unmasked.
   };
 
-  // NOT_FOUND when the file is missing; DATA_LOSS naming the file when it
-  // is truncated or corrupt.
+  // NOT_FOUND when the index is missing; DATA_LOSS naming the file when
+  // it is truncated or corrupt.
   static absl::StatusOr<std::unique_ptr<CheckpointReader>> Open(
       const std::string& prefix);
   ~CheckpointReader();
@@ -63,11 +86,11 @@ class CheckpointReader {
   absl::StatusOr<Tensor> Read(const std::string& name) const;
 
  private:
-  CheckpointReader(std::string path, int fd)
-      : path_(std::move(path)), fd_(fd) {}
+  explicit CheckpointReader(std::string prefix) : prefix_(std::move(prefix)) {}
 
-  std::string path_;
-  int fd_;
+  std::string prefix_;
+  int num_shards_ = 1;
+  std::vector<int> fds_;  // The data files, by shard.
   absl::flat_hash_map<std::string, Entry> entries_;
 };
 

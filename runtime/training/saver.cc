@@ -98,19 +98,14 @@ absl::Status WriteState(const std::string& dir,
 }
 
 // Removes the temporary files that writers killed during a save left in
-// dir ("<name>.ckpt.tmp.<pid>.<n>" of a process no longer running).
+// dir (of a process no longer running).
 void RemoveAbandonedTemporaries(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;
   while (const dirent* e = ::readdir(d)) {
-    absl::string_view name = e->d_name;
-    const size_t at = name.find(".ckpt.tmp.");
-    if (at == absl::string_view::npos) continue;
-    absl::string_view rest = name.substr(at + 10);
+    const std::string name = e->d_name;
     int pid = 0;
-    if (!absl::SimpleAtoi(rest.substr(0, rest.find('.')), &pid) || pid <= 0) {
-      continue;
-    }
+    if (!IsCheckpointTemporary(name, &pid)) continue;
     if (::kill(pid, 0) != 0 && errno == ESRCH) {
       ::unlink(absl::StrCat(dir, "/", name).c_str());
     }
@@ -228,9 +223,7 @@ absl::StatusOr<std::string> Saver::Save(SessionInterface* session,
   }
   RETURN_IF_ERROR(WriteState(dir, kept_));
   // Only once the list no longer names them.
-  for (const std::string& old : dropped) {
-    ::unlink(CheckpointFileOf(old).c_str());
-  }
+  for (const std::string& old : dropped) DeleteCheckpoint(old);
   return path;
 }
 

@@ -9,8 +9,10 @@
 //   RETURN_IF_ERROR(saver->Restore(session.get(), latest));
 //
 // Create adds save and restore nodes (under "save/") to the graph, so it
-// comes before the session is created from the graph. A checkpoint is one
-// file (runtime/training/checkpoint_file.h) written atomically; the
+// comes before the session is created from the graph. A checkpoint is
+// TensorFlow's V2 format (runtime/training/checkpoint_file.h: P.index and
+// P.data-00000-of-00001), written atomically, so TensorFlow's Saver reads
+// Rill's and Rill's reads TensorFlow's; the
 // directory's "checkpoint" file (TensorFlow's CheckpointState text format)
 // lists the kept checkpoints, newest last, and is replaced atomically after
 // the checkpoint itself is in place. A process killed during a save leaves

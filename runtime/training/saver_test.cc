@@ -141,9 +141,9 @@ TEST(SaverTest, KeepsTheLastKAndContinuesAcrossProcesses) {
     EXPECT_EQ(m.saver->checkpoints(),
               (std::vector<std::string>{dir + "/m-3", dir + "/m-4"}));
   }
-  EXPECT_FALSE(Exists(dir + "/m-1.ckpt"));
-  EXPECT_FALSE(Exists(dir + "/m-2.ckpt"));
-  EXPECT_TRUE(Exists(dir + "/m-3.ckpt"));
+  EXPECT_FALSE(Exists(dir + "/m-1.index"));
+  EXPECT_FALSE(Exists(dir + "/m-2.index"));
+  EXPECT_TRUE(Exists(dir + "/m-3.index"));
   EXPECT_EQ(*LatestCheckpoint(dir), dir + "/m-4");
   std::ifstream state(dir + "/checkpoint");
   std::string text((std::istreambuf_iterator<char>(state)),
@@ -156,7 +156,7 @@ TEST(SaverTest, KeepsTheLastKAndContinuesAcrossProcesses) {
   Model next(/*max_to_keep=*/2);
   ASSERT_TRUE(next.session->Run({}, {}, {"init"}).ok());
   ASSERT_TRUE(next.saver->Save(next.session.get(), dir + "/m", 5).ok());
-  EXPECT_FALSE(Exists(dir + "/m-3.ckpt"));
+  EXPECT_FALSE(Exists(dir + "/m-3.index"));
   EXPECT_EQ(*LatestCheckpoint(dir), dir + "/m-5");
 }
 
@@ -187,26 +187,31 @@ TEST(SaverTest, CorruptMissingAndMisplacedCheckpointsAreClearErrors) {
   ASSERT_TRUE(m.session->Run({}, {}, {"init"}).ok());
   auto path = m.saver->Save(m.session.get(), dir + "/model");
   ASSERT_TRUE(path.ok());
-  const std::string file = CheckpointFileOf(*path);
+  const std::string index = CheckpointFileOf(*path);
+  const std::string data = DataFileOf(*path, 0, 1);
 
-  // One flipped bit in the data of the first tensor (right after the
-  // magic) fails that tensor's checksum.
+  // One flipped bit in the data of the first tensor (by name) fails that
+  // tensor's checksum.
   {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(9);
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(1);
     char c;
     f.get(c);
-    f.seekp(9);
+    f.seekp(1);
     f.put(static_cast<char>(c ^ 0x10));
   }
   absl::Status s = m.saver->Restore(m.session.get(), *path);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
-  EXPECT_NE(s.message().find("tensor 'f' fails its checksum"),
+  EXPECT_NE(s.message().find("tensor 'b' fails its checksum"),
             std::string::npos)
       << s;
 
-  // A truncated file.
-  ASSERT_EQ(::truncate(file.c_str(), 30), 0);
+  // A truncated data file, then a truncated index.
+  ASSERT_EQ(::truncate(data.c_str(), 3), 0);
+  s = m.saver->Restore(m.session.get(), *path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("is truncated"), std::string::npos) << s;
+  ASSERT_EQ(::truncate(index.c_str(), 30), 0);
   s = m.saver->Restore(m.session.get(), *path);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   EXPECT_NE(s.message().find("is corrupt"), std::string::npos) << s;

@@ -5,8 +5,8 @@ writes imports and runs in TensorFlow itself.
   bazel build //examples:build_mlp_graph
   python3 tests/compat/run_in_tensorflow.py      # needs pip install tensorflow-cpu
 
-Not part of scripts/test (TensorFlow is not installed there); the graph it
-checks is the one examples/build_mlp_graph_test validates with rill inspect.
+scripts/test runs it in a venv with tensorflow-cpu; the graph it checks is
+the one examples/build_mlp_graph_test validates with rill inspect.
 """
 import os
 import subprocess
@@ -16,13 +16,13 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from rill_cluster import BIN_DIR
 
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "mlp.pb")
-        subprocess.run([os.path.join(ROOT, "bazel-bin/examples/build_mlp_graph"),
+        subprocess.run([os.path.join(BIN_DIR, "examples", "build_mlp_graph"),
                         "--out=" + path, "--hidden=16"], check=True)
         gd = tf.compat.v1.GraphDef()
         with open(path, "rb") as f:

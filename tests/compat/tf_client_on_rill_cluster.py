@@ -9,7 +9,7 @@ TensorFlow alone (a local session) gives the losses to compare.
   bazel build //tools:rill
   python3 tests/compat/tf_client_on_rill_cluster.py   # needs tensorflow-cpu
 
-Not part of scripts/test (TensorFlow is not installed there).
+scripts/test runs it in a venv with tensorflow-cpu.
 """
 import json
 import os
@@ -23,8 +23,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import config_pb2
 from tensorflow.python.client import timeline
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RILL = os.path.join(ROOT, "bazel-bin", "tools", "rill")
+from rill_cluster import RILL
 v1 = tf.compat.v1
 v1.disable_eager_execution()
 

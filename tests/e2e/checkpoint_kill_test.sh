@@ -31,7 +31,7 @@ for delay in 0.01 0.05 0.1 0.2 0.35; do
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   last=$(grep '^saved' "$log" | tail -n 1 | cut -d' ' -f2)
-  if ls "$dir" | grep -q '\.ckpt\.tmp\.'; then
+  if ls "$dir" | grep -q '\.tmp\.'; then
     mid_write=$((mid_write + 1))
   fi
   if ! out=$("$WRITER" --dir="$dir" --check 2>&1); then
@@ -47,7 +47,7 @@ for delay in 0.01 0.05 0.1 0.2 0.35; do
   fi
   # Only the kept checkpoints (at most 2) and perhaps one partial temporary
   # file remain.
-  count=$(ls "$dir" | grep -c '\.ckpt$')
+  count=$(ls "$dir" | grep -c '\.index$')
   if [[ "$count" -gt 3 ]]; then
     fail "delay $delay: $count checkpoint files left: $(ls "$dir")"
   fi
@@ -67,8 +67,8 @@ for _ in $(seq 1 200); do
 done
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
-if ls "$dir" | grep -q '\.ckpt\.tmp\.[0-9]*\.[0-9]*$' &&
-   [[ $(ls "$dir" | grep -c '\.ckpt\.tmp\.') -gt 1 ]]; then
+if ls "$dir" | grep -q '\.tmp\.[0-9]*\.[0-9]*$' &&
+   [[ $(ls "$dir" | grep -c '\.tmp\.') -gt 1 ]]; then
   fail "abandoned temporary files were not removed: $(ls "$dir")"
 fi
 echo "kills inside a write: $mid_write of 5"

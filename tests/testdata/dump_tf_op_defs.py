@@ -39,7 +39,8 @@ ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ResourceApplyMomentum
 ResourceApplyAdam ResourceApplyAdagrad ResourceApplyRMSProp MaxPoolGrad AvgPoolGrad
 ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
 Conv2DBackpropInput Conv2DBackpropFilter StridedSliceGrad UnsortedSegmentSum
-Cumsum Cumprod SaveV2 RestoreV2 ResourceApplyGradientDescent
+Cumsum Cumprod SaveV2 RestoreV2 MergeV2Checkpoints ShardedFilename ShardedFilespec
+StringJoin StaticRegexFullMatch ResourceApplyGradientDescent
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
 CollectiveReduceV2 CollectiveGatherV2 CollectiveBcastSendV2 CollectiveBcastRecvV2
 """.split()

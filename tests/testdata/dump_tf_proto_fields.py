@@ -12,8 +12,9 @@ from tensorflow.core.framework import (attr_value_pb2, full_type_pb2,
                                        function_pb2, graph_debug_info_pb2,
                                        graph_pb2, node_def_pb2, op_def_pb2,
                                        resource_handle_pb2, tensor_pb2,
-                                       tensor_shape_pb2, types_pb2,
-                                       versions_pb2)
+                                       tensor_shape_pb2, tensor_slice_pb2,
+                                       types_pb2, versions_pb2)
+from tensorflow.core.protobuf import tensor_bundle_pb2
 import tensorflow as tf
 
 MESSAGES = [
@@ -25,9 +26,11 @@ MESSAGES = [
     op_def_pb2.OpDeprecation, op_def_pb2.OpList,
     resource_handle_pb2.ResourceHandleProto, tensor_pb2.TensorProto,
     tensor_pb2.VariantTensorDataProto, tensor_shape_pb2.TensorShapeProto,
-    versions_pb2.VersionDef,
+    versions_pb2.VersionDef, tensor_slice_pb2.TensorSliceProto,
+    tensor_bundle_pb2.BundleHeaderProto, tensor_bundle_pb2.BundleEntryProto,
 ]
-ENUMS = [types_pb2.DataType, full_type_pb2.FullTypeId]
+ENUMS = [types_pb2.DataType, full_type_pb2.FullTypeId,
+         tensor_bundle_pb2.BundleHeaderProto.Endianness]
 # Values newer than the ones Rill declares are listed but not required.
 OPTIONAL_ENUM_VALUES_ABOVE = {"tensorflow.DataType": 30}
 

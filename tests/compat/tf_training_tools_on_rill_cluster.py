@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""TensorFlow's own training tools on a Rill cluster, through
+tf.compat.v1.Session("grpc://...") (issue: parameter servers):
+
+1. A replica_device_setter MLP with a global step on 1 ps + 2 workers:
+   tf.identity of the global step under a control dependency on the train
+   op reads the step's own increment (1..5), for a ref and a resource
+   global step, as TensorFlow's own cluster (tf.distribute.Server) gives
+   from the same program.
+2. A sharded Saver over 2 ps tasks (SaveV2 per task, MergeV2Checkpoints):
+   save, overwrite the variables, restore; TensorFlow reads the merged
+   checkpoint itself.
+
+  bazel build //tools:rill
+  python3 tests/compat/tf_training_tools_on_rill_cluster.py   # needs tensorflow-cpu
+"""
+import os
+import sys
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from rill_cluster import RillCluster, free_port
+
+v1 = tf.compat.v1
+v1.disable_eager_execution()
+
+
+def global_step_reads(target, use_resource):
+    """Five steps of a replica_device_setter MLP; the global step read
+    after each step's train op."""
+    g = tf.Graph()
+    with g.as_default():
+        v1.set_random_seed(1)
+        with v1.device(v1.train.replica_device_setter(
+                ps_tasks=1, worker_device="/job:worker/task:0")):
+            step = v1.Variable(0, dtype=tf.int64, name="global_step",
+                               trainable=False, use_resource=use_resource)
+            x = v1.placeholder(tf.float32, [None, 4])
+            y = v1.placeholder(tf.int32, [None])
+            w1 = v1.get_variable("w1", [4, 8], use_resource=use_resource)
+            w2 = v1.get_variable("w2", [8, 3], use_resource=use_resource)
+            b2 = v1.get_variable("b2", [3], initializer=v1.zeros_initializer(),
+                                 use_resource=use_resource)
+            logits = tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2) + b2
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=y, logits=logits))
+            train = v1.train.GradientDescentOptimizer(0.1).minimize(
+                loss, global_step=step)
+            with tf.control_dependencies([train]):
+                after = tf.identity(step.read_value())
+        rs = np.random.RandomState(0)
+        xs = rs.randn(16, 4).astype(np.float32)
+        ys = rs.randint(0, 3, 16)
+        with v1.Session(target, graph=g) as sess:
+            sess.run(v1.global_variables_initializer())
+            return [int(sess.run(after, {x: xs, y: ys})) for _ in range(5)]
+
+
+def sharded_saver(target, directory):
+    g = tf.Graph()
+    with g.as_default():
+        with v1.device(v1.train.replica_device_setter(
+                ps_tasks=2, worker_device="/job:worker/task:0")):
+            step = v1.train.get_or_create_global_step()
+            w = v1.get_variable("w", initializer=np.arange(6, dtype=np.float32)
+                                .reshape(2, 3), use_resource=False)
+            b = v1.get_variable("b", initializer=np.ones(3, np.float32))
+            inc = v1.assign_add(step, 1)
+            scramble = [v1.assign(w, tf.zeros_like(w)), v1.assign(b, b * 5)]
+        saver = v1.train.Saver(sharded=True)
+        with v1.Session(target, graph=g) as sess:
+            sess.run(v1.global_variables_initializer())
+            sess.run(inc)
+            path = saver.save(sess, os.path.join(directory, "model"),
+                              global_step=step, write_meta_graph=False)
+            sess.run(scramble)
+            saver.restore(sess, path)
+            return path, sess.run([w, b, step])
+
+
+def main():
+    failures = []
+    # TensorFlow's own cluster: the reference.
+    spec = tf.train.ClusterSpec({
+        "ps": ["127.0.0.1:%d" % free_port()],
+        "worker": ["127.0.0.1:%d" % free_port() for _ in range(2)]})
+    servers = [tf.distribute.Server(spec, job_name=job, task_index=t)
+               for job, n in (("ps", 1), ("worker", 2)) for t in range(n)]
+    with RillCluster({"ps": 1, "worker": 2}) as rill:
+        for use_resource in (False, True):
+            want = global_step_reads(servers[1].target, use_resource)
+            got = global_step_reads(rill.target("worker", 0), use_resource)
+            kind = "resource" if use_resource else "ref"
+            print("%s global step after each train op: Rill %s, TensorFlow %s" %
+                  (kind, got, want))
+            if got != want or want != [1, 2, 3, 4, 5]:
+                failures.append("%s global step: Rill %s, TensorFlow %s" %
+                                (kind, got, want))
+    with RillCluster({"ps": 2, "worker": 1}) as rill:
+        directory = tempfile.mkdtemp()
+        path, (w, b, step) = sharded_saver(rill.target("worker", 0), directory)
+        files = sorted(os.listdir(directory))
+        print("sharded save:", path, files)
+        if files != ["checkpoint", "model-1.data-00000-of-00002",
+                     "model-1.data-00001-of-00002", "model-1.index"]:
+            failures.append("sharded save wrote %s" % files)
+        if not (np.array_equal(w, np.arange(6).reshape(2, 3)) and
+                np.array_equal(b, np.ones(3)) and step == 1):
+            failures.append("restore gave w=%s b=%s step=%s" % (w, b, step))
+        reader = tf.train.load_checkpoint(path)
+        if not np.array_equal(reader.get_tensor("w"), np.arange(6).reshape(2, 3)):
+            failures.append("TensorFlow read w=%s" % reader.get_tensor("w"))
+    if failures:
+        print("\n".join("FAIL: " + f for f in failures))
+        sys.exit(1)
+    print("tf_training_tools_on_rill_cluster: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
