@@ -713,6 +713,21 @@ RILL_REGISTER_OP("Size")
     .Attr("out_type: {int32, int64} = DT_INT32")
     .SetShapeFn(shape_fns::ScalarShape);
 
+// The coordinates of the true (nonzero) elements, in row-major order:
+// [num_true, rank].
+RILL_REGISTER_OP("Where")
+    .Input("input: T")
+    .Output("index: int64")
+    .Attr(
+        "T: {float, double, int32, uint8, int16, int8, complex64, int64, "
+        "qint8, quint8, qint32, bfloat16, qint16, quint16, uint16, "
+        "complex128, half, uint32, uint64, bool} = DT_BOOL")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      const PartialTensorShape& in = c->input(0);
+      c->set_output(0, PartialTensorShape({-1, in.dims()}));
+      return absl::OkStatus();
+    });
+
 RILL_REGISTER_OP("Rank")
     .Input("input: T")
     .Output("output: int32")

@@ -81,7 +81,12 @@ class SwitchOp : public OpKernel {
                        pred.shape().DebugString()));
     }
     const int taken = pred.scalar<bool>() ? 1 : 0;
-    ctx->set_output(taken, ctx->input(0));
+    // A resource handle travels as a ref to the resource: passed on as one.
+    if (ctx->input_is_ref(0)) {
+      ctx->forward_ref_input_to_ref_output(0, taken);
+    } else {
+      ctx->set_output(taken, ctx->input(0));
+    }
     ctx->set_output_dead(1 - taken);
     return absl::OkStatus();
   }
@@ -97,7 +102,11 @@ class MergeOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) const override {
     for (int i = 0; i < ctx->num_inputs(); ++i) {
       if (!ctx->has_input(i)) continue;
-      ctx->set_output(0, ctx->input(i));
+      if (ctx->input_is_ref(i)) {
+        ctx->forward_ref_input_to_ref_output(i, 0);
+      } else {
+        ctx->set_output(0, ctx->input(i));
+      }
       ctx->set_output(1, Tensor::Scalar<int32_t>(i));
       return absl::OkStatus();
     }

@@ -146,6 +146,22 @@ absl::Status GatherInto(OpKernelContext* ctx, const Tensor& params,
   }
   ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
   ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output_for_overwrite(0, shape));
+  if (params.dtype() == DT_STRING) {
+    // Strings are objects, not bytes (a Saver's boolean_mask of variable
+    // names gathers them).
+    auto from = params.flat<std::string>();
+    auto to = out->flat<std::string>();
+    for (int64_t bo = 0; bo < batch * outer; ++bo) {
+      const int64_t b = bo / outer;
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t k = 0; k < inner; ++k) {
+          to[(bo * n + i) * inner + k] =
+              from[(bo * limit + indices[b * n + i]) * inner + k];
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
   const size_t row = inner * DataTypeSize(params.dtype());
   const char* src = Bytes(params);
   char* dst = Bytes(out);
@@ -260,8 +276,11 @@ class DynamicStitchOp : public OpKernel {
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterByteKernel<BroadcastToOp>("BroadcastTo", "T");
   RegisterByteKernel<TileOp>("Tile", "T");
-  RegisterByteKernel<GatherOp>("Gather", "Tparams");
-  RegisterByteKernel<GatherOp>("GatherV2", "Tparams");
+  for (const char* op : {"Gather", "GatherV2"}) {
+    RegisterByteKernel<GatherOp>(op, "Tparams");
+    RegisterKernel<GatherOp>(
+        KernelDef(op, kDeviceCpu).TypeConstraint("Tparams", {DT_STRING}));
+  }
   RegisterByteKernel<ResourceGatherOp>("ResourceGather", "dtype");
   RegisterByteKernel<DynamicStitchOp>("DynamicStitch", "T");
   return true;

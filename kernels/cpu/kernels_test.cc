@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/cc/ops.h"
+#include "core/protos/summary.pb.h"
 #include "gtest/gtest.h"
 #include "runtime/session/session.h"
 
@@ -200,7 +201,7 @@ TEST(KernelsTest, StringOpsOfTheSaver) {
       {"Pack of strings",
        [](const Scope& s) {
          return ops::Pack(s, InputList({ops::Const(s, std::string("p0")),
-                                         ops::Const(s, std::string("p1"))}));
+                                        ops::Const(s, std::string("p1"))}));
        },
        Tensor::FromVector<std::string>(S{"p0", "p1"})},
       {"ConcatV2 of strings",
@@ -216,6 +217,21 @@ TEST(KernelsTest, StringOpsOfTheSaver) {
        },
        Tensor::FromVector<std::string>({"a", "b", "e", "c", "d", "f"},
                                        TensorShape({2, 3}))},
+      {"GatherV2 of strings",
+       [](const Scope& s) {
+         return ops::GatherV2(
+             s, ops::Const(s, Tensor::FromVector<std::string>({"w", "b", "c"})),
+             ops::Const(s, Tensor::FromVector<int64_t>({2, 0})), 0);
+       },
+       Tensor::FromVector<std::string>(S{"c", "w"})},
+      {"Where",
+       [](const Scope& s) {
+         return ops::Where(
+             s, ops::Const(s, Tensor::FromVector<bool>(
+                                  {false, true, true, false, false, true},
+                                  TensorShape({2, 3}))));
+       },
+       Tensor::FromVector<int64_t>({0, 1, 0, 2, 1, 2}, TensorShape({3, 2}))},
       {"SelectV2 of strings",
        [](const Scope& s) {
          return ops::SelectV2(s, ops::Const(s, false),
@@ -224,6 +240,35 @@ TEST(KernelsTest, StringOpsOfTheSaver) {
        },
        Tensor::Scalar<std::string>("_temp/part")},
   });
+}
+
+TEST(KernelsTest, SummariesMergeAndRefuseDuplicateTags) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::ScalarSummary(
+      root, ops::Const(root, Tensor::FromVector<std::string>({"loss", "acc"})),
+      ops::Const(root, Tensor::FromVector<double>({0.25, 0.5})));
+  auto b = ops::ScalarSummary(root, ops::Const(root, std::string("lr")),
+                              ops::Const(root, int64_t{3}));
+  ops::MergeSummary(root.WithOpName("merged"), InputList({a, b}));
+  ops::MergeSummary(root.WithOpName("twice"), InputList({a, a}));
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto got = (*session)->Run({}, {"merged"}, {});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ::tensorflow::Summary summary;
+  ASSERT_TRUE(summary.ParseFromString((*got)[0].scalar<std::string>()));
+  ASSERT_EQ(summary.value_size(), 3);
+  EXPECT_EQ(summary.value(0).tag(), "loss");
+  EXPECT_EQ(summary.value(0).simple_value(), 0.25f);
+  EXPECT_EQ(summary.value(2).tag(), "lr");
+  EXPECT_EQ(summary.value(2).simple_value(), 3.0f);
+  auto twice = (*session)->Run({}, {"twice"}, {});
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(twice.status().message().find("duplicate tag 'loss'"),
+            std::string::npos)
+      << twice.status();
 }
 
 TEST(KernelsTest, MathAndNnOps) {

@@ -101,6 +101,34 @@ class SelectOp : public OpKernel {
   }
 };
 
+// The row-major coordinates of the nonzero elements: [count, rank] int64.
+template <typename T>
+class WhereOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& in = ctx->input(0);
+    auto v = in.flat<T>();
+    int64_t count = 0;
+    for (size_t i = 0; i < v.size(); ++i) count += v[i] != T(0);
+    const int rank = in.dims();
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output_for_overwrite(
+                                       0, TensorShape({count, rank})));
+    auto o = out->flat<int64_t>();
+    int64_t row = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == T(0)) continue;
+      int64_t rest = static_cast<int64_t>(i);
+      for (int d = rank - 1; d >= 0; --d) {
+        o[row * rank + d] = rest % in.dim_size(d);
+        rest /= in.dim_size(d);
+      }
+      ++row;
+    }
+    return absl::OkStatus();
+  }
+};
+
 template <typename T>
 class RangeOp : public OpKernel {
  public:
@@ -273,6 +301,8 @@ class EluFamilyOp : public OpKernel {
     RegisterKernelForTypes<SelectOp, float, double, int32_t, int64_t, bool,
                            std::string>(KernelDef(op, kDeviceCpu), "T");
   }
+  RegisterKernelForTypes<WhereOp, float, double, int32_t, int64_t, bool>(
+      KernelDef("Where", kDeviceCpu), "T");
   RegisterKernelForTypes<RangeOp, float, double, int32_t, int64_t>(
       KernelDef("Range", kDeviceCpu), "Tidx");
   RegisterKernelForTypes<OneHotOp, float, double, int32_t, int64_t, bool>(

@@ -381,6 +381,9 @@ RILL_REGISTER_NO_GRADIENT_OP("ShardedFilename");
 RILL_REGISTER_NO_GRADIENT_OP("ShardedFilespec");
 RILL_REGISTER_NO_GRADIENT_OP("StringJoin");
 RILL_REGISTER_NO_GRADIENT_OP("StaticRegexFullMatch");
+RILL_REGISTER_NO_GRADIENT_OP("ScalarSummary");
+RILL_REGISTER_NO_GRADIENT_OP("MergeSummary");
+RILL_REGISTER_NO_GRADIENT_OP("Where");
 RILL_REGISTER_NO_GRADIENT_OP("_Send");
 // Collectives carry gradients between replicas; none flows back through
 // them (as in TensorFlow, which registers none).

@@ -10,6 +10,11 @@ tf.compat.v1.Session("grpc://...") (issue: parameter servers):
 2. A sharded Saver over 2 ps tasks (SaveV2 per task, MergeV2Checkpoints):
    save, overwrite the variables, restore; TensorFlow reads the merged
    checkpoint itself.
+3. MonitoredTrainingSession (chief) with StopAtStepHook, checkpoint_dir and
+   summaries (the Scaffold's report_uninitialized_variables, its sharded
+   Saver, ScalarSummary/MergeSummary; v1 control flow for the global step):
+   it trains to step 20, writes checkpoints and an event file, and a second
+   one resumes from the checkpoint and stops at step 30.
 
   bazel build //tools:rill
   python3 tests/compat/tf_training_tools_on_rill_cluster.py   # needs tensorflow-cpu
@@ -81,6 +86,35 @@ def sharded_saver(target, directory):
             return path, sess.run([w, b, step])
 
 
+def monitored_session(target, directory, last_step):
+    """Trains until last_step; the global step the session started at and
+    the loss at the end."""
+    g = tf.Graph()
+    with g.as_default():
+        with v1.device(v1.train.replica_device_setter(
+                ps_tasks=1, worker_device="/job:worker/task:0")):
+            step = v1.train.get_or_create_global_step()
+            x = v1.placeholder(tf.float32, [None, 4])
+            y = v1.placeholder(tf.float32, [None, 1])
+            w = v1.get_variable("w", [4, 1])
+            loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+            v1.summary.scalar("loss", loss)
+            train = v1.train.GradientDescentOptimizer(0.1).minimize(
+                loss, global_step=step)
+        rs = np.random.RandomState(0)
+        xs = rs.randn(32, 4).astype(np.float32)
+        ys = xs @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)
+        with v1.train.MonitoredTrainingSession(
+                master=target, is_chief=True, checkpoint_dir=directory,
+                hooks=[v1.train.StopAtStepHook(last_step=last_step)],
+                save_summaries_steps=5, save_checkpoint_steps=10) as sess:
+            first = None
+            while not sess.should_stop():
+                s, l, _ = sess.run([step, loss, train], {x: xs, y: ys})
+                first = s if first is None else first
+        return first, l
+
+
 def main():
     failures = []
     # TensorFlow's own cluster: the reference.
@@ -113,6 +147,21 @@ def main():
         reader = tf.train.load_checkpoint(path)
         if not np.array_equal(reader.get_tensor("w"), np.arange(6).reshape(2, 3)):
             failures.append("TensorFlow read w=%s" % reader.get_tensor("w"))
+    v1.disable_control_flow_v2()
+    with RillCluster({"ps": 1, "worker": 1}) as rill:
+        directory = tempfile.mkdtemp()
+        first, loss1 = monitored_session(rill.target("worker", 0), directory, 20)
+        files = sorted(os.listdir(directory))
+        print("MonitoredTrainingSession wrote", files, "loss", loss1)
+        if first != 0 or not any(f.startswith("events.out.tfevents") for f in files):
+            failures.append("first session: started at %s, wrote %s" % (first, files))
+        if tf.train.latest_checkpoint(directory) != os.path.join(directory, "model.ckpt-20"):
+            failures.append("latest checkpoint %s" % tf.train.latest_checkpoint(directory))
+        first, loss2 = monitored_session(rill.target("worker", 0), directory, 30)
+        print("resumed at step", first, "loss", loss2)
+        if first != 20 or not loss2 < loss1:
+            failures.append("second session: resumed at %s, loss %s after %s" %
+                            (first, loss2, loss1))
     if failures:
         print("\n".join("FAIL: " + f for f in failures))
         sys.exit(1)

@@ -40,7 +40,8 @@ ResourceApplyAdam ResourceApplyAdagrad ResourceApplyRMSProp MaxPoolGrad AvgPoolG
 ReluGrad Relu6Grad LeakyReluGrad EluGrad TanhGrad SigmoidGrad SqrtGrad
 Conv2DBackpropInput Conv2DBackpropFilter StridedSliceGrad UnsortedSegmentSum
 Cumsum Cumprod SaveV2 RestoreV2 MergeV2Checkpoints ShardedFilename ShardedFilespec
-StringJoin StaticRegexFullMatch ResourceApplyGradientDescent
+StringJoin StaticRegexFullMatch ScalarSummary MergeSummary Where
+ResourceApplyGradientDescent
 RsqrtGrad ReciprocalGrad BiasAddGrad ApplyGradientDescent
 CollectiveReduceV2 CollectiveGatherV2 CollectiveBcastSendV2 CollectiveBcastRecvV2
 """.split()

@@ -1,0 +1,28 @@
+// Summary ops with TensorFlow's schemas: ScalarSummary makes a serialized
+// Summary of tagged values, MergeSummary joins serialized Summaries (a
+// client's summary writer, such as MonitoredTrainingSession's, writes them
+// to TensorBoard event files).
+#include "absl/strings/str_cat.h"
+#include "core/framework/op_registry.h"
+#include "core/framework/shape_inference.h"
+#include "core/ops/type_sets.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+RILL_REGISTER_OP("ScalarSummary")
+    .Input("tags: string")
+    .Input("values: T")
+    .Output("summary: string")
+    .Attr(absl::StrCat("T: ", type_sets::kReal))
+    .SetShapeFn(shape_fns::ScalarShape);
+
+RILL_REGISTER_OP("MergeSummary")
+    .Input("inputs: N * string")
+    .Output("summary: string")
+    .Attr("N: int >= 1")
+    .SetShapeFn(shape_fns::ScalarShape);
+
+}  // namespace
+}  // namespace rill
