@@ -86,6 +86,16 @@ void LocalWorker::StoreGetAsync(const StoreGetRequest& request,
   done(absl::OkStatus());
 }
 
+bool GrpcRemoteWorker::Cancelled(const WorkerCallOptions& options,
+                                 Done* done) const {
+  if (options.canceller == nullptr || !options.canceller->cancelled()) {
+    return false;
+  }
+  (*done)(absl::CancelledError(
+      absl::StrCat("the call to task ", task_, " was cancelled")));
+  return true;
+}
+
 std::shared_ptr<grpc::ClientContext> GrpcRemoteWorker::Context(
     const WorkerCallOptions& options) {
   auto ctx = std::make_shared<grpc::ClientContext>();
@@ -104,6 +114,7 @@ void GrpcRemoteWorker::Start(absl::StatusOr<Stub*> stub,
     done(stub.status());
     return;
   }
+  if (Cancelled(options, &done)) return;
   std::shared_ptr<grpc::ClientContext> ctx = Context(options);
   channels_->Start(((*stub)->*prepare)(ctx.get(), request, channels_->queue()),
                    ctx.get(), response,
@@ -175,6 +186,7 @@ void GrpcRemoteWorker::RecvTensorAsync(
     done(stub.status());
     return;
   }
+  if (Cancelled(options, &done)) return;
   // The reply's bytes are decoded into the tensor without a protobuf copy.
   struct Call {
     grpc::ByteBuffer request;

@@ -107,6 +107,9 @@ class GrpcRemoteWorker : public WorkerInterface {
   template <typename Stub, typename Request, typename Response>
   using Prepare = std::unique_ptr<grpc::ClientAsyncResponseReader<Response>> (
       Stub::*)(grpc::ClientContext*, const Request&, grpc::CompletionQueue*);
+  // A call cancelled before it starts is not started: `done` gets
+  // CANCELLED and this returns true.
+  bool Cancelled(const WorkerCallOptions& options, Done* done) const;
   // A context for a call with `options` (its deadline, its canceller).
   static std::shared_ptr<grpc::ClientContext> Context(
       const WorkerCallOptions& options);

@@ -52,6 +52,10 @@ class CallCanceller {
     }
     if (cancel) cancel();
   }
+  bool cancelled() {
+    absl::MutexLock lock(&mu_);
+    return cancelled_;
+  }
   // For implementations: `cancel` aborts the call; it runs once, on
   // Cancel, or here at once when Cancel came first.
   void OnCancel(std::function<void()> cancel) {
