@@ -248,7 +248,12 @@ TEST(ExecutorTest, AReceivedTensorsCheapConsumersRunOnTheSendersThread) {
     if (step < 2) EXPECT_EQ(RanOn("where"), pool.id());
     on_sender += RanOn("where") == sender_id;
   }
+#ifndef __SANITIZE_ADDRESS__
+  // The policy rests on measured cost: under the sanitizers a kernel runs
+  // several times slower, may measure as expensive, and rightly goes to
+  // the pool; there only the results above are checked.
   EXPECT_GE(on_sender, 12);
+#endif
 }
 
 }  // namespace
