@@ -440,9 +440,7 @@ absl::Status Trainer::Step(int64_t epoch, int64_t step_in_epoch, double* loss) {
   ASSIGN_OR_RETURN(std::vector<Tensor> losses,
                    form_.session->Run(feeds, form_.losses, form_.trains));
   double sum = 0;
-  for (const Tensor& l : losses) {
-    sum += l.dtype() == DT_DOUBLE ? l.flat<double>()[0] : l.flat<float>()[0];
-  }
+  for (const Tensor& l : losses) sum += ScalarValue(l);
   *loss = sum / size;
   // The ring's volume: each rank sends 2 (N-1)/N of every reduced buffer.
   bytes_sent_ += 2 * (size - 1) * form_.fused_bytes;
@@ -523,49 +521,29 @@ absl::Status Trainer::Train() {
     ++epoch;
     const double seconds =
         std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    std::string line =
-        absl::StrCat("epoch ", epoch, "  step ", step, "  loss ",
-                     JsonNumber(loss_sum / std::max<int64_t>(1, in_epoch)));
-    if (!f_.metrics.empty()) {
-      ASSIGN_OR_RETURN(std::vector<double> values,
-                       Evaluate(*form_.session, ReplicaPrefix(form_.tasks[0]),
-                                eval_, f_.metrics, f_.batch));
-      for (size_t i = 0; i < values.size(); ++i) {
-        absl::StrAppend(&line, "  ", f_.metrics[i], " ", JsonNumber(values[i]));
-      }
-    }
-    absl::StrAppend(&line, "  ",
-                    static_cast<int64_t>((examples - epoch_examples) /
-                                         std::max(seconds, 1e-9)),
-                    " examples/s  (", form_.tasks.size(), " workers)");
+    ASSIGN_OR_RETURN(
+        std::string line,
+        EpochLine(*form_.session, ReplicaPrefix(form_.tasks[0]), f_, eval_,
+                  epoch, step, loss_sum / std::max<int64_t>(1, in_epoch),
+                  (examples - epoch_examples) / std::max(seconds, 1e-9),
+                  static_cast<int>(form_.tasks.size())));
     Log(line);
   }
   const double seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
-  // The final loss over all the training data, the metrics over the eval
-  // data, both on rank 0's replica.
-  const std::string prefix = ReplicaPrefix(form_.tasks[0]);
-  ASSIGN_OR_RETURN(
-      std::vector<double> final_loss,
-      Evaluate(*form_.session, prefix, data_,
-               {absl::StrCat(loss_node_, ":", loss_index_)}, f_.batch));
-  std::vector<double> metrics;
-  if (!f_.metrics.empty()) {
-    ASSIGN_OR_RETURN(
-        metrics, Evaluate(*form_.session, prefix, eval_, f_.metrics, f_.batch));
-  }
+  TrainResult result{.workers = workers,
+                     .workers_at_end = static_cast<int>(form_.tasks.size()),
+                     .steps = step,
+                     .epochs = epoch,
+                     .examples = examples,
+                     .bytes_sent = bytes_sent_,
+                     .seconds = seconds};
+  // The final figures on rank 0's replica.
+  RETURN_IF_ERROR(FinalFigures(*form_.session, ReplicaPrefix(form_.tasks[0]),
+                               f_, absl::StrCat(loss_node_, ":", loss_index_),
+                               data_, eval_, &result));
   (void)form_.session->Close();
-  PrintResult(f_,
-              {.workers = workers,
-               .workers_at_end = static_cast<int>(form_.tasks.size()),
-               .steps = step,
-               .epochs = epoch,
-               .examples = examples,
-               .bytes_sent = bytes_sent_,
-               .seconds = seconds,
-               .final_loss = final_loss[0],
-               .metrics = metrics},
-              out_);
+  PrintResult(f_, result, out_);
   return absl::OkStatus();
 }
 

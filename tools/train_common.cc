@@ -210,6 +210,43 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+double ScalarValue(const Tensor& t) {
+  return t.dtype() == DT_DOUBLE ? t.flat<double>()[0] : t.flat<float>()[0];
+}
+
+absl::StatusOr<std::string> EpochLine(SessionInterface& session,
+                                      const std::string& replica,
+                                      const TrainFlags& f, const Dataset& eval,
+                                      int64_t epoch, int64_t step, double loss,
+                                      double examples_per_second, int workers) {
+  std::string line = absl::StrCat("epoch ", epoch, "  step ", step, "  loss ",
+                                  JsonNumber(loss));
+  if (!f.metrics.empty()) {
+    ASSIGN_OR_RETURN(std::vector<double> values,
+                     Evaluate(session, replica, eval, f.metrics, f.batch));
+    for (size_t i = 0; i < values.size(); ++i) {
+      absl::StrAppend(&line, "  ", f.metrics[i], " ", JsonNumber(values[i]));
+    }
+  }
+  absl::StrAppend(&line, "  ", static_cast<int64_t>(examples_per_second),
+                  " examples/s  (", workers, " workers)");
+  return line;
+}
+
+absl::Status FinalFigures(SessionInterface& session, const std::string& replica,
+                          const TrainFlags& f, const std::string& loss,
+                          const Dataset& data, const Dataset& eval,
+                          TrainResult* r) {
+  ASSIGN_OR_RETURN(std::vector<double> final_loss,
+                   Evaluate(session, replica, data, {loss}, f.batch));
+  r->final_loss = final_loss[0];
+  if (!f.metrics.empty()) {
+    ASSIGN_OR_RETURN(r->metrics,
+                     Evaluate(session, replica, eval, f.metrics, f.batch));
+  }
+  return absl::OkStatus();
+}
+
 void PrintResult(const TrainFlags& f, const TrainResult& r, std::ostream& out) {
   if (f.json) {
     std::string final_json =

@@ -112,6 +112,18 @@ absl::StatusOr<std::vector<double>> Evaluate(
     SessionInterface& session, const std::string& prefix, const Dataset& data,
     const std::vector<std::string>& fetches, int64_t chunk);
 
+// A scalar loss (float or double) as a double.
+double ScalarValue(const Tensor& t);
+
+// The progress line of an epoch: "epoch E  step S  loss L", each --metric
+// on the eval data as `replica` computes it, then "N examples/s  (W
+// workers)".
+absl::StatusOr<std::string> EpochLine(SessionInterface& session,
+                                      const std::string& replica,
+                                      const TrainFlags& f, const Dataset& eval,
+                                      int64_t epoch, int64_t step, double loss,
+                                      double examples_per_second, int workers);
+
 std::string JsonNumber(double v);
 std::string JsonString(const std::string& s);
 
@@ -123,6 +135,12 @@ struct TrainResult {
   double final_loss = 0;
   std::vector<double> metrics;
 };
+// Fills r's final_loss (`loss` over the training data) and metrics (over
+// the eval data), as `replica` computes them.
+absl::Status FinalFigures(SessionInterface& session, const std::string& replica,
+                          const TrainFlags& f, const std::string& loss,
+                          const Dataset& data, const Dataset& eval,
+                          TrainResult* r);
 void PrintResult(const TrainFlags& f, const TrainResult& r, std::ostream& out);
 
 // The model, its loss, the data and the cluster, as Train() checked them.

@@ -108,14 +108,9 @@ Output NewVariable(const Scope& scope, const std::string& name,
 // returned initializer.
 Output Zeros(const Scope& scope, const std::string& name, DataType dtype,
              const PartialTensorShape& shape, std::vector<Operation>* inits) {
-  std::vector<int64_t> dims(shape.dim_sizes().begin(), shape.dim_sizes().end());
   auto var = ops::VariableV2(scope.WithOpName(name), shape, dtype);
-  auto zeros =
-      ops::Fill(scope,
-                Tensor::FromVector<int64_t>(
-                    dims, TensorShape({static_cast<int64_t>(dims.size())})),
-                grad::Scalar(scope, 0, dtype));
-  inits->push_back(ops::Assign(scope, var, zeros).operation);
+  inits->push_back(
+      ops::Assign(scope, var, grad::Filled(scope, shape, 0, dtype)).operation);
   return var;
 }
 
@@ -147,8 +142,20 @@ class PsTrainer {
   void Lost(int t, const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
   // Steps done by the slowest live worker.
   int64_t SlowestLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status EpochLine(int64_t epoch, double seconds);
+  absl::Status ReportEpoch(int64_t epoch, double seconds);
   void Log(const std::string& line) { progress_ << line << std::endl; }
+  // Adds a step's loss to its epoch's.
+  void AddLossLocked(int64_t step, double loss)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
+    sum += loss;
+    ++count;
+  }
+  // Examples in a step: every worker's rows in a sync step, a worker's own
+  // in an asynchronous one.
+  int64_t RowsPerStep() const {
+    return f_.scheme == "sync-ps" ? f_.batch : per_;
+  }
   bool Backups() const {
     return f_.scheme == "sync-ps" && f_.replicas_to_aggregate > 0 &&
            f_.replicas_to_aggregate < workers_;
@@ -402,10 +409,6 @@ std::vector<std::pair<std::string, Tensor>> PsTrainer::RowsFeed(int t,
            BatchRows(orders_[t], step % steps_per_epoch_, per_)}};
 }
 
-double ScalarOf(const Tensor& t) {
-  return t.dtype() == DT_DOUBLE ? t.flat<double>()[0] : t.flat<float>()[0];
-}
-
 void PsTrainer::Lost(int t, const absl::Status& why) {
   const bool listening = Listening(job_.cluster.workers[t], 500);
   absl::MutexLock lock(&mu_);
@@ -468,9 +471,7 @@ void PsTrainer::AsyncLoop(int t) {
     absl::MutexLock lock(&mu_);
     bytes_sent_ += (fetch + push) * param_bytes_;
     done_[t] = step + 1;
-    auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
-    sum += ScalarOf((*loss)[0]);
-    ++count;
+    AddLossLocked(step, ScalarValue((*loss)[0]));
   }
 }
 
@@ -497,7 +498,7 @@ void PsTrainer::BackupLoop(int t) {
     if (step == sync_step_ &&
         static_cast<int64_t>(arrived_.size()) < f_.replicas_to_aggregate) {
       arrived_.push_back(t);
-      arrived_loss_.push_back(ScalarOf((*loss)[0]));
+      arrived_loss_.push_back(ScalarValue((*loss)[0]));
     }
     // The next step starts from the parameters its update leaves.
     auto updated = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -532,9 +533,7 @@ absl::Status PsTrainer::Aggregate(int64_t step) {
     if (failed_.ok()) failed_ = s;
     return s;
   }
-  auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
-  sum += loss;
-  ++count;
+  AddLossLocked(step, loss);
   std::fill(done_.begin(), done_.end(), step + 1);
   arrived_.clear();
   arrived_loss_.clear();
@@ -554,18 +553,16 @@ absl::Status PsTrainer::SyncStep(int64_t step) {
   ASSIGN_OR_RETURN(std::vector<Tensor> out,
                    session_->Run(feeds, losses, {apply_}));
   double loss = 0;
-  for (const Tensor& l : out) loss += ScalarOf(l) / workers_;
+  for (const Tensor& l : out) loss += ScalarValue(l) / workers_;
   absl::MutexLock lock(&mu_);
   // Each worker fetched the parameters and sent its gradients.
   bytes_sent_ += 2 * workers_ * param_bytes_;
-  auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
-  sum += loss;
-  ++count;
+  AddLossLocked(step, loss);
   std::fill(done_.begin(), done_.end(), step + 1);
   return absl::OkStatus();
 }
 
-absl::Status PsTrainer::EpochLine(int64_t epoch, double seconds) {
+absl::Status PsTrainer::ReportEpoch(int64_t epoch, double seconds) {
   double loss = 0;
   int64_t count = 0;
   int left = 0;
@@ -574,23 +571,12 @@ absl::Status PsTrainer::EpochLine(int64_t epoch, double seconds) {
     std::tie(loss, count) = epoch_loss_[epoch];
     left = static_cast<int>(std::count(alive_.begin(), alive_.end(), true));
   }
-  std::string line =
-      absl::StrCat("epoch ", epoch + 1, "  step ",
-                   std::min(total_, (epoch + 1) * steps_per_epoch_), "  loss ",
-                   JsonNumber(loss / std::max<int64_t>(1, count)));
-  if (!f_.metrics.empty()) {
-    ASSIGN_OR_RETURN(
-        std::vector<double> values,
-        Evaluate(*session_, kEval, job_.eval, f_.metrics, f_.batch));
-    for (size_t i = 0; i < values.size(); ++i) {
-      absl::StrAppend(&line, "  ", f_.metrics[i], " ", JsonNumber(values[i]));
-    }
-  }
-  // A sync step counts every worker's rows; an asynchronous one its own.
-  const int64_t rows = f_.scheme == "sync-ps" ? f_.batch : per_;
-  absl::StrAppend(&line, "  ",
-                  static_cast<int64_t>(count * rows / std::max(seconds, 1e-9)),
-                  " examples/s  (", left, " workers)");
+  ASSIGN_OR_RETURN(
+      std::string line,
+      EpochLine(*session_, kEval, f_, job_.eval, epoch + 1,
+                std::min(total_, (epoch + 1) * steps_per_epoch_),
+                loss / std::max<int64_t>(1, count),
+                count * RowsPerStep() / std::max(seconds, 1e-9), left));
   Log(line);
   return absl::OkStatus();
 }
@@ -676,7 +662,7 @@ absl::Status PsTrainer::Train() {
     }
     if (!status.ok()) break;
     const auto now = Clock::now();
-    status = EpochLine(
+    status = ReportEpoch(
         epoch, std::chrono::duration<double>(now - epoch_start).count());
     epoch_start = now;
   }
@@ -692,8 +678,7 @@ absl::Status PsTrainer::Train() {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [epoch, sum_count] : epoch_loss_) {
-      result.examples +=
-          sum_count.second * (f_.scheme == "sync-ps" ? f_.batch : per_);
+      result.examples += sum_count.second * RowsPerStep();
     }
     result.workers_at_end =
         static_cast<int>(std::count(alive_.begin(), alive_.end(), true));
@@ -703,15 +688,9 @@ absl::Status PsTrainer::Train() {
   result.steps = total_;
   result.epochs = epochs;
   result.seconds = seconds;
-  ASSIGN_OR_RETURN(
-      std::vector<double> final_loss,
-      Evaluate(*session_, kEval, job_.data,
-               {absl::StrCat(job_.loss_node, ":", job_.loss_index)}, f_.batch));
-  result.final_loss = final_loss[0];
-  if (!f_.metrics.empty()) {
-    ASSIGN_OR_RETURN(result.metrics, Evaluate(*session_, kEval, job_.eval,
-                                              f_.metrics, f_.batch));
-  }
+  RETURN_IF_ERROR(FinalFigures(
+      *session_, kEval, f_, absl::StrCat(job_.loss_node, ":", job_.loss_index),
+      job_.data, job_.eval, &result));
   (void)session_->Close();
   PrintResult(f_, result, out_);
   return absl::OkStatus();

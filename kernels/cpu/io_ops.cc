@@ -46,6 +46,13 @@ absl::StatusOr<std::vector<std::string>> NameInputs(OpKernelContext* ctx,
   return out;
 }
 
+// A status of the node's own, its message naming the node.
+absl::Status Named(const OpKernel& k, const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(),
+                      absl::StrCat("node '", k.name(), "': ", s.message()));
+}
+
 class SaveV2Op : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -56,13 +63,8 @@ class SaveV2Op : public OpKernel {
     for (int64_t i = 0; i < count; ++i) {
       tensors.emplace_back(names[i], ctx->input(3 + i));
     }
-    absl::Status s =
-        WriteCheckpoint(ctx->input(0).scalar<std::string>(), tensors);
-    if (!s.ok()) {
-      return absl::Status(s.code(),
-                          absl::StrCat("node '", name(), "': ", s.message()));
-    }
-    return absl::OkStatus();
+    return Named(*this,
+                 WriteCheckpoint(ctx->input(0).scalar<std::string>(), tensors));
   }
 };
 
@@ -73,18 +75,10 @@ class RestoreV2Op : public OpKernel {
     const int64_t count = ctx->num_outputs();
     ASSIGN_OR_RETURN(std::vector<std::string> names, NameInputs(ctx, count));
     auto reader = CheckpointReader::Open(ctx->input(0).scalar<std::string>());
-    if (!reader.ok()) {
-      return absl::Status(
-          reader.status().code(),
-          absl::StrCat("node '", name(), "': ", reader.status().message()));
-    }
+    RETURN_IF_ERROR(Named(*this, reader.status()));
     for (int64_t i = 0; i < count; ++i) {
       absl::StatusOr<Tensor> t = (*reader)->Read(names[i]);
-      if (!t.ok()) {
-        return absl::Status(
-            t.status().code(),
-            absl::StrCat("node '", name(), "': ", t.status().message()));
-      }
+      RETURN_IF_ERROR(Named(*this, t.status()));
       const DataType want = output_type(i);
       if (t->dtype() != want) {
         return ctx->InvalidArgument(absl::StrCat(
@@ -96,13 +90,6 @@ class RestoreV2Op : public OpKernel {
     return absl::OkStatus();
   }
 };
-
-// A status of the node's own, its message naming the node.
-absl::Status Named(const OpKernel& k, const absl::Status& s) {
-  if (s.ok()) return s;
-  return absl::Status(s.code(),
-                      absl::StrCat("node '", k.name(), "': ", s.message()));
-}
 
 class MergeV2CheckpointsOp : public OpKernel {
  public:

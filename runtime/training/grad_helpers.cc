@@ -7,6 +7,15 @@ Output In(const Operation& op, int i) {
   return Output(e->src, e->src_output);
 }
 
+Output Filled(const Scope& scope, const PartialTensorShape& shape, double value,
+              DataType type) {
+  std::vector<int64_t> dims(shape.dim_sizes().begin(), shape.dim_sizes().end());
+  return ops::Fill(scope,
+                   Tensor::FromVector<int64_t>(
+                       dims, TensorShape({static_cast<int64_t>(dims.size())})),
+                   Scalar(scope, value, type));
+}
+
 Output Scalar(const Scope& scope, double value, DataType type) {
   switch (BaseType(type)) {
     case DT_DOUBLE:

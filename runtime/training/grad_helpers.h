@@ -20,6 +20,11 @@ Output In(const Operation& op, int i);
 // bfloat16 through a Cast).
 Output Scalar(const Scope& scope, double value, DataType type);
 
+// A tensor of the fully defined `shape` filled with `value` (a variable's
+// initial value: an optimizer's slot, an accumulator).
+Output Filled(const Scope& scope, const PartialTensorShape& shape, double value,
+              DataType type);
+
 // grads[i], or zeros shaped like op's output i when no gradient reached it.
 Output GradOrZeros(const Scope& scope, const Operation& op,
                    const std::vector<Output>& grads, int i);

@@ -160,12 +160,7 @@ Output Optimizer::Slot(const Scope& scope, const Output& var,
   auto [it, fresh] = made_.try_emplace(name);
   if (!fresh) return it->second;
   Scope at = scope.WithNoControlDependencies().ColocateWith(var);
-  std::vector<int64_t> dims(shape.dim_sizes().begin(), shape.dim_sizes().end());
-  auto fill =
-      ops::Fill(at,
-                Tensor::FromVector<int64_t>(
-                    dims, TensorShape({static_cast<int64_t>(dims.size())})),
-                grad::Scalar(at, value, dtype));
+  Output fill = grad::Filled(at, shape, value, dtype);
   if (IsResourceVariable(var)) {
     auto handle = ops::VarHandleOp(at.WithOpName(name), dtype, shape,
                                    ops::VarHandleOp::SharedName(name));
