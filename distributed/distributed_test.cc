@@ -665,6 +665,64 @@ TEST_F(DistributedTest, AStepPastItsTimeoutEndsOnEveryTask) {
   EXPECT_EQ((*quick)[0].scalar<float>(), 7.0f);
 }
 
+// A step waiting on a queue (SyncReplicasOptimizer's token queue on the ps)
+// ends when its client gives up on the call or closes the session, and
+// leaves the queue's line: the next element goes to a live step.
+TEST_F(DistributedTest, ClientCancellationAndCloseEndAWaitingStep) {
+  Scope root = Scope::NewRootScope();
+  Scope ps = root.WithDevice("/job:ps/task:0");
+  auto q = ops::FIFOQueueV2(ps.WithOpName("q"), {DT_INT64},
+                            ops::FIFOQueueV2::SharedName("tokens"));
+  ops::QueueDequeueV2(ps.WithOpName("take"), q, {DT_INT64});
+  ops::QueueEnqueueV2(ps.WithOpName("put"), q,
+                      {ops::Const(ps, Tensor::Scalar<int64_t>(42))});
+  const std::string handle = CreateSessionAtPs(root);
+  ASSERT_FALSE(handle.empty());
+  auto run = [&](const std::string& fetch, const std::string& target,
+                 int deadline_ms, ::tensorflow::RunStepResponse* out) {
+    ::tensorflow::RunStepRequest req;
+    req.set_session_handle(handle);
+    if (!fetch.empty()) req.add_fetch(fetch);
+    if (!target.empty()) req.add_target(target);
+    grpc::ClientContext ctx;
+    if (deadline_ms > 0) {
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(deadline_ms));
+    }
+    return master_->RunStep(&ctx, req, out);
+  };
+
+  ::tensorflow::RunStepResponse ignored;
+  grpc::Status gave_up = run("take:0", "", 200, &ignored);
+  EXPECT_EQ(gave_up.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  ASSERT_TRUE(run("", "put", 0, &ignored).ok());
+  ::tensorflow::RunStepResponse got;
+  grpc::Status taken = run("take:0", "", 5000, &got);
+  ASSERT_TRUE(taken.ok()) << taken.error_message();
+  ASSERT_EQ(got.tensor_size(), 1);
+  auto value = TensorFromProto(got.tensor(0).tensor());
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(value->scalar<int64_t>(), 42);
+
+  // The queue is empty again: this step waits until the session closes.
+  grpc::Status waiting;
+  std::thread waiter([&] {
+    ::tensorflow::RunStepResponse r;
+    waiting = run("take:0", "", 0, &r);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ::tensorflow::CloseSessionRequest close;
+  close.set_session_handle(handle);
+  ::tensorflow::CloseSessionResponse closed;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(master_->CloseSession(&ctx, close, &closed).ok());
+  waiter.join();
+  EXPECT_EQ(waiting.error_code(), grpc::StatusCode::CANCELLED)
+      << waiting.error_message();
+  EXPECT_TRUE(absl::StrContains(waiting.error_message(), "session was closed"))
+      << waiting.error_message();
+}
+
 // The receiving task asks for the tensor when the step starts and gets it
 // only when the sender has computed it: a healthy step is not cut short
 // however long that takes, unless the worker is given a limit.

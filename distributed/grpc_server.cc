@@ -340,14 +340,17 @@ Handler Serve(std::function<absl::Status(const Request&, Response*)> fn) {
   };
 }
 
-// A method whose work blocks: parsed on the queue's thread, run and
-// answered on the pool. What the method leaves in `after_reply` runs once
-// the answer is on its way (work the caller need not wait for).
+// A method whose work blocks, and may be cancelled by its client: parsed
+// on the queue's thread, run and answered on the pool; the method gets the
+// call's cancellation (the client's, or its deadline's) so that a
+// cancelled call ends its step. What the method leaves in `after_reply`
+// runs once the answer is on its way (work the caller need not wait for).
 template <typename Request, typename Response>
-Handler ServeOnPool(RillServer::CallPool* pool,
-                    std::function<absl::Status(const Request&, Response*,
-                                               std::function<void()>*)>
-                        fn) {
+Handler ServeStepOnPool(
+    RillServer::CallPool* pool,
+    std::function<absl::Status(const Request&, Response*,
+                               std::function<void()>*, const OnClientCancel&)>
+        fn) {
   return [pool, fn = std::move(fn)](const grpc::ByteBuffer& request,
                                     std::shared_ptr<Call> call) {
     auto parsed = std::make_shared<Request>();
@@ -359,11 +362,30 @@ Handler ServeOnPool(RillServer::CallPool* pool,
     pool->Schedule([call = std::move(call), parsed, fn] {
       Response out;
       std::function<void()> after_reply;
-      absl::Status s = fn(*parsed, &out, &after_reply);
+      Call* c = call.get();
+      absl::Status s =
+          fn(*parsed, &out, &after_reply,
+             [c](std::function<void()> hook) { c->OnCancel(std::move(hook)); });
       call->Reply(s, out);
       if (after_reply != nullptr) after_reply();
     });
   };
+}
+
+// A method whose work blocks: parsed on the queue's thread, run and
+// answered on the pool. What the method leaves in `after_reply` runs once
+// the answer is on its way (work the caller need not wait for).
+template <typename Request, typename Response>
+Handler ServeOnPool(RillServer::CallPool* pool,
+                    std::function<absl::Status(const Request&, Response*,
+                                               std::function<void()>*)>
+                        fn) {
+  return ServeStepOnPool<Request, Response>(
+      pool, [fn = std::move(fn)](const Request& request, Response* response,
+                                 std::function<void()>* after_reply,
+                                 const OnClientCancel&) {
+        return fn(request, response, after_reply);
+      });
 }
 
 constexpr char kMaster[] = "/tensorflow.MasterService/";
@@ -384,9 +406,10 @@ void AddMasterMethods(Master* master, RillServer::CallPool* pool,
             return master->ExtendSession(req, resp);
           });
   h[absl::StrCat(kMaster, "RunStep")] =
-      ServeOnPool<tf::RunStepRequest, tf::RunStepResponse>(
-          pool, [master](const auto& req, auto* resp, auto* after_reply) {
-            absl::Status s = master->RunStep(req, resp, after_reply);
+      ServeStepOnPool<tf::RunStepRequest, tf::RunStepResponse>(
+          pool, [master](const auto& req, auto* resp, auto* after_reply,
+                         const OnClientCancel& on_cancel) {
+            absl::Status s = master->RunStep(req, resp, after_reply, on_cancel);
             if (!s.ok()) resp->clear_tensor();
             return StoreError(s, req.store_errors_in_response_body(), resp);
           });
@@ -396,9 +419,10 @@ void AddMasterMethods(Master* master, RillServer::CallPool* pool,
             return master->MakeCallable(req, resp);
           });
   h[absl::StrCat(kMaster, "RunCallable")] =
-      ServeOnPool<tf::RunCallableRequest, tf::RunCallableResponse>(
-          pool, [master](const auto& req, auto* resp, auto* after_reply) {
-            return master->RunCallable(req, resp, after_reply);
+      ServeStepOnPool<tf::RunCallableRequest, tf::RunCallableResponse>(
+          pool, [master](const auto& req, auto* resp, auto* after_reply,
+                         const OnClientCancel& on_cancel) {
+            return master->RunCallable(req, resp, after_reply, on_cancel);
           });
   h[absl::StrCat(kMaster, "ReleaseCallable")] =
       ServeOnPool<tf::ReleaseCallableRequest, tf::ReleaseCallableResponse>(

@@ -54,9 +54,10 @@ absl::Status Master::ExtendSession(
 
 absl::Status Master::RunStep(const ::tensorflow::RunStepRequest& request,
                              ::tensorflow::RunStepResponse* response,
-                             std::function<void()>* after_reply) {
+                             std::function<void()>* after_reply,
+                             const OnClientCancel& on_cancel) {
   ASSIGN_OR_RETURN(auto session, Find(request.session_handle()));
-  return session->RunStep(request, response, after_reply);
+  return session->RunStep(request, response, after_reply, on_cancel);
 }
 
 absl::Status Master::CloseSession(
@@ -86,9 +87,9 @@ absl::Status Master::MakeCallable(
 absl::Status Master::RunCallable(
     const ::tensorflow::RunCallableRequest& request,
     ::tensorflow::RunCallableResponse* response,
-    std::function<void()>* after_reply) {
+    std::function<void()>* after_reply, const OnClientCancel& on_cancel) {
   ASSIGN_OR_RETURN(auto session, Find(request.session_handle()));
-  return session->RunCallable(request, response, after_reply);
+  return session->RunCallable(request, response, after_reply, on_cancel);
 }
 
 absl::Status Master::ReleaseCallable(

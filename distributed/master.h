@@ -40,7 +40,8 @@ class Master {
   // answered the client, off the client's path.
   absl::Status RunStep(const ::tensorflow::RunStepRequest& request,
                        ::tensorflow::RunStepResponse* response,
-                       std::function<void()>* after_reply = nullptr);
+                       std::function<void()>* after_reply = nullptr,
+                       const OnClientCancel& on_cancel = nullptr);
   absl::Status CloseSession(const ::tensorflow::CloseSessionRequest& request);
   // Callables: a step's feeds, fetches and targets named once, then run by
   // handle (TensorFlow's Session::MakeCallable, which Keras uses).
@@ -48,7 +49,8 @@ class Master {
                             ::tensorflow::MakeCallableResponse* response);
   absl::Status RunCallable(const ::tensorflow::RunCallableRequest& request,
                            ::tensorflow::RunCallableResponse* response,
-                           std::function<void()>* after_reply = nullptr);
+                           std::function<void()>* after_reply = nullptr,
+                           const OnClientCancel& on_cancel = nullptr);
   absl::Status ReleaseCallable(
       const ::tensorflow::ReleaseCallableRequest& request);
   absl::Status ListDevices(const ::tensorflow::ListDevicesRequest& request,

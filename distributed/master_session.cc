@@ -256,7 +256,8 @@ void MasterSession::CleanupStep(const StepPlan& plan, int64_t step_id) {
 
 absl::Status MasterSession::RunStep(const ::tensorflow::RunStepRequest& request,
                                     ::tensorflow::RunStepResponse* response,
-                                    std::function<void()>* after_reply) {
+                                    std::function<void()>* after_reply,
+                                    const OnClientCancel& on_cancel) {
   if (!request.partial_run_handle().empty()) {
     return absl::UnimplementedError("partial runs are not supported");
   }
@@ -294,7 +295,18 @@ absl::Status MasterSession::RunStep(const ::tensorflow::RunStepRequest& request,
   int64_t step_id;
   {
     absl::MutexLock lock(&mu_);
+    if (closed_) {
+      return absl::CancelledError(
+          absl::StrCat("session '", handle_, "' is closed"));
+    }
     step_id = static_cast<int64_t>(rng_() >> 1);
+    running_[step_id] = Running{plan, absl::OkStatus()};
+  }
+  if (on_cancel != nullptr) {
+    on_cancel([self = shared_from_this(), step_id] {
+      self->CancelStep(step_id, absl::CancelledError(
+                                    "the step was cancelled by its client"));
+    });
   }
 
   // Every partition at once; the first failure ends the step everywhere.
@@ -352,6 +364,13 @@ absl::Status MasterSession::RunStep(const ::tensorflow::RunStepRequest& request,
                              });
   }
   remaining.Wait();
+  absl::Status cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled = running_[step_id].cancelled;
+    running_.erase(step_id);
+  }
+  if (!cancelled.ok()) return cancelled;
   if (!failed) {
     // Holds the session until the cleanup has gone out.
     auto cleanup = [self = shared_from_this(), plan, step_id] {
@@ -413,7 +432,29 @@ absl::Status MasterSession::RunStep(const ::tensorflow::RunStepRequest& request,
   return absl::OkStatus();
 }
 
+void MasterSession::CancelStep(int64_t step_id, const absl::Status& why) {
+  std::shared_ptr<const StepPlan> plan;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = running_.find(step_id);
+    if (it == running_.end() || !it->second.cancelled.ok()) return;
+    it->second.cancelled = why;
+    plan = it->second.plan;
+  }
+  CleanupStep(*plan, step_id);
+}
+
 void MasterSession::Close() {
+  std::vector<int64_t> in_flight;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    for (const auto& [id, step] : running_) in_flight.push_back(id);
+  }
+  for (int64_t id : in_flight) {
+    CancelStep(id, absl::CancelledError(
+                       "the step was cancelled: its session was closed"));
+  }
   absl::MutexLock lock(&mu_);
   for (const auto& [task, handle] : registered_) {
     ::tensorflow::DeregisterGraphRequest dereg;
@@ -452,7 +493,7 @@ absl::Status MasterSession::MakeCallable(
 absl::Status MasterSession::RunCallable(
     const ::tensorflow::RunCallableRequest& request,
     ::tensorflow::RunCallableResponse* response,
-    std::function<void()>* after_reply) {
+    std::function<void()>* after_reply, const OnClientCancel& on_cancel) {
   ::tensorflow::CallableOptions options;
   {
     absl::MutexLock lock(&mu_);
@@ -481,7 +522,7 @@ absl::Status MasterSession::RunCallable(
   for (const std::string& t : options.target()) step.add_target(t);
   *step.mutable_options() = options.run_options();
   ::tensorflow::RunStepResponse ran;
-  RETURN_IF_ERROR(RunStep(step, &ran, after_reply));
+  RETURN_IF_ERROR(RunStep(step, &ran, after_reply, on_cancel));
   for (auto& t : *ran.mutable_tensor()) {
     response->add_fetch()->Swap(t.mutable_tensor());
   }

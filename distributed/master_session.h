@@ -42,6 +42,11 @@
 
 namespace rill {
 
+// Given by a server with a step: registers what to run when the client
+// cancels the call (or its deadline passes); at once if it already has.
+// Null where the caller cannot cancel.
+using OnClientCancel = std::function<void(std::function<void()>)>;
+
 struct MasterOptions {
   // How long the master waits for a task to answer GetStatus when a
   // session starts (a task that does not answer is left out) and to
@@ -70,19 +75,25 @@ class MasterSession : public std::enable_shared_from_this<MasterSession> {
   // task is told to drop the step's state (CleanupGraph); with
   // `after_reply`, that is left there for the caller to run once it has
   // answered the client, off the client's path.
+  // A step the client cancels, or one running when the session closes,
+  // ends with CANCELLED on every task (kernels waiting on a queue or an
+  // accumulator included).
   absl::Status RunStep(const ::tensorflow::RunStepRequest& request,
                        ::tensorflow::RunStepResponse* response,
-                       std::function<void()>* after_reply = nullptr);
+                       std::function<void()>* after_reply = nullptr,
+                       const OnClientCancel& on_cancel = nullptr);
   // Callables: a step's feeds, fetches and targets named once, then run by
   // handle (TensorFlow's Session::MakeCallable, which Keras uses).
   absl::Status MakeCallable(const ::tensorflow::MakeCallableRequest& request,
                             ::tensorflow::MakeCallableResponse* response);
   absl::Status RunCallable(const ::tensorflow::RunCallableRequest& request,
                            ::tensorflow::RunCallableResponse* response,
-                           std::function<void()>* after_reply = nullptr);
+                           std::function<void()>* after_reply = nullptr,
+                           const OnClientCancel& on_cancel = nullptr);
   absl::Status ReleaseCallable(
       const ::tensorflow::ReleaseCallableRequest& request);
-  // Deregisters every partition the session registered.
+  // Cancels the steps in flight and deregisters every partition the
+  // session registered; later steps fail.
   void Close();
 
  private:
@@ -101,6 +112,8 @@ class MasterSession : public std::enable_shared_from_this<MasterSession> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends a step on every task of the plan, without waiting for the answers.
   void CleanupStep(const StepPlan& plan, int64_t step_id);
+  // Ends step `step_id` if it is running; it returns `why`.
+  void CancelStep(int64_t step_id, const absl::Status& why);
 
   const std::string handle_;
   const std::string task_name_;
@@ -135,6 +148,13 @@ class MasterSession : public std::enable_shared_from_this<MasterSession> {
   int64_t next_callable_ ABSL_GUARDED_BY(mu_) = 0;
   // Step ids.
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+  // The steps in flight, and why each was cancelled (OK while it was not).
+  struct Running {
+    std::shared_ptr<const StepPlan> plan;
+    absl::Status cancelled;
+  };
+  absl::flat_hash_map<int64_t, Running> running_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace rill

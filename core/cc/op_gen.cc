@@ -75,6 +75,7 @@ std::string CppType(const std::string& type) {
   if (type == "list(float)") return "std::vector<float>";
   if (type == "list(string)") return "std::vector<std::string>";
   if (type == "list(type)") return "std::vector<::rill::DataType>";
+  if (type == "list(shape)") return "std::vector<::rill::PartialTensorShape>";
   return "";
 }
 
@@ -126,6 +127,18 @@ std::string CppDefault(const OpDef_AttrDef& attr) {
                        ::tensorflow::DataType_Name(static_cast<DataType>(x))));
     }
     return absl::StrCat("{", absl::StrJoin(ts, ", "), "}");
+  }
+  if (t == "list(shape)" && v.list().shape_size() > 0) {
+    std::vector<std::string> shapes;
+    for (const auto& shape : v.list().shape()) {
+      AttrValue one;
+      *one.mutable_shape() = shape;
+      OpDef_AttrDef as_shape;
+      as_shape.set_type("shape");
+      *as_shape.mutable_default_value() = one;
+      shapes.push_back(CppDefault(as_shape));
+    }
+    return absl::StrCat("{", absl::StrJoin(shapes, ", "), "}");
   }
   return "{}";
 }

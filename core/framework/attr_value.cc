@@ -211,6 +211,21 @@ absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
 }
 
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
+                     std::vector<PartialTensorShape>* out) {
+  ASSIGN_OR_RETURN(const AttrValue* v, Lookup(attrs, name, "list(shape)"));
+  out->clear();
+  for (const auto& proto : v->list().shape()) {
+    absl::StatusOr<PartialTensorShape> s = PartialTensorShape::FromProto(proto);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attr '", name, "': ", s.status().message()));
+    }
+    out->push_back(*std::move(s));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
                      std::vector<int64_t>* out) {
   ASSIGN_OR_RETURN(const AttrValue* v, Lookup(attrs, name, "list(int)"));
   out->assign(v->list().i().begin(), v->list().i().end());
@@ -269,6 +284,12 @@ AttrValue MakeAttr(DataType v) {
 AttrValue MakeAttr(const PartialTensorShape& v) {
   AttrValue a;
   v.ToProto(a.mutable_shape());
+  return a;
+}
+AttrValue MakeAttr(const std::vector<PartialTensorShape>& v) {
+  AttrValue a;
+  auto* l = a.mutable_list();
+  for (const PartialTensorShape& s : v) s.ToProto(l->add_shape());
   return a;
 }
 AttrValue MakeAttr(const std::vector<int64_t>& v) {

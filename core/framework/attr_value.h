@@ -41,6 +41,8 @@ absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
                      PartialTensorShape* out);
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
+                     std::vector<PartialTensorShape>* out);
+absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
                      std::vector<int64_t>* out);
 absl::Status GetAttr(const AttrMap& attrs, absl::string_view name,
                      std::vector<DataType>* out);
@@ -58,6 +60,7 @@ AttrValue MakeAttr(absl::string_view v);
 AttrValue MakeAttr(const char* v);
 AttrValue MakeAttr(DataType v);
 AttrValue MakeAttr(const PartialTensorShape& v);
+AttrValue MakeAttr(const std::vector<PartialTensorShape>& v);
 AttrValue MakeAttr(const std::vector<int64_t>& v);
 AttrValue MakeAttr(const std::vector<int>& v);
 AttrValue MakeAttr(const std::vector<DataType>& v);

@@ -1,0 +1,874 @@
+// Queues (FIFOQueueV2 and the Queue*V2 ops) and conditional accumulators
+// (both the ref-handle and the resource family) on the CPU, with
+// TensorFlow's semantics: what tf.compat.v1.train.SyncReplicasOptimizer
+// runs on the parameter server.
+//
+// A handle op creates its resource in the device's ResourceMgr (shared by
+// every session and step on the device) and outputs a ref to the resource's
+// handle tensor, the string pair (container, name) that consumers look the
+// resource up by. Kernels that must wait (a dequeue from an empty queue, a
+// take before enough gradients arrived) are asynchronous: they join a line
+// of waiters, served in order as the resource's state changes, and the
+// step's cancellation (a deadline, a closed session, another partition's
+// failure) takes them out of line. No pool thread waits.
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "core/framework/kernel_registry.h"
+#include "core/platform/status_macros.h"
+
+namespace rill {
+namespace {
+
+using Completions = std::vector<std::function<void()>>;
+
+void RunAll(Completions* ready) {
+  for (auto& f : *ready) f();
+}
+
+// A queue or accumulator: named state with lines of waiting kernels.
+class WaitingResource : public ResourceBase {
+ public:
+  // Under mu(): finishes a wait if the resource's state allows (setting the
+  // kernel's outputs) and returns the status to end it with; nullopt to
+  // keep waiting.
+  using Attempt = std::function<std::optional<absl::Status>()>;
+  using DoneCallback = std::function<void(absl::Status)>;
+
+  WaitingResource(const std::string& kind, const std::string& container,
+                  const std::string& name)
+      : kind_(kind),
+        name_(name),
+        handle_(Tensor::FromVector<std::string>({container, name})) {}
+
+  std::string DebugString() const override {
+    return absl::StrCat(kind_, " '", name_, "'");
+  }
+  const std::string& name() const { return name_; }
+  absl::Mutex* handle_mu() { return &handle_mu_; }
+  Tensor* handle() { return &handle_; }
+
+  // Serves `attempt` in line `line` once every waiter before it has been
+  // served; calls `done` once, with what the attempt returned or with the
+  // step's cancellation. `admit`, run once under mu() when the wait
+  // begins, may end it at once with an error.
+  static void Wait(std::shared_ptr<WaitingResource> self, OpKernelContext* ctx,
+                   int line, std::function<absl::Status()> admit,
+                   Attempt attempt, DoneCallback done) {
+    const StepCancellation* cancellation = ctx->cancellation();
+    uint64_t id;
+    {
+      absl::MutexLock lock(&self->mu_);
+      id = self->next_id_++;
+    }
+    StepCancellation::Token token = 0;
+    if (cancellation != nullptr) {
+      // Callbacks must not block: the waiter leaves its line on a pool
+      // thread.
+      const Runner* runner = ctx->runner();
+      token = cancellation->AddCallback(
+          [self, runner, id](const absl::Status& why) {
+            (*runner)([self, id, why] { self->Cancel(id, why); });
+          });
+    }
+    DoneCallback finish = [cancellation, token,
+                           done = std::move(done)](absl::Status s) {
+      if (cancellation != nullptr) cancellation->RemoveCallback(token);
+      done(std::move(s));
+    };
+    Completions ready;
+    {
+      absl::MutexLock lock(&self->mu_);
+      absl::Status admitted = admit ? admit() : absl::OkStatus();
+      if (admitted.ok() && cancellation != nullptr &&
+          cancellation->cancelled()) {
+        admitted = cancellation->status();
+      }
+      if (!admitted.ok()) {
+        ready.push_back([finish, admitted] { finish(admitted); });
+      } else {
+        self->lines_[line].push_back(
+            Waiter{id, std::move(attempt), std::move(finish)});
+        self->ServeLocked(&ready);
+      }
+    }
+    RunAll(&ready);
+  }
+
+  // Ends waiter `id` with `why` if it is still waiting.
+  void Cancel(uint64_t id, const absl::Status& why) {
+    Completions ready;
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto& line : lines_) {
+        for (auto it = line.begin(); it != line.end(); ++it) {
+          if (it->id != id) continue;
+          ready.push_back(
+              [finish = std::move(it->finish), why] { finish(why); });
+          line.erase(it);
+          // The next in line may proceed now.
+          ServeLocked(&ready);
+          break;
+        }
+      }
+    }
+    RunAll(&ready);
+  }
+
+ protected:
+  struct Waiter {
+    uint64_t id;
+    Attempt attempt;
+    DoneCallback finish;
+  };
+
+  // Serves each line's head while any can proceed.
+  void ServeLocked(Completions* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    bool progress = true;
+    while (progress) {
+      progress = false;
+      for (auto& line : lines_) {
+        while (!line.empty()) {
+          std::optional<absl::Status> s = line.front().attempt();
+          if (!s.has_value()) break;
+          ready->push_back([finish = std::move(line.front().finish),
+                            s = *std::move(s)] { finish(s); });
+          line.pop_front();
+          progress = true;
+        }
+      }
+    }
+  }
+
+  // Ends every waiter of `line` with `why`.
+  void FailLineLocked(int line, const absl::Status& why, Completions* ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (Waiter& w : lines_[line]) {
+      ready->push_back([finish = std::move(w.finish), why] { finish(why); });
+    }
+    lines_[line].clear();
+  }
+
+  const std::string kind_;
+  const std::string name_;
+  absl::Mutex mu_;
+  std::deque<Waiter> lines_[2] ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+
+ private:
+  absl::Mutex handle_mu_;
+  Tensor handle_;
+};
+
+// The resource that handle input `i` names.
+template <typename R>
+absl::StatusOr<std::shared_ptr<R>> LookupHandle(OpKernelContext* ctx, int i) {
+  if (!ctx->input_is_ref(i)) {
+    return ctx->InvalidArgument(
+        absl::StrCat("input ", i, " is not a queue or accumulator handle"));
+  }
+  Tensor handle;
+  {
+    absl::MutexLock lock(ctx->input_ref_mutex(i));
+    handle = *ctx->mutable_input(i);
+  }
+  if (handle.dtype() != DT_STRING || handle.NumElements() != 2) {
+    return ctx->InvalidArgument(absl::StrCat(
+        "input ", i, " is not a queue or accumulator handle: ",
+        handle.IsInitialized() ? handle.DebugString() : "uninitialized"));
+  }
+  std::span<const std::string> names = handle.flat<std::string>();
+  absl::StatusOr<std::shared_ptr<R>> r =
+      ctx->resources()->Lookup<R>(names[0], names[1]);
+  if (!r.ok()) {
+    return absl::Status(r.status().code(),
+                        absl::StrCat("node '", ctx->kernel().name(),
+                                     "': ", r.status().message()));
+  }
+  return r;
+}
+
+// The resource ops' shared part: container and shared_name (the node's
+// name when empty, so each handle node names one resource for the life of
+// the device).
+class HandleOpBase : public OpKernel {
+ public:
+  explicit HandleOpBase(OpKernelConstruction* c) : OpKernel(c) {
+    status_.Update(c->GetAttr("container", &container_));
+    status_.Update(c->GetAttr("shared_name", &shared_name_));
+    if (shared_name_.empty()) shared_name_ = c->node().name();
+  }
+  bool IsExpensive() const override { return false; }
+
+ protected:
+  // Outputs the ref to `r`'s handle.
+  static void SetHandle(OpKernelContext* ctx, WaitingResource* r) {
+    ctx->set_output_ref(0, r->handle_mu(), r->handle(), &r->name());
+  }
+
+  absl::Status status_;
+  std::string container_;
+  std::string shared_name_;
+};
+
+// ---------------------------------------------------------------------------
+// FIFOQueueV2.
+
+using Tuple = std::vector<Tensor>;
+
+std::string TypeList(const std::vector<DataType>& types) {
+  std::vector<std::string> names;
+  for (DataType t : types) names.push_back(DataTypeName(t));
+  return absl::StrCat("[", absl::StrJoin(names, ", "), "]");
+}
+
+class FifoQueue : public WaitingResource {
+ public:
+  // Line 0 holds enqueuers (waiting for room), line 1 dequeuers (waiting
+  // for elements).
+  static constexpr int kEnqueuers = 0;
+  static constexpr int kDequeuers = 1;
+
+  FifoQueue(const std::string& container, const std::string& name,
+            std::vector<DataType> types, std::vector<PartialTensorShape> shapes,
+            int64_t capacity)
+      : WaitingResource("FIFOQueue", container, name),
+        types_(std::move(types)),
+        shapes_(std::move(shapes)),
+        capacity_(capacity) {}
+
+  const std::vector<DataType>& types() const { return types_; }
+
+  // A queue made by another node under the same shared_name must agree.
+  absl::Status CheckSame(const std::vector<DataType>& types,
+                         const std::vector<PartialTensorShape>& shapes,
+                         int64_t capacity) const {
+    if (types != types_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(DebugString(), " has component types ", TypeList(types_),
+                       ", not ", TypeList(types)));
+    }
+    if (capacity != capacity_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          DebugString(), " has capacity ", capacity_, ", not ", capacity));
+    }
+    bool same = shapes.size() == shapes_.size();
+    for (size_t i = 0; same && i < shapes.size(); ++i) {
+      same = shapes[i].DebugString() == shapes_[i].DebugString();
+    }
+    if (!same) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(DebugString(), " has other component shapes"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Checks one element's components against the queue's types and shapes.
+  absl::Status CheckElement(const Tuple& tuple) const {
+    for (size_t i = 0; i < tuple.size(); ++i) {
+      if (!shapes_.empty() && !shapes_[i].IsCompatibleWith(tuple[i].shape())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "shape mismatch in component ", i, " of an element of ",
+            DebugString(), ": expected ", shapes_[i].DebugString(), ", got ",
+            tuple[i].shape().DebugString()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void Enqueue(std::shared_ptr<FifoQueue> self, OpKernelContext* ctx,
+               std::deque<Tuple> tuples, DoneCallback done) {
+    auto pending = std::make_shared<std::deque<Tuple>>(std::move(tuples));
+    FifoQueue* q = self.get();
+    Wait(
+        std::move(self), ctx, kEnqueuers,
+        [q]() -> absl::Status {
+          if (!q->closed_) return absl::OkStatus();
+          return absl::CancelledError(
+              absl::StrCat(q->DebugString(), " is closed"));
+        },
+        [q, pending]() -> std::optional<absl::Status> {
+          while (!pending->empty() &&
+                 (q->capacity_ < 0 ||
+                  static_cast<int64_t>(q->elements_.size()) < q->capacity_)) {
+            q->elements_.push_back(std::move(pending->front()));
+            pending->pop_front();
+          }
+          if (pending->empty()) return absl::OkStatus();
+          return std::nullopt;
+        },
+        std::move(done));
+  }
+
+  // n elements (n < 0: one element, its components unbatched); with
+  // `up_to`, fewer once the queue is closed.
+  void Dequeue(std::shared_ptr<FifoQueue> self, OpKernelContext* ctx, int64_t n,
+               bool up_to, DoneCallback done) {
+    FifoQueue* q = self.get();
+    Wait(
+        std::move(self), ctx, kDequeuers, nullptr,
+        [q, ctx, n, up_to]() -> std::optional<absl::Status> {
+          const int64_t want = n < 0 ? 1 : n;
+          const int64_t have = static_cast<int64_t>(q->elements_.size());
+          int64_t take = want;
+          if (have < want) {
+            if (!q->closed_) return std::nullopt;
+            if (!up_to || have == 0) {
+              return absl::OutOfRangeError(absl::StrCat(
+                  q->DebugString(),
+                  " is closed and has insufficient elements (requested ", want,
+                  ", current size ", have, ")"));
+            }
+            take = have;
+          }
+          return q->TakeLocked(ctx, n < 0 ? -1 : take);
+        },
+        std::move(done));
+  }
+
+  void Close(bool cancel_pending_enqueues) {
+    Completions ready;
+    {
+      absl::MutexLock lock(&mu_);
+      closed_ = true;
+      if (cancel_pending_enqueues) {
+        FailLineLocked(kEnqueuers,
+                       absl::CancelledError(absl::StrCat(
+                           "enqueue to ", DebugString(), " cancelled: closed")),
+                       &ready);
+      }
+      // Dequeuers that can no longer be served fail now.
+      ServeLocked(&ready);
+    }
+    RunAll(&ready);
+  }
+
+  int64_t Size() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int64_t>(elements_.size());
+  }
+  bool IsClosed() {
+    absl::MutexLock lock(&mu_);
+    return closed_;
+  }
+
+ private:
+  // Removes `n` elements into ctx's outputs: batched along a new first
+  // dimension, or one element as it is (n < 0).
+  absl::Status TakeLocked(OpKernelContext* ctx, int64_t n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (n < 0) {
+      Tuple t = std::move(elements_.front());
+      elements_.pop_front();
+      for (size_t i = 0; i < t.size(); ++i) ctx->set_output(i, std::move(t[i]));
+      return absl::OkStatus();
+    }
+    // Shapes first, so a failure takes nothing.
+    std::vector<TensorShape> batched;
+    for (size_t i = 0; i < types_.size(); ++i) {
+      TensorShape shape;
+      if (n > 0) {
+        shape = elements_[0][i].shape();
+        for (int64_t k = 1; k < n; ++k) {
+          if (elements_[k][i].shape() != shape) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "cannot batch component ", i, " of ", n, " elements of ",
+                DebugString(), ": shapes ", shape.DebugString(), " and ",
+                elements_[k][i].shape().DebugString(),
+                " differ (give the queue its shapes)"));
+          }
+        }
+      } else if (!shapes_.empty() && shapes_[i].IsFullyDefined()) {
+        ASSIGN_OR_RETURN(shape, shapes_[i].AsTensorShape());
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("dequeuing 0 elements of ", DebugString(),
+                         " needs fully defined component shapes"));
+      }
+      std::vector<int64_t> dims = {n};
+      for (int d = 0; d < shape.dims(); ++d) dims.push_back(shape.dim_size(d));
+      ASSIGN_OR_RETURN(TensorShape out, TensorShape::Create(dims));
+      batched.push_back(std::move(out));
+    }
+    std::vector<Tensor*> outs;
+    for (size_t i = 0; i < types_.size(); ++i) {
+      ASSIGN_OR_RETURN(Tensor * out,
+                       ctx->allocate_output_for_overwrite(i, batched[i]));
+      outs.push_back(out);
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      for (size_t i = 0; i < types_.size(); ++i) {
+        const Tensor& part = elements_[k][i];
+        if (types_[i] == DT_STRING) {
+          std::span<const std::string> from = part.flat<std::string>();
+          std::span<std::string> to = outs[i]->flat<std::string>();
+          std::copy(from.begin(), from.end(),
+                    to.begin() + k * static_cast<int64_t>(from.size()));
+        } else {
+          const size_t bytes = part.TotalBytes();
+          std::memcpy(static_cast<char*>(outs[i]->raw_data()) + k * bytes,
+                      part.raw_data(), bytes);
+        }
+      }
+    }
+    elements_.erase(elements_.begin(), elements_.begin() + n);
+    return absl::OkStatus();
+  }
+
+  const std::vector<DataType> types_;
+  const std::vector<PartialTensorShape> shapes_;
+  const int64_t capacity_;
+  std::deque<Tuple> elements_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class FifoQueueOp : public HandleOpBase {
+ public:
+  explicit FifoQueueOp(OpKernelConstruction* c) : HandleOpBase(c) {
+    status_.Update(c->GetAttr("component_types", &types_));
+    status_.Update(c->GetAttr("shapes", &shapes_));
+    status_.Update(c->GetAttr("capacity", &capacity_));
+    if (status_.ok() && !shapes_.empty() && shapes_.size() != types_.size()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("node '", name(), "': ", shapes_.size(), " shapes for ",
+                       types_.size(), " component types"));
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(std::shared_ptr<FifoQueue> q,
+                     ctx->resources()->LookupOrCreate<FifoQueue>(
+                         container_, shared_name_, [&] {
+                           return std::make_shared<FifoQueue>(
+                               container_, shared_name_, types_, shapes_,
+                               capacity_);
+                         }));
+    absl::Status same = q->CheckSame(types_, shapes_, capacity_);
+    if (!same.ok()) return ctx->InvalidArgument(same.message());
+    SetHandle(ctx, q.get());
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<DataType> types_;
+  std::vector<PartialTensorShape> shapes_;
+  int64_t capacity_ = -1;
+};
+
+// The queue's component types must be the op's.
+absl::Status CheckTypes(OpKernelContext* ctx, const FifoQueue& q,
+                        const std::vector<DataType>& types) {
+  if (types == q.types()) return absl::OkStatus();
+  return ctx->InvalidArgument(
+      absl::StrCat(q.DebugString(), " has component types ",
+                   TypeList(q.types()), ", not ", TypeList(types)));
+}
+
+class EnqueueOp : public AsyncOpKernel {
+ public:
+  explicit EnqueueOp(OpKernelConstruction* c) : AsyncOpKernel(c) {
+    many_ = c->node().op() == "QueueEnqueueManyV2";
+    status_ = c->GetAttr("Tcomponents", &types_);
+  }
+
+  void ComputeAsync(OpKernelContext* ctx, DoneCallback done) const override {
+    absl::StatusOr<std::shared_ptr<FifoQueue>> q = Prepare(ctx);
+    if (!q.ok()) return done(q.status());
+    absl::StatusOr<std::deque<Tuple>> tuples = Elements(ctx, **q);
+    if (!tuples.ok()) return done(tuples.status());
+    FifoQueue* queue = q->get();
+    queue->Enqueue(*std::move(q), ctx, *std::move(tuples), std::move(done));
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::StatusOr<std::shared_ptr<FifoQueue>> Prepare(
+      OpKernelContext* ctx) const {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(std::shared_ptr<FifoQueue> q,
+                     LookupHandle<FifoQueue>(ctx, 0));
+    RETURN_IF_ERROR(CheckTypes(ctx, *q, types_));
+    return q;
+  }
+
+  // The elements the inputs make: one tuple, or (EnqueueMany) one per row
+  // of the components' first dimension.
+  absl::StatusOr<std::deque<Tuple>> Elements(OpKernelContext* ctx,
+                                             const FifoQueue& q) const {
+    const int n = static_cast<int>(types_.size());
+    std::deque<Tuple> tuples;
+    if (!many_) {
+      Tuple t;
+      for (int i = 0; i < n; ++i) t.push_back(ctx->input(1 + i));
+      absl::Status s = q.CheckElement(t);
+      if (!s.ok()) return ctx->InvalidArgument(s.message());
+      tuples.push_back(std::move(t));
+      return tuples;
+    }
+    int64_t rows = -1;
+    for (int i = 0; i < n; ++i) {
+      const Tensor& c = ctx->input(1 + i);
+      if (c.dims() == 0) {
+        return ctx->InvalidArgument(
+            absl::StrCat("component ", i,
+                         " is a scalar: enqueue_many takes a batch "
+                         "along dimension 0"));
+      }
+      if (rows >= 0 && c.dim_size(0) != rows) {
+        return ctx->InvalidArgument(
+            absl::StrCat("components have different batch sizes: ", rows,
+                         " and ", c.dim_size(0), " (component ", i, ")"));
+      }
+      rows = c.dim_size(0);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      Tuple t;
+      for (int i = 0; i < n; ++i) {
+        const Tensor& c = ctx->input(1 + i);
+        std::vector<int64_t> dims;
+        for (int d = 1; d < c.dims(); ++d) dims.push_back(c.dim_size(d));
+        ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+        ASSIGN_OR_RETURN(Tensor row, c.Slice(r, r + 1));
+        ASSIGN_OR_RETURN(Tensor element, row.Reshape(shape));
+        t.push_back(std::move(element));
+      }
+      absl::Status s = q.CheckElement(t);
+      if (!s.ok()) return ctx->InvalidArgument(s.message());
+      tuples.push_back(std::move(t));
+    }
+    return tuples;
+  }
+
+  bool many_ = false;
+  absl::Status status_;
+  std::vector<DataType> types_;
+};
+
+class DequeueOp : public AsyncOpKernel {
+ public:
+  explicit DequeueOp(OpKernelConstruction* c) : AsyncOpKernel(c) {
+    const std::string& op = c->node().op();
+    many_ = op != "QueueDequeueV2";
+    up_to_ = op == "QueueDequeueUpToV2";
+    status_ = c->GetAttr("component_types", &types_);
+  }
+
+  void ComputeAsync(OpKernelContext* ctx, DoneCallback done) const override {
+    if (!status_.ok()) return done(status_);
+    absl::StatusOr<std::shared_ptr<FifoQueue>> q =
+        LookupHandle<FifoQueue>(ctx, 0);
+    if (!q.ok()) return done(q.status());
+    absl::Status types = CheckTypes(ctx, **q, types_);
+    if (!types.ok()) return done(types);
+    int64_t n = -1;
+    if (many_) {
+      const Tensor& count = ctx->input(1);
+      if (count.NumElements() != 1) {
+        return done(ctx->InvalidArgument(absl::StrCat(
+            "n must be a scalar, not of shape ", count.shape().DebugString())));
+      }
+      n = count.flat<int32_t>()[0];
+      if (n < 0) {
+        return done(ctx->InvalidArgument(
+            absl::StrCat("requested ", n, " elements: must be at least 0")));
+      }
+    }
+    FifoQueue* queue = q->get();
+    queue->Dequeue(*std::move(q), ctx, n, up_to_, std::move(done));
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  bool many_ = false;
+  bool up_to_ = false;
+  absl::Status status_;
+  std::vector<DataType> types_;
+};
+
+class QueueCloseOp : public OpKernel {
+ public:
+  explicit QueueCloseOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("cancel_pending_enqueues", &cancel_pending_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(std::shared_ptr<FifoQueue> q,
+                     LookupHandle<FifoQueue>(ctx, 0));
+    q->Close(cancel_pending_);
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  bool cancel_pending_ = false;
+};
+
+class QueueSizeOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    ASSIGN_OR_RETURN(std::shared_ptr<FifoQueue> q,
+                     LookupHandle<FifoQueue>(ctx, 0));
+    if (type_string() == "QueueIsClosedV2") {
+      ctx->set_output(0, Tensor::Scalar<bool>(q->IsClosed()));
+    } else {
+      ctx->set_output(0,
+                      Tensor::Scalar<int32_t>(static_cast<int32_t>(q->Size())));
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+// ---------------------------------------------------------------------------
+// Conditional accumulators: gradients applied with a local step older than
+// the accumulator's global step are dropped; a take waits for
+// `num_required` gradients, returns their mean (or sum), resets the sum and
+// advances the global step.
+
+class Accumulator : public WaitingResource {
+ public:
+  static constexpr int kTakers = 0;
+
+  Accumulator(const std::string& container, const std::string& name,
+              DataType dtype, PartialTensorShape shape, bool mean)
+      : WaitingResource("ConditionalAccumulator", container, name),
+        dtype_(dtype),
+        shape_(std::move(shape)),
+        mean_(mean) {}
+
+  DataType dtype() const { return dtype_; }
+
+  absl::Status CheckSame(DataType dtype, const PartialTensorShape& shape,
+                         bool mean) const {
+    if (dtype != dtype_ || shape.DebugString() != shape_.DebugString() ||
+        mean != mean_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          DebugString(), " exists with dtype ", DataTypeName(dtype_),
+          ", shape ", shape_.DebugString(), " and reduction ",
+          mean_ ? "MEAN" : "SUM", "; this node asks for ", DataTypeName(dtype),
+          ", ", shape.DebugString(), ", ", mean ? "MEAN" : "SUM"));
+    }
+    return absl::OkStatus();
+  }
+
+  template <typename T>
+  absl::Status Apply(int64_t local_step, const Tensor& gradient) {
+    Completions ready;
+    {
+      absl::MutexLock lock(&mu_);
+      // A stale gradient, computed before the last take: dropped, as
+      // TensorFlow does.
+      if (local_step < global_step_) return absl::OkStatus();
+      if (!shape_.IsCompatibleWith(gradient.shape())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "gradient of shape ", gradient.shape().DebugString(), " for ",
+            DebugString(), " of shape ", shape_.DebugString()));
+      }
+      if (count_ == 0) {
+        ASSIGN_OR_RETURN(sum_, gradient.DeepCopy());
+      } else {
+        if (gradient.shape() != sum_.shape()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "gradient of shape ", gradient.shape().DebugString(), " for ",
+              DebugString(), " which holds gradients of shape ",
+              sum_.shape().DebugString()));
+        }
+        std::span<T> sum = sum_.flat<T>();
+        std::span<const T> g = gradient.flat<T>();
+        for (size_t i = 0; i < sum.size(); ++i) sum[i] += g[i];
+      }
+      ++count_;
+      ServeLocked(&ready);
+    }
+    RunAll(&ready);
+    return absl::OkStatus();
+  }
+
+  template <typename T>
+  static void Take(std::shared_ptr<Accumulator> self, OpKernelContext* ctx,
+                   int64_t num_required, DoneCallback done) {
+    Accumulator* a = self.get();
+    Wait(
+        std::move(self), ctx, kTakers, nullptr,
+        [a, ctx, num_required]() -> std::optional<absl::Status> {
+          if (a->count_ < num_required) return std::nullopt;
+          Tensor out = std::move(a->sum_);
+          if (a->mean_) {
+            const T n = static_cast<T>(a->count_);
+            for (T& v : out.flat<T>()) v /= n;
+          }
+          a->sum_.Clear();
+          a->count_ = 0;
+          ++a->global_step_;
+          ctx->set_output(0, std::move(out));
+          return absl::OkStatus();
+        },
+        std::move(done));
+  }
+
+  void SetGlobalStep(int64_t step) {
+    absl::MutexLock lock(&mu_);
+    global_step_ = step;
+  }
+  int64_t NumAccumulated() {
+    absl::MutexLock lock(&mu_);
+    return count_;
+  }
+
+ private:
+  const DataType dtype_;
+  const PartialTensorShape shape_;
+  const bool mean_;
+  int64_t global_step_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+  Tensor sum_ ABSL_GUARDED_BY(mu_);
+};
+
+class AccumulatorOp : public HandleOpBase {
+ public:
+  explicit AccumulatorOp(OpKernelConstruction* c) : HandleOpBase(c) {
+    status_.Update(c->GetAttr("dtype", &dtype_));
+    status_.Update(c->GetAttr("shape", &shape_));
+    std::string reduction;
+    status_.Update(c->GetAttr("reduction_type", &reduction));
+    mean_ = reduction != "SUM";
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
+                     ctx->resources()->LookupOrCreate<Accumulator>(
+                         container_, shared_name_, [&] {
+                           return std::make_shared<Accumulator>(
+                               container_, shared_name_, dtype_, shape_, mean_);
+                         }));
+    absl::Status same = a->CheckSame(dtype_, shape_, mean_);
+    if (!same.ok()) return ctx->InvalidArgument(same.message());
+    SetHandle(ctx, a.get());
+    return absl::OkStatus();
+  }
+
+ private:
+  DataType dtype_ = DT_INVALID;
+  PartialTensorShape shape_;
+  bool mean_ = true;
+};
+
+// The accumulator of input 0, whose dtype must be `dtype`.
+absl::StatusOr<std::shared_ptr<Accumulator>> AccumulatorOf(OpKernelContext* ctx,
+                                                           DataType dtype) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
+                   LookupHandle<Accumulator>(ctx, 0));
+  if (dtype != DT_INVALID && a->dtype() != dtype) {
+    return ctx->InvalidArgument(
+        absl::StrCat(a->DebugString(), " holds ", DataTypeName(a->dtype()),
+                     " gradients, not ", DataTypeName(dtype)));
+  }
+  return a;
+}
+
+absl::StatusOr<int64_t> ScalarInput(OpKernelContext* ctx, int i,
+                                    absl::string_view what) {
+  const Tensor& t = ctx->input(i);
+  if (t.dims() != 0) {
+    return ctx->InvalidArgument(absl::StrCat(
+        what, " must be a scalar, not of shape ", t.shape().DebugString()));
+  }
+  return t.dtype() == DT_INT32 ? t.scalar<int32_t>() : t.scalar<int64_t>();
+}
+
+template <typename T>
+class ApplyGradientOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
+                     AccumulatorOf(ctx, DataTypeToEnum<T>::value));
+    ASSIGN_OR_RETURN(int64_t local_step, ScalarInput(ctx, 1, "local_step"));
+    absl::Status s = a->Apply<T>(local_step, ctx->input(2));
+    if (!s.ok()) return ctx->InvalidArgument(s.message());
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+template <typename T>
+class TakeGradientOp : public AsyncOpKernel {
+ public:
+  using AsyncOpKernel::AsyncOpKernel;
+  void ComputeAsync(OpKernelContext* ctx, DoneCallback done) const override {
+    absl::StatusOr<std::shared_ptr<Accumulator>> a =
+        AccumulatorOf(ctx, DataTypeToEnum<T>::value);
+    if (!a.ok()) return done(a.status());
+    absl::StatusOr<int64_t> n = ScalarInput(ctx, 1, "num_required");
+    if (!n.ok()) return done(n.status());
+    if (*n < 1) {
+      return done(ctx->InvalidArgument(
+          absl::StrCat("num_required must be positive, not ", *n)));
+    }
+    Accumulator::Take<T>(*std::move(a), ctx, *n, std::move(done));
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+class AccumulatorStateOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
+                     AccumulatorOf(ctx, DT_INVALID));
+    if (num_inputs() == 2) {  // *SetGlobalStep
+      ASSIGN_OR_RETURN(int64_t step, ScalarInput(ctx, 1, "new_global_step"));
+      a->SetGlobalStep(step);
+    } else {  // *NumAccumulated
+      ctx->set_output(0, Tensor::Scalar<int32_t>(
+                             static_cast<int32_t>(a->NumAccumulated())));
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+[[maybe_unused]] const bool kRegistered = [] {
+  RegisterKernel<FifoQueueOp>(KernelDef("FIFOQueueV2", kDeviceCpu));
+  RegisterKernel<EnqueueOp>(KernelDef("QueueEnqueueV2", kDeviceCpu));
+  RegisterKernel<EnqueueOp>(KernelDef("QueueEnqueueManyV2", kDeviceCpu));
+  for (const char* op :
+       {"QueueDequeueV2", "QueueDequeueManyV2", "QueueDequeueUpToV2"}) {
+    RegisterKernel<DequeueOp>(KernelDef(op, kDeviceCpu));
+  }
+  RegisterKernel<QueueCloseOp>(KernelDef("QueueCloseV2", kDeviceCpu));
+  RegisterKernel<QueueSizeOp>(KernelDef("QueueSizeV2", kDeviceCpu));
+  RegisterKernel<QueueSizeOp>(KernelDef("QueueIsClosedV2", kDeviceCpu));
+  for (const std::string prefix : {"", "Resource"}) {
+    RegisterKernel<AccumulatorOp>(
+        KernelDef(absl::StrCat(prefix, "ConditionalAccumulator"), kDeviceCpu));
+    RegisterKernelForTypes<ApplyGradientOp, float, double, int32_t, int64_t>(
+        KernelDef(absl::StrCat(prefix, "AccumulatorApplyGradient"), kDeviceCpu),
+        "dtype");
+    RegisterKernelForTypes<TakeGradientOp, float, double, int32_t, int64_t>(
+        KernelDef(absl::StrCat(prefix, "AccumulatorTakeGradient"), kDeviceCpu),
+        "dtype");
+    RegisterKernel<AccumulatorStateOp>(KernelDef(
+        absl::StrCat(prefix, "AccumulatorNumAccumulated"), kDeviceCpu));
+    RegisterKernel<AccumulatorStateOp>(KernelDef(
+        absl::StrCat(prefix, "AccumulatorSetGlobalStep"), kDeviceCpu));
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace rill
