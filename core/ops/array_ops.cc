@@ -956,6 +956,69 @@ RILL_REGISTER_OP("DynamicStitch")
     .Attr("T: type")
     .SetShapeFn(DynamicStitchShape);
 
+// Stitches in parallel: the same result as DynamicStitch, which the
+// partitioned embedding lookup's graph uses.
+RILL_REGISTER_OP("ParallelDynamicStitch")
+    .Input("indices: N * int32")
+    .Input("data: N * T")
+    .Output("merged: T")
+    .Attr("N: int >= 1")
+    .Attr("T: type")
+    .SetShapeFn(DynamicStitchShape);
+
+RILL_REGISTER_OP("DynamicPartition")
+    .Input("data: T")
+    .Input("partitions: int32")
+    .Output("outputs: num_partitions * T")
+    .Attr("num_partitions: int >= 1")
+    .Attr("T: type")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      const PartialTensorShape& data = c->input(0);
+      const PartialTensorShape& parts = c->input(1);
+      PartialTensorShape out;
+      if (!data.unknown_rank() && !parts.unknown_rank()) {
+        if (data.dims() < parts.dims()) {
+          return c->Error(absl::StrCat("data of shape ", data.DebugString(),
+                                       " does not start with partitions' "
+                                       "shape ",
+                                       parts.DebugString()));
+        }
+        DimVector dims = {-1};
+        dims.insert(dims.end(), data.dim_sizes().begin() + parts.dims(),
+                    data.dim_sizes().end());
+        ASSIGN_OR_RETURN(out, PartialTensorShape::Create(dims));
+      }
+      for (int i = 0; i < c->num_outputs(); ++i) c->set_output(i, out);
+      return absl::OkStatus();
+    });
+
+RILL_REGISTER_OP("Unique")
+    .Input("x: T")
+    .Output("y: T")
+    .Output("idx: out_idx")
+    .Attr("T: type")
+    .Attr("out_idx: {int32, int64} = DT_INT32")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      RETURN_IF_ERROR(c->WithRank(0, 1).status());
+      c->set_output(0, PartialTensorShape({-1}));
+      c->set_output(1, c->input(0));
+      return absl::OkStatus();
+    });
+
+// The offsets of each input in a concatenation (every concat's gradient).
+RILL_REGISTER_OP("ConcatOffset")
+    .Input("concat_dim: int32")
+    .Input("shape: N * shape_type")
+    .Output("offset: N * shape_type")
+    .Attr("N: int >= 2")
+    .Attr("shape_type: {int32, int64} = DT_INT32")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      for (int i = 1; i < c->num_inputs(); ++i) {
+        c->set_output(i - 1, c->input(i));
+      }
+      return absl::OkStatus();
+    });
+
 RILL_REGISTER_OP("InvertPermutation")
     .Input("x: T")
     .Output("y: T")

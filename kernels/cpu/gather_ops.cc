@@ -283,6 +283,7 @@ class DynamicStitchOp : public OpKernel {
   }
   RegisterByteKernel<ResourceGatherOp>("ResourceGather", "dtype");
   RegisterByteKernel<DynamicStitchOp>("DynamicStitch", "T");
+  RegisterByteKernel<DynamicStitchOp>("ParallelDynamicStitch", "T");
   return true;
 }();
 

@@ -1,9 +1,9 @@
 // SaveV2, RestoreV2 and MergeV2Checkpoints on TensorFlow's V2 checkpoints
 // (runtime/training/checkpoint_file.h), and the names a sharded Saver
 // makes (ShardedFilename, ShardedFilespec, StringJoin,
-// StaticRegexFullMatch). Whole tensors only:
-// a non-empty shape_and_slices entry (TensorFlow's partitioned variables)
-// is refused.
+// StaticRegexFullMatch). A non-empty shape_and_slices entry names a slice
+// of a larger tensor (a partitioned variable's part): saved as that slice,
+// restored from whatever saved slices cover it.
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -16,9 +16,13 @@
 namespace rill {
 namespace {
 
-// Checks prefix, tensor_names and shape_and_slices; returns the names.
-absl::StatusOr<std::vector<std::string>> NameInputs(OpKernelContext* ctx,
-                                                    int64_t count) {
+struct NamedSlices {
+  std::vector<std::string> names;
+  std::vector<std::string> slices;  // "" for a whole tensor.
+};
+
+// Checks prefix, tensor_names and shape_and_slices.
+absl::StatusOr<NamedSlices> NameInputs(OpKernelContext* ctx, int64_t count) {
   const Tensor& prefix = ctx->input(0);
   const Tensor& names = ctx->input(1);
   const Tensor& slices = ctx->input(2);
@@ -32,16 +36,10 @@ absl::StatusOr<std::vector<std::string>> NameInputs(OpKernelContext* ctx,
         slices.shape().DebugString(), " must both be vectors of ", count,
         " entries, one per tensor"));
   }
-  std::vector<std::string> out;
+  NamedSlices out;
   for (int64_t i = 0; i < count; ++i) {
-    if (!slices.flat<std::string>()[i].empty()) {
-      return absl::UnimplementedError(
-          absl::StrCat("node '", ctx->kernel().name(), "': tensor '",
-                       names.flat<std::string>()[i], "' asks for slice '",
-                       slices.flat<std::string>()[i],
-                       "'; only whole tensors are saved and restored"));
-    }
-    out.push_back(names.flat<std::string>()[i]);
+    out.names.push_back(names.flat<std::string>()[i]);
+    out.slices.push_back(slices.flat<std::string>()[i]);
   }
   return out;
 }
@@ -58,13 +56,13 @@ class SaveV2Op : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
     const int64_t count = ctx->num_inputs() - 3;
-    ASSIGN_OR_RETURN(std::vector<std::string> names, NameInputs(ctx, count));
+    ASSIGN_OR_RETURN(NamedSlices named, NameInputs(ctx, count));
     std::vector<std::pair<std::string, Tensor>> tensors;
     for (int64_t i = 0; i < count; ++i) {
-      tensors.emplace_back(names[i], ctx->input(3 + i));
+      tensors.emplace_back(named.names[i], ctx->input(3 + i));
     }
-    return Named(*this,
-                 WriteCheckpoint(ctx->input(0).scalar<std::string>(), tensors));
+    return Named(*this, WriteCheckpoint(ctx->input(0).scalar<std::string>(),
+                                        tensors, named.slices));
   }
 };
 
@@ -73,11 +71,19 @@ class RestoreV2Op : public OpKernel {
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
     const int64_t count = ctx->num_outputs();
-    ASSIGN_OR_RETURN(std::vector<std::string> names, NameInputs(ctx, count));
+    ASSIGN_OR_RETURN(NamedSlices named, NameInputs(ctx, count));
+    const std::vector<std::string>& names = named.names;
     auto reader = CheckpointReader::Open(ctx->input(0).scalar<std::string>());
     RETURN_IF_ERROR(Named(*this, reader.status()));
     for (int64_t i = 0; i < count; ++i) {
-      absl::StatusOr<Tensor> t = (*reader)->Read(names[i]);
+      absl::StatusOr<Tensor> t;
+      if (named.slices[i].empty()) {
+        t = (*reader)->Read(names[i]);
+      } else {
+        absl::StatusOr<TensorSlice> slice = TensorSlice::Parse(named.slices[i]);
+        RETURN_IF_ERROR(Named(*this, slice.status()));
+        t = (*reader)->ReadSlice(names[i], *slice);
+      }
       RETURN_IF_ERROR(Named(*this, t.status()));
       const DataType want = output_type(i);
       if (t->dtype() != want) {

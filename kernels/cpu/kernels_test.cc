@@ -579,7 +579,203 @@ TEST(KernelsTest, IndexingAndBroadcastOps) {
                                    {ops::Const(s, 10), ops::Const(s, 20)});
        },
        I({20, 10}, {2})},
+      {"ParallelDynamicStitch",
+       [](const Scope& s) {
+         return ops::ParallelDynamicStitch(
+             s, {ops::Const(s, {2, 0}), ops::Const(s, {1})},
+             {ops::Const(s, {5, 6}), ops::Const(s, {7})});
+       },
+       I({6, 7, 5}, {3})},
+      {"DynamicPartition rows, in order, one partition empty",
+       [](const Scope& s) {
+         auto parts = ops::DynamicPartition(
+             s, ops::Const(s, {{1, 2}, {3, 4}, {5, 6}, {7, 8}}),
+             ops::Const(s, {2, 0, 2, 0}), 3);
+         return ops::ConcatV2(
+             s, {parts.outputs[2], parts.outputs[0], parts.outputs[1]}, 0);
+       },
+       I({1, 2, 5, 6, 3, 4, 7, 8}, {4, 2})},
+      {"DynamicPartition empty partition's shape",
+       [](const Scope& s) {
+         auto parts = ops::DynamicPartition(s, ops::Const(s, {{1, 2}}),
+                                            ops::Const(s, {0}), 2);
+         return ops::Shape(s, parts.outputs[1]);
+       },
+       I({0, 2}, {2})},
+      {"Unique in first-occurrence order",
+       [](const Scope& s) {
+         auto u = ops::Unique(s, ops::Const(s, {7, 3, 7, 1, 3}));
+         return ops::ConcatV2(s, {u.y, u.idx}, 0);
+       },
+       I({7, 3, 1, 0, 1, 0, 2, 1}, {8})},
+      {"ConcatOffset",
+       [](const Scope& s) {
+         auto o = ops::ConcatOffset(
+             s, 1,
+             {ops::Const(s, {2, 3, 5}), ops::Const(s, {2, 4, 5}),
+              ops::Const(s, {2, 1, 5})});
+         return ops::Pack(s, o.offset);
+       },
+       I({0, 0, 0, 0, 3, 0, 0, 7, 0}, {3, 3})},
   });
+}
+
+// Scatter{Add,Sub,Update} and SparseApply{Adagrad,Momentum}, ref and
+// resource: only the named rows change, a repeated row twice, in order.
+TEST(KernelsTest, RowUpdatesChangeTheNamedRowsInOrder) {
+  struct Case {
+    std::string name;
+    std::vector<float> var, slot;  // 3 rows of 2.
+    // Builds the update: constants under `s`, the update itself under `n`.
+    std::function<void(const Scope&, const Scope&, Output, Output, bool)> apply;
+    std::vector<float> want;
+  };
+  const std::vector<float> start = {1, 2, 3, 4, 5, 6};
+  const double a0 = 0.5 + 4, a2 = 0.5 + 1;
+  const std::vector<Case> cases = {
+      {"ScatterAdd",
+       start,
+       {},
+       [](const Scope& s, const Scope& n, Output v, Output, bool r) {
+         auto idx = ops::Const(s, {2, 0, 2});
+         auto up =
+             ops::Const(s, {{1.0f, 1.0f}, {10.0f, 10.0f}, {100.0f, 100.0f}});
+         if (r) {
+           ops::ResourceScatterAdd(n, v, idx, up);
+         } else {
+           ops::ScatterAdd(n, v, idx, up);
+         }
+       },
+       {11, 12, 3, 4, 106, 107}},
+      {"ScatterSub",
+       start,
+       {},
+       [](const Scope& s, const Scope& n, Output v, Output, bool r) {
+         auto idx = ops::Const(s, int64_t{1});
+         auto up = ops::Const(s, {1.0f, 1.0f});
+         if (r) {
+           ops::ResourceScatterSub(n, v, idx, up);
+         } else {
+           ops::ScatterSub(n, v, idx, up);
+         }
+       },
+       {1, 2, 2, 3, 5, 6}},
+      {"ScatterUpdate, the last of a repeated row wins",
+       start,
+       {},
+       [](const Scope& s, const Scope& n, Output v, Output, bool r) {
+         auto idx = ops::Const(s, {0, 0});
+         auto up = ops::Const(s, {{7.0f, 7.0f}, {8.0f, 9.0f}});
+         if (r) {
+           ops::ResourceScatterUpdate(n, v, idx, up);
+         } else {
+           ops::ScatterUpdate(n, v, idx, up);
+         }
+       },
+       {8, 9, 3, 4, 5, 6}},
+      {"SparseApplyAdagrad",
+       std::vector<float>(6, 1),
+       std::vector<float>(6, 0.5f),
+       [](const Scope& s, const Scope& n, Output v, Output a, bool r) {
+         auto g = ops::Const(s, {{2.0f, 2.0f}, {1.0f, 1.0f}});
+         auto idx = ops::Const(s, {0, 2});
+         if (r) {
+           ops::ResourceSparseApplyAdagrad(n, v, a, 0.5f, g, idx);
+         } else {
+           ops::SparseApplyAdagrad(n, v, a, 0.5f, g, idx);
+         }
+       },
+       {static_cast<float>(1 - 0.5 * 2 / std::sqrt(a0)),
+        static_cast<float>(1 - 0.5 * 2 / std::sqrt(a0)), 1, 1,
+        static_cast<float>(1 - 0.5 / std::sqrt(a2)),
+        static_cast<float>(1 - 0.5 / std::sqrt(a2))}},
+      {"SparseApplyMomentum",
+       std::vector<float>(6, 1),
+       std::vector<float>(6, 1),
+       [](const Scope& s, const Scope& n, Output v, Output a, bool r) {
+         auto g = ops::Const(s, {{2.0f, 4.0f}});
+         auto idx = ops::Const(s, {1});
+         if (r) {
+           ops::ResourceSparseApplyMomentum(n, v, a, 0.1f, g, idx, 0.5f);
+         } else {
+           ops::SparseApplyMomentum(n, v, a, 0.1f, g, idx, 0.5f);
+         }
+       },
+       // accum = 0.5 + g: 2.5, 4.5; var -= 0.1 * accum.
+       {1, 1, 0.75f, 0.55f, 1, 1}},
+  };
+  for (const Case& c : cases) {
+    for (const bool resource : {false, true}) {
+      SCOPED_TRACE(c.name + (resource ? " (resource)" : " (ref)"));
+      Scope root = Scope::NewRootScope();
+      std::vector<Output> vars;
+      std::vector<Operation> inits;
+      for (int i = 0; i < (c.slot.empty() ? 1 : 2); ++i) {
+        Tensor init = F(i == 0 ? c.var : c.slot, {3, 2});
+        const std::string name = i == 0 ? "var" : "slot";
+        if (resource) {
+          Output h = ops::VarHandleOp(root.WithOpName(name), DT_FLOAT,
+                                      PartialTensorShape({3, 2}));
+          inits.push_back(
+              ops::AssignVariableOp(root, h, ops::Const(root, init)));
+          if (i == 0) ops::ReadVariableOp(root.WithOpName("read"), h, DT_FLOAT);
+          vars.push_back(h);
+        } else {
+          Output v = ops::VariableV2(root.WithOpName(name),
+                                     PartialTensorShape({3, 2}), DT_FLOAT);
+          inits.push_back(
+              ops::Assign(root, v, ops::Const(root, init)).operation);
+          if (i == 0) ops::Identity(root.WithOpName("read"), v);
+          vars.push_back(v);
+        }
+      }
+      ops::NoOp(root.WithOpName("init").WithControlDependencies(inits));
+      c.apply(root, root.WithOpName("apply"), vars[0],
+              vars.size() > 1 ? vars[1] : Output(), resource);
+      ::tensorflow::GraphDef def;
+      ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+      auto session = Session::Create(def);
+      ASSERT_TRUE(session.ok()) << session.status();
+      ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+      auto ran = (*session)->Run({}, {}, {"apply"});
+      ASSERT_TRUE(ran.ok()) << ran.status();
+      auto got = (*session)->Run({}, {"read"}, {});
+      ASSERT_TRUE(got.ok()) << got.status();
+      ExpectClose((*got)[0], F(c.want, {3, 2}), c.name);
+    }
+  }
+}
+
+TEST(KernelsTest, RowUpdatesRefuseRowsOutsideTheVariable) {
+  Scope root = Scope::NewRootScope();
+  auto v =
+      ops::VariableV2(root.WithOpName("v"), PartialTensorShape({3}), DT_FLOAT);
+  ops::Assign(root.WithOpName("init"), v, ops::Const(root, {1.0f, 2.0f, 3.0f}));
+  // The good row comes first: nothing may change before the check.
+  ops::ScatterAdd(root.WithOpName("bad"), v, ops::Const(root, {0, 3}),
+                  ops::Const(root, {5.0f, 5.0f}));
+  ops::Identity(root.WithOpName("read"), v);
+  ops::DynamicPartition(root.WithOpName("parts"), ops::Const(root, {1, 2}),
+                        ops::Const(root, {0, 2}), 2);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  auto bad = (*session)->Run({}, {}, {"bad"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("indices[1] = 3 is not in [0, 3)"),
+            std::string::npos)
+      << bad.status();
+  auto read = (*session)->Run({}, {"read"}, {});
+  ASSERT_TRUE(read.ok());
+  ExpectClose((*read)[0], F({1, 2, 3}, {3}), "unchanged");
+  auto parts = (*session)->Run({}, {"parts:0"}, {});
+  ASSERT_FALSE(parts.ok());
+  EXPECT_NE(parts.status().message().find("partitions[1] = 2 is not in [0, 2)"),
+            std::string::npos)
+      << parts.status();
 }
 
 // Element-wise kernels at their edges: broadcasting both ways, scalars,

@@ -300,6 +300,25 @@ absl::Status DynamicStitchGrad(const Scope& s, const Operation& op,
   return s.status();
 }
 RILL_REGISTER_GRADIENT_OP("DynamicStitch", DynamicStitchGrad);
+RILL_REGISTER_GRADIENT_OP("ParallelDynamicStitch", DynamicStitchGrad);
+
+// DynamicPartition(data, partitions): each row gets its partition's
+// gradient back, stitched into the rows' original order.
+absl::Status DynamicPartitionGrad(const Scope& s, const Operation& op,
+                                  const Grads& g, Grads* dx) {
+  int64_t n = 0;
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "num_partitions", &n));
+  Output data = In(op, 0), parts = In(op, 1);
+  auto positions = ops::Reshape(s, ops::Range(s, 0, ops::Size(s, parts), 1),
+                                ops::Shape(s, parts));
+  auto split = ops::DynamicPartition(s, positions, parts, n);
+  std::vector<Output> grads(g.begin(), g.end());
+  auto stitched = ops::DynamicStitch(s, split.outputs, grads);
+  dx->push_back(ops::Reshape(s, stitched, ops::Shape(s, data)));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("DynamicPartition", DynamicPartitionGrad);
 
 // UnsortedSegmentSum(data, ids, n): each row of data gets its segment's
 // gradient; rows with a negative id were dropped and get zero.
@@ -391,6 +410,21 @@ RILL_REGISTER_NO_GRADIENT_OP("CollectiveReduceV2");
 RILL_REGISTER_NO_GRADIENT_OP("CollectiveGatherV2");
 RILL_REGISTER_NO_GRADIENT_OP("CollectiveBcastSendV2");
 RILL_REGISTER_NO_GRADIENT_OP("CollectiveBcastRecvV2");
+// Row updates of variables: state changes, not functions.
+RILL_REGISTER_NO_GRADIENT_OP("ScatterAdd");
+RILL_REGISTER_NO_GRADIENT_OP("ScatterSub");
+RILL_REGISTER_NO_GRADIENT_OP("ScatterUpdate");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceScatterAdd");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceScatterSub");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceScatterUpdate");
+RILL_REGISTER_NO_GRADIENT_OP("SparseApplyAdagrad");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceSparseApplyAdagrad");
+RILL_REGISTER_NO_GRADIENT_OP("SparseApplyMomentum");
+RILL_REGISTER_NO_GRADIENT_OP("ResourceSparseApplyMomentum");
+RILL_REGISTER_NO_GRADIENT_OP("DisableCopyOnRead");
+// Indices and offsets: integer bookkeeping (as in TensorFlow).
+RILL_REGISTER_NO_GRADIENT_OP("Unique");
+RILL_REGISTER_NO_GRADIENT_OP("ConcatOffset");
 // Queues and accumulators: state, not functions of their inputs.
 RILL_REGISTER_NO_GRADIENT_OP("FIFOQueueV2");
 RILL_REGISTER_NO_GRADIENT_OP("QueueEnqueueV2");

@@ -11,10 +11,12 @@
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "core/platform/crc32c.h"
 #include "core/platform/status_macros.h"
 #include "core/protos/tensor_bundle.pb.h"
@@ -245,7 +247,204 @@ absl::StatusOr<::tensorflow::BundleHeaderProto> ParseHeader(
   return header;
 }
 
+// OrderedCode (TensorFlow's, for slice keys): an unsigned number as its
+// byte count then its big-endian bytes.
+void WriteNumIncreasing(std::string* out, uint64_t v) {
+  char bytes[8];
+  int n = 0;
+  for (; v != 0; v >>= 8) bytes[n++] = static_cast<char>(v & 0xff);
+  out->push_back(static_cast<char>(n));
+  for (int i = n - 1; i >= 0; --i) out->push_back(bytes[i]);
+}
+
+// A string with 0x00 and 0xff escaped, then the terminator 0x00 0x01.
+void WriteOrderedString(std::string* out, const std::string& s) {
+  for (char c : s) {
+    if (c == '\0') {
+      out->append("\x00\xff", 2);
+    } else if (c == '\xff') {
+      out->append("\xff\x00", 2);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->append("\x00\x01", 2);
+}
+
+// A signed number: its two's complement, big-endian, in the fewest bytes
+// that hold it with a sign bit, the length in unary in the leading bits.
+void WriteSignedNumIncreasing(std::string* out, int64_t v) {
+  const uint64_t x =
+      v < 0 ? ~static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  if (x < 64) {
+    out->push_back(static_cast<char>(0x80 ^ static_cast<uint8_t>(v)));
+    return;
+  }
+  static constexpr unsigned char kHeader[11][2] = {
+      {0, 0},    {0x80, 0}, {0xc0, 0}, {0xe0, 0},    {0xf0, 0},   {0xf8, 0},
+      {0xfc, 0}, {0xfe, 0}, {0xff, 0}, {0xff, 0x80}, {0xff, 0xc0}};
+  const int bits = 64 - __builtin_clzll(x);
+  const int len = (bits + 7) / 7;  // bits + a sign bit, 7 per byte.
+  unsigned char buf[10];
+  buf[0] = buf[1] = v < 0 ? 0xff : 0;
+  for (int i = 0; i < 8; ++i) {
+    buf[2 + i] =
+        static_cast<unsigned char>(static_cast<uint64_t>(v) >> (8 * (7 - i)));
+  }
+  unsigned char* begin = buf + sizeof(buf) - len;
+  begin[0] ^= kHeader[len][0];
+  begin[1] ^= kHeader[len][1];
+  out->append(reinterpret_cast<const char*>(begin), len);
+}
+
+void SliceToProto(const TensorSlice& slice, ::tensorflow::TensorSliceProto* p) {
+  for (size_t d = 0; d < slice.start.size(); ++d) {
+    auto* e = p->add_extent();
+    if (slice.start[d] != 0 || slice.length[d] >= 0) {
+      e->set_start(slice.start[d]);
+      e->set_length(slice.length[d]);
+    }
+  }
+}
+
+absl::StatusOr<TensorSlice> SliceFromProto(
+    const ::tensorflow::TensorSliceProto& p, const TensorShape& full) {
+  if (p.extent_size() != full.dims()) {
+    return absl::DataLossError(absl::StrCat("a slice of rank ", p.extent_size(),
+                                            " of a tensor of shape ",
+                                            full.DebugString()));
+  }
+  TensorSlice s;
+  s.full_shape = full;
+  for (int d = 0; d < p.extent_size(); ++d) {
+    const auto& e = p.extent(d);
+    s.start.push_back(e.start());
+    s.length.push_back(e.has_length() ? e.length() : -1);
+    if (s.start[d] < 0 ||
+        s.start[d] + std::max<int64_t>(s.length[d], 0) > full.dim_size(d)) {
+      return absl::DataLossError(
+          absl::StrCat("a slice outside the shape ", full.DebugString()));
+    }
+  }
+  return s;
+}
+
+// Copies the box [lo, lo + len) (full-tensor coordinates) from `src`,
+// whose origin is src_at, into `dst`, whose origin is dst_at.
+void CopyBox(const Tensor& src, const std::vector<int64_t>& src_at, Tensor* dst,
+             const std::vector<int64_t>& dst_at, const std::vector<int64_t>& lo,
+             const std::vector<int64_t>& len) {
+  const int rank = static_cast<int>(lo.size());
+  const bool strings = src.dtype() == DT_STRING;
+  const size_t elem = strings ? 0 : DataTypeSize(src.dtype());
+  auto offset = [rank](const Tensor& t, const std::vector<int64_t>& at,
+                       const std::vector<int64_t>& index) {
+    int64_t o = 0;
+    for (int d = 0; d < rank; ++d) o = o * t.dim_size(d) + (index[d] - at[d]);
+    return o;
+  };
+  const int64_t run = rank == 0 ? 1 : len[rank - 1];
+  std::vector<int64_t> index = lo;
+  while (true) {
+    const int64_t from = offset(src, src_at, index);
+    const int64_t to = offset(*dst, dst_at, index);
+    if (strings) {
+      for (int64_t i = 0; i < run; ++i) {
+        dst->flat<std::string>()[to + i] = src.flat<std::string>()[from + i];
+      }
+    } else {
+      std::memcpy(static_cast<char*>(dst->raw_data()) + to * elem,
+                  static_cast<const char*>(src.raw_data()) + from * elem,
+                  run * elem);
+    }
+    // The next index of the dimensions before the last.
+    int d = rank - 2;
+    for (; d >= 0; --d) {
+      if (++index[d] < lo[d] + len[d]) break;
+      index[d] = lo[d];
+    }
+    if (d < 0) return;
+  }
+}
+
 }  // namespace
+
+std::string SliceKey(const std::string& name, const TensorSlice& slice) {
+  std::string key;
+  WriteNumIncreasing(&key, 0);
+  WriteOrderedString(&key, name);
+  WriteNumIncreasing(&key, slice.start.size());
+  for (size_t d = 0; d < slice.start.size(); ++d) {
+    WriteSignedNumIncreasing(&key, slice.start[d]);
+    WriteSignedNumIncreasing(&key, slice.length[d]);
+  }
+  return key;
+}
+
+absl::StatusOr<TensorSlice> TensorSlice::Parse(const std::string& spec) {
+  auto bad = [&spec](const std::string& why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shape_and_slices '", spec, "': ", why));
+  };
+  std::vector<std::string> parts = absl::StrSplit(spec, ' ');
+  if (parts.size() < 2) return bad("needs the full shape and the slice");
+  std::vector<int64_t> dims;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    int64_t d;
+    if (!absl::SimpleAtoi(parts[i], &d) || d < 0) {
+      return bad(absl::StrCat("'", parts[i], "' is not a dimension"));
+    }
+    dims.push_back(d);
+  }
+  TensorSlice s;
+  absl::StatusOr<TensorShape> full = TensorShape::Create(dims);
+  if (!full.ok()) return bad(std::string(full.status().message()));
+  s.full_shape = *full;
+  std::vector<std::string> extents = absl::StrSplit(parts.back(), ':');
+  if (extents.size() != dims.size()) {
+    return bad(absl::StrCat(extents.size(), " extents for ", dims.size(),
+                            " dimensions"));
+  }
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (extents[d] == "-") {
+      s.start.push_back(0);
+      s.length.push_back(-1);
+      continue;
+    }
+    std::vector<std::string> sl = absl::StrSplit(extents[d], ',');
+    int64_t start, length;
+    if (sl.size() != 2 || !absl::SimpleAtoi(sl[0], &start) ||
+        !absl::SimpleAtoi(sl[1], &length) || start < 0 || length < 0 ||
+        start + length > dims[d]) {
+      return bad(absl::StrCat("extent '", extents[d], "' of dimension ", d,
+                              " (size ", dims[d], ")"));
+    }
+    s.start.push_back(start);
+    s.length.push_back(length);
+  }
+  return s;
+}
+
+TensorSlice TensorSlice::Whole(const TensorShape& shape) {
+  TensorSlice s;
+  s.full_shape = shape;
+  s.start.assign(shape.dims(), 0);
+  s.length.assign(shape.dims(), -1);
+  return s;
+}
+
+TensorShape TensorSlice::SliceShape() const {
+  TensorShape shape;
+  for (size_t d = 0; d < start.size(); ++d) (void)shape.AddDim(LengthAt(d));
+  return shape;
+}
+
+bool TensorSlice::IsWhole() const {
+  for (size_t d = 0; d < start.size(); ++d) {
+    if (start[d] != 0 || LengthAt(d) != full_shape.dim_size(d)) return false;
+  }
+  return true;
+}
 
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -290,26 +489,72 @@ bool IsCheckpointTemporary(const std::string& file_name, int* pid) {
 
 absl::Status WriteCheckpoint(
     const std::string& prefix,
-    const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  absl::flat_hash_set<std::string> names;
-  for (const auto& [name, t] : tensors) {
+    const std::vector<std::pair<std::string, Tensor>>& tensors,
+    const std::vector<std::string>& slices) {
+  if (!slices.empty() && slices.size() != tensors.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        slices.size(), " slice specs for ", tensors.size(), " tensors"));
+  }
+  // Each tensor's key: its name, or its slice's binary key; a sliced
+  // tensor's name gets the entry listing its slices.
+  std::vector<std::pair<std::string, const Tensor*>> records;
+  std::map<std::string, ::tensorflow::BundleEntryProto> full_entries;
+  absl::flat_hash_set<std::string> whole_names;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& [name, t] = tensors[i];
     if (name.empty()) {
       return absl::InvalidArgumentError("a checkpoint tensor needs a name");
-    }
-    if (!names.insert(name).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tensor name '", name, "' appears twice"));
     }
     if (!t.IsInitialized()) {
       return absl::InvalidArgumentError(
           absl::StrCat("tensor '", name, "' is uninitialized"));
     }
+    const std::string spec = slices.empty() ? "" : slices[i];
+    if (spec.empty()) {
+      whole_names.insert(name);
+      records.emplace_back(name, &t);
+      continue;
+    }
+    ASSIGN_OR_RETURN(TensorSlice slice, TensorSlice::Parse(spec));
+    if (slice.SliceShape() != t.shape()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor '", name, "' of shape ", t.shape().DebugString(),
+                       " is not its slice '", spec, "' (shape ",
+                       slice.SliceShape().DebugString(), ")"));
+    }
+    auto& full = full_entries[name];
+    if (full.slices_size() > 0 &&
+        (full.dtype() != t.dtype() ||
+         full.shape().dim_size() != slice.full_shape.dims())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the slices of tensor '", name, "' disagree on dtype or shape"));
+    }
+    full.set_dtype(t.dtype());
+    full.clear_shape();
+    for (int d = 0; d < slice.full_shape.dims(); ++d) {
+      full.mutable_shape()->add_dim()->set_size(slice.full_shape.dim_size(d));
+    }
+    SliceToProto(slice, full.add_slices());
+    records.emplace_back(SliceKey(name, slice), &t);
   }
-  // The data, in name order (as TensorFlow writes it).
-  std::vector<const std::pair<std::string, Tensor>*> sorted;
-  for (const auto& t : tensors) sorted.push_back(&t);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
+  absl::flat_hash_set<std::string> keys;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!keys.insert(records[i].first).second) {
+      const std::string spec = slices.empty() ? "" : slices[i];
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor name '", tensors[i].first, "' appears twice",
+          spec.empty() ? "" : absl::StrCat(" (slice '", spec, "')")));
+    }
+  }
+  for (const auto& [name, entry] : full_entries) {
+    if (whole_names.contains(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", name, "' is saved both whole and in slices"));
+    }
+  }
+  // The data, in key order (as TensorFlow writes it).
+  std::sort(records.begin(), records.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   // The prefix's own directory is made if missing (a sharded save's
   // "<prefix>_temp/part-..."), as TensorFlow's writer does; not its parents.
   if (::mkdir(DirectoryOf(prefix).c_str(), 0755) != 0 && errno != EEXIST &&
@@ -323,10 +568,13 @@ absl::Status WriteCheckpoint(
   if (fd < 0) return ErrnoError("cannot create", tmp);
   std::map<std::string, std::string> index;
   index[""] = HeaderRecord(1);
+  for (const auto& [name, entry] : full_entries) {
+    index[name] = entry.SerializeAsString();
+  }
   absl::Status s = [&]() -> absl::Status {
     uint64_t offset = 0;
-    for (const auto* named : sorted) {
-      const Tensor& t = named->second;
+    for (const auto& [key, tensor] : records) {
+      const Tensor& t = *tensor;
       std::string strings;
       const char* data;
       uint64_t size;
@@ -350,7 +598,7 @@ absl::Status WriteCheckpoint(
       entry.set_offset(static_cast<int64_t>(offset));
       entry.set_size(static_cast<int64_t>(size));
       entry.set_crc32c(MaskCrc(crc));
-      index[named->first] = entry.SerializeAsString();
+      index[key] = entry.SerializeAsString();
       offset += size;
     }
     if (::fsync(fd) != 0) return ErrnoError("cannot fsync", tmp);
@@ -390,7 +638,28 @@ absl::Status MergeCheckpoints(const std::vector<std::string>& prefixes,
         return absl::DataLossError(absl::StrCat(
             "checkpoint ", prefix, ": the entry of '", key, "' is corrupt"));
       }
-      entry.set_shard_id(entry.shard_id() + total);
+      if (entry.slices_size() > 0) {
+        // A tensor saved in slices by several tasks: one entry, every slice.
+        auto it = index.find(key);
+        if (it != index.end()) {
+          ::tensorflow::BundleEntryProto joined;
+          if (!joined.ParseFromString(it->second) ||
+              joined.slices_size() == 0 || joined.dtype() != entry.dtype() ||
+              joined.shape().SerializeAsString() !=
+                  entry.shape().SerializeAsString()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("tensor '", key,
+                             "' has different dtypes or shapes in the "
+                             "checkpoints merged into ",
+                             destination));
+          }
+          joined.mutable_slices()->MergeFrom(entry.slices());
+          it->second = joined.SerializeAsString();
+          continue;
+        }
+      } else {
+        entry.set_shard_id(entry.shard_id() + total);
+      }
       if (!index.emplace(key, entry.SerializeAsString()).second) {
         return absl::InvalidArgumentError(
             absl::StrCat("tensor '", key,
@@ -426,18 +695,34 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
         absl::StrCat("checkpoint index ", path, " is corrupt: ", what));
   };
   for (const auto& [name, value] : records) {
-    // The header, and the records of a sliced tensor's slices (their keys
-    // are binary, beginning with a zero byte).
-    if (name.empty() || name[0] == '\0') continue;
+    if (name.empty()) continue;  // The header.
+    // A slice's data has a binary key, beginning with a zero byte.
+    const bool slice_data = name[0] == '\0';
     ::tensorflow::BundleEntryProto proto;
     if (!proto.ParseFromString(value)) {
-      return corrupt(absl::StrCat("the entry of '", name, "'"));
+      return corrupt(
+          absl::StrCat("the entry of '", absl::CHexEscape(name), "'"));
     }
     if (proto.slices_size() > 0) {
-      return absl::UnimplementedError(absl::StrCat(
-          "checkpoint ", prefix, ": tensor '", name,
-          "' is saved in slices (a partitioned variable); Rill reads whole "
-          "tensors only"));
+      Sliced sliced;
+      sliced.dtype = proto.dtype();
+      std::vector<int64_t> dims;
+      for (const auto& d : proto.shape().dim()) dims.push_back(d.size());
+      absl::StatusOr<TensorShape> full = TensorShape::Create(dims);
+      if (!full.ok() || !::tensorflow::DataType_IsValid(proto.dtype())) {
+        return corrupt(absl::StrCat("the entry of sliced tensor '", name, "'"));
+      }
+      sliced.full_shape = *full;
+      for (const auto& p : proto.slices()) {
+        absl::StatusOr<TensorSlice> slice = SliceFromProto(p, *full);
+        if (!slice.ok()) {
+          return corrupt(
+              absl::StrCat("tensor '", name, "': ", slice.status().message()));
+        }
+        sliced.slices.push_back(*std::move(slice));
+      }
+      reader->sliced_.emplace(name, std::move(sliced));
+      continue;
     }
     Entry e;
     if (!::tensorflow::DataType_IsValid(proto.dtype()) ||
@@ -469,7 +754,8 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
       return corrupt(absl::StrCat("tensor '", name, "' has ", e.size,
                                   " bytes for shape ", e.shape.DebugString()));
     }
-    reader->entries_.emplace(name, std::move(e));
+    (slice_data ? reader->slice_data_ : reader->entries_)
+        .emplace(name, std::move(e));
   }
   for (int s = 0; s < reader->num_shards_; ++s) {
     const std::string data = DataFileOf(prefix, s, reader->num_shards_);
@@ -477,12 +763,15 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(
     if (fd < 0) return ErrnoError("cannot open checkpoint data", data);
     reader->fds_.push_back(fd);
     const off_t end = ::lseek(fd, 0, SEEK_END);
-    for (const auto& [name, e] : reader->entries_) {
-      if (e.shard == s && (e.offset > static_cast<uint64_t>(end) ||
-                           e.size > static_cast<uint64_t>(end) - e.offset)) {
-        return absl::DataLossError(absl::StrCat(
-            "checkpoint data ", data, " is truncated: tensor '", name,
-            "' ends at byte ", e.offset + e.size, " of ", end));
+    for (const auto* entries : {&reader->entries_, &reader->slice_data_}) {
+      for (const auto& [name, e] : *entries) {
+        if (e.shard == s && (e.offset > static_cast<uint64_t>(end) ||
+                             e.size > static_cast<uint64_t>(end) - e.offset)) {
+          return absl::DataLossError(
+              absl::StrCat("checkpoint data ", data, " is truncated: tensor '",
+                           absl::CHexEscape(name), "' ends at byte ",
+                           e.offset + e.size, " of ", end));
+        }
       }
     }
   }
@@ -495,11 +784,83 @@ CheckpointReader::~CheckpointReader() {
 
 absl::StatusOr<Tensor> CheckpointReader::Read(const std::string& name) const {
   auto it = entries_.find(name);
-  if (it == entries_.end()) {
+  if (it != entries_.end()) return ReadEntry(name, it->second);
+  auto sliced = sliced_.find(name);
+  if (sliced != sliced_.end()) {
+    return ReadSlice(name, TensorSlice::Whole(sliced->second.full_shape));
+  }
+  return absl::NotFoundError(
+      absl::StrCat("checkpoint ", prefix_, " has no tensor '", name, "'"));
+}
+
+absl::StatusOr<Tensor> CheckpointReader::ReadSlice(
+    const std::string& name, const TensorSlice& want) const {
+  const int rank = want.full_shape.dims();
+  std::vector<int64_t> origin(rank, 0), lengths;
+  for (int d = 0; d < rank; ++d) lengths.push_back(want.LengthAt(d));
+  auto wrong_shape = [&](const TensorShape& saved) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint ", prefix_, ": tensor '", name, "' has shape ",
+        saved.DebugString(), ", the restore asks for a slice of shape ",
+        want.full_shape.DebugString()));
+  };
+  auto whole = entries_.find(name);
+  if (whole != entries_.end()) {
+    ASSIGN_OR_RETURN(Tensor t, ReadEntry(name, whole->second));
+    if (t.shape() != want.full_shape) return wrong_shape(t.shape());
+    if (want.IsWhole()) return t;
+    ASSIGN_OR_RETURN(Tensor out, Tensor::Create(t.dtype(), want.SliceShape()));
+    CopyBox(t, origin, &out, want.start, want.start, lengths);
+    return out;
+  }
+  auto it = sliced_.find(name);
+  if (it == sliced_.end()) {
     return absl::NotFoundError(
         absl::StrCat("checkpoint ", prefix_, " has no tensor '", name, "'"));
   }
-  const Entry& e = it->second;
+  const Sliced& saved = it->second;
+  if (saved.full_shape != want.full_shape) {
+    return wrong_shape(saved.full_shape);
+  }
+  ASSIGN_OR_RETURN(Tensor out, Tensor::Create(saved.dtype, want.SliceShape()));
+  int64_t covered = 0;
+  for (const TensorSlice& stored : saved.slices) {
+    std::vector<int64_t> lo(rank), len(rank);
+    int64_t volume = 1;
+    for (int d = 0; d < rank; ++d) {
+      lo[d] = std::max(want.start[d], stored.start[d]);
+      const int64_t hi = std::min(want.start[d] + lengths[d],
+                                  stored.start[d] + stored.LengthAt(d));
+      len[d] = std::max<int64_t>(hi - lo[d], 0);
+      volume *= len[d];
+    }
+    if (volume == 0) continue;
+    auto data = slice_data_.find(SliceKey(name, stored));
+    if (data == slice_data_.end()) {
+      return absl::DataLossError(absl::StrCat("checkpoint ", prefix_,
+                                              ": a slice of tensor '", name,
+                                              "' is listed but has no data"));
+    }
+    ASSIGN_OR_RETURN(Tensor part, ReadEntry(name, data->second));
+    if (part.shape() != stored.SliceShape() || part.dtype() != saved.dtype) {
+      return absl::DataLossError(
+          absl::StrCat("checkpoint ", prefix_, ": a slice of tensor '", name,
+                       "' has shape ", part.shape().DebugString(),
+                       ", its entry says ", stored.SliceShape().DebugString()));
+    }
+    CopyBox(part, stored.start, &out, want.start, lo, len);
+    covered += volume;
+  }
+  if (covered < out.NumElements()) {
+    return absl::NotFoundError(
+        absl::StrCat("checkpoint ", prefix_, ": the saved slices of tensor '",
+                     name, "' do not cover the slice asked for"));
+  }
+  return out;
+}
+
+absl::StatusOr<Tensor> CheckpointReader::ReadEntry(const std::string& name,
+                                                   const Entry& e) const {
   auto bad = [&](const std::string& what) {
     return absl::DataLossError(
         absl::StrCat("checkpoint ", prefix_, ": tensor '", name, "' ", what));

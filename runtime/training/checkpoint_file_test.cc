@@ -2,8 +2,9 @@
 // wrote (tests/testdata/tf_checkpoint, from make_tf_checkpoint.py) reads
 // back with its values; what Rill writes reads back bit for bit; the
 // shards of a sharded save merge into one; damage is DATA_LOSS naming the
-// file or the tensor. (TensorFlow reading Rill's checkpoints is
-// tests/compat/tf_reads_rill_checkpoint.py.)
+// file or the tensor; partitioned tensors' slices merge and read back in
+// any slicing. (TensorFlow reading Rill's checkpoints, sliced ones
+// included, is in tests/compat.)
 #include "runtime/training/checkpoint_file.h"
 
 #include <sys/stat.h>
@@ -135,6 +136,102 @@ TEST(CheckpointFileTest, ShardsOfASaveMergeIntoOne) {
   absl::Status dup = MergeCheckpoints({a, b}, a + "_merged", false);
   EXPECT_EQ(dup.code(), absl::StatusCode::kInvalidArgument) << dup;
   EXPECT_NE(dup.message().find("'x'"), std::string::npos) << dup;
+}
+
+// A partitioned variable: each part saved as its slice by the task that
+// holds it, the shards merged, then read whole or in any other slicing.
+TEST(CheckpointFileTest, SlicesMergeAndReadInAnyPartitioning) {
+  const std::string part0 = TestDir("slices_tmp0") + "/part-00000-of-00002";
+  const std::string part1 = TestDir("slices_tmp1") + "/part-00001-of-00002";
+  ASSERT_TRUE(
+      WriteCheckpoint(part0,
+                      {{"emb", Tensor::FromVector<float>({0, 1, 2, 3, 4, 5},
+                                                         TensorShape({3, 2}))},
+                       {"b", Tensor::FromVector<float>({9, 8, 7, 6})}},
+                      {"4 2 0,3:-", ""})
+          .ok());
+  ASSERT_TRUE(WriteCheckpoint(part1,
+                              {{"emb", Tensor::FromVector<float>(
+                                           {6, 7}, TensorShape({1, 2}))}},
+                              {"4 2 3,1:0,2"})
+                  .ok());
+  const std::string merged = TestDir("slices") + "/m";
+  ASSERT_TRUE(MergeCheckpoints({part0, part1}, merged, true).ok());
+  auto reader = CheckpointReader::Open(merged);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_TRUE((*reader)->Contains("emb"));
+  auto whole = (*reader)->Read("emb");
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(whole->Equals(Tensor::FromVector<float>({0, 1, 2, 3, 4, 5, 6, 7},
+                                                      TensorShape({4, 2}))));
+  // Rows 2..3 span both saved slices; column 1 of every row.
+  auto rows = (*reader)->ReadSlice("emb", *TensorSlice::Parse("4 2 2,2:-"));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_TRUE(rows->Equals(
+      Tensor::FromVector<float>({4, 5, 6, 7}, TensorShape({2, 2}))));
+  auto column = (*reader)->ReadSlice("emb", *TensorSlice::Parse("4 2 -:1,1"));
+  ASSERT_TRUE(column.ok()) << column.status();
+  EXPECT_TRUE(column->Equals(
+      Tensor::FromVector<float>({1, 3, 5, 7}, TensorShape({4, 1}))));
+  // A slice of a tensor saved whole.
+  auto part = (*reader)->ReadSlice("b", *TensorSlice::Parse("4 1,2"));
+  ASSERT_TRUE(part.ok()) << part.status();
+  EXPECT_TRUE(part->Equals(Tensor::FromVector<float>({8, 7})));
+  // Another full shape than the saved one.
+  EXPECT_EQ((*reader)
+                ->ReadSlice("emb", *TensorSlice::Parse("5 2 -:-"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CheckpointFileTest, SliceKeysAreTensorFlowsEncoding) {
+  TensorSlice slice;
+  slice.full_shape = TensorShape({100, 400});
+  slice.start = {0, 70};
+  slice.length = {-1, 300};
+  // 0; "ab" escaped and terminated; rank 2; then the signed numbers
+  // 0 -> 80, -1 -> 7f, 70 -> c0 46, 300 -> c1 2c.
+  const std::string want(
+      "\x00"
+      "ab\x00\x01"
+      "\x01\x02"
+      "\x80\x7f"
+      "\xc0\x46\xc1\x2c",
+      13);
+  EXPECT_EQ(SliceKey("ab", slice), want);
+}
+
+TEST(CheckpointFileTest, BadSlicesAreClearErrors) {
+  for (const char* spec : {"4 2 0,5:-", "4 2 0,1", "x 2 -:-", "4", "4 -1,2"}) {
+    auto parsed = TensorSlice::Parse(spec);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << spec;
+    EXPECT_NE(parsed.status().message().find(spec), std::string::npos)
+        << parsed.status();
+  }
+  const std::string prefix = TestDir("bad_slices") + "/m";
+  // The tensor is not the slice's shape.
+  absl::Status shape = WriteCheckpoint(
+      prefix, {{"w", Tensor::FromVector<float>({1, 2, 3})}}, {"4 0,2"});
+  EXPECT_EQ(shape.code(), absl::StatusCode::kInvalidArgument) << shape;
+  // The same name whole and in slices.
+  absl::Status both =
+      WriteCheckpoint(prefix,
+                      {{"w", Tensor::FromVector<float>({1, 2})},
+                       {"w", Tensor::FromVector<float>({1, 2, 3, 4})}},
+                      {"4 0,2", ""});
+  EXPECT_EQ(both.code(), absl::StatusCode::kInvalidArgument) << both;
+  // Slices that do not cover what is read.
+  ASSERT_TRUE(WriteCheckpoint(
+                  prefix, {{"w", Tensor::FromVector<float>({1, 2})}}, {"4 0,2"})
+                  .ok());
+  auto reader = CheckpointReader::Open(prefix);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->Read("w").status().code(), absl::StatusCode::kNotFound);
+  auto covered = (*reader)->ReadSlice("w", *TensorSlice::Parse("4 1,1"));
+  ASSERT_TRUE(covered.ok()) << covered.status();
+  EXPECT_EQ(covered->flat<float>()[0], 2.0f);
 }
 
 TEST(CheckpointFileTest, DamageIsDataLossNamingTheFileOrTensor) {

@@ -518,6 +518,25 @@ std::map<std::string, std::vector<Check>> Checks() {
              s, {ops::Const(s, {0, 3}), ops::Const(s, {{1, 2}, {4, 5}})},
              {x[0], x[1]});
        }});
+  add("ParallelDynamicStitch",
+      {"ParallelDynamicStitch",
+       {TensorShape({2}), TensorShape({2, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::ParallelDynamicStitch(
+             s, {ops::Const(s, {0, 3}), ops::Const(s, {{1, 2}, {4, 5}})},
+             {x[0], x[1]});
+       }});
+  add("DynamicPartition",
+      {"DynamicPartition of rows, both partitions used",
+       {TensorShape({4, 2})},
+       [](const Scope& s, const Xs& x) {
+         auto parts =
+             ops::DynamicPartition(s, x[0], ops::Const(s, {1, 0, 1, 1}), 2);
+         // Weighted differently, so a row sent back to the wrong place
+         // shows.
+         return ops::ConcatV2(
+             s, {ops::Mul(s, parts.outputs[0], 3.0), parts.outputs[1]}, 0);
+       }});
   add("UnsortedSegmentSum", {"UnsortedSegmentSum dropping a row",
                              {TensorShape({4, 2})},
                              [](const Scope& s, const Xs& x) {

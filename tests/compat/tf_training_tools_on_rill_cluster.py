@@ -10,7 +10,12 @@ tf.compat.v1.Session("grpc://...") (issue: parameter servers):
 2. A sharded Saver over 2 ps tasks (SaveV2 per task, MergeV2Checkpoints):
    save, overwrite the variables, restore; TensorFlow reads the merged
    checkpoint itself.
-3. MonitoredTrainingSession (chief) with StopAtStepHook, checkpoint_dir and
+3. Partitioned variables (fixed_size_partitioner) over 2 ps tasks, ref and
+   resource, trained through embedding_lookup with SGD, Adagrad and
+   Momentum (sparse updates of each part) on TensorFlow's cluster and on
+   Rill's: the same values; each system reads the other's sliced sharded
+   checkpoint, Rill also into 3 parts where 2 were saved.
+4. MonitoredTrainingSession (chief) with StopAtStepHook, checkpoint_dir and
    summaries (the Scaffold's report_uninitialized_variables, its sharded
    Saver, ScalarSummary/MergeSummary; v1 control flow for the global step):
    it trains to step 20, writes checkpoints and an event file, and a second
@@ -86,6 +91,57 @@ def sharded_saver(target, directory):
             return path, sess.run([w, b, step])
 
 
+# 160 rows: the parts start at rows >= 64, whose slice keys take the
+# longer form of TensorFlow's signed-number encoding.
+EMB = np.arange(640, dtype=np.float32).reshape(160, 4) / 640.0 - 0.5
+
+
+def partitioned(target, use_resource, optimizer, parts=2, save_to=None,
+                restore_from=None):
+    """An embedding partitioned over 2 ps tasks (fixed_size_partitioner),
+    loaded with EMB, trained 5 steps through embedding_lookup (sparse
+    gradients: Scatter*/SparseApply* on each part); returns the embedding
+    and the checkpoint path. With restore_from, the variables come from
+    that checkpoint instead (in `parts` parts, whatever it was saved in)."""
+    # The parts' variables outlive sessions on the ps tasks: another
+    # partitioning needs them gone, on either system.
+    v1.Session.reset(target)
+    g = tf.Graph()
+    with g.as_default():
+        with v1.device(v1.train.replica_device_setter(
+                ps_tasks=2, worker_device="/job:worker/task:0")):
+            step = v1.train.get_or_create_global_step()
+            emb = v1.get_variable("emb", [160, 4], use_resource=use_resource,
+                                  partitioner=v1.fixed_size_partitioner(parts))
+            w = v1.get_variable("w", [4, 1], use_resource=use_resource,
+                                initializer=v1.constant_initializer(0.5))
+            ids = tf.constant([1, 107, 3, 107, 150])
+            y = tf.constant([[1.0], [-1.0], [0.5], [-1.0], [2.0]])
+            pred = tf.matmul(tf.nn.embedding_lookup(emb, ids), w)
+            loss = tf.reduce_mean(tf.square(pred - y))
+            opt = {"sgd": v1.train.GradientDescentOptimizer(0.5),
+                   "adagrad": v1.train.AdagradOptimizer(0.5),
+                   "momentum": v1.train.MomentumOptimizer(0.1, 0.9)}[optimizer]
+            train = opt.minimize(loss, global_step=step)
+            whole = tf.concat([tf.convert_to_tensor(p) for p in emb], 0)
+        saver = v1.train.Saver(sharded=True)
+        with v1.Session(target, graph=g) as sess:
+            if restore_from:
+                saver.restore(sess, restore_from)
+                return sess.run(whole), restore_from
+            sess.run(v1.global_variables_initializer())
+            row = 0
+            for p in emb:
+                n = p.shape[0]
+                p.load(EMB[row:row + n], sess)
+                row += n
+            for _ in range(5):
+                sess.run(train)
+            path = saver.save(sess, save_to, global_step=step,
+                              write_meta_graph=False) if save_to else None
+            return sess.run(whole), path
+
+
 def monitored_session(target, directory, last_step):
     """Trains until last_step; the global step the session started at and
     the loss at the end."""
@@ -133,6 +189,41 @@ def main():
             if got != want or want != [1, 2, 3, 4, 5]:
                 failures.append("%s global step: Rill %s, TensorFlow %s" %
                                 (kind, got, want))
+    # Partitioned variables over 2 ps tasks: the same training and sliced
+    # checkpoints as TensorFlow's cluster, and each reads the other's.
+    tf_spec = {"ps": ["127.0.0.1:%d" % free_port() for _ in range(2)],
+               "worker": ["127.0.0.1:%d" % free_port()]}
+    tf_servers = [tf.distribute.Server(tf.train.ClusterSpec(tf_spec),
+                                       job_name=job, task_index=t)
+                  for job in ("ps", "worker") for t in range(len(tf_spec[job]))]
+    with RillCluster({"ps": 2, "worker": 1}) as rill:
+        for use_resource, optimizer in ((False, "sgd"), (False, "adagrad"),
+                                        (True, "sgd"), (True, "momentum")):
+            kind = "%s %s" % ("resource" if use_resource else "ref", optimizer)
+            tf_dir, rill_dir = tempfile.mkdtemp(), tempfile.mkdtemp()
+            want, tf_ckpt = partitioned(tf_servers[2].target, use_resource,
+                                        optimizer,
+                                        save_to=os.path.join(tf_dir, "m"))
+            got, rill_ckpt = partitioned(rill.target("worker", 0), use_resource,
+                                         optimizer,
+                                         save_to=os.path.join(rill_dir, "m"))
+            err = float(np.max(np.abs(got - want)))
+            print("partitioned %s: |Rill - TensorFlow| = %.2e" % (kind, err))
+            if err > 1e-5 or np.array_equal(want, EMB):
+                failures.append("partitioned %s: off by %g" % (kind, err))
+            read = tf.train.load_checkpoint(rill_ckpt).get_tensor("emb")
+            if not np.allclose(read, got, atol=1e-6):
+                failures.append("TensorFlow read Rill's sliced emb as %s" % read)
+            # Rill restores TensorFlow's sliced checkpoint, in 2 parts and in
+            # 3 (slices assembled across the saved ones).
+            for parts in (2, 3):
+                back, _ = partitioned(rill.target("worker", 0), use_resource,
+                                      optimizer, parts=parts,
+                                      restore_from=tf_ckpt)
+                if not np.allclose(back, want, atol=1e-6):
+                    failures.append("Rill restored TensorFlow's %s checkpoint "
+                                    "in %d parts as %s" % (kind, parts, back))
+    del tf_servers
     with RillCluster({"ps": 2, "worker": 1}) as rill:
         directory = tempfile.mkdtemp()
         path, (w, b, step) = sharded_saver(rill.target("worker", 0), directory)
