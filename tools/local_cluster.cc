@@ -125,43 +125,67 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
         absl::StrCat("\"", job, "\": [", absl::StrJoin(quoted, ", "), "]"));
   }
   cluster->json_ = absl::StrCat("{", absl::StrJoin(jobs, ", "), "}");
-  struct Started {
-    std::string task, address;
-    pid_t pid;
-  };
-  std::vector<Started> started;
+  cluster->self_ = self;
   for (const auto& [job, addresses] : cluster->addresses_) {
     for (size_t t = 0; t < addresses.size(); ++t) {
       ASSIGN_OR_RETURN(pid_t pid,
                        Spawn({self, "server", "--cluster", cluster->json_,
                               "--job", job, "--task", std::to_string(t)}));
-      cluster->pids_.push_back(pid);
-      started.push_back(
-          {absl::StrCat("/job:", job, "/task:", t), addresses[t], pid});
+      cluster->pids_[{job, static_cast<int>(t)}] = pid;
     }
   }
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (const Started& s : started) {
-    while (!Listening(s.address, 200)) {
-      int wstatus = 0;
-      if (waitpid(s.pid, &wstatus, WNOHANG) == s.pid) {
-        return absl::UnavailableError(absl::StrCat(
-            "the rill server for ", s.task, " at ", s.address,
-            " exited before serving (",
-            WIFEXITED(wstatus) ? absl::StrCat("status ", WEXITSTATUS(wstatus))
-                               : absl::StrCat("signal ", WTERMSIG(wstatus)),
-            ")"));
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        return absl::UnavailableError(
-            absl::StrCat("the rill server for ", s.task, " did not listen on ",
-                         s.address, " within 60 s"));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+  const auto started = cluster->pids_;  // WaitListening edits pids_.
+  for (const auto& [task, pid] : started) {
+    RETURN_IF_ERROR(
+        cluster->WaitListening(task.first, task.second,
+                               cluster->Address(task.first, task.second), pid));
   }
   return cluster;
+}
+
+absl::Status LocalCluster::WaitListening(const std::string& job, int task,
+                                         const std::string& address,
+                                         pid_t pid) {
+  const std::string name = absl::StrCat("/job:", job, "/task:", task);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!Listening(address, 200)) {
+    int wstatus = 0;
+    if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+      pids_.erase({job, task});
+      return absl::UnavailableError(absl::StrCat(
+          "the rill server for ", name, " at ", address,
+          " exited before serving (",
+          WIFEXITED(wstatus) ? absl::StrCat("status ", WEXITSTATUS(wstatus))
+                             : absl::StrCat("signal ", WTERMSIG(wstatus)),
+          ")"));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::UnavailableError(absl::StrCat("the rill server for ", name,
+                                                 " did not listen on ", address,
+                                                 " within 60 s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalCluster::Restart(const std::string& job, int task) {
+  const std::string address = Address(job, task);
+  if (address.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no task /job:", job, "/task:", task));
+  }
+  auto it = pids_.find({job, task});
+  if (it != pids_.end()) {
+    if (waitpid(it->second, nullptr, WNOHANG) == 0) return absl::OkStatus();
+    pids_.erase(it);
+  }
+  ASSIGN_OR_RETURN(pid_t pid,
+                   Spawn({self_, "server", "--cluster", json_, "--job", job,
+                          "--task", std::to_string(task)}));
+  pids_[{job, task}] = pid;
+  return WaitListening(job, task, address, pid);
 }
 
 std::string LocalCluster::Address(const std::string& job, int task) const {
@@ -174,10 +198,10 @@ std::string LocalCluster::Address(const std::string& job, int task) const {
 }
 
 LocalCluster::~LocalCluster() {
-  for (pid_t pid : pids_) kill(pid, SIGTERM);
+  for (const auto& [task, pid] : pids_) kill(pid, SIGTERM);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (pid_t pid : pids_) {
+  for (const auto& [task, pid] : pids_) {
     while (waitpid(pid, nullptr, WNOHANG) == 0) {
       if (std::chrono::steady_clock::now() > deadline) {
         kill(pid, SIGKILL);

@@ -34,13 +34,20 @@ class LocalCluster {
   const std::string& json() const { return json_; }
   // "127.0.0.1:PORT" of a task; empty when there is none.
   std::string Address(const std::string& job, int task) const;
+  // Starts a task's server again on its address when its process has
+  // exited, and waits (up to 60 s) until it listens. OK when it still
+  // runs; UNAVAILABLE when it cannot be started.
+  absl::Status Restart(const std::string& job, int task);
 
  private:
   LocalCluster() = default;
+  absl::Status WaitListening(const std::string& job, int task,
+                             const std::string& address, pid_t pid);
 
+  std::string self_;
   std::string json_;
   std::map<std::string, std::vector<std::string>> addresses_;
-  std::vector<pid_t> pids_;
+  std::map<std::pair<std::string, int>, pid_t> pids_;
 };
 
 // Whether something accepts TCP connections at "host:port" within

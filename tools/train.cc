@@ -14,9 +14,14 @@
 // variables stay where they are, on their tasks) and the step is run again;
 // a worker whose address answers again joins at the next step, with every
 // variable broadcast to it from the group's rank 0.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -100,7 +105,7 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
       name = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     } else if (name == "--resume") {
-      f.other_scheme_flags.push_back(name);
+      f.resume = true;
       continue;
     } else {
       if (i + 1 >= args.size()) return FlagError(name, "needs a value");
@@ -176,8 +181,10 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
       RETURN_IF_ERROR(
           ParseNumber<int64_t>(name, value, 1, &f.replicas_to_aggregate));
       f.other_scheme_flags.push_back(name);
-    } else if (name == "--tau" || name == "--checkpoint-dir" ||
-               name == "--logdir") {
+    } else if (name == "--checkpoint-dir") {
+      if (value.empty()) return FlagError(name, "needs a directory");
+      f.checkpoint_dir = value;
+    } else if (name == "--tau" || name == "--logdir") {
       f.other_scheme_flags.push_back(name);
     } else {
       return absl::InvalidArgumentError(
@@ -222,6 +229,33 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
                                           ", not ", f.scheme));
     }
   }
+  if (f.resume && f.checkpoint_dir.empty()) {
+    return FlagError("--resume", "needs --checkpoint-dir");
+  }
+  if (!f.checkpoint_dir.empty()) {
+    // Absolute: the master's task writes it, from its own directory.
+    if (f.checkpoint_dir[0] != '/') {
+      char cwd[4096];
+      if (::getcwd(cwd, sizeof(cwd)) == nullptr) {
+        return FlagError("--checkpoint-dir",
+                         "the working directory is unknown");
+      }
+      f.checkpoint_dir = absl::StrCat(cwd, "/", f.checkpoint_dir);
+    }
+    while (f.checkpoint_dir.size() > 1 && f.checkpoint_dir.back() == '/') {
+      f.checkpoint_dir.pop_back();
+    }
+    if (::mkdir(f.checkpoint_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return FlagError("--checkpoint-dir",
+                       absl::StrCat("cannot create ", f.checkpoint_dir, ": ",
+                                    std::strerror(errno)));
+    }
+    struct stat st;
+    if (::stat(f.checkpoint_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return FlagError("--checkpoint-dir",
+                       absl::StrCat(f.checkpoint_dir, " is not a directory"));
+    }
+  }
   if (!f.cluster_json.empty() && !f.local_cluster.empty()) {
     return absl::InvalidArgumentError(
         "give --cluster or --local-cluster, not both");
@@ -262,6 +296,8 @@ struct Formation {
   std::vector<std::string> loads, load_feeds;
   std::string init;         // Rank 0's initializers.
   int64_t fused_bytes = 0;  // Gradient bytes reduced per step by each rank.
+  // Rank 0's variables under the model's names (--checkpoint-dir).
+  std::unique_ptr<TrainCheckpoints> checkpoints;
 };
 
 absl::StatusOr<Formation> Form(const TrainFlags& f,
@@ -326,6 +362,20 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
       for (int64_t b : opt.bucket_bytes()) form.fused_bytes += b;
     }
   }
+  // Rank 0's replica (model variables and optimizer slots), saved
+  // without its "replica_<task>/" scope.
+  const std::string first = ReplicaPrefix(tasks[0]) + "/";
+  std::vector<Output> saved;
+  std::vector<std::string> names;
+  for (const Output& v :
+       VariablesUnder(*root.graph(), ReplicaPrefix(tasks[0]))) {
+    if (IsShardVariable(v, ReplicaPrefix(tasks[0]))) continue;
+    saved.push_back(v);
+    names.push_back(v.node()->name().substr(first.size()));
+  }
+  ASSIGN_OR_RETURN(
+      form.checkpoints,
+      TrainCheckpoints::Create(root, f, saved, names, cluster.master_task));
   ::tensorflow::GraphDef def;
   RETURN_IF_ERROR(root.ToGraphDef(&def));
   if (cluster.master.empty()) {
@@ -469,6 +519,15 @@ absl::Status Trainer::Train() {
   const int64_t steps_per_epoch =
       std::max<int64_t>(1, (data_.rows / workers) / (f_.batch / workers));
   const int64_t total = f_.steps > 0 ? f_.steps : f_.epochs * steps_per_epoch;
+  if (f_.resume) {
+    // Rank 0's variables from the checkpoint, then to every rank.
+    ASSIGN_OR_RETURN(
+        epoch, form_.checkpoints->RestoreNewest(*form_.session, progress_));
+    if (form_.tasks.size() > 1) {
+      RETURN_IF_ERROR(form_.session->Run({}, {}, form_.syncs).status());
+    }
+    step = std::min(total, epoch * steps_per_epoch);
+  }
   while (step < total) {
     const auto epoch_start = Clock::now();
     const int64_t epoch_examples = examples;
@@ -528,6 +587,11 @@ absl::Status Trainer::Train() {
                   (examples - epoch_examples) / std::max(seconds, 1e-9),
                   static_cast<int>(form_.tasks.size())));
     Log(line);
+    if (form_.checkpoints != nullptr) {
+      ASSIGN_OR_RETURN(std::string saved,
+                       form_.checkpoints->Save(*form_.session, epoch, step));
+      Log("checkpoint " + saved);
+    }
   }
   const double seconds =
       std::chrono::duration<double>(Clock::now() - start).count();

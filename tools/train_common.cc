@@ -277,4 +277,65 @@ void PrintResult(const TrainFlags& f, const TrainResult& r, std::ostream& out) {
   out << line << std::endl;
 }
 
+namespace {
+constexpr char kEpochVar[] = "rill_epoch";
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TrainCheckpoints>> TrainCheckpoints::Create(
+    const Scope& root, const TrainFlags& f, const std::vector<Output>& vars,
+    const std::vector<std::string>& names, const std::string& device) {
+  if (f.checkpoint_dir.empty()) return nullptr;
+  Scope at = root.WithDevice(device);
+  auto epoch = ops::VariableV2(at.WithOpName(kEpochVar),
+                               PartialTensorShape::Scalar(), DT_INT64);
+  auto value = ops::Placeholder(
+      at.WithOpName(absl::StrCat(kEpochVar, "/value")), DT_INT64);
+  ops::Assign(at.WithOpName(absl::StrCat(kEpochVar, "/set")), epoch, value);
+  SaverOptions options;
+  options.var_list = vars;
+  options.names = names;
+  options.var_list.push_back(epoch);
+  options.names.push_back(kEpochVar);
+  options.max_to_keep = 3;
+  ASSIGN_OR_RETURN(std::unique_ptr<Saver> saver, Saver::Create(at, options));
+  return std::unique_ptr<TrainCheckpoints>(
+      new TrainCheckpoints(f.checkpoint_dir, std::move(saver)));
+}
+
+absl::StatusOr<std::string> TrainCheckpoints::Save(SessionInterface& session,
+                                                   int64_t epochs,
+                                                   int64_t step) {
+  RETURN_IF_ERROR(session
+                      .Run({{absl::StrCat(kEpochVar, "/value"),
+                             Tensor::Scalar<int64_t>(epochs)}},
+                           {}, {absl::StrCat(kEpochVar, "/set")})
+                      .status());
+  return saver_->Save(&session, dir_ + "/model", step);
+}
+
+absl::StatusOr<int64_t> TrainCheckpoints::RestoreNewest(
+    SessionInterface& session, std::ostream& log) {
+  std::vector<std::string> listed = ListedCheckpoints(dir_);
+  for (auto it = listed.rbegin(); it != listed.rend(); ++it) {
+    absl::Status s = saver_->Restore(&session, *it);
+    if (s.ok()) {
+      ASSIGN_OR_RETURN(std::vector<Tensor> epochs,
+                       session.Run({}, {absl::StrCat(kEpochVar, ":0")}, {}));
+      log << "resumed from " << *it << " (after epoch "
+          << epochs[0].scalar<int64_t>() << ")" << std::endl;
+      return epochs[0].scalar<int64_t>();
+    }
+    // A checkpoint the run cannot use: damaged, or of another model.
+    if (!absl::IsDataLoss(s) && !absl::IsNotFound(s) &&
+        !absl::IsInvalidArgument(s)) {
+      return s;
+    }
+    log << "checkpoint " << *it << " does not restore (" << s.message()
+        << "); trying an older one" << std::endl;
+  }
+  log << "no checkpoint to resume from in " << dir_ << "; starting afresh"
+      << std::endl;
+  return 0;
+}
+
 }  // namespace rill::tools

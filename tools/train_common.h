@@ -22,6 +22,7 @@
 #include "core/protos/graph.pb.h"
 #include "runtime/session/session.h"
 #include "runtime/training/optimizer.h"
+#include "runtime/training/saver.h"
 #include "tools/local_cluster.h"
 
 namespace rill::tools {
@@ -45,6 +46,8 @@ struct TrainFlags {
   int64_t replicas_to_aggregate = 0;  // 0: every worker.
   int64_t seed = 0;
   bool json = false;
+  std::string checkpoint_dir;  // Absolute; "" without --checkpoint-dir.
+  bool resume = false;
   // Flags given that the chosen scheme does not take.
   std::vector<std::string> other_scheme_flags;
 };
@@ -152,6 +155,34 @@ struct TrainJob {
   int loss_index = 0;
   Dataset data, eval;
   Cluster cluster;
+};
+
+// --checkpoint-dir and --resume: after every epoch the parameters (under
+// the model's own variable names, so TensorFlow or a run with another
+// scheme can read them), the optimizer's state and the epochs done, in
+// TensorFlow's format, written by the master's task; a resumed run starts
+// after the epoch of the newest checkpoint that restores intact.
+class TrainCheckpoints {
+ public:
+  // Adds the save and restore nodes for `vars`, saved under `names`, and
+  // the epoch counter on `device`; null without --checkpoint-dir.
+  static absl::StatusOr<std::unique_ptr<TrainCheckpoints>> Create(
+      const Scope& root, const TrainFlags& f, const std::vector<Output>& vars,
+      const std::vector<std::string>& names, const std::string& device);
+  // After `epochs` epochs, `step` steps.
+  absl::StatusOr<std::string> Save(SessionInterface& session, int64_t epochs,
+                                   int64_t step);
+  // Restores the newest checkpoint that restores (an older one when the
+  // newest is damaged, said on `log`); the epochs it had done, 0 when
+  // there is none.
+  absl::StatusOr<int64_t> RestoreNewest(SessionInterface& session,
+                                        std::ostream& log);
+
+ private:
+  TrainCheckpoints(std::string dir, std::unique_ptr<Saver> saver)
+      : dir_(std::move(dir)), saver_(std::move(saver)) {}
+  std::string dir_;
+  std::unique_ptr<Saver> saver_;
 };
 
 // sync-ps, async-ps and ssp (tools/train_ps.cc).

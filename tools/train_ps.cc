@@ -31,7 +31,10 @@
 //
 // A worker that dies: async-ps and ssp go on with the others, sync-ps with
 // backup workers as long as N are left; otherwise the step's error ends
-// the run.
+// the run. A ps task that dies ends the step with its error; with
+// --checkpoint-dir the run waits for the task to come back (restarts it,
+// under --local-cluster), restores the newest checkpoint and goes on from
+// the epoch after it.
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -39,6 +42,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -127,6 +131,16 @@ class PsTrainer {
 
  private:
   absl::Status Build();
+  // The epochs from `first_epoch` on; the first failure ends them.
+  absl::Status RunEpochs(int64_t first_epoch);
+  // After a failure: the first ps task that does not answer, or -1.
+  int DeadPs() const;
+  // Brings ps task p back, restores the newest checkpoint (or the initial
+  // values) and refreshes the replicas; the epochs done.
+  absl::StatusOr<int64_t> Recover(int p, const absl::Status& why);
+  // The shared parameters and optimizer state from the newest checkpoint,
+  // or (none) from replica 0's initial values; then every replica's copy.
+  absl::StatusOr<int64_t> LoadParameters(bool from_checkpoint);
   // The step of worker t's replica in its epoch: its rows.
   std::vector<std::pair<std::string, Tensor>> RowsFeed(int t, int64_t step);
   // A worker's loop on a driver thread: async-ps and ssp; sync-ps with
@@ -173,6 +187,8 @@ class PsTrainer {
   std::vector<Operation> state_inits_;
   std::string init_state_;
   std::unique_ptr<SessionInterface> session_;
+  std::unique_ptr<TrainCheckpoints> checkpoints_;
+  int64_t first_step_ = 0;  // Where the current run of epochs began.
   int64_t param_bytes_ = 0;
   int64_t steps_per_epoch_ = 1, total_ = 0, per_ = 0;
   // The shards' row orders, per worker, of the epoch orders_epoch_[t].
@@ -390,6 +406,30 @@ absl::Status PsTrainer::Build() {
     for (const Parameter& p : params_) input_map[p.name] = p.shared;
     RETURN_IF_ERROR(ImportIntoScope(e, job_.model_def, input_map).status());
   }
+  // The checkpoints: what lives on the ps tasks (parameters, optimizer
+  // state; not the backup workers' stashes) under the model's names (the
+  // "ps" or "ps_N" scope dropped: "ps_1/hidden/b/m" is saved as
+  // "hidden/b/m").
+  std::vector<Output> saved;
+  std::vector<std::string> names;
+  for (Node* n : root.graph()->nodes()) {
+    const std::string scope = n->name().substr(0, n->name().find('/'));
+    const bool on_ps = scope == "ps" ||
+                       (absl::StartsWith(scope, "ps_") &&
+                        std::all_of(scope.begin() + 3, scope.end(), [](char c) {
+                          return c >= '0' && c <= '9';
+                        }));
+    if ((n->op() != "VariableV2" && n->op() != "VarHandleOp") || !on_ps ||
+        scope.size() == n->name().size() ||
+        absl::StrContains(n->name(), "replica_")) {
+      continue;
+    }
+    saved.emplace_back(n, 0);
+    names.push_back(n->name().substr(n->name().find('/') + 1));
+  }
+  ASSIGN_OR_RETURN(checkpoints_,
+                   TrainCheckpoints::Create(root, f_, saved, names,
+                                            job_.cluster.master_task));
   ::tensorflow::GraphDef def;
   RETURN_IF_ERROR(root.ToGraphDef(&def));
   ASSIGN_OR_RETURN(session_,
@@ -413,7 +453,7 @@ void PsTrainer::Lost(int t, const absl::Status& why) {
   const bool listening = Listening(job_.cluster.workers[t], 500);
   absl::MutexLock lock(&mu_);
   alive_[t] = false;
-  if (listening || f_.scheme == "sync-ps" && !Backups()) {
+  if (listening || (f_.scheme == "sync-ps" && !Backups())) {
     // Not a lost worker: the run fails.
     if (failed_.ok()) failed_ = why;
     return;
@@ -445,7 +485,7 @@ void PsTrainer::AsyncLoop(int t) {
   const bool ssp = f_.scheme == "ssp";
   const int64_t n_fetch = ssp ? 1 : f_.n_fetch;
   const int64_t n_push = ssp ? 1 : f_.n_push;
-  for (int64_t step = 0; step < total_; ++step) {
+  for (int64_t step = first_step_; step < total_; ++step) {
     {
       absl::MutexLock lock(&mu_);
       // ssp: no more than `staleness` steps ahead of the slowest.
@@ -581,6 +621,135 @@ absl::Status PsTrainer::ReportEpoch(int64_t epoch, double seconds) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> PsTrainer::LoadParameters(bool from_checkpoint) {
+  int64_t epochs = 0;
+  RETURN_IF_ERROR(session_->Run({}, {}, {init_state_}).status());
+  if (from_checkpoint) {
+    ASSIGN_OR_RETURN(epochs, checkpoints_->RestoreNewest(*session_, progress_));
+  }
+  if (!from_checkpoint || epochs == 0) {
+    // The model's initial values: replica 0's, copied to the ps.
+    RETURN_IF_ERROR(session_->Run({}, {}, {replicas_[0].init}).status());
+    RETURN_IF_ERROR(session_->Run({}, {}, {ps_init_, init_state_}).status());
+  }
+  std::vector<std::string> fetches;
+  {
+    absl::MutexLock lock(&mu_);
+    for (int t = 0; t < workers_; ++t) {
+      if (alive_[t]) fetches.push_back(replicas_[t].fetch);
+    }
+  }
+  RETURN_IF_ERROR(session_->Run({}, {}, fetches).status());
+  return epochs;
+}
+
+int PsTrainer::DeadPs() const {
+  for (size_t p = 0; p < job_.cluster.ps.size(); ++p) {
+    if (!Listening(job_.cluster.ps[p], 500)) return static_cast<int>(p);
+  }
+  return -1;
+}
+
+absl::StatusOr<int64_t> PsTrainer::Recover(int p, const absl::Status& why) {
+  Log(absl::StrCat("ps task ", p, " is gone (", why.message(),
+                   "); waiting for it to come back"));
+  if (job_.cluster.local != nullptr) {
+    RETURN_IF_ERROR(job_.cluster.local->Restart("ps", p));
+  } else {
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (!Listening(job_.cluster.ps[p], 500)) {
+      if (Clock::now() > deadline) {
+        return absl::UnavailableError(absl::StrCat(
+            "ps task ", p, " at ", job_.cluster.ps[p],
+            " did not come back within 120 s after: ", why.message()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  // The master finds the restarted task on the next step (a new
+  // incarnation), after which it serves again.
+  absl::StatusOr<int64_t> epochs;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    epochs = LoadParameters(true);
+    if (epochs.ok() || !(absl::IsUnavailable(epochs.status()) ||
+                         absl::IsAborted(epochs.status()) ||
+                         absl::IsNotFound(epochs.status()))) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  RETURN_IF_ERROR(epochs.status());
+  Log(absl::StrCat("ps task ", p, " is back; continuing after epoch ",
+                   *epochs));
+  return *epochs;
+}
+
+absl::Status PsTrainer::RunEpochs(int64_t first_epoch) {
+  first_step_ = std::min(total_, first_epoch * steps_per_epoch_);
+  {
+    absl::MutexLock lock(&mu_);
+    failed_ = absl::OkStatus();
+    std::fill(done_.begin(), done_.end(), first_step_);
+    sync_step_ = first_step_;
+    arrived_.clear();
+    arrived_loss_.clear();
+    epoch_loss_.erase(epoch_loss_.lower_bound(first_epoch), epoch_loss_.end());
+  }
+  const int64_t epochs = (total_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  std::vector<std::thread> threads;
+  const bool sync = f_.scheme == "sync-ps" && !Backups();
+  if (!sync) {
+    for (int t = 0; t < workers_; ++t) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (!alive_[t]) continue;
+      }
+      threads.emplace_back([this, t] {
+        if (Backups()) {
+          BackupLoop(t);
+        } else {
+          AsyncLoop(t);
+        }
+      });
+    }
+  }
+  absl::Status status;
+  int64_t step = first_step_;
+  auto epoch_start = Clock::now();
+  for (int64_t epoch = first_epoch; epoch < epochs && status.ok(); ++epoch) {
+    const int64_t end = std::min(total_, (epoch + 1) * steps_per_epoch_);
+    if (sync || Backups()) {
+      for (; step < end && status.ok(); ++step) {
+        status = sync ? SyncStep(step) : Aggregate(step);
+      }
+    } else {
+      absl::MutexLock lock(&mu_);
+      auto reached = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !failed_.ok() || SlowestLocked() >= end;
+      };
+      mu_.Await(absl::Condition(&reached));
+      status = failed_;
+    }
+    if (!status.ok()) break;
+    const auto now = Clock::now();
+    status = ReportEpoch(
+        epoch, std::chrono::duration<double>(now - epoch_start).count());
+    epoch_start = now;
+    if (status.ok() && checkpoints_ != nullptr) {
+      absl::StatusOr<std::string> saved =
+          checkpoints_->Save(*session_, epoch + 1, end);
+      status = saved.status();
+      if (saved.ok()) Log("checkpoint " + *saved);
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (!status.ok() && failed_.ok()) failed_ = status;
+  }
+  for (std::thread& t : threads) t.join();
+  return status;
+}
+
 absl::Status PsTrainer::Train() {
   if (f_.batch % workers_ != 0 || f_.batch < workers_) {
     return FlagError("--batch", absl::StrCat("the global batch ", f_.batch,
@@ -610,10 +779,9 @@ absl::Status PsTrainer::Train() {
     alive_.assign(workers_, true);
   }
   RETURN_IF_ERROR(Build());
-  // Each worker's shard to its task, then the model's initial values from
-  // replica 0 to the ps, and from there to every replica.
+  // Each worker's shard to its task.
   std::vector<std::pair<std::string, Tensor>> shards;
-  std::vector<std::string> loads, fetches;
+  std::vector<std::string> loads;
   for (int t = 0; t < workers_; ++t) {
     const auto [lo, hi] = ShardRows(job_.data.rows, t, workers_);
     for (size_t c = 0; c < job_.data.names.size(); ++c) {
@@ -621,57 +789,21 @@ absl::Status PsTrainer::Train() {
       shards.emplace_back(replicas_[t].load_feeds[c], std::move(shard));
       loads.push_back(replicas_[t].loads[c]);
     }
-    fetches.push_back(replicas_[t].fetch);
   }
   RETURN_IF_ERROR(session_->Run(shards, {}, loads).status());
-  RETURN_IF_ERROR(session_->Run({}, {}, {replicas_[0].init}).status());
-  RETURN_IF_ERROR(session_->Run({}, {}, {ps_init_, init_state_}).status());
-  RETURN_IF_ERROR(session_->Run({}, {}, fetches).status());
+  ASSIGN_OR_RETURN(int64_t first_epoch, LoadParameters(f_.resume));
 
   const auto start = Clock::now();
-  auto epoch_start = start;
   const int64_t epochs = (total_ + steps_per_epoch_ - 1) / steps_per_epoch_;
-  std::vector<std::thread> threads;
-  const bool sync = f_.scheme == "sync-ps" && !Backups();
-  if (!sync) {
-    for (int t = 0; t < workers_; ++t) {
-      threads.emplace_back([this, t] {
-        if (Backups()) {
-          BackupLoop(t);
-        } else {
-          AsyncLoop(t);
-        }
-      });
-    }
+  int recoveries = 0;
+  while (true) {
+    absl::Status status = RunEpochs(first_epoch);
+    if (status.ok()) break;
+    const int p = checkpoints_ == nullptr ? -1 : DeadPs();
+    // Three times at most: a ps that keeps dying ends the run.
+    if (p < 0 || ++recoveries > 3) return status;
+    ASSIGN_OR_RETURN(first_epoch, Recover(p, status));
   }
-  absl::Status status;
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < epochs && status.ok(); ++epoch) {
-    const int64_t end = std::min(total_, (epoch + 1) * steps_per_epoch_);
-    if (sync || Backups()) {
-      for (; step < end && status.ok(); ++step) {
-        status = sync ? SyncStep(step) : Aggregate(step);
-      }
-    } else {
-      absl::MutexLock lock(&mu_);
-      auto reached = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return !failed_.ok() || SlowestLocked() >= end;
-      };
-      mu_.Await(absl::Condition(&reached));
-      status = failed_;
-    }
-    if (!status.ok()) break;
-    const auto now = Clock::now();
-    status = ReportEpoch(
-        epoch, std::chrono::duration<double>(now - epoch_start).count());
-    epoch_start = now;
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    if (!status.ok() && failed_.ok()) failed_ = status;
-  }
-  for (std::thread& t : threads) t.join();
-  RETURN_IF_ERROR(status);
   const double seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
   TrainResult result;

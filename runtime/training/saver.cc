@@ -129,18 +129,24 @@ absl::StatusOr<std::unique_ptr<Saver>> Saver::Create(
   if (vars.empty()) {
     return absl::InvalidArgumentError("Saver: the graph has no variables");
   }
+  if (!options.names.empty() && options.names.size() != vars.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Saver: ", options.names.size(), " names for ",
+                     vars.size(), " variables"));
+  }
   Scope s = scope.NewSubScope("save");
   std::vector<Var> info;
   std::vector<Output> values;
   std::vector<std::string> names;
-  for (const Output& v : vars) {
+  for (size_t i = 0; i < vars.size(); ++i) {
+    const Output& v = vars[i];
     const Node* n = v.node();
     if (n == nullptr || (n->op() != "VariableV2" && n->op() != "VarHandleOp")) {
       return absl::InvalidArgumentError(
           absl::StrCat("Saver: '", n == nullptr ? "(null)" : n->name(),
                        "' is not a variable"));
     }
-    Var var{n->name()};
+    Var var{options.names.empty() ? n->name() : options.names[i]};
     RETURN_IF_ERROR(GetAttr(n->attrs(), "dtype", &var.dtype));
     RETURN_IF_ERROR(GetAttr(n->attrs(), "shape", &var.shape));
     values.push_back(n->op() == "VarHandleOp"
@@ -254,6 +260,11 @@ absl::Status Saver::Restore(SessionInterface* session,
       ->Run({{"save/filename", Tensor::Scalar<std::string>(path)}}, {},
             {"save/restore_all"})
       .status();
+}
+
+std::vector<std::string> ListedCheckpoints(const std::string& dir) {
+  std::string latest;
+  return ReadState(dir, &latest);
 }
 
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir) {

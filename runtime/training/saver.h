@@ -35,6 +35,9 @@ struct SaverOptions {
   // The variables (VariableV2 or VarHandleOp outputs) to save; every
   // variable of the graph when empty.
   std::vector<Output> var_list;
+  // The name each of var_list is saved under (a model's own name for a
+  // copy of its variable); the variables' node names when empty.
+  std::vector<std::string> names;
   // Older checkpoints of this saver's directory are deleted; 0 keeps all.
   int max_to_keep = 5;
 };
@@ -77,6 +80,8 @@ class Saver {
 // The newest checkpoint listed in dir/checkpoint. NOT_FOUND when there is
 // none, or when its file is missing.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir);
+// Every checkpoint dir/checkpoint lists, oldest first (empty when none).
+std::vector<std::string> ListedCheckpoints(const std::string& dir);
 
 }  // namespace rill
 
