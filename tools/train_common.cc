@@ -283,7 +283,8 @@ constexpr char kEpochVar[] = "rill_epoch";
 
 absl::StatusOr<std::unique_ptr<TrainCheckpoints>> TrainCheckpoints::Create(
     const Scope& root, const TrainFlags& f, const std::vector<Output>& vars,
-    const std::vector<std::string>& names, const std::string& device) {
+    const std::vector<std::string>& names, const std::string& device,
+    const std::vector<std::string>& slices) {
   if (f.checkpoint_dir.empty()) return nullptr;
   Scope at = root.WithDevice(device);
   auto epoch = ops::VariableV2(at.WithOpName(kEpochVar),
@@ -296,6 +297,10 @@ absl::StatusOr<std::unique_ptr<TrainCheckpoints>> TrainCheckpoints::Create(
   options.names = names;
   options.var_list.push_back(epoch);
   options.names.push_back(kEpochVar);
+  if (!slices.empty()) {
+    options.slices = slices;
+    options.slices.push_back("");
+  }
   options.max_to_keep = 3;
   ASSIGN_OR_RETURN(std::unique_ptr<Saver> saver, Saver::Create(at, options));
   return std::unique_ptr<TrainCheckpoints>(

@@ -164,11 +164,13 @@ struct TrainJob {
 // after the epoch of the newest checkpoint that restores intact.
 class TrainCheckpoints {
  public:
-  // Adds the save and restore nodes for `vars`, saved under `names`, and
+  // Adds the save and restore nodes for `vars`, saved under `names` (as
+  // `slices` of them, where given: a partitioned variable's parts), and
   // the epoch counter on `device`; null without --checkpoint-dir.
   static absl::StatusOr<std::unique_ptr<TrainCheckpoints>> Create(
       const Scope& root, const TrainFlags& f, const std::vector<Output>& vars,
-      const std::vector<std::string>& names, const std::string& device);
+      const std::vector<std::string>& names, const std::string& device,
+      const std::vector<std::string>& slices = {});
   // After `epochs` epochs, `step` steps.
   absl::StatusOr<std::string> Save(SessionInterface& session, int64_t epochs,
                                    int64_t step);

@@ -4,6 +4,9 @@
 // One graph and one session on the cluster's master, as for allreduce:
 //  - the shared parameters: one variable per model variable, "ps/<name>",
 //    on a ps task, the largest first onto the least loaded task (bytes);
+//    a variable larger than a ps task's fair share is partitioned by rows
+//    over every ps task ("ps/<name>/part_k"): each worker sends each part
+//    only its rows of the gradient, and a fetch concatenates the parts;
 //  - per worker task t, a replica "replica_<t>/..." pinned to the task,
 //    with its own copy of the parameters (the model's variables) and its
 //    shard of the data: `fetch` copies the shared parameters into the
@@ -65,15 +68,77 @@ constexpr char kEval[] = "rill_eval";
 std::string PsDevice(int p) { return absl::StrCat("/job:ps/task:", p); }
 std::string WorkerDevice(int t) { return absl::StrCat("/job:worker/task:", t); }
 
-// A model variable and where its shared copy lives.
+// A part of a shared parameter: its rows [begin, begin + rows) in a
+// variable on a ps task (the whole parameter when it is not partitioned).
+struct Part {
+  int ps = 0;
+  int64_t begin = 0, rows = 0;
+  Output var;
+};
+
+// A model variable and where its shared copy lives: one variable on one ps
+// task, or (a variable larger than a ps task's fair share of the bytes)
+// split by rows over every ps task, as TensorFlow's fixed_size_partitioner
+// splits it.
 struct Parameter {
   std::string name;  // The model's variable node.
   DataType dtype = DT_INVALID;
   PartialTensorShape shape;
   int64_t bytes = 0;
-  int ps = 0;
-  Output shared;
+  std::vector<Part> parts;
+  bool partitioned() const { return parts.size() > 1; }
+  PartialTensorShape PartShape(const Part& part) const {
+    PartialTensorShape s = shape;
+    if (partitioned()) {
+      std::vector<int64_t> dims(shape.dim_sizes().begin(),
+                                shape.dim_sizes().end());
+      dims[0] = part.rows;
+      s = *PartialTensorShape::Create(dims);
+    }
+    return s;
+  }
+  // "ROWS COLS... begin,rows:-:...": the part as a slice of the whole
+  // (checkpoints); "" when not partitioned.
+  std::string SliceSpec(const Part& part) const {
+    if (!partitioned()) return "";
+    std::vector<std::string> dims, extents;
+    for (int d = 0; d < shape.dims(); ++d) {
+      dims.push_back(absl::StrCat(shape.dim_size(d)));
+      extents.push_back(d == 0 ? absl::StrCat(part.begin, ",", part.rows)
+                               : std::string("-"));
+    }
+    return absl::StrCat(absl::StrJoin(dims, " "), " ",
+                        absl::StrJoin(extents, ":"));
+  }
 };
+
+// The rows of `x` (a value of parameter p's shape) that `part` holds,
+// sliced on the scope's device; x itself when p is not partitioned.
+Output RowsOf(const Scope& s, const Output& x, const Parameter& p,
+              const Part& part) {
+  if (!p.partitioned()) return x;
+  std::vector<int64_t> begin(p.shape.dims(), 0), size(p.shape.dims(), -1);
+  begin[0] = part.begin;
+  size[0] = part.rows;
+  return ops::Slice(s, x, ops::Const(s, Tensor::FromVector<int64_t>(begin)),
+                    ops::Const(s, Tensor::FromVector<int64_t>(size)));
+}
+
+// The value of a variable (a ref as it is, a resource's read).
+Output ValueOf(const Scope& s, const Output& var, DataType dtype) {
+  return IsResourceVariable(var) ? Output(ops::ReadVariableOp(s, var, dtype))
+                                 : var;
+}
+
+// Parameter p's whole value from its parts, on the scope's device.
+Output WholeOf(const Scope& s, const Parameter& p) {
+  std::vector<Output> values;
+  for (const Part& part : p.parts) {
+    values.push_back(ValueOf(s, part.var, p.dtype));
+  }
+  if (values.size() == 1) return values[0];
+  return ops::ConcatV2(s, values, int32_t{0});
+}
 
 // What one worker's replica runs.
 struct Replica {
@@ -87,14 +152,12 @@ struct Replica {
   std::string init;  // The model's initializers in this replica.
 };
 
-// The copy of `from` into variable `to` (both of the same kind).
-Operation CopyVariable(const Scope& scope, const Output& to, const Output& from,
-                       DataType dtype) {
+// Variable `to` set to `value`.
+Operation AssignTo(const Scope& scope, const Output& to, const Output& value) {
   if (IsResourceVariable(to)) {
-    return ops::AssignVariableOp(scope, to,
-                                 ops::ReadVariableOp(scope, from, dtype));
+    return ops::AssignVariableOp(scope, to, value);
   }
-  return ops::Assign(scope, to, from).operation;
+  return ops::Assign(scope, to, value).operation;
 }
 
 // A variable like `like` (same kind, dtype and shape) named `name`.
@@ -181,6 +244,10 @@ class PsTrainer {
   std::ostream& progress_;
   const int workers_;
   std::vector<Parameter> params_;
+  // Replica 0's copies of the parameters (for the kind of each variable).
+  std::vector<Output> first_local_;
+  // Copies partitioned parameters whole for evaluation.
+  std::string eval_fetch_;
   std::vector<Replica> replicas_;
   std::string ps_init_, apply_;
   // The optimizer's slots, the accumulators and the backup workers' slots.
@@ -234,6 +301,7 @@ absl::Status PsTrainer::Build() {
       if (!IsShardVariable(v, r.prefix)) local.push_back(v);
     }
     if (t == 0) {
+      first_local_ = local;
       // The shared parameters, spread over the ps tasks by bytes.
       for (const Output& v : local) {
         Parameter p;
@@ -248,26 +316,54 @@ absl::Status PsTrainer::Build() {
         p.bytes = p.shape.num_elements() * DataTypeSize(p.dtype);
         params_.push_back(p);
       }
+      for (const Parameter& p : params_) param_bytes_ += p.bytes;
+      std::vector<int64_t> load(ps_tasks, 0);
+      // A variable above a ps task's fair share is split by rows over
+      // every ps task (the first rows % P parts a row longer).
+      for (Parameter& p : params_) {
+        const int64_t rows = p.shape.dims() > 0 ? p.shape.dim_size(0) : 0;
+        if (ps_tasks < 2 || rows < ps_tasks ||
+            p.bytes * ps_tasks <= param_bytes_) {
+          continue;
+        }
+        int64_t begin = 0;
+        for (int k = 0; k < ps_tasks; ++k) {
+          const int64_t n = rows / ps_tasks + (k < rows % ps_tasks ? 1 : 0);
+          p.parts.push_back({.ps = k, .begin = begin, .rows = n});
+          load[k] += p.bytes / rows * n;
+          begin += n;
+        }
+      }
+      // The others whole, the largest first onto the least loaded task.
       std::vector<int> order(params_.size());
       std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
         return params_[a].bytes > params_[b].bytes;
       });
-      std::vector<int64_t> load(ps_tasks, 0);
       for (int i : order) {
-        const int p = static_cast<int>(
+        Parameter& p = params_[i];
+        if (!p.parts.empty()) continue;
+        const int task = static_cast<int>(
             std::min_element(load.begin(), load.end()) - load.begin());
-        params_[i].ps = p;
-        load[p] += params_[i].bytes;
-        param_bytes_ += params_[i].bytes;
+        p.parts.push_back(
+            {.ps = task,
+             .begin = 0,
+             .rows = p.shape.dims() > 0 ? p.shape.dim_size(0) : 0});
+        load[task] += p.bytes;
       }
       std::vector<Operation> copies;
       for (size_t i = 0; i < params_.size(); ++i) {
-        Scope at = root.NewSubScope("ps").WithDevice(PsDevice(params_[i].ps));
-        params_[i].shared = NewVariable(at, params_[i].name, local[i],
-                                        params_[i].dtype, params_[i].shape);
-        copies.push_back(
-            CopyVariable(at, params_[i].shared, local[i], params_[i].dtype));
+        Parameter& p = params_[i];
+        for (size_t k = 0; k < p.parts.size(); ++k) {
+          Part& part = p.parts[k];
+          Scope at = root.NewSubScope("ps").WithDevice(PsDevice(part.ps));
+          part.var = NewVariable(
+              at, p.partitioned() ? absl::StrCat(p.name, "/part_", k) : p.name,
+              local[i], p.dtype, p.PartShape(part));
+          copies.push_back(
+              AssignTo(at, part.var,
+                       RowsOf(at, ValueOf(at, local[i], p.dtype), p, part)));
+        }
       }
       ps_init_ =
           ops::NoOp(
@@ -286,8 +382,7 @@ absl::Status PsTrainer::Build() {
                  .operation.name();
     std::vector<Operation> copies;
     for (size_t i = 0; i < params_.size(); ++i) {
-      copies.push_back(
-          CopyVariable(s, local[i], params_[i].shared, params_[i].dtype));
+      copies.push_back(AssignTo(s, local[i], WholeOf(s, params_[i])));
     }
     r.fetch =
         ops::NoOp(s.WithOpName("rill_fetch").WithControlDependencies(copies))
@@ -303,18 +398,31 @@ absl::Status PsTrainer::Build() {
       g[it - local.begin()] = grad;
     }
     if (f_.scheme == "sync-ps" && !Backups()) {
-      for (size_t i = 0; i < params_.size(); ++i) grads[i].push_back(g[i]);
+      // Each part's rows, sliced on the worker.
+      for (size_t i = 0; i < params_.size(); ++i) {
+        for (const Part& part : params_[i].parts) {
+          grads[i].push_back(g[i].node() == nullptr
+                                 ? g[i]
+                                 : RowsOf(s, g[i], params_[i], part));
+        }
+      }
     } else if (f_.scheme == "sync-ps") {
       // This worker's slots on the ps, read by the update under the mask.
       std::vector<Operation> stash;
       for (size_t i = 0; i < params_.size(); ++i) {
         if (g[i].node() == nullptr) continue;
-        Scope at = root.NewSubScope(absl::StrCat("ps/", r.prefix))
-                       .WithDevice(PsDevice(params_[i].ps));
-        Output slot = Zeros(at, params_[i].name, params_[i].dtype,
-                            params_[i].shape, &state_inits_);
-        stash.push_back(ops::Assign(at, slot, g[i]).operation);
-        grads[i].push_back(slot);
+        const Parameter& p = params_[i];
+        for (size_t k = 0; k < p.parts.size(); ++k) {
+          const Part& part = p.parts[k];
+          Scope at = root.NewSubScope(absl::StrCat("ps/", r.prefix))
+                         .WithDevice(PsDevice(part.ps));
+          Output slot = Zeros(at, absl::StrCat(p.name, "/part_", k), p.dtype,
+                              p.PartShape(part), &state_inits_);
+          // The part's rows leave the worker, not the whole gradient.
+          stash.push_back(
+              ops::Assign(at, slot, RowsOf(s, g[i], p, part)).operation);
+          grads[i].push_back(slot);
+        }
       }
       r.compute =
           ops::NoOp(s.WithOpName("rill_stash").WithControlDependencies(stash))
@@ -324,18 +432,28 @@ absl::Status PsTrainer::Build() {
       std::vector<Operation> adds;
       std::vector<Optimizer::GradAndVar> pushed;
       std::vector<Output> accs;
+      std::vector<size_t> pushed_params;
       Scope acc_scope = s.NewSubScope("rill_acc");
       for (size_t i = 0; i < params_.size(); ++i) {
         if (g[i].node() == nullptr) continue;
         Output acc = Zeros(acc_scope, params_[i].name, params_[i].dtype,
                            params_[i].shape, &state_inits_);
         adds.push_back(ops::AssignAdd(acc_scope, acc, g[i]).operation);
-        pushed.emplace_back(acc, params_[i].shared);
         accs.push_back(acc);
+        pushed_params.push_back(i);
       }
       auto compute =
           ops::NoOp(s.WithOpName("rill_compute").WithControlDependencies(adds));
       r.compute = compute.operation.name();
+      // A partitioned parameter's parts read their rows of the accumulator
+      // once this step's gradients are in it.
+      Scope after = acc_scope.WithControlDependencies({compute.operation});
+      for (size_t j = 0; j < accs.size(); ++j) {
+        const Parameter& p = params_[pushed_params[j]];
+        for (const Part& part : p.parts) {
+          pushed.emplace_back(RowsOf(after, accs[j], p, part), part.var);
+        }
+      }
       ASSIGN_OR_RETURN(
           Operation applied,
           opt->ApplyGradients(root.NewSubScope(absl::StrCat("ps/push_", t))
@@ -363,24 +481,30 @@ absl::Status PsTrainer::Build() {
     }
     for (size_t i = 0; i < params_.size(); ++i) {
       if (grads[i].empty() || grads[i][0].node() == nullptr) continue;
-      Scope at =
-          root.NewSubScope("ps/average").WithDevice(PsDevice(params_[i].ps));
-      std::vector<Output> terms = grads[i];
-      Output sum;
-      if (Backups()) {
-        for (int t = 0; t < workers_; ++t) {
-          Output weight = ops::Cast(at, ops::GatherV2(at, mask, t, int32_t{0}),
-                                    params_[i].dtype);
-          terms[t] = ops::Mul(at, weight, terms[t]);
+      // grads[i] holds, worker by worker, each part's term.
+      const Parameter& p = params_[i];
+      const size_t n = p.parts.size();
+      for (size_t k = 0; k < n; ++k) {
+        Scope at =
+            root.NewSubScope("ps/average").WithDevice(PsDevice(p.parts[k].ps));
+        std::vector<Output> terms;
+        for (int t = 0; t < workers_; ++t) terms.push_back(grads[i][t * n + k]);
+        Output sum;
+        if (Backups()) {
+          for (int t = 0; t < workers_; ++t) {
+            Output weight =
+                ops::Cast(at, ops::GatherV2(at, mask, t, int32_t{0}), p.dtype);
+            terms[t] = ops::Mul(at, weight, terms[t]);
+          }
+          sum = ops::AddN(at, terms);
+        } else {
+          sum = terms.size() == 1 ? terms[0] : Output(ops::AddN(at, terms));
+          sum = ops::Div(
+              at, sum,
+              grad::Scalar(at, static_cast<double>(terms.size()), p.dtype));
         }
-        sum = ops::AddN(at, terms);
-      } else {
-        sum = terms.size() == 1 ? terms[0] : Output(ops::AddN(at, terms));
-        sum = ops::Div(at, sum,
-                       grad::Scalar(at, static_cast<double>(terms.size()),
-                                    params_[i].dtype));
+        averaged.emplace_back(sum, p.parts[k].var);
       }
-      averaged.emplace_back(sum, params_[i].shared);
     }
     ASSIGN_OR_RETURN(Operation apply,
                      opt->ApplyGradients(root.NewSubScope("ps"), averaged,
@@ -403,7 +527,25 @@ absl::Status PsTrainer::Build() {
           ops::Placeholder(e.WithOpName("rill_input/" + job_.data.names[c]),
                            job_.data.columns[c].dtype());
     }
-    for (const Parameter& p : params_) input_map[p.name] = p.shared;
+    // A partitioned parameter is read through a whole copy here, set from
+    // its parts before each evaluation (rill_eval_fetch).
+    // (Beside the imported model's scope, whose names it must not take.)
+    Scope w = root.NewSubScope("rill_eval_whole")
+                  .WithDevice(job_.cluster.master_task);
+    std::vector<Operation> eval_copies;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const Parameter& p = params_[i];
+      if (!p.partitioned()) {
+        input_map[p.name] = p.parts[0].var;
+        continue;
+      }
+      Output whole = NewVariable(w, p.name, first_local_[i], p.dtype, p.shape);
+      eval_copies.push_back(AssignTo(w, whole, WholeOf(w, p)));
+      input_map[p.name] = whole;
+    }
+    eval_fetch_ = ops::NoOp(w.WithOpName("rill_eval_fetch")
+                                .WithControlDependencies(eval_copies))
+                      .operation.name();
     RETURN_IF_ERROR(ImportIntoScope(e, job_.model_def, input_map).status());
   }
   // The checkpoints: what lives on the ps tasks (parameters, optimizer
@@ -411,7 +553,15 @@ absl::Status PsTrainer::Build() {
   // "ps" or "ps_N" scope dropped: "ps_1/hidden/b/m" is saved as
   // "hidden/b/m").
   std::vector<Output> saved;
-  std::vector<std::string> names;
+  std::vector<std::string> names, slices;
+  // A partitioned parameter's parts: slices of the model's variable, as
+  // TensorFlow saves a partitioned variable.
+  absl::flat_hash_map<const Node*, std::pair<std::string, std::string>> part_of;
+  for (const Parameter& p : params_) {
+    for (const Part& part : p.parts) {
+      part_of[part.var.node()] = {p.name, p.SliceSpec(part)};
+    }
+  }
   for (Node* n : root.graph()->nodes()) {
     const std::string scope = n->name().substr(0, n->name().find('/'));
     const bool on_ps = scope == "ps" ||
@@ -425,11 +575,18 @@ absl::Status PsTrainer::Build() {
       continue;
     }
     saved.emplace_back(n, 0);
-    names.push_back(n->name().substr(n->name().find('/') + 1));
+    auto part = part_of.find(n);
+    if (part != part_of.end()) {
+      names.push_back(part->second.first);
+      slices.push_back(part->second.second);
+    } else {
+      names.push_back(n->name().substr(n->name().find('/') + 1));
+      slices.push_back("");
+    }
   }
   ASSIGN_OR_RETURN(checkpoints_,
                    TrainCheckpoints::Create(root, f_, saved, names,
-                                            job_.cluster.master_task));
+                                            job_.cluster.master_task, slices));
   ::tensorflow::GraphDef def;
   RETURN_IF_ERROR(root.ToGraphDef(&def));
   ASSIGN_OR_RETURN(session_,
@@ -611,6 +768,7 @@ absl::Status PsTrainer::ReportEpoch(int64_t epoch, double seconds) {
     std::tie(loss, count) = epoch_loss_[epoch];
     left = static_cast<int>(std::count(alive_.begin(), alive_.end(), true));
   }
+  RETURN_IF_ERROR(session_->Run({}, {}, {eval_fetch_}).status());
   ASSIGN_OR_RETURN(
       std::string line,
       EpochLine(*session_, kEval, f_, job_.eval, epoch + 1,
@@ -820,6 +978,7 @@ absl::Status PsTrainer::Train() {
   result.steps = total_;
   result.epochs = epochs;
   result.seconds = seconds;
+  RETURN_IF_ERROR(session_->Run({}, {}, {eval_fetch_}).status());
   RETURN_IF_ERROR(FinalFigures(
       *session_, kEval, f_, absl::StrCat(job_.loss_node, ":", job_.loss_index),
       job_.data, job_.eval, &result));

@@ -129,10 +129,11 @@ absl::StatusOr<std::unique_ptr<Saver>> Saver::Create(
   if (vars.empty()) {
     return absl::InvalidArgumentError("Saver: the graph has no variables");
   }
-  if (!options.names.empty() && options.names.size() != vars.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Saver: ", options.names.size(), " names for ",
-                     vars.size(), " variables"));
+  if ((!options.names.empty() && options.names.size() != vars.size()) ||
+      (!options.slices.empty() && options.slices.size() != vars.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Saver: ", options.names.size(), " names and ", options.slices.size(),
+        " slices for ", vars.size(), " variables"));
   }
   Scope s = scope.NewSubScope("save");
   std::vector<Var> info;
@@ -147,6 +148,7 @@ absl::StatusOr<std::unique_ptr<Saver>> Saver::Create(
                        "' is not a variable"));
     }
     Var var{options.names.empty() ? n->name() : options.names[i]};
+    if (!options.slices.empty()) var.slice = options.slices[i];
     RETURN_IF_ERROR(GetAttr(n->attrs(), "dtype", &var.dtype));
     RETURN_IF_ERROR(GetAttr(n->attrs(), "shape", &var.shape));
     values.push_back(n->op() == "VarHandleOp"
@@ -155,12 +157,18 @@ absl::StatusOr<std::unique_ptr<Saver>> Saver::Create(
     names.push_back(var.name);
     info.push_back(std::move(var));
   }
+  // A name twice only as different slices of one tensor.
+  for (size_t i = 0; i < info.size(); ++i) names[i] += "\n" + info[i].slice;
   std::sort(names.begin(), names.end());
   if (std::adjacent_find(names.begin(), names.end()) != names.end()) {
     return absl::InvalidArgumentError("Saver: a variable is listed twice");
   }
   names.clear();
-  for (const Var& v : info) names.push_back(v.name);
+  std::vector<std::string> slices;
+  for (const Var& v : info) {
+    names.push_back(v.name);
+    slices.push_back(v.slice);
+  }
   auto filename =
       ops::Placeholder(s.WithOpName("filename"), DT_STRING,
                        ops::Placeholder::Shape(PartialTensorShape({})));
@@ -170,8 +178,7 @@ absl::StatusOr<std::unique_ptr<Saver>> Saver::Create(
                  Tensor::FromVector<std::string>(names, TensorShape({n})));
   auto slices_t =
       ops::Const(s.WithOpName("shape_and_slices"),
-                 Tensor::FromVector<std::string>(std::vector<std::string>(n),
-                                                 TensorShape({n})));
+                 Tensor::FromVector<std::string>(slices, TensorShape({n})));
   ops::SaveV2(s.WithOpName("SaveV2"), filename, names_t, slices_t, values);
   std::vector<DataType> dtypes;
   for (const Var& v : info) dtypes.push_back(v.dtype);
@@ -238,7 +245,13 @@ absl::Status Saver::Restore(SessionInterface* session,
   ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
                    CheckpointReader::Open(path));
   for (const Var& v : vars_) {
+    if (!reader->Contains(v.name)) {
+      return absl::NotFoundError(absl::StrCat(
+          "checkpoint ", path, " has no tensor for variable '", v.name, "'"));
+    }
+    // A slice, or a tensor saved in slices: RestoreV2 checks the shapes.
     auto it = reader->entries().find(v.name);
+    if (!v.slice.empty() || it == reader->entries().end()) continue;
     if (it == reader->entries().end()) {
       return absl::NotFoundError(absl::StrCat(
           "checkpoint ", path, " has no tensor for variable '", v.name, "'"));

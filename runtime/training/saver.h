@@ -38,6 +38,10 @@ struct SaverOptions {
   // The name each of var_list is saved under (a model's own name for a
   // copy of its variable); the variables' node names when empty.
   std::vector<std::string> names;
+  // Per variable, "" or the slice of the saved tensor the variable is, in
+  // shape_and_slices form ("10 4 0,5:-": a partitioned variable's part);
+  // every variable whole when empty.
+  std::vector<std::string> slices;
   // Older checkpoints of this saver's directory are deleted; 0 keeps all.
   int max_to_keep = 5;
 };
@@ -67,6 +71,7 @@ class Saver {
     std::string name;
     DataType dtype;
     PartialTensorShape shape;
+    std::string slice;
   };
   Saver(std::vector<Var> vars, int max_to_keep)
       : vars_(std::move(vars)), max_to_keep_(max_to_keep) {}

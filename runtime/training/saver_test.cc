@@ -130,6 +130,58 @@ TEST(SaverTest, CheckpointRoundTripsBitExactly) {
   EXPECT_TRUE(SameBytes(fresh.Values()[6], before[6]));
 }
 
+// Variables saved under other names, two of them as the slices of one
+// tensor (a partitioned variable's parts): the checkpoint holds the whole
+// tensor, and the parts restore from it.
+TEST(SaverTest, SavesUnderGivenNamesAndAsSlices) {
+  const std::string dir = TestDir("named");
+  Scope root = Scope::NewRootScope();
+  auto p0 = ops::VariableV2(root.WithOpName("ps/w/part_0"),
+                            PartialTensorShape({1, 2}), DT_FLOAT);
+  auto p1 = ops::VariableV2(root.WithOpName("ps_1/w/part_1"),
+                            PartialTensorShape({2, 2}), DT_FLOAT);
+  auto b = ops::VariableV2(root.WithOpName("ps/b"), PartialTensorShape({2}),
+                           DT_FLOAT);
+  auto i0 =
+      ops::Assign(root.WithOpName("i0"), p0, ops::Const(root, {{1.0f, 2.0f}}));
+  auto i1 = ops::Assign(root.WithOpName("i1"), p1,
+                        ops::Const(root, {{3.0f, 4.0f}, {5.0f, 6.0f}}));
+  auto i2 =
+      ops::Assign(root.WithOpName("i2"), b, ops::Const(root, {7.0f, 8.0f}));
+  ops::NoOp(root.WithOpName("init").WithControlDependencies(
+      {i0.operation, i1.operation, i2.operation}));
+  ops::Assign(root.WithOpName("zero"), p1,
+              ops::Const(root, {{0.0f, 0.0f}, {0.0f, 0.0f}}));
+  auto saver = Saver::Create(root, {.var_list = {p0, p1, b},
+                                    .names = {"w", "w", "b"},
+                                    .slices = {"3 2 0,1:-", "3 2 1,2:-", ""}});
+  ASSERT_TRUE(saver.ok()) << saver.status();
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok());
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  auto path = (*saver)->Save(session->get(), dir + "/model", 1);
+  ASSERT_TRUE(path.ok()) << path.status();
+  auto reader = CheckpointReader::Open(*path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto w = (*reader)->Read("w");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_TRUE(w->Equals(
+      Tensor::FromVector<float>({1, 2, 3, 4, 5, 6}, TensorShape({3, 2}))));
+  EXPECT_TRUE((*reader)->Read("b")->Equals(Tensor::FromVector<float>({7, 8})));
+  ASSERT_TRUE((*session)->Run({}, {}, {"zero"}).ok());
+  ASSERT_TRUE((*saver)->Restore(session->get(), *path).ok());
+  auto part = (*session)->Run({}, {"ps_1/w/part_1"}, {});
+  ASSERT_TRUE(part.ok()) << part.status();
+  EXPECT_TRUE((*part)[0].Equals(
+      Tensor::FromVector<float>({3, 4, 5, 6}, TensorShape({2, 2}))));
+  // The same name twice is only allowed as different slices.
+  auto twice = Saver::Create(root.NewSubScope("again"),
+                             {.var_list = {p0, b}, .names = {"b", "b"}});
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SaverTest, KeepsTheLastKAndContinuesAcrossProcesses) {
   const std::string dir = TestDir("keep");
   {

@@ -8,6 +8,10 @@ servers, TensorFlow's checkpoint format):
 2. TensorFlow's own Saver writes a checkpoint of the same variables with
    other values and a global step of 500; Rill's example resumes from it
    (at step 500, epoch 16 of 30) and trains on towards the same solution.
+3. `rill train --scheme sync-ps --checkpoint-dir` on 2 ps tasks (the
+   hidden layer's weights, above a ps task's share, partitioned over both):
+   TensorFlow reads the parameters under the model's names, hidden/w whole
+   from its two slices, and they give the held-out accuracy Rill reported.
 
   bazel build //examples:linear_regression
   python3 tests/compat/tf_checkpoints_both_ways.py   # needs tensorflow-cpu
@@ -21,7 +25,10 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from rill_cluster import BIN_DIR
+from rill_cluster import BIN_DIR, RILL
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(ROOT, "examples", "data")
 
 LINREG = os.path.join(BIN_DIR, "examples", "linear_regression")
 v1 = tf.compat.v1
@@ -83,6 +90,48 @@ def main():
     if np.abs(w_after - w_rill).max() > 0.1 * start_gap:
         failures.append("after resuming Rill learned w=%s (solution %s)" %
                         (w_after, w_rill))
+
+    # 3. rill train's checkpoint of partitioned parameters.
+    ckpt_dir = os.path.join(tmp, "train")
+    graph = os.path.join(tmp, "mlp.pbtxt")
+    subprocess.run([os.path.join(BIN_DIR, "examples", "build_mlp_graph"),
+                    "--out=" + graph, "--inputs=64", "--hidden=32",
+                    "--labels=int32"], check=True, capture_output=True)
+    r = subprocess.run(
+        [RILL, "train", graph, "--loss", "loss", "--scheme", "sync-ps",
+         "--local-cluster", "ps=2,worker=2", "--optimizer", "adam", "--lr",
+         "0.01", "--batch", "96", "--epochs", "6", "--format", "json",
+         "--checkpoint-dir", ckpt_dir,
+         "--data", "x=" + os.path.join(DATA, "digits_train_x.npy"),
+         "--data", "y=" + os.path.join(DATA, "digits_train_y.npy"),
+         "--eval", "x=" + os.path.join(DATA, "digits_test_x.npy"),
+         "--eval", "y=" + os.path.join(DATA, "digits_test_y.npy"),
+         "--metric", "accuracy"], capture_output=True, text=True)
+    if r.returncode != 0:
+        failures.append("rill train failed: " + r.stderr[-2000:])
+    else:
+        import json
+        reported = json.loads(r.stdout)["final"]["accuracy"]
+        reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(ckpt_dir))
+        shapes = reader.get_variable_to_shape_map()
+        want = {"hidden/w": [64, 32], "hidden/b": [32], "logits/w": [32, 10],
+                "logits/b": [10], "rill_epoch": []}
+        if any(shapes.get(k) != v for k, v in want.items()):
+            failures.append("TensorFlow lists %s" % shapes)
+        else:
+            x = np.load(os.path.join(DATA, "digits_test_x.npy"))
+            y = np.load(os.path.join(DATA, "digits_test_y.npy"))
+            h = np.maximum(x @ reader.get_tensor("hidden/w") +
+                           reader.get_tensor("hidden/b"), 0)
+            logits = h @ reader.get_tensor("logits/w") + reader.get_tensor("logits/b")
+            acc = float(np.mean(np.argmax(logits, 1) == y))
+            print("rill train's checkpoint read by TensorFlow: accuracy %.4f, "
+                  "Rill reported %.4f" % (acc, reported))
+            if abs(acc - reported) > 1e-3 or acc < 0.9:
+                failures.append("accuracy from TensorFlow's read %s, Rill %s" %
+                                (acc, reported))
+            if int(reader.get_tensor("rill_epoch")) != 6:
+                failures.append("rill_epoch %s" % reader.get_tensor("rill_epoch"))
 
     if failures:
         print("\n".join("FAIL: " + f for f in failures))
