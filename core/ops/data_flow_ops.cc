@@ -193,5 +193,41 @@ RILL_REGISTER_OP("ResourceAccumulatorSetGlobalStep")
     .SetIsStateful()
     .SetShapeFn(SetGlobalStepShape);
 
+// The sparse family (IndexedSlices gradients: indices, values, shape).
+RILL_REGISTER_OP("SparseConditionalAccumulator")
+    .Output("handle: Ref(string)")
+    .Attr(absl::StrCat("dtype: ", type_sets::kNumber))
+    .Attr("shape: shape")
+    .Attr("container: string = ''")
+    .Attr("shared_name: string = ''")
+    .Attr("reduction_type: {'MEAN', 'SUM'} = 'MEAN'")
+    .SetIsStateful()
+    .SetShapeFn(RefHandleShape);
+
+RILL_REGISTER_OP("SparseAccumulatorApplyGradient")
+    .Input("handle: Ref(string)")
+    .Input("local_step: int64")
+    .Input("gradient_indices: int64")
+    .Input("gradient_values: dtype")
+    .Input("gradient_shape: int64")
+    .Attr(absl::StrCat("dtype: ", type_sets::kNumber))
+    .Attr("has_known_shape: bool")
+    .SetShapeFn(ApplyGradientShape);
+
+RILL_REGISTER_OP("SparseAccumulatorTakeGradient")
+    .Input("handle: Ref(string)")
+    .Input("num_required: int32")
+    .Output("indices: int64")
+    .Output("values: dtype")
+    .Output("shape: int64")
+    .Attr(absl::StrCat("dtype: ", type_sets::kNumber))
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      RETURN_IF_ERROR(ScalarInput(c, 1, "num_required"));
+      c->set_output(0, PartialTensorShape({-1}));
+      c->set_output(1, PartialTensorShape());
+      c->set_output(2, PartialTensorShape({-1}));
+      return absl::OkStatus();
+    });
+
 }  // namespace
 }  // namespace rill

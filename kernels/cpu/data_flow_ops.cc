@@ -1,5 +1,5 @@
 // Queues (FIFOQueueV2 and the Queue*V2 ops) and conditional accumulators
-// (both the ref-handle and the resource family) on the CPU, with
+// (the ref-handle, resource and sparse families) on the CPU, with
 // TensorFlow's semantics: what tf.compat.v1.train.SyncReplicasOptimizer
 // runs on the parameter server.
 //
@@ -637,15 +637,47 @@ class QueueSizeOp : public OpKernel {
 // Conditional accumulators: gradients applied with a local step older than
 // the accumulator's global step are dropped; a take waits for
 // `num_required` gradients, returns their mean (or sum), resets the sum and
-// advances the global step.
+// advances the global step. The sparse form (IndexedSlices gradients)
+// merges each gradient's rows into the sum by index, as TensorFlow does (a
+// merge of index lists it expects sorted), and a mean divides each row by
+// the number of gradients that had it.
 
-class Accumulator : public WaitingResource {
+// Divides row r of `t` (rows along dimension 0; one row for a scalar) by
+// counts[r].
+template <typename T>
+void DivideRows(Tensor* t, const std::vector<int64_t>& counts) {
+  std::span<T> v = t->flat<T>();
+  const size_t rows = counts.size();
+  const size_t row = rows == 0 ? 0 : v.size() / rows;
+  for (size_t r = 0; r < rows; ++r) {
+    const T n = static_cast<T>(counts[r]);
+    for (size_t j = 0; j < row; ++j) v[r * row + j] /= n;
+  }
+}
+
+void DivideRowsOf(Tensor* t, const std::vector<int64_t>& counts) {
+  switch (t->dtype()) {
+    case DT_FLOAT:
+      return DivideRows<float>(t, counts);
+    case DT_DOUBLE:
+      return DivideRows<double>(t, counts);
+    case DT_INT32:
+      return DivideRows<int32_t>(t, counts);
+    case DT_INT64:
+      return DivideRows<int64_t>(t, counts);
+    default:
+      return;  // The kernels are registered for these four only.
+  }
+}
+
+class AccumulatorBase : public WaitingResource {
  public:
   static constexpr int kTakers = 0;
 
-  Accumulator(const std::string& container, const std::string& name,
-              DataType dtype, PartialTensorShape shape, bool mean)
-      : WaitingResource("ConditionalAccumulator", container, name),
+  AccumulatorBase(const char* kind, const std::string& container,
+                  const std::string& name, DataType dtype,
+                  PartialTensorShape shape, bool mean)
+      : WaitingResource(kind, container, name),
         dtype_(dtype),
         shape_(std::move(shape)),
         mean_(mean) {}
@@ -665,14 +697,65 @@ class Accumulator : public WaitingResource {
     return absl::OkStatus();
   }
 
+  // Waits until `num_required` gradients are in, then TakeLocked.
+  static void Take(std::shared_ptr<AccumulatorBase> self, OpKernelContext* ctx,
+                   int64_t num_required, DoneCallback done) {
+    AccumulatorBase* a = self.get();
+    Wait(
+        std::move(self), ctx, kTakers, nullptr,
+        [a, ctx, num_required]() -> std::optional<absl::Status> {
+          if (a->count_ < num_required) return std::nullopt;
+          absl::Status s = a->TakeLocked(ctx);
+          a->count_ = 0;
+          ++a->global_step_;
+          return s;
+        },
+        std::move(done));
+  }
+
+  void SetGlobalStep(int64_t step) {
+    absl::MutexLock lock(&mu_);
+    global_step_ = step;
+  }
+  int64_t NumAccumulated() {
+    absl::MutexLock lock(&mu_);
+    return count_;
+  }
+
+ protected:
+  // Sets the kernel's outputs from the sum and clears it (under mu_).
+  virtual absl::Status TakeLocked(OpKernelContext* ctx) = 0;
+  // A gradient computed before the last take: dropped, as TensorFlow does.
+  bool StaleLocked(int64_t local_step) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return local_step < global_step_;
+  }
+  // Counts an applied gradient and serves a waiting take.
+  void AppliedLocked(Completions* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ++count_;
+    ServeLocked(ready);
+  }
+
+  const DataType dtype_;
+  const PartialTensorShape shape_;
+  const bool mean_;
+  int64_t global_step_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class Accumulator : public AccumulatorBase {
+ public:
+  Accumulator(const std::string& container, const std::string& name,
+              DataType dtype, PartialTensorShape shape, bool mean)
+      : AccumulatorBase("ConditionalAccumulator", container, name, dtype,
+                        std::move(shape), mean) {}
+
   template <typename T>
   absl::Status Apply(int64_t local_step, const Tensor& gradient) {
     Completions ready;
     {
       absl::MutexLock lock(&mu_);
-      // A stale gradient, computed before the last take: dropped, as
-      // TensorFlow does.
-      if (local_step < global_step_) return absl::OkStatus();
+      if (StaleLocked(local_step)) return absl::OkStatus();
       if (!shape_.IsCompatibleWith(gradient.shape())) {
         return absl::InvalidArgumentError(absl::StrCat(
             "gradient of shape ", gradient.shape().DebugString(), " for ",
@@ -691,53 +774,186 @@ class Accumulator : public WaitingResource {
         std::span<const T> g = gradient.flat<T>();
         for (size_t i = 0; i < sum.size(); ++i) sum[i] += g[i];
       }
-      ++count_;
-      ServeLocked(&ready);
+      AppliedLocked(&ready);
     }
     RunAll(&ready);
     return absl::OkStatus();
   }
 
-  template <typename T>
-  static void Take(std::shared_ptr<Accumulator> self, OpKernelContext* ctx,
-                   int64_t num_required, DoneCallback done) {
-    Accumulator* a = self.get();
-    Wait(
-        std::move(self), ctx, kTakers, nullptr,
-        [a, ctx, num_required]() -> std::optional<absl::Status> {
-          if (a->count_ < num_required) return std::nullopt;
-          Tensor out = std::move(a->sum_);
-          if (a->mean_) {
-            const T n = static_cast<T>(a->count_);
-            for (T& v : out.flat<T>()) v /= n;
-          }
-          a->sum_.Clear();
-          a->count_ = 0;
-          ++a->global_step_;
-          ctx->set_output(0, std::move(out));
-          return absl::OkStatus();
-        },
-        std::move(done));
-  }
-
-  void SetGlobalStep(int64_t step) {
-    absl::MutexLock lock(&mu_);
-    global_step_ = step;
-  }
-  int64_t NumAccumulated() {
-    absl::MutexLock lock(&mu_);
-    return count_;
-  }
-
  private:
-  const DataType dtype_;
-  const PartialTensorShape shape_;
-  const bool mean_;
-  int64_t global_step_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status TakeLocked(OpKernelContext* ctx) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Tensor out = std::move(sum_);
+    if (mean_) DivideRowsOf(&out, {count_});
+    sum_.Clear();
+    ctx->set_output(0, std::move(out));
+    return absl::OkStatus();
+  }
+
   Tensor sum_ ABSL_GUARDED_BY(mu_);
 };
 
+class SparseAccumulator : public AccumulatorBase {
+ public:
+  SparseAccumulator(const std::string& container, const std::string& name,
+                    DataType dtype, PartialTensorShape shape, bool mean)
+      : AccumulatorBase("SparseConditionalAccumulator", container, name, dtype,
+                        std::move(shape), mean) {}
+
+  // `dense_shape` is the gradient's shape when it is known (else null).
+  template <typename T>
+  absl::Status Apply(int64_t local_step, const Tensor& indices,
+                     const Tensor& values, const Tensor* dense_shape) {
+    RETURN_IF_ERROR(Check(indices, values, dense_shape));
+    Completions ready;
+    {
+      absl::MutexLock lock(&mu_);
+      if (StaleLocked(local_step)) return absl::OkStatus();
+      std::vector<int64_t> inner(values.shape().dim_sizes().begin() + 1,
+                                 values.shape().dim_sizes().end());
+      if (count_ > 0 && inner != inner_) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "gradient rows of shape [", absl::StrJoin(inner, ","), "] for ",
+            DebugString(), " which holds rows of shape [",
+            absl::StrJoin(inner_, ","), "]"));
+      }
+      if (count_ == 0) {
+        inner_ = inner;
+        indices_.clear();
+        counts_.clear();
+        rows_.clear();
+      }
+      Merge<T>(indices.flat<int64_t>(), values);
+      AppliedLocked(&ready);
+    }
+    RunAll(&ready);
+    return absl::OkStatus();
+  }
+
+ private:
+  // The gradient's parts agree with each other and with the shape the
+  // accumulator was made with.
+  absl::Status Check(const Tensor& indices, const Tensor& values,
+                     const Tensor* dense_shape) const {
+    if (indices.dims() != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gradient_indices must be a vector, not of shape ",
+                       indices.shape().DebugString()));
+    }
+    if (values.dims() < 1 || values.dim_size(0) != indices.dim_size(0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gradient_values of shape ", values.shape().DebugString(),
+          " must have one row per index (", indices.dim_size(0), ")"));
+    }
+    std::vector<int64_t> want(values.shape().dim_sizes().begin(),
+                              values.shape().dim_sizes().end());
+    want[0] = -1;
+    if (dense_shape != nullptr) {
+      if (dense_shape->dims() != 1 ||
+          dense_shape->NumElements() != values.dims()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "gradient_shape ", dense_shape->DebugString(),
+            " does not fit values of shape ", values.shape().DebugString()));
+      }
+      std::span<const int64_t> dims = dense_shape->flat<int64_t>();
+      for (int d = 1; d < values.dims(); ++d) {
+        if (dims[d] != values.dim_size(d)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "gradient_shape ", dense_shape->DebugString(),
+              " does not fit values of shape ", values.shape().DebugString()));
+        }
+      }
+      want[0] = dims[0];
+    }
+    absl::StatusOr<PartialTensorShape> got = PartialTensorShape::Create(want);
+    if (!got.ok() || !shape_.IsCompatibleWith(*got)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a gradient of shape ",
+          got.ok() ? got->DebugString() : std::string("?"), " for ",
+          DebugString(), " of shape ", shape_.DebugString()));
+    }
+    return absl::OkStatus();
+  }
+
+  // Merges (indices, values) into the sum: two index lists walked
+  // together, equal indices added (TensorFlow's merge of sorted lists).
+  template <typename T>
+  void Merge(std::span<const int64_t> idx, const Tensor& values)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const size_t row =
+        values.dim_size(0) == 0 ? 0 : values.NumElements() / values.dim_size(0);
+    const T* in = values.flat<T>().data();
+    const T* old = reinterpret_cast<const T*>(rows_.data());
+    std::vector<int64_t> indices, counts;
+    std::vector<T> rows;
+    auto take = [&](const T* src, int64_t index, int64_t count) {
+      indices.push_back(index);
+      counts.push_back(count);
+      rows.insert(rows.end(), src, src + row);
+    };
+    size_t i = 0, j = 0;
+    while (i < indices_.size() && j < idx.size()) {
+      if (indices_[i] < idx[j]) {
+        take(old + i * row, indices_[i], counts_[i]);
+        ++i;
+      } else if (indices_[i] > idx[j]) {
+        take(in + j * row, idx[j], 1);
+        ++j;
+      } else {
+        take(old + i * row, indices_[i], counts_[i] + 1);
+        T* sum = rows.data() + rows.size() - row;
+        for (size_t k = 0; k < row; ++k) sum[k] += in[j * row + k];
+        ++i;
+        ++j;
+      }
+    }
+    for (; i < indices_.size(); ++i) {
+      take(old + i * row, indices_[i], counts_[i]);
+    }
+    for (; j < idx.size(); ++j) take(in + j * row, idx[j], 1);
+    indices_ = std::move(indices);
+    counts_ = std::move(counts);
+    rows_.assign(reinterpret_cast<const char*>(rows.data()),
+                 rows.size() * sizeof(T));
+  }
+
+  absl::Status TakeLocked(OpKernelContext* ctx) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const int64_t n = static_cast<int64_t>(indices_.size());
+    std::vector<int64_t> dims = {n};
+    dims.insert(dims.end(), inner_.begin(), inner_.end());
+    ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+    ASSIGN_OR_RETURN(Tensor values, Tensor::CreateUninitialized(dtype_, shape));
+    if (!rows_.empty()) {
+      std::memcpy(values.raw_data(), rows_.data(), rows_.size());
+    }
+    if (mean_) DivideRowsOf(&values, counts_);
+    // The dense shape: the accumulator's where it knows it (-1 for an
+    // unknown number of rows), else the rows'.
+    std::vector<int64_t> dense = {-1};
+    dense.insert(dense.end(), inner_.begin(), inner_.end());
+    if (!shape_.unknown_rank() &&
+        shape_.dims() == static_cast<int>(dense.size())) {
+      for (int d = 0; d < shape_.dims(); ++d) {
+        if (shape_.dim_size(d) >= 0) dense[d] = shape_.dim_size(d);
+      }
+    }
+    ctx->set_output(0, Tensor::FromVector<int64_t>(indices_));
+    ctx->set_output(1, std::move(values));
+    ctx->set_output(2, Tensor::FromVector<int64_t>(dense));
+    indices_.clear();
+    counts_.clear();
+    rows_.clear();
+    return absl::OkStatus();
+  }
+
+  std::vector<int64_t> inner_ ABSL_GUARDED_BY(mu_);    // A row's shape.
+  std::vector<int64_t> indices_ ABSL_GUARDED_BY(mu_);  // Merged, in order.
+  std::vector<int64_t> counts_ ABSL_GUARDED_BY(mu_);   // Gradients per row.
+  std::string rows_ ABSL_GUARDED_BY(mu_);              // The rows' sums.
+};
+
+template <typename A>
 class AccumulatorOp : public HandleOpBase {
  public:
   explicit AccumulatorOp(OpKernelConstruction* c) : HandleOpBase(c) {
@@ -749,12 +965,12 @@ class AccumulatorOp : public HandleOpBase {
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
     RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
-                     ctx->resources()->LookupOrCreate<Accumulator>(
-                         container_, shared_name_, [&] {
-                           return std::make_shared<Accumulator>(
-                               container_, shared_name_, dtype_, shape_, mean_);
-                         }));
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<A> a,
+        ctx->resources()->LookupOrCreate<A>(container_, shared_name_, [&] {
+          return std::make_shared<A>(container_, shared_name_, dtype_, shape_,
+                                     mean_);
+        }));
     absl::Status same = a->CheckSame(dtype_, shape_, mean_);
     if (!same.ok()) return ctx->InvalidArgument(same.message());
     SetHandle(ctx, a.get());
@@ -767,11 +983,11 @@ class AccumulatorOp : public HandleOpBase {
   bool mean_ = true;
 };
 
-// The accumulator of input 0, whose dtype must be `dtype`.
-absl::StatusOr<std::shared_ptr<Accumulator>> AccumulatorOf(OpKernelContext* ctx,
-                                                           DataType dtype) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
-                   LookupHandle<Accumulator>(ctx, 0));
+// The accumulator of input 0, whose dtype must be `dtype` (any: DT_INVALID).
+template <typename A>
+absl::StatusOr<std::shared_ptr<A>> AccumulatorOf(OpKernelContext* ctx,
+                                                 DataType dtype) {
+  ASSIGN_OR_RETURN(std::shared_ptr<A> a, LookupHandle<A>(ctx, 0));
   if (dtype != DT_INVALID && a->dtype() != dtype) {
     return ctx->InvalidArgument(
         absl::StrCat(a->DebugString(), " holds ", DataTypeName(a->dtype()),
@@ -793,16 +1009,35 @@ absl::StatusOr<int64_t> ScalarInput(OpKernelContext* ctx, int i,
 template <typename T>
 class ApplyGradientOp : public OpKernel {
  public:
-  using OpKernel::OpKernel;
+  explicit ApplyGradientOp(OpKernelConstruction* c) : OpKernel(c) {
+    sparse_ = c->node().op() == "SparseAccumulatorApplyGradient";
+    if (sparse_) status_ = c->GetAttr("has_known_shape", &has_known_shape_);
+  }
   absl::Status Compute(OpKernelContext* ctx) const override {
-    ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
-                     AccumulatorOf(ctx, DataTypeToEnum<T>::value));
+    RETURN_IF_ERROR(status_);
     ASSIGN_OR_RETURN(int64_t local_step, ScalarInput(ctx, 1, "local_step"));
-    absl::Status s = a->Apply<T>(local_step, ctx->input(2));
+    absl::Status s;
+    if (sparse_) {
+      ASSIGN_OR_RETURN(
+          std::shared_ptr<SparseAccumulator> a,
+          AccumulatorOf<SparseAccumulator>(ctx, DataTypeToEnum<T>::value));
+      s = a->Apply<T>(local_step, ctx->input(2), ctx->input(3),
+                      has_known_shape_ ? &ctx->input(4) : nullptr);
+    } else {
+      ASSIGN_OR_RETURN(
+          std::shared_ptr<Accumulator> a,
+          AccumulatorOf<Accumulator>(ctx, DataTypeToEnum<T>::value));
+      s = a->Apply<T>(local_step, ctx->input(2));
+    }
     if (!s.ok()) return ctx->InvalidArgument(s.message());
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return false; }
+
+ private:
+  bool sparse_ = false;
+  bool has_known_shape_ = false;
+  absl::Status status_;
 };
 
 template <typename T>
@@ -810,8 +1045,12 @@ class TakeGradientOp : public AsyncOpKernel {
  public:
   using AsyncOpKernel::AsyncOpKernel;
   void ComputeAsync(OpKernelContext* ctx, DoneCallback done) const override {
-    absl::StatusOr<std::shared_ptr<Accumulator>> a =
-        AccumulatorOf(ctx, DataTypeToEnum<T>::value);
+    absl::StatusOr<std::shared_ptr<AccumulatorBase>> a;
+    if (type_string() == "SparseAccumulatorTakeGradient") {
+      a = AccumulatorOf<SparseAccumulator>(ctx, DataTypeToEnum<T>::value);
+    } else {
+      a = AccumulatorOf<Accumulator>(ctx, DataTypeToEnum<T>::value);
+    }
     if (!a.ok()) return done(a.status());
     absl::StatusOr<int64_t> n = ScalarInput(ctx, 1, "num_required");
     if (!n.ok()) return done(n.status());
@@ -819,7 +1058,7 @@ class TakeGradientOp : public AsyncOpKernel {
       return done(ctx->InvalidArgument(
           absl::StrCat("num_required must be positive, not ", *n)));
     }
-    Accumulator::Take<T>(*std::move(a), ctx, *n, std::move(done));
+    AccumulatorBase::Take(*std::move(a), ctx, *n, std::move(done));
   }
   bool IsExpensive() const override { return false; }
 };
@@ -828,8 +1067,8 @@ class AccumulatorStateOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    ASSIGN_OR_RETURN(std::shared_ptr<Accumulator> a,
-                     AccumulatorOf(ctx, DT_INVALID));
+    ASSIGN_OR_RETURN(std::shared_ptr<AccumulatorBase> a,
+                     AccumulatorOf<AccumulatorBase>(ctx, DT_INVALID));
     if (num_inputs() == 2) {  // *SetGlobalStep
       ASSIGN_OR_RETURN(int64_t step, ScalarInput(ctx, 1, "new_global_step"));
       a->SetGlobalStep(step);
@@ -854,18 +1093,22 @@ class AccumulatorStateOp : public OpKernel {
   RegisterKernel<QueueSizeOp>(KernelDef("QueueSizeV2", kDeviceCpu));
   RegisterKernel<QueueSizeOp>(KernelDef("QueueIsClosedV2", kDeviceCpu));
   for (const std::string prefix : {"", "Resource"}) {
-    RegisterKernel<AccumulatorOp>(
+    RegisterKernel<AccumulatorOp<Accumulator>>(
         KernelDef(absl::StrCat(prefix, "ConditionalAccumulator"), kDeviceCpu));
+    RegisterKernel<AccumulatorStateOp>(KernelDef(
+        absl::StrCat(prefix, "AccumulatorNumAccumulated"), kDeviceCpu));
+    RegisterKernel<AccumulatorStateOp>(KernelDef(
+        absl::StrCat(prefix, "AccumulatorSetGlobalStep"), kDeviceCpu));
+  }
+  RegisterKernel<AccumulatorOp<SparseAccumulator>>(
+      KernelDef("SparseConditionalAccumulator", kDeviceCpu));
+  for (const std::string prefix : {"", "Resource", "Sparse"}) {
     RegisterKernelForTypes<ApplyGradientOp, float, double, int32_t, int64_t>(
         KernelDef(absl::StrCat(prefix, "AccumulatorApplyGradient"), kDeviceCpu),
         "dtype");
     RegisterKernelForTypes<TakeGradientOp, float, double, int32_t, int64_t>(
         KernelDef(absl::StrCat(prefix, "AccumulatorTakeGradient"), kDeviceCpu),
         "dtype");
-    RegisterKernel<AccumulatorStateOp>(KernelDef(
-        absl::StrCat(prefix, "AccumulatorNumAccumulated"), kDeviceCpu));
-    RegisterKernel<AccumulatorStateOp>(KernelDef(
-        absl::StrCat(prefix, "AccumulatorSetGlobalStep"), kDeviceCpu));
   }
   return true;
 }();

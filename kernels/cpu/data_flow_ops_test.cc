@@ -339,5 +339,62 @@ TEST_P(AccumulatorTest, BadInputIsRefused) {
 
 INSTANTIATE_TEST_SUITE_P(RefAndResource, AccumulatorTest, ::testing::Bool());
 
+// IndexedSlices gradients: rows merged by index, each row's mean over the
+// gradients that had it; rows of another shape refused.
+TEST(SparseAccumulatorTest, MergesRowsByIndexAndAveragesEach) {
+  Scope root = Scope::NewRootScope();
+  auto a = ops::SparseConditionalAccumulator(root.WithOpName("acc"), DT_FLOAT,
+                                             PartialTensorShape({5, 2}));
+  auto step = ops::Placeholder(root.WithOpName("step"), DT_INT64);
+  auto idx = ops::Placeholder(root.WithOpName("idx"), DT_INT64);
+  auto vals = ops::Placeholder(root.WithOpName("vals"), DT_FLOAT);
+  auto shape = ops::Const(root, Tensor::FromVector<int64_t>({5, 2}));
+  ops::SparseAccumulatorApplyGradient(root.WithOpName("apply"), a, step, idx,
+                                      vals, shape, true);
+  ops::SparseAccumulatorTakeGradient(root.WithOpName("take"), a, 2, DT_FLOAT);
+  ops::AccumulatorNumAccumulated(root.WithOpName("count"), a);
+  auto session = MakeSession(root);
+  ASSERT_NE(session, nullptr);
+  auto apply = [&](int64_t s, std::vector<int64_t> i, std::vector<float> v) {
+    const int64_t n = static_cast<int64_t>(i.size());
+    return session
+        ->Run({{"step", Tensor::Scalar<int64_t>(s)},
+               {"idx", Tensor::FromVector<int64_t>(i)},
+               {"vals", Tensor::FromVector<float>(v, TensorShape({n, 2}))}},
+              {}, {"apply"})
+        .status();
+  };
+  ASSERT_TRUE(apply(0, {0, 2}, {1, 1, 2, 2}).ok());
+  ASSERT_TRUE(apply(0, {2, 3}, {4, 4, 8, 8}).ok());
+  auto taken = session->Run({}, {"take:0", "take:1", "take:2"}, {});
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_TRUE((*taken)[0].Equals(Tensor::FromVector<int64_t>({0, 2, 3})));
+  EXPECT_TRUE((*taken)[1].Equals(
+      Tensor::FromVector<float>({1, 1, 3, 3, 8, 8}, TensorShape({3, 2}))));
+  EXPECT_TRUE((*taken)[2].Equals(Tensor::FromVector<int64_t>({5, 2})));
+  // After the take a gradient of step 0 is stale.
+  ASSERT_TRUE(apply(0, {1}, {9, 9}).ok());
+  auto count = session->Run({}, {"count"}, {});
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ((*count)[0].scalar<int32_t>(), 0);
+  // Rows of three values, where the accumulator holds rows of two.
+  auto wrong = session->Run(
+      {{"step", Tensor::Scalar<int64_t>(1)},
+       {"idx", Tensor::FromVector<int64_t>({1})},
+       {"vals", Tensor::FromVector<float>({1, 2, 3}, TensorShape({1, 3}))}},
+      {}, {"apply"});
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument)
+      << wrong.status();
+  // One row per index.
+  auto ragged = session->Run(
+      {{"step", Tensor::Scalar<int64_t>(1)},
+       {"idx", Tensor::FromVector<int64_t>({1, 2})},
+       {"vals", Tensor::FromVector<float>({1, 2}, TensorShape({1, 2}))}},
+      {}, {"apply"});
+  EXPECT_NE(ragged.status().message().find("one row per index"),
+            std::string::npos)
+      << ragged.status();
+}
+
 }  // namespace
 }  // namespace rill

@@ -185,6 +185,15 @@ def scripted_ops(tf, target):
             up_to = q.dequeue_up_to(5)
             size = q.size()
             close = q.close()
+            # The sparse family: IndexedSlices gradients merged by index.
+            sacc = data_flow_ops.SparseConditionalAccumulator(
+                tf.float32, shape=[None, 2], shared_name="scripted_sparse")
+            sidx = v1.placeholder(tf.int64, [None])
+            svals = v1.placeholder(tf.float32, [None, 2])
+            sapply = sacc.apply_indexed_slices_grad(
+                tf.IndexedSlices(svals, sidx, tf.constant([5, 2], tf.int64)),
+                local_step=local)
+            stake = sacc.take_indexed_slices_grad(2)
         with v1.Session(target, graph=g) as sess:
             for s, gr in ((0, [1, 2]), (0, [3, 6]), (0, [9, 9])):
                 sess.run(apply, {local: s, grad: gr})
@@ -197,6 +206,23 @@ def scripted_ops(tf, target):
             sess.run(apply, {local: 4, grad: [50, 50]})     # stale again
             sess.run(apply, {local: 5, grad: [3, 3]})
             out.append(("second mean", sess.run(take).tolist()))
+            # Sorted indices merge (index 2 averaged over both gradients);
+            # unsorted ones are merged as TensorFlow's sorted merge leaves
+            # them; a stale one is dropped.
+            for step_, i_, v_ in ((0, [0, 2], [[1, 1], [2, 2]]),
+                                  (0, [2, 3], [[4, 4], [8, 8]]),
+                                  (1, [3, 0], [[1, 2], [3, 4]]),
+                                  (0, [1], [[50, 50]]),
+                                  (1, [4, 3], [[5, 6], [7, 8]])):
+                if step_ == 1 and i_ == [3, 0]:
+                    r = sess.run(stake)
+                    out.append(("sparse mean", [r.indices.tolist(),
+                                                r.values.tolist(),
+                                                r.dense_shape.tolist()]))
+                sess.run(sapply, {local: step_, sidx: i_, svals: v_})
+            r = sess.run(stake)
+            out.append(("sparse unsorted", [r.indices.tolist(),
+                                            r.values.tolist()]))
             sess.run(enq, {ids: [1, 2, 3, 4], names: [b"a", b"b", b"c", b"d"]})
             out.append(("size", int(sess.run(size))))
             i, n = sess.run(deq)
