@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/platform/status_macros.h"
@@ -22,13 +23,20 @@
 namespace rill::tools {
 namespace {
 
-// A port nothing listens on now: bound to 127.0.0.1:0 and released.
-absl::StatusOr<int> FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+// A free port, held: a socket bound to it (SO_REUSEADDR, not listening,
+// closed on exec), so that no other process's port search picks it before
+// the server binds it (a server may: gRPC sets SO_REUSEADDR too, and this
+// socket does not listen). The caller closes *fd once the server listens.
+// Without the hold, two commands starting clusters at once could give two
+// servers one port, and one command's steps would reach the other's tasks.
+absl::StatusOr<int> FreePort(int* held) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return absl::UnavailableError(
         absl::StrCat("socket: ", std::strerror(errno)));
   }
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -40,7 +48,7 @@ absl::StatusOr<int> FreePort() {
     return absl::UnavailableError(
         absl::StrCat("no free loopback port: ", std::strerror(err)));
   }
-  close(fd);
+  *held = fd;
   return ntohs(addr.sin_port);
 }
 
@@ -108,37 +116,60 @@ bool Listening(const std::string& address, int timeout_ms) {
   return ok;
 }
 
+bool Gone(const std::string& address, int within_ms) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(within_ms);
+  do {
+    if (!Listening(address, 500)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     const std::map<std::string, int>& tasks) {
   ASSIGN_OR_RETURN(std::string self, SelfPath());
   std::unique_ptr<LocalCluster> cluster(new LocalCluster());
   std::vector<std::string> jobs;
+  std::vector<int> held_ports;  // Closed once every server listens.
   for (const auto& [job, count] : tasks) {
     if (count <= 0) continue;
     std::vector<std::string> quoted;
     for (int t = 0; t < count; ++t) {
-      ASSIGN_OR_RETURN(int port, FreePort());
-      cluster->addresses_[job].push_back(absl::StrCat("127.0.0.1:", port));
-      quoted.push_back(absl::StrCat("\"127.0.0.1:", port, "\""));
+      int fd = -1;
+      absl::StatusOr<int> port = FreePort(&fd);
+      if (!port.ok()) {
+        for (int held : held_ports) close(held);
+        return port.status();
+      }
+      held_ports.push_back(fd);
+      cluster->addresses_[job].push_back(absl::StrCat("127.0.0.1:", *port));
+      quoted.push_back(absl::StrCat("\"127.0.0.1:", *port, "\""));
     }
     jobs.push_back(
         absl::StrCat("\"", job, "\": [", absl::StrJoin(quoted, ", "), "]"));
   }
   cluster->json_ = absl::StrCat("{", absl::StrJoin(jobs, ", "), "}");
   cluster->self_ = self;
-  for (const auto& [job, addresses] : cluster->addresses_) {
-    for (size_t t = 0; t < addresses.size(); ++t) {
-      ASSIGN_OR_RETURN(pid_t pid,
-                       Spawn({self, "server", "--cluster", cluster->json_,
-                              "--job", job, "--task", std::to_string(t)}));
-      cluster->pids_[{job, static_cast<int>(t)}] = pid;
+  {
+    // The ports are held until every server listens on its own.
+    auto release = absl::MakeCleanup([&held_ports] {
+      for (int held : held_ports) close(held);
+    });
+    for (const auto& [job, addresses] : cluster->addresses_) {
+      for (size_t t = 0; t < addresses.size(); ++t) {
+        ASSIGN_OR_RETURN(pid_t pid,
+                         Spawn({self, "server", "--cluster", cluster->json_,
+                                "--job", job, "--task", std::to_string(t)}));
+        cluster->pids_[{job, static_cast<int>(t)}] = pid;
+      }
     }
-  }
-  const auto started = cluster->pids_;  // WaitListening edits pids_.
-  for (const auto& [task, pid] : started) {
-    RETURN_IF_ERROR(
-        cluster->WaitListening(task.first, task.second,
-                               cluster->Address(task.first, task.second), pid));
+    const auto started = cluster->pids_;  // WaitListening edits pids_.
+    for (const auto& [task, pid] : started) {
+      RETURN_IF_ERROR(cluster->WaitListening(
+          task.first, task.second, cluster->Address(task.first, task.second),
+          pid));
+    }
   }
   return cluster;
 }

@@ -53,6 +53,11 @@ class LocalCluster {
 // Whether something accepts TCP connections at "host:port" within
 // timeout_ms.
 bool Listening(const std::string& address, int timeout_ms);
+// Whether a task at `address` is gone: a connection refused at any of a
+// few tries over `within_ms`. (A process being killed closes its
+// connections before its listening socket: one probe right after a call to
+// it failed can still connect.)
+bool Gone(const std::string& address, int within_ms);
 
 }  // namespace rill::tools
 

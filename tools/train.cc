@@ -408,8 +408,9 @@ class Trainer {
  private:
   // A new group of `tasks`; `fresh` when no variable exists yet.
   absl::Status Reform(std::vector<int> tasks, bool fresh);
-  // The workers whose address answers.
-  std::vector<int> Alive() const;
+  // The workers that answer; after a failed step, those that are not
+  // gone (a dying task may still accept a first probe).
+  std::vector<int> Alive(bool after_failure) const;
   absl::Status Step(int64_t epoch, int64_t step_in_epoch, double* loss);
   std::pair<int64_t, int64_t> ShardOf(int rank, int size) const {
     return ShardRows(data_.rows, rank, size);
@@ -434,10 +435,12 @@ class Trainer {
   int64_t orders_epoch_ = -1;
 };
 
-std::vector<int> Trainer::Alive() const {
+std::vector<int> Trainer::Alive(bool after_failure) const {
   std::vector<int> alive;
   for (size_t t = 0; t < cluster_.workers.size(); ++t) {
-    if (cluster_.master.empty() || Listening(cluster_.workers[t], 500)) {
+    if (cluster_.master.empty() ||
+        (after_failure ? !Gone(cluster_.workers[t], 300)
+                       : Listening(cluster_.workers[t], 500))) {
       alive.push_back(static_cast<int>(t));
     }
   }
@@ -542,7 +545,7 @@ absl::Status Trainer::Train() {
             !Listening(cluster_.master.substr(7), 500)) {
           return s;
         }
-        const std::vector<int> alive = Alive();
+        const std::vector<int> alive = Alive(/*after_failure=*/true);
         std::vector<int> kept, lost;
         for (int t : form_.tasks) {
           const bool up =
@@ -569,7 +572,7 @@ absl::Status Trainer::Train() {
       if (form_.tasks.size() < cluster_.workers.size() &&
           Clock::now() - last_probe_ > std::chrono::seconds(1)) {
         last_probe_ = Clock::now();
-        std::vector<int> alive = Alive();
+        std::vector<int> alive = Alive(/*after_failure=*/false);
         if (alive.size() > form_.tasks.size()) {
           Log(absl::StrCat("worker(s) back; continuing with ", alive.size(),
                            " workers"));

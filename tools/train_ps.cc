@@ -607,7 +607,7 @@ std::vector<std::pair<std::string, Tensor>> PsTrainer::RowsFeed(int t,
 }
 
 void PsTrainer::Lost(int t, const absl::Status& why) {
-  const bool listening = Listening(job_.cluster.workers[t], 500);
+  const bool listening = !Gone(job_.cluster.workers[t], 300);
   absl::MutexLock lock(&mu_);
   alive_[t] = false;
   if (listening || (f_.scheme == "sync-ps" && !Backups())) {
@@ -803,7 +803,7 @@ absl::StatusOr<int64_t> PsTrainer::LoadParameters(bool from_checkpoint) {
 
 int PsTrainer::DeadPs() const {
   for (size_t p = 0; p < job_.cluster.ps.size(); ++p) {
-    if (!Listening(job_.cluster.ps[p], 500)) return static_cast<int>(p);
+    if (Gone(job_.cluster.ps[p], 300)) return static_cast<int>(p);
   }
   return -1;
 }

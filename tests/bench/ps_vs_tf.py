@@ -29,6 +29,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "compat"))
+from rill_cluster import free_port  # noqa: E402
 RILL = os.path.join(ROOT, "bazel-bin", "tools", "rill")
 DATA = os.path.join(ROOT, "examples", "data")
 WARMUP = 20
@@ -41,14 +43,6 @@ server = tf.distribute.Server(tf.train.ClusterSpec(json.loads(sys.argv[1])),
                               job_name=sys.argv[2], task_index=int(sys.argv[3]))
 server.join()
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_cluster(system):

@@ -56,3 +56,17 @@ finish() {
   fi
   echo "$1: all checks passed"
 }
+
+# digits_mlp_train RILL BUILD_MLP: builds the digits MLP (64-32-10, with
+# build_mlp_graph) into $TMP/mlp.pbtxt and sets TRAIN to the `rill train`
+# command line for it on examples/data: held-out accuracy as the metric,
+# Adam, a global batch of 96; a scheme and a cluster are for the caller.
+digits_mlp_train() {
+  local data="examples/data"
+  "$2" --out="$TMP/mlp.pbtxt" --inputs=64 --hidden=32 --labels=int32 \
+    >/dev/null || { echo "FAIL: build_mlp_graph"; exit 1; }
+  TRAIN=("$1" train "$TMP/mlp.pbtxt" --loss loss
+    --data x="$data/digits_train_x.npy" --data y="$data/digits_train_y.npy"
+    --eval x="$data/digits_test_x.npy" --eval y="$data/digits_test_y.npy"
+    --metric accuracy --batch 96 --optimizer adam --lr 0.01)
+}

@@ -10,18 +10,9 @@
 set -uo pipefail
 
 RILL="$1"
-BUILD_MLP="$2"
-DATA="examples/data"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
-
-"$BUILD_MLP" --out="$TMP/mlp.pbtxt" --inputs=64 --hidden=32 --labels=int32 \
-  >/dev/null || { echo "FAIL: build_mlp_graph"; exit 1; }
-
-TRAIN=("$RILL" train "$TMP/mlp.pbtxt" --loss loss
-  --data x="$DATA/digits_train_x.npy" --data y="$DATA/digits_train_y.npy"
-  --eval x="$DATA/digits_test_x.npy" --eval y="$DATA/digits_test_y.npy"
-  --metric accuracy --batch 96 --optimizer adam --lr 0.01)
+digits_mlp_train "$RILL" "$2"
 
 
 # 2410 float parameters of 4 bytes.
