@@ -55,6 +55,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+bool UsesParameterServers(const std::string& scheme) {
+  return scheme != "allreduce" && scheme != "local-sgd" && scheme != "average";
+}
+
 constexpr const char* kSchemes[] = {"sync-ps",   "async-ps",  "ssp",
                                     "allreduce", "local-sgd", "average"};
 
@@ -184,7 +188,10 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     } else if (name == "--checkpoint-dir") {
       if (value.empty()) return FlagError(name, "needs a directory");
       f.checkpoint_dir = value;
-    } else if (name == "--tau" || name == "--logdir") {
+    } else if (name == "--tau") {
+      RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 1, &f.tau));
+      f.other_scheme_flags.push_back(name);
+    } else if (name == "--logdir") {
       f.other_scheme_flags.push_back(name);
     } else {
       return absl::InvalidArgumentError(
@@ -204,12 +211,6 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     return FlagError("--scheme",
                      absl::StrCat("unknown scheme '", f.scheme, "'; one of ",
                                   absl::StrJoin(kSchemes, ", ")));
-  }
-  if (f.scheme == "local-sgd" || f.scheme == "average") {
-    return absl::UnimplementedError(
-        absl::StrCat("--scheme ", f.scheme,
-                     " is not in this build yet; it trains with allreduce, "
-                     "sync-ps, async-ps and ssp"));
   }
   // Each scheme's own flags; the rest do not apply to it.
   const std::map<std::string, std::string> owner = {
@@ -260,12 +261,13 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     return absl::InvalidArgumentError(
         "give --cluster or --local-cluster, not both");
   }
-  const bool uses_ps = f.scheme != "allreduce";
+  const bool uses_ps = UsesParameterServers(f.scheme);
   const int ps_tasks =
       f.local_cluster.contains("ps") ? f.local_cluster.at("ps") : 0;
   if (!uses_ps && ps_tasks > 0) {
-    return FlagError("--local-cluster",
-                     "--scheme allreduce uses no ps tasks: give ps=0");
+    return FlagError(
+        "--local-cluster",
+        absl::StrCat("--scheme ", f.scheme, " uses no ps tasks: give ps=0"));
   }
   if (uses_ps && !f.local_cluster.empty() && ps_tasks < 1) {
     return FlagError("--local-cluster",
@@ -296,6 +298,10 @@ struct Formation {
   std::vector<std::string> loads, load_feeds;
   std::string init;         // Rank 0's initializers.
   int64_t fused_bytes = 0;  // Gradient bytes reduced per step by each rank.
+  // local-sgd, average: each rank's AverageVariables, and the bytes each
+  // rank reduces in one.
+  std::vector<std::string> averages;
+  int64_t averaged_bytes = 0;
   // Rank 0's variables under the model's names (--checkpoint-dir).
   std::unique_ptr<TrainCheckpoints> checkpoints;
 };
@@ -340,10 +346,26 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
     for (const Output& v : VariablesOf(loss)) {
       if (!IsShardVariable(v, prefix)) trained.push_back(v);
     }
-    ASSIGN_OR_RETURN(
-        Operation train,
-        opt.Minimize(s, loss, {.var_list = trained, .name = "rill_train"}));
+    // allreduce: the gradients averaged every step. Model averaging
+    // (local-sgd, average): each replica steps on its own; `average` sets
+    // every replica's parameters to their mean (every --tau steps, or at
+    // the end).
+    std::unique_ptr<Optimizer> local = MakeOptimizer(f);
+    Operation train;
+    if (f.scheme == "allreduce") {
+      ASSIGN_OR_RETURN(
+          train,
+          opt.Minimize(s, loss, {.var_list = trained, .name = "rill_train"}));
+    } else {
+      ASSIGN_OR_RETURN(
+          train, local->Minimize(s, loss,
+                                 {.var_list = trained, .name = "rill_train"}));
+      ASSIGN_OR_RETURN(Operation average, opt.AverageVariables(s, trained));
+      form.averages.push_back(average.name());
+      if (rank == 0) form.averaged_bytes = opt.averaged_bytes();
+    }
     std::vector<Operation> inits = opt.initializers();
+    for (const Operation& op : local->initializers()) inits.push_back(op);
     for (const std::string& name : model_inits) {
       inits.emplace_back(nodes.at(name));
     }
@@ -411,7 +433,11 @@ class Trainer {
   // The workers that answer; after a failed step, those that are not
   // gone (a dying task may still accept a first probe).
   std::vector<int> Alive(bool after_failure) const;
-  absl::Status Step(int64_t epoch, int64_t step_in_epoch, double* loss);
+  // One step of every replica; with `average`, then the model average
+  // (local-sgd, average).
+  absl::Status Step(int64_t epoch, int64_t step_in_epoch, bool average,
+                    double* loss);
+  absl::Status Average();
   std::pair<int64_t, int64_t> ShardOf(int rank, int size) const {
     return ShardRows(data_.rows, rank, size);
   }
@@ -472,7 +498,17 @@ absl::Status Trainer::Reform(std::vector<int> tasks, bool fresh) {
   return absl::OkStatus();
 }
 
-absl::Status Trainer::Step(int64_t epoch, int64_t step_in_epoch, double* loss) {
+absl::Status Trainer::Average() {
+  const int size = static_cast<int>(form_.tasks.size());
+  if (size > 1) {
+    RETURN_IF_ERROR(form_.session->Run({}, {}, form_.averages).status());
+  }
+  bytes_sent_ += 2 * (size - 1) * form_.averaged_bytes;
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::Step(int64_t epoch, int64_t step_in_epoch, bool average,
+                           double* loss) {
   const int size = static_cast<int>(form_.tasks.size());
   const int64_t per = f_.batch / size;
   std::vector<std::pair<std::string, Tensor>> feeds;
@@ -497,7 +533,7 @@ absl::Status Trainer::Step(int64_t epoch, int64_t step_in_epoch, double* loss) {
   *loss = sum / size;
   // The ring's volume: each rank sends 2 (N-1)/N of every reduced buffer.
   bytes_sent_ += 2 * (size - 1) * form_.fused_bytes;
-  return absl::OkStatus();
+  return average ? Average() : absl::OkStatus();
 }
 
 absl::Status Trainer::Train() {
@@ -538,7 +574,9 @@ absl::Status Trainer::Train() {
     int64_t in_epoch = 0;
     for (; in_epoch < steps_per_epoch && step < total; ++in_epoch) {
       double loss = 0;
-      absl::Status s = Step(epoch, in_epoch, &loss);
+      // local-sgd averages every --tau steps; average at the end only.
+      const bool average = f_.scheme == "local-sgd" && (step + 1) % f_.tau == 0;
+      absl::Status s = Step(epoch, in_epoch, average, &loss);
       if (!s.ok()) {
         // Elastic: go on when workers died and the master lives.
         if (cluster_.master.empty() ||
@@ -595,6 +633,11 @@ absl::Status Trainer::Train() {
                        form_.checkpoints->Save(*form_.session, epoch, step));
       Log("checkpoint " + saved);
     }
+  }
+  // The last model average, unless the last step made it.
+  if (f_.scheme == "average" ||
+      (f_.scheme == "local-sgd" && step % f_.tau != 0)) {
+    RETURN_IF_ERROR(Average());
   }
   const double seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
@@ -682,7 +725,7 @@ absl::Status Train(const Args& args, std::ostream& out) {
     if (cluster.workers.empty()) {
       return FlagError("--cluster", "has no worker job (tasks 0, 1, ...)");
     }
-    if (f.scheme != "allreduce" && cluster.ps.empty()) {
+    if (UsesParameterServers(f.scheme) && cluster.ps.empty()) {
       return FlagError("--cluster",
                        absl::StrCat("has no ps job; --scheme ", f.scheme,
                                     " keeps the variables on ps tasks"));
@@ -697,7 +740,7 @@ absl::Status Train(const Args& args, std::ostream& out) {
   }
   const std::string loss_node_name(loss->node);
   const int loss_index = loss->index;
-  if (f.scheme != "allreduce") {
+  if (UsesParameterServers(f.scheme)) {
     TrainJob job{.flags = std::move(f),
                  .model_def = std::move(model_def),
                  .model = std::move(model),

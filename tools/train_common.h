@@ -44,6 +44,7 @@ struct TrainFlags {
   int64_t n_fetch = 1, n_push = 1;
   int64_t staleness = 3;
   int64_t replicas_to_aggregate = 0;  // 0: every worker.
+  int64_t tau = 10;  // local-sgd: local steps between model averages.
   int64_t seed = 0;
   bool json = false;
   std::string checkpoint_dir;  // Absolute; "" without --checkpoint-dir.

@@ -85,9 +85,14 @@ AllReduceOptimizer::ComputeGradients(const Scope& scope, const Output& loss,
   ASSIGN_OR_RETURN(std::vector<GradAndVar> grads,
                    inner_->ComputeGradients(scope, loss, var_list));
   if (options_.group_size == 1) return grads;
-  Scope at = scope.NewSubScope("allreduce");
-  // Buckets in the reverse of the variables' order; a gradient whose size
-  // is unknown, or of another dtype, starts a new bucket.
+  return Average(scope.NewSubScope("allreduce"), grads);
+}
+
+absl::StatusOr<std::vector<AllReduceOptimizer::GradAndVar>>
+AllReduceOptimizer::Average(const Scope& at,
+                            const std::vector<GradAndVar>& grads) {
+  // Buckets in the reverse of the variables' order; a value whose size is
+  // unknown, or of another dtype, starts a new bucket.
   std::vector<GradAndVar> reduced;
   std::vector<GradAndVar> bucket;
   int64_t bytes = 0;
@@ -125,6 +130,47 @@ absl::StatusOr<Operation> AllReduceOptimizer::Minimize(
   ASSIGN_OR_RETURN(std::vector<GradAndVar> grads,
                    ComputeGradients(scope, loss, options.var_list));
   return ApplyGradients(scope, grads, options);
+}
+
+absl::StatusOr<Operation> AllReduceOptimizer::AverageVariables(
+    const Scope& scope, const std::vector<Output>& vars) {
+  if (options_.group_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AverageVariables needs a group_size of at least 1, got ",
+                     options_.group_size));
+  }
+  Scope at = scope.NewSubScope("average");
+  std::vector<GradAndVar> values;
+  for (const Output& var : vars) {
+    if (var.node() == nullptr || !IsVariableNode(var.node())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "AverageVariables: '", var.node() ? var.node()->name() : "(null)",
+          "' is not a variable"));
+    }
+    values.emplace_back(
+        IsResourceVariable(var)
+            ? Output(ops::ReadVariableOp(at, var, VariableDtype(var)))
+            : Output(ops::Identity(at, var)),
+        var);
+  }
+  std::vector<GradAndVar> means = values;
+  if (options_.group_size > 1) {
+    const size_t buckets = bucket_bytes_.size();
+    ASSIGN_OR_RETURN(means, Average(at, values));
+    // Not gradient buckets: bucket_bytes() reports the per-step reduces.
+    averaged_bytes_ = 0;
+    for (size_t i = buckets; i < bucket_bytes_.size(); ++i) {
+      averaged_bytes_ += bucket_bytes_[i];
+    }
+    bucket_bytes_.resize(buckets);
+  }
+  std::vector<Operation> assigns;
+  for (const auto& [mean, var] : means) {
+    assigns.push_back(IsResourceVariable(var)
+                          ? ops::AssignVariableOp(at, var, mean)
+                          : ops::Assign(at, var, mean).operation);
+  }
+  return ops::NoOp(at.WithControlDependencies(assigns)).operation;
 }
 
 absl::StatusOr<Operation> AllReduceOptimizer::BroadcastVariables(

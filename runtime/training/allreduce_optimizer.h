@@ -73,6 +73,14 @@ class AllReduceOptimizer {
   absl::StatusOr<Operation> Minimize(const Scope& scope, const Output& loss,
                                      const MinimizeOptions& options = {});
 
+  // Model averaging (Zinkevich's parallel SGD, SparkNet): this rank's part
+  // of setting each of `vars` to its mean over the group, reduced in fused
+  // buckets like gradients. Every rank runs its op in the same step.
+  absl::StatusOr<Operation> AverageVariables(const Scope& scope,
+                                             const std::vector<Output>& vars);
+  // The bytes AverageVariables reduces per rank each time it runs.
+  int64_t averaged_bytes() const { return averaged_bytes_; }
+
   // This rank's part of copying `vars` from `root_rank` to every rank: the
   // root sends each value, the others assign what arrives. Every rank runs
   // its op in the same step. The variables need fully defined shapes.
@@ -94,11 +102,16 @@ class AllReduceOptimizer {
                             const std::vector<GradAndVar>& bucket,
                             std::vector<GradAndVar>* out);
   Output Collective(const Scope& scope, const Output& input);
+  // Each value's mean over the group, in fused buckets (bucket_bytes_
+  // grows by each bucket's bytes).
+  absl::StatusOr<std::vector<GradAndVar>> Average(
+      const Scope& scope, const std::vector<GradAndVar>& values);
 
   std::unique_ptr<Optimizer> inner_;
   AllReduceOptions options_;
   int next_instance_key_;
   std::vector<int64_t> bucket_bytes_;
+  int64_t averaged_bytes_ = 0;
 };
 
 // Every variable (VariableV2 and VarHandleOp node) of `graph` whose name

@@ -184,6 +184,51 @@ TEST(AllReduceOptimizerTest, FusionBucketsFollowTheBackwardPass) {
   EXPECT_EQ(buckets, (std::vector<int64_t>{264}));
 }
 
+// Model averaging: two replicas on two devices of one session, a ref and a
+// resource variable each, set to the mean of the two (in one fused bucket).
+TEST(AllReduceOptimizerTest, AverageVariablesSetsEachToTheGroupMean) {
+  Scope root = Scope::NewRootScope();
+  std::vector<std::string> averages, reads;
+  std::vector<Operation> inits;
+  int64_t bytes = 0;
+  for (int rank = 0; rank < 2; ++rank) {
+    Scope s = root.NewSubScope(absl::StrCat("r", rank))
+                  .WithDevice(absl::StrCat("/device:CPU:", rank));
+    auto w =
+        ops::VariableV2(s.WithOpName("w"), PartialTensorShape({2}), DT_FLOAT);
+    auto b =
+        ops::VarHandleOp(s.WithOpName("b"), DT_FLOAT, PartialTensorShape({}));
+    const float base = rank == 0 ? 1.0f : 3.0f;
+    inits.push_back(
+        ops::Assign(s, w, ops::Const(s, {base, 10 * base})).operation);
+    inits.push_back(ops::AssignVariableOp(s, b, ops::Const(s, -base)));
+    AllReduceOptimizer opt(GradientDescentOptimizer(0.1), {.group_size = 2});
+    auto average = opt.AverageVariables(s, {w, b});
+    ASSERT_TRUE(average.ok()) << average.status();
+    averages.push_back(average->name());
+    bytes = opt.averaged_bytes();
+    ops::Identity(s.WithOpName("read_w"), w);
+    ops::ReadVariableOp(s.WithOpName("read_b"), b, DT_FLOAT);
+    reads.push_back(absl::StrCat("r", rank, "/read_w"));
+    reads.push_back(absl::StrCat("r", rank, "/read_b"));
+  }
+  EXPECT_EQ(bytes, 12);  // Three floats in one bucket.
+  ops::NoOp(root.WithOpName("init").WithControlDependencies(inits));
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def, {.num_cpu_devices = 2});
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  ASSERT_TRUE((*session)->Run({}, {}, averages).ok());
+  auto got = (*session)->Run({}, reads, {});
+  ASSERT_TRUE(got.ok()) << got.status();
+  for (int rank = 0; rank < 2; ++rank) {
+    EXPECT_TRUE((*got)[2 * rank].Equals(Tensor::FromVector<float>({2, 20})))
+        << (*got)[2 * rank].DebugString();
+    EXPECT_EQ((*got)[2 * rank + 1].scalar<float>(), -2.0f);
+  }
+}
+
 TEST(AllReduceOptimizerTest, BadOptionsAreClearErrors) {
   Scope root = Scope::NewRootScope();
   std::vector<Operation> inits;

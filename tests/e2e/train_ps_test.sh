@@ -131,7 +131,5 @@ expect_error "too many to aggregate" INVALID_ARGUMENT "more than the 2 workers" 
   "${TRAIN[@]}" --scheme sync-ps --replicas-to-aggregate 3 --local-cluster ps=1,worker=2
 expect_error "cluster without ps" INVALID_ARGUMENT "no ps job" \
   "${TRAIN[@]}" --scheme ssp --cluster '{"worker": ["127.0.0.1:1"]}'
-expect_error "scheme not here yet" UNIMPLEMENTED "local-sgd" \
-  "${TRAIN[@]}" --scheme local-sgd --local-cluster ps=0,worker=2
 
 finish train_ps_test

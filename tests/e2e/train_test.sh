@@ -107,8 +107,6 @@ Y="$DATA/digits_train_y.npy"
 M="$TMP/mlp.pbtxt"
 expect_error "unknown scheme" INVALID_ARGUMENT "unknown scheme 'ring'" \
   "$RILL" train "$M" --loss loss --data x="$X" --data y="$Y" --scheme ring
-expect_error "scheme not here yet" UNIMPLEMENTED "average" \
-  "$RILL" train "$M" --loss loss --data x="$X" --data y="$Y" --scheme average
 expect_error "no loss" INVALID_ARGUMENT "--loss" \
   "$RILL" train "$M" --data x="$X" --data y="$Y" --scheme allreduce
 expect_error "missing loss node" NOT_FOUND "no tensor 'nope'" \
