@@ -319,6 +319,8 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
   const std::vector<std::string> model_inits =
       InitializersOf(model, loss_node_name);
   Scope root = Scope::NewRootScope();
+  // Rank 0's variables (not its shard): broadcast, and checkpointed.
+  std::vector<Output> rank0_vars;
   for (int rank = 0; rank < size; ++rank) {
     const std::string prefix = ReplicaPrefix(tasks[rank]);
     Scope s = root.NewSubScope(prefix);
@@ -350,22 +352,23 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
     // (local-sgd, average): each replica steps on its own; `average` sets
     // every replica's parameters to their mean (every --tau steps, or at
     // the end).
-    std::unique_ptr<Optimizer> local = MakeOptimizer(f);
     Operation train;
+    std::vector<Operation> inits;
     if (f.scheme == "allreduce") {
       ASSIGN_OR_RETURN(
           train,
           opt.Minimize(s, loss, {.var_list = trained, .name = "rill_train"}));
+      inits = opt.initializers();
     } else {
+      std::unique_ptr<Optimizer> local = MakeOptimizer(f);
       ASSIGN_OR_RETURN(
           train, local->Minimize(s, loss,
                                  {.var_list = trained, .name = "rill_train"}));
+      inits = local->initializers();
       ASSIGN_OR_RETURN(Operation average, opt.AverageVariables(s, trained));
       form.averages.push_back(average.name());
       if (rank == 0) form.averaged_bytes = opt.averaged_bytes();
     }
-    std::vector<Operation> inits = opt.initializers();
-    for (const Operation& op : local->initializers()) inits.push_back(op);
     for (const std::string& name : model_inits) {
       inits.emplace_back(nodes.at(name));
     }
@@ -376,6 +379,7 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
       if (!IsShardVariable(v, prefix)) vars.push_back(v);
     }
     ASSIGN_OR_RETURN(Operation sync, opt.BroadcastVariables(s, vars, rank));
+    if (rank == 0) rank0_vars = vars;
     form.trains.push_back(train.name());
     form.losses.push_back(absl::StrCat(loss_node->name(), ":", loss_index));
     form.syncs.push_back(sync.name());
@@ -386,18 +390,14 @@ absl::StatusOr<Formation> Form(const TrainFlags& f,
   }
   // Rank 0's replica (model variables and optimizer slots), saved
   // without its "replica_<task>/" scope.
-  const std::string first = ReplicaPrefix(tasks[0]) + "/";
-  std::vector<Output> saved;
+  const size_t scope = ReplicaPrefix(tasks[0]).size() + 1;
   std::vector<std::string> names;
-  for (const Output& v :
-       VariablesUnder(*root.graph(), ReplicaPrefix(tasks[0]))) {
-    if (IsShardVariable(v, ReplicaPrefix(tasks[0]))) continue;
-    saved.push_back(v);
-    names.push_back(v.node()->name().substr(first.size()));
+  for (const Output& v : rank0_vars) {
+    names.push_back(v.node()->name().substr(scope));
   }
-  ASSIGN_OR_RETURN(
-      form.checkpoints,
-      TrainCheckpoints::Create(root, f, saved, names, cluster.master_task));
+  ASSIGN_OR_RETURN(form.checkpoints,
+                   TrainCheckpoints::Create(root, f, rank0_vars, names,
+                                            cluster.master_task));
   ::tensorflow::GraphDef def;
   RETURN_IF_ERROR(root.ToGraphDef(&def));
   if (cluster.master.empty()) {

@@ -113,15 +113,14 @@ class WaitingResource : public ResourceBase {
     {
       absl::MutexLock lock(&mu_);
       for (auto& line : lines_) {
-        for (auto it = line.begin(); it != line.end(); ++it) {
-          if (it->id != id) continue;
-          ready.push_back(
-              [finish = std::move(it->finish), why] { finish(why); });
-          line.erase(it);
-          // The next in line may proceed now.
-          ServeLocked(&ready);
-          break;
-        }
+        auto it = std::find_if(line.begin(), line.end(),
+                               [id](const Waiter& w) { return w.id == id; });
+        if (it == line.end()) continue;
+        ready.push_back([finish = std::move(it->finish), why] { finish(why); });
+        line.erase(it);
+        // The next in line may proceed now.
+        ServeLocked(&ready);
+        break;
       }
     }
     RunAll(&ready);
@@ -249,17 +248,19 @@ class FifoQueue : public WaitingResource {
         shapes_(std::move(shapes)),
         capacity_(capacity) {}
 
-  const std::vector<DataType>& types() const { return types_; }
+  // An op's component types must be the queue's.
+  absl::Status CheckTypes(const std::vector<DataType>& types) const {
+    if (types == types_) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(DebugString(), " has component types ", TypeList(types_),
+                     ", not ", TypeList(types)));
+  }
 
   // A queue made by another node under the same shared_name must agree.
   absl::Status CheckSame(const std::vector<DataType>& types,
                          const std::vector<PartialTensorShape>& shapes,
                          int64_t capacity) const {
-    if (types != types_) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(DebugString(), " has component types ", TypeList(types_),
-                       ", not ", TypeList(types)));
-    }
+    RETURN_IF_ERROR(CheckTypes(types));
     if (capacity != capacity_) {
       return absl::InvalidArgumentError(absl::StrCat(
           DebugString(), " has capacity ", capacity_, ", not ", capacity));
@@ -467,13 +468,11 @@ class FifoQueueOp : public HandleOpBase {
   int64_t capacity_ = -1;
 };
 
-// The queue's component types must be the op's.
+// The queue's component types must be the op's (an error naming the node).
 absl::Status CheckTypes(OpKernelContext* ctx, const FifoQueue& q,
                         const std::vector<DataType>& types) {
-  if (types == q.types()) return absl::OkStatus();
-  return ctx->InvalidArgument(
-      absl::StrCat(q.DebugString(), " has component types ",
-                   TypeList(q.types()), ", not ", TypeList(types)));
+  absl::Status s = q.CheckTypes(types);
+  return s.ok() ? s : ctx->InvalidArgument(s.message());
 }
 
 class EnqueueOp : public AsyncOpKernel {
@@ -518,6 +517,7 @@ class EnqueueOp : public AsyncOpKernel {
       return tuples;
     }
     int64_t rows = -1;
+    std::vector<TensorShape> element_shapes;  // A component's row.
     for (int i = 0; i < n; ++i) {
       const Tensor& c = ctx->input(1 + i);
       if (c.dims() == 0) {
@@ -532,16 +532,16 @@ class EnqueueOp : public AsyncOpKernel {
                          " and ", c.dim_size(0), " (component ", i, ")"));
       }
       rows = c.dim_size(0);
+      std::vector<int64_t> dims(c.shape().dim_sizes().begin() + 1,
+                                c.shape().dim_sizes().end());
+      ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+      element_shapes.push_back(std::move(shape));
     }
     for (int64_t r = 0; r < rows; ++r) {
       Tuple t;
       for (int i = 0; i < n; ++i) {
-        const Tensor& c = ctx->input(1 + i);
-        std::vector<int64_t> dims;
-        for (int d = 1; d < c.dims(); ++d) dims.push_back(c.dim_size(d));
-        ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
-        ASSIGN_OR_RETURN(Tensor row, c.Slice(r, r + 1));
-        ASSIGN_OR_RETURN(Tensor element, row.Reshape(shape));
+        ASSIGN_OR_RETURN(Tensor row, ctx->input(1 + i).Slice(r, r + 1));
+        ASSIGN_OR_RETURN(Tensor element, row.Reshape(element_shapes[i]));
         t.push_back(std::move(element));
       }
       absl::Status s = q.CheckElement(t);
