@@ -233,6 +233,9 @@ class PsTrainer {
   int64_t RowsPerStep() const {
     return f_.scheme == "sync-ps" ? f_.batch : per_;
   }
+  int64_t Epochs() const {
+    return (total_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  }
   bool Backups() const {
     return f_.scheme == "sync-ps" && f_.replicas_to_aggregate > 0 &&
            f_.replicas_to_aggregate < workers_;
@@ -780,15 +783,16 @@ absl::Status PsTrainer::ReportEpoch(int64_t epoch, double seconds) {
 }
 
 absl::StatusOr<int64_t> PsTrainer::LoadParameters(bool from_checkpoint) {
+  // The model's initial values (replica 0's, copied to the ps) and fresh
+  // optimizer state, then what the newest checkpoint holds over them.
+  // (ps_init_ and init_state_ run in one step: the optimizer's state is
+  // colocated with the parameters, and a step's graph places a node
+  // beside its colocation target only when both are in it.)
+  RETURN_IF_ERROR(session_->Run({}, {}, {replicas_[0].init}).status());
+  RETURN_IF_ERROR(session_->Run({}, {}, {ps_init_, init_state_}).status());
   int64_t epochs = 0;
-  RETURN_IF_ERROR(session_->Run({}, {}, {init_state_}).status());
   if (from_checkpoint) {
     ASSIGN_OR_RETURN(epochs, checkpoints_->RestoreNewest(*session_, progress_));
-  }
-  if (!from_checkpoint || epochs == 0) {
-    // The model's initial values: replica 0's, copied to the ps.
-    RETURN_IF_ERROR(session_->Run({}, {}, {replicas_[0].init}).status());
-    RETURN_IF_ERROR(session_->Run({}, {}, {ps_init_, init_state_}).status());
   }
   std::vector<std::string> fetches;
   {
@@ -825,13 +829,18 @@ absl::StatusOr<int64_t> PsTrainer::Recover(int p, const absl::Status& why) {
     }
   }
   // The master finds the restarted task on the next step (a new
-  // incarnation), after which it serves again.
+  // incarnation), after which it serves again; until the channels to it
+  // reconnect (gRPC backs off after the failed attempts), steps may still
+  // find it unavailable: retried for up to 30 s.
   absl::StatusOr<int64_t> epochs;
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  const auto until = Clock::now() + std::chrono::seconds(30);
+  while (true) {
     epochs = LoadParameters(true);
-    if (epochs.ok() || !(absl::IsUnavailable(epochs.status()) ||
-                         absl::IsAborted(epochs.status()) ||
-                         absl::IsNotFound(epochs.status()))) {
+    if (epochs.ok() ||
+        !(absl::IsUnavailable(epochs.status()) ||
+          absl::IsAborted(epochs.status()) ||
+          absl::IsNotFound(epochs.status())) ||
+        Clock::now() > until) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -853,7 +862,7 @@ absl::Status PsTrainer::RunEpochs(int64_t first_epoch) {
     arrived_loss_.clear();
     epoch_loss_.erase(epoch_loss_.lower_bound(first_epoch), epoch_loss_.end());
   }
-  const int64_t epochs = (total_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  const int64_t epochs = Epochs();
   std::vector<std::thread> threads;
   const bool sync = f_.scheme == "sync-ps" && !Backups();
   if (!sync) {
@@ -952,7 +961,7 @@ absl::Status PsTrainer::Train() {
   ASSIGN_OR_RETURN(int64_t first_epoch, LoadParameters(f_.resume));
 
   const auto start = Clock::now();
-  const int64_t epochs = (total_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  const int64_t epochs = Epochs();
   int recoveries = 0;
   while (true) {
     absl::Status status = RunEpochs(first_epoch);
