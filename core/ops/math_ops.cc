@@ -195,6 +195,8 @@ absl::Status CastShape(InferenceContext* c) { return UnchangedShape(c); }
                  "{bfloat16, half, float, double, int32, int64, complex64, "
                  "complex128}",
                  {.commutative = true});
+  RegisterBinary("DivNoNan",
+                 "{half, float, bfloat16, double, complex64, complex128}");
   RegisterBinary("Less", kReal, {}, "z: bool");
   RegisterBinary("LessEqual", kReal, {}, "z: bool");
   RegisterBinary("Greater", kReal, {}, "z: bool");
@@ -210,6 +212,12 @@ absl::Status CastShape(InferenceContext* c) { return UnchangedShape(c); }
        {"Sqrt", "Rsqrt", "Exp", "Log", "Log1p", "Tanh", "Sigmoid"}) {
     RegisterUnary(op, kFloatAndComplex);
   }
+  for (const char* op : {"Floor", "Ceil", "Rint", "Erf", "Erfc"}) {
+    RegisterUnary(op, kFloat);
+  }
+  RegisterUnary("Round",
+                "{bfloat16, half, float, double, int8, int16, int32, int64, "
+                "complex64, complex128}");
   RegisterUnary("Sign", kSigned);
   RegisterUnary("Reciprocal", kSigned);
   for (const char* op :
@@ -222,6 +230,24 @@ absl::Status CastShape(InferenceContext* c) { return UnchangedShape(c); }
   }
   return true;
 }();
+
+// atan2(y, x), TensorFlow's argument order.
+RILL_REGISTER_OP("Atan2")
+    .Input("y: T")
+    .Input("x: T")
+    .Output("z: T")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(BroadcastBinaryOp);
+
+// sum(t^2) / 2.
+RILL_REGISTER_OP("L2Loss")
+    .Input("t: T")
+    .Output("output: T")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn([](InferenceContext* c) {
+      c->set_output(0, PartialTensorShape::Scalar());
+      return absl::OkStatus();
+    });
 
 RILL_REGISTER_OP("AddN")
     .Input("inputs: N * T")

@@ -238,6 +238,18 @@ RILL_REGISTER_OP("Elu")
     .Attr(absl::StrCat("T: ", type_sets::kFloat))
     .SetShapeFn(UnchangedShape);
 
+RILL_REGISTER_OP("Softplus")
+    .Input("features: T")
+    .Output("activations: T")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(UnchangedShape);
+
+RILL_REGISTER_OP("Softsign")
+    .Input("features: T")
+    .Output("activations: T")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(UnchangedShape);
+
 RILL_REGISTER_OP("ReluGrad")
     .Input("gradients: T")
     .Input("features: T")

@@ -55,6 +55,19 @@ struct MulF {
     }
   }
 };
+// x / y, and 0 where y is 0 (whatever x is).
+struct DivNoNanF {
+  template <typename T>
+  static T Apply(T a, T b) {
+    return b == T(0) ? T(0) : a / b;
+  }
+};
+struct Atan2F {
+  template <typename T>
+  static T Apply(T y, T x) {
+    return std::atan2(y, x);
+  }
+};
 // Div: true division for floats, truncating for integers (TensorFlow's Div).
 struct DivF {
   static constexpr bool kChecksZero = true;
@@ -423,6 +436,54 @@ struct TanhF {
     return std::tanh(x);
   }
 };
+struct FloorF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::floor(x);
+  }
+};
+struct CeilF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::ceil(x);
+  }
+};
+// Round and Rint: halves to even (the default rounding mode).
+struct RintF {
+  template <typename T>
+  static T Apply(T x) {
+    if constexpr (std::is_integral_v<T>) {
+      return x;
+    } else {
+      return std::nearbyint(x);
+    }
+  }
+};
+struct ErfF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::erf(x);
+  }
+};
+struct ErfcF {
+  template <typename T>
+  static T Apply(T x) {
+    return std::erfc(x);
+  }
+};
+// log(1 + e^x) without overflow.
+struct SoftplusF {
+  template <typename T>
+  static T Apply(T x) {
+    return x > T(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+  }
+};
+struct SoftsignF {
+  template <typename T>
+  static T Apply(T x) {
+    return x / (T(1) + std::abs(x));
+  }
+};
 struct SigmoidF {
   template <typename T>
   static T Apply(T x) {
@@ -582,6 +643,8 @@ void Unary(const char* op) {
   Binary<MulF, float, double, int32_t, int64_t>("Mul");
   Binary<DivF, float, double>("RealDiv");
   Binary<DivF, float, double, int32_t, int64_t>("Div");
+  Binary<DivNoNanF, float, double>("DivNoNan");
+  Binary<Atan2F, float, double>("Atan2");
   Binary<FloorDivF, float, double, int32_t, int64_t>("FloorDiv");
   Binary<FloorModF, float, double, int32_t, int64_t>("FloorMod");
   Binary<MaximumF, float, double, int32_t, int64_t>("Maximum");
@@ -628,6 +691,14 @@ void Unary(const char* op) {
   Unary<Log1pF, float, double>("Log1p");
   Unary<TanhF, float, double>("Tanh");
   Unary<SigmoidF, float, double>("Sigmoid");
+  Unary<FloorF, float, double>("Floor");
+  Unary<CeilF, float, double>("Ceil");
+  Unary<RintF, float, double>("Rint");
+  Unary<RintF, float, double, int32_t, int64_t>("Round");
+  Unary<ErfF, float, double>("Erf");
+  Unary<ErfcF, float, double>("Erfc");
+  Unary<SoftplusF, float, double>("Softplus");
+  Unary<SoftsignF, float, double>("Softsign");
   return true;
 }();
 

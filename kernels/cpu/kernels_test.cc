@@ -369,6 +369,58 @@ TEST(KernelsTest, MathAndNnOps) {
                                ops::LeakyRelu::Alpha(0.5f));
        },
        F({-0.5f, 2}, {2})},
+      {"Floor",
+       [](const Scope& s) {
+         return ops::Floor(s, ops::Const(s, {-1.5f, 2.5f}));
+       },
+       F({-2, 2}, {2})},
+      {"Ceil",
+       [](const Scope& s) {
+         return ops::Ceil(s, ops::Const(s, {-1.5f, 2.5f}));
+       },
+       F({-1, 3}, {2})},
+      {"Round halves to even",
+       [](const Scope& s) {
+         return ops::Round(s, ops::Const(s, {-1.5f, 0.5f, 2.5f, 2.6f}));
+       },
+       F({-2, 0, 2, 3}, {4})},
+      {"Rint",
+       [](const Scope& s) {
+         return ops::Rint(s, ops::Const(s, {1.5f, -0.5f}));
+       },
+       F({2, -0.0f}, {2})},
+      {"Erf and Erfc",
+       [](const Scope& s) {
+         return ops::AddV2(s, ops::Erf(s, ops::Const(s, {0.5f})),
+                           ops::Erfc(s, ops::Const(s, {0.5f})));
+       },
+       F({1}, {1})},
+      {"Softplus without overflow",
+       [](const Scope& s) {
+         return ops::Softplus(s, ops::Const(s, {-200.0f, 0.0f, 200.0f}));
+       },
+       F({0, std::log(2.0f), 200}, {3})},
+      {"Softsign",
+       [](const Scope& s) {
+         return ops::Softsign(s, ops::Const(s, {-3.0f, 1.0f}));
+       },
+       F({-0.75f, 0.5f}, {2})},
+      {"DivNoNan by zero is zero",
+       [](const Scope& s) {
+         return ops::DivNoNan(s, ops::Const(s, {1.0f, 0.0f, 6.0f}),
+                              ops::Const(s, {0.0f, 0.0f, 3.0f}));
+       },
+       F({0, 0, 2}, {3})},
+      {"Atan2 takes y first",
+       [](const Scope& s) {
+         return ops::Atan2(s, ops::Const(s, {1.0f}), ops::Const(s, {-1.0f}));
+       },
+       F({std::atan2(1.0f, -1.0f)}, {1})},
+      {"L2Loss",
+       [](const Scope& s) {
+         return ops::L2Loss(s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}));
+       },
+       F({15}, {})},
       {"Elu",
        [](const Scope& s) {
          return ops::Elu(s, ops::Const(s, {-1.0f, 2.0f}));

@@ -294,7 +294,24 @@ class EluFamilyOp : public OpKernel {
   float alpha_ = 0.2f;
 };
 
+// L2Loss: sum(t^2) / 2, accumulated in double.
+template <typename T>
+class L2LossOp : public OpKernel {
+ public:
+  explicit L2LossOp(OpKernelConstruction* c) : OpKernel(c) {}
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const auto t = ctx->input(0).flat<T>();
+    double sum = 0;
+    for (const T v : t) sum += static_cast<double>(v) * static_cast<double>(v);
+    ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, TensorShape()));
+    out->scalar<T>() = static_cast<T>(sum / 2);
+    return absl::OkStatus();
+  }
+};
+
 [[maybe_unused]] const bool kRegistered = [] {
+  RegisterKernelForTypes<L2LossOp, float, double>(
+      KernelDef("L2Loss", kDeviceCpu), "T");
   RegisterKernelForTypes<AddNOp, float, double, int32_t, int64_t>(
       KernelDef("AddN", kDeviceCpu), "T");
   for (const char* op : {"Select", "SelectV2"}) {

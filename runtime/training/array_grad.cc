@@ -357,6 +357,11 @@ RILL_REGISTER_GRADIENT_OP("Merge", ControlFlowGrad);
 // No gradient flows through these: their results are shapes, indices,
 // constants, random draws or variable state, or they stop it on purpose.
 RILL_REGISTER_NO_GRADIENT_OP("StopGradient");
+// Step functions: TensorFlow gives them no gradient either.
+RILL_REGISTER_NO_GRADIENT_OP("Floor");
+RILL_REGISTER_NO_GRADIENT_OP("Ceil");
+RILL_REGISTER_NO_GRADIENT_OP("Round");
+RILL_REGISTER_NO_GRADIENT_OP("Rint");
 RILL_REGISTER_NO_GRADIENT_OP("Shape");
 RILL_REGISTER_NO_GRADIENT_OP("ShapeN");
 RILL_REGISTER_NO_GRADIENT_OP("Size");

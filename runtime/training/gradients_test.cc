@@ -86,6 +86,19 @@ std::map<std::string, std::vector<Check>> Checks() {
   unary("Log", [](const Scope& s, Output x) { return ops::Log(s, x); });
   unary("Log1p", [](const Scope& s, Output x) { return ops::Log1p(s, x); });
   unary(
+      "Erf", [](const Scope& s, Output x) { return ops::Erf(s, x); }, true);
+  unary(
+      "Erfc", [](const Scope& s, Output x) { return ops::Erfc(s, x); }, true);
+  unary(
+      "Softplus", [](const Scope& s, Output x) { return ops::Softplus(s, x); },
+      true);
+  unary(
+      "Softsign", [](const Scope& s, Output x) { return ops::Softsign(s, x); },
+      true);
+  unary(
+      "L2Loss", [](const Scope& s, Output x) { return ops::L2Loss(s, x); },
+      true);
+  unary(
       "Sign",
       [](const Scope& s, Output x) { return ops::Mul(s, ops::Sign(s, x), x); },
       true);
@@ -200,6 +213,14 @@ std::map<std::string, std::vector<Check>> Checks() {
   binary(
       "RealDiv",
       [](const Scope& s, Output a, Output b) { return ops::RealDiv(s, a, b); },
+      true);
+  binary(
+      "DivNoNan",
+      [](const Scope& s, Output a, Output b) { return ops::DivNoNan(s, a, b); },
+      true);
+  binary(
+      "Atan2",
+      [](const Scope& s, Output a, Output b) { return ops::Atan2(s, a, b); },
       true);
   binary(
       "SquaredDifference",

@@ -30,6 +30,45 @@ absl::Status AbsGrad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("Abs", AbsGrad);
 
+// L2Loss(t) = sum(t^2) / 2: dt = t * g.
+absl::Status L2LossGrad(const Scope& s, const Operation& op, const Grads& g,
+                        Grads* dx) {
+  dx->push_back(ops::Mul(s, In(op, 0), g[0]));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("L2Loss", L2LossGrad);
+
+// Erf: 2/sqrt(pi) e^(-x^2); Erfc its negative.
+template <int kSign>
+absl::Status ErfGrad(const Scope& s, const Operation& op, const Grads& g,
+                     Grads* dx) {
+  Output x = In(op, 0);
+  auto slope = ops::Mul(s, Scalar(s, kSign * 1.1283791670955126, x.type()),
+                        ops::Exp(s, ops::Neg(s, ops::Square(s, x))));
+  dx->push_back(ops::Mul(s, g[0], slope));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Erf", ErfGrad<1>);
+RILL_REGISTER_GRADIENT_OP("Erfc", ErfGrad<-1>);
+
+// Softplus: sigmoid(x); Softsign: 1 / (1 + |x|)^2.
+absl::Status SoftplusGrad(const Scope& s, const Operation& op, const Grads& g,
+                          Grads* dx) {
+  dx->push_back(ops::Mul(s, g[0], ops::Sigmoid(s, In(op, 0))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Softplus", SoftplusGrad);
+
+absl::Status SoftsignGrad(const Scope& s, const Operation& op, const Grads& g,
+                          Grads* dx) {
+  Output x = In(op, 0);
+  auto denominator =
+      ops::Square(s, ops::AddV2(s, Scalar(s, 1, x.type()), ops::Abs(s, x)));
+  dx->push_back(ops::Div(s, g[0], denominator));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Softsign", SoftsignGrad);
+
 absl::Status SquareGrad(const Scope& s, const Operation& op, const Grads& g,
                         Grads* dx) {
   Output x = In(op, 0);
@@ -202,6 +241,29 @@ absl::Status DivGrad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("Div", DivGrad);
 RILL_REGISTER_GRADIENT_OP("RealDiv", DivGrad);
+
+// DivNoNan: TensorFlow's gradient, which is 0 wherever y is 0.
+absl::Status DivNoNanGrad(const Scope& s, const Operation& op, const Grads& g,
+                          Grads* dx) {
+  Output x = In(op, 0), y = In(op, 1);
+  auto gy = ops::Mul(s, g[0],
+                     ops::DivNoNan(s, ops::DivNoNan(s, ops::Neg(s, x), y), y));
+  ReduceToInputShapes(s, x, y, ops::DivNoNan(s, g[0], y), gy, dx);
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("DivNoNan", DivNoNanGrad);
+
+// Atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2).
+absl::Status Atan2Grad(const Scope& s, const Operation& op, const Grads& g,
+                       Grads* dx) {
+  Output y = In(op, 0), x = In(op, 1);
+  auto scale =
+      ops::Div(s, g[0], ops::AddV2(s, ops::Square(s, x), ops::Square(s, y)));
+  ReduceToInputShapes(s, y, x, ops::Mul(s, x, scale),
+                      ops::Mul(s, ops::Neg(s, y), scale), dx);
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Atan2", Atan2Grad);
 
 // FloorMod(x, y) = x - floor(x / y) * y.
 absl::Status FloorModGrad(const Scope& s, const Operation& op, const Grads& g,

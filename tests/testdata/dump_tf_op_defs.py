@@ -20,6 +20,7 @@ Const Placeholder PlaceholderWithDefault Identity IdentityN NoOp StopGradient
 PreventGradient
 Add AddV2 Sub Mul RealDiv Div FloorDiv FloorMod Maximum Minimum Pow
 SquaredDifference AddN Neg Abs Square Sqrt Rsqrt Exp Log Log1p Tanh Sigmoid
+DivNoNan Atan2 L2Loss Floor Ceil Round Rint Erf Erfc Softplus Softsign
 Sign Reciprocal Cast Equal NotEqual Less LessEqual Greater GreaterEqual
 LogicalAnd LogicalOr LogicalNot Select SelectV2
 MatMul BatchMatMulV2 BiasAdd Relu Relu6 LeakyRelu Elu Softmax LogSoftmax
