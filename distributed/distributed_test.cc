@@ -425,6 +425,33 @@ TEST_F(DistributedTest, ARestartedTaskRejoinsAndStaleTransfersAreRefused) {
   EXPECT_TRUE((*after)[0].Equals((*before)[0]));
 }
 
+TEST_F(DistributedTest, StepsWhileATaskIsDownFailAndItIsFoundWhenBack) {
+  auto session =
+      GrpcSession::Create(cluster_->Target("worker", 0), PinnedGraph());
+  ASSERT_TRUE(session.ok()) << session.status();
+  const Tensor x = Tensor::FromVector<float>({1, 2, 3}, TensorShape({1, 3}));
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  cluster_->Stop("worker", 1);
+  // Steps while worker 1 is down fail (the first marks the session's device
+  // list stale; the next ones ask every task again, and may place nothing
+  // on worker 1 while it does not answer).
+  for (int i = 0; i < 3; ++i) {
+    auto down = (*session)->Run({{"x", x}}, {"loss"}, {});
+    ASSERT_FALSE(down.ok());
+    EXPECT_TRUE(absl::IsUnavailable(down.status())) << down.status();
+  }
+  // Back: a step soon finds it again (the device list is asked for again
+  // after a step that could not be placed, not kept without the task).
+  ASSERT_TRUE(cluster_->Restart("worker", 1).ok());
+  absl::StatusOr<std::vector<Tensor>> after;
+  for (int i = 0; i < 50; ++i) {
+    after = (*session)->Run({{"x", x}}, {"loss"}, {});
+    if (after.ok()) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(after.ok()) << after.status();
+}
+
 TEST_F(DistributedTest, ATransferOfAStepThatEndedIsAbortedNotAwaited) {
   // The master ends a failed step everywhere at once; a RecvTensor (or
   // RunGraph) of it that reaches a task after its CleanupGraph must not

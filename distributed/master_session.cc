@@ -202,7 +202,9 @@ absl::StatusOr<std::shared_ptr<const StepPlan>> MasterSession::PlanStep(
   for (const auto& d : devices_) devices.push_back(d.get());
   absl::Status placed = PlaceGraph(step.get(), devices, placement_);
   if (!placed.ok() && !unavailable_.empty()) {
-    // Most likely a node pinned to a task that is down.
+    // Most likely a node pinned to a task that is down: ask every task for
+    // its devices again next time (it may be back, or only slow to answer).
+    stale_ = true;
     return absl::UnavailableError(absl::StrCat(
         placed.message(), " (", absl::StrJoin(unavailable_, "; "), ")"));
   }

@@ -34,6 +34,11 @@ void BlockStopSignals();
 // rill train MODEL --loss NAME --data NAME=FILE.npy --scheme SCHEME [...]
 // (SPEC 7): trains the model with a distributed scheme.
 absl::Status Train(const Args& args, std::ostream& out);
+// rill fit ALGORITHM --data FILE.npy [...]: an exact algorithm (k-means,
+// logistic regression by Newton, linear regression, Gaussian naive Bayes,
+// PCA) in the statistical-query form of Chu et al.: sums over each
+// worker's shard, added on the driver's task.
+absl::Status Fit(const Args& args, std::ostream& out);
 
 }  // namespace rill::tools
 

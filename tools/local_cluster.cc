@@ -85,45 +85,73 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv) {
   return pid;
 }
 
-}  // namespace
+enum class Probe { kAccepted, kRefused, kNoAnswer };
 
-bool Listening(const std::string& address, int timeout_ms) {
+// One TCP connection attempt to "host:port".
+Probe Connect(const std::string& address, int timeout_ms) {
   const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
+  if (colon == std::string::npos) return Probe::kRefused;
   addrinfo hints{}, *found = nullptr;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   if (getaddrinfo(address.substr(0, colon).c_str(),
                   address.substr(colon + 1).c_str(), &hints, &found) != 0) {
-    return false;
+    return Probe::kRefused;
   }
-  bool ok = false;
-  for (addrinfo* a = found; a != nullptr && !ok; a = a->ai_next) {
+  Probe result = Probe::kRefused;
+  for (addrinfo* a = found; a != nullptr && result != Probe::kAccepted;
+       a = a->ai_next) {
     const int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) continue;
+    int err = 0;
     if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
-      ok = true;
+      result = Probe::kAccepted;
     } else if (errno == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
-      int err = 0;
       socklen_t len = sizeof(err);
-      ok = poll(&p, 1, timeout_ms) == 1 &&
-           getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+      if (poll(&p, 1, timeout_ms) != 1) {
+        result = Probe::kNoAnswer;
+      } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+                 err == 0) {
+        result = Probe::kAccepted;
+      } else if (err != ECONNREFUSED) {
+        result = Probe::kNoAnswer;
+      }
+    } else if (errno != ECONNREFUSED) {
+      result = Probe::kNoAnswer;
     }
     close(fd);
   }
   freeaddrinfo(found);
-  return ok;
+  return result;
+}
+
+}  // namespace
+
+bool Listening(const std::string& address, int timeout_ms) {
+  return Connect(address, timeout_ms) == Probe::kAccepted;
 }
 
 bool Gone(const std::string& address, int within_ms) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(within_ms);
   do {
-    if (!Listening(address, 500)) return true;
+    // Only a refusal: a task too busy to answer in time is not dead.
+    if (Connect(address, 500) == Probe::kRefused) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   } while (std::chrono::steady_clock::now() < deadline);
   return false;
+}
+
+std::vector<bool> GoneEach(const std::vector<std::string>& addresses,
+                           int within_ms) {
+  std::vector<char> gone(addresses.size(), 0);
+  std::vector<std::thread> probes;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    probes.emplace_back([&, i] { gone[i] = Gone(addresses[i], within_ms); });
+  }
+  for (std::thread& t : probes) t.join();
+  return std::vector<bool>(gone.begin(), gone.end());
 }
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(

@@ -54,10 +54,17 @@ class LocalCluster {
 // timeout_ms.
 bool Listening(const std::string& address, int timeout_ms);
 // Whether a task at `address` is gone: a connection refused at any of a
-// few tries over `within_ms`. (A process being killed closes its
+// few tries over `within_ms` (a connection that is not answered in time is
+// a busy task, not a dead one). (A process being killed closes its
 // connections before its listening socket: one probe right after a call to
 // it failed can still connect.)
 bool Gone(const std::string& address, int within_ms);
+// The time a killed task may take to close its listening socket on a
+// loaded machine: how long a failed step's tasks are probed.
+inline constexpr int kGoneWithinMs = 2000;
+// Gone for each address, probed at once.
+std::vector<bool> GoneEach(const std::vector<std::string>& addresses,
+                           int within_ms = kGoneWithinMs);
 
 }  // namespace rill::tools
 

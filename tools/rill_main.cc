@@ -51,7 +51,16 @@ constexpr char kUsage[] =
     "                     --metric NODE, --fusion-mb M, --seed N, --format "
     "text|json,\n"
     "                     --checkpoint-dir DIR (after every epoch), "
-    "--resume\n"
+    "--resume,\n"
+    "                     --logdir DIR (TensorBoard scalars per step)\n"
+    "  fit ALGORITHM ...  an exact algorithm, map-reduced over the workers\n"
+    "                     (Chu et al.): kmeans|logreg|linreg|naive-bayes|pca,\n"
+    "                     --data FILE.npy, --labels FILE.npy, --eval "
+    "FILE.npy,\n"
+    "                     --eval-labels FILE.npy, --local-cluster worker=W |\n"
+    "                     --cluster JSON, --k K, --components C, --l2 X,\n"
+    "                     --iterations N, --tolerance T, --seed N,\n"
+    "                     --format text|json\n"
     "\n"
     "GRAPH is a TensorFlow GraphDef, binary .pb or text .pbtxt.\n";
 
@@ -72,6 +81,7 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   if (command == "run") return Run(args, std::cout);
   if (command == "server") return Server(args, std::cout);
   if (command == "train") return Train(args, std::cout);
+  if (command == "fit") return Fit(args, std::cout);
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown command '", command, "'; run 'rill help' for the list"));
 }

@@ -292,6 +292,7 @@ absl::StatusOr<Tensor> ReadNpy(const std::string& path, DataType dtype) {
   }
   if (type == nullptr)
     return bad(absl::StrCat("unsupported dtype in ", header));
+  if (dtype == DT_INVALID) dtype = type->dtype;
   if (type->dtype != dtype) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", path, "' holds ", NumpyName(type->dtype), " but ",

@@ -18,7 +18,7 @@ namespace rill::tools {
 absl::StatusOr<Tensor> ParseJsonTensor(absl::string_view text, DataType dtype);
 
 // Reads a NumPy .npy file (format 1.x/2.x, C order; float32/64, int8/16/32/64,
-// uint8, bool). Its dtype must be `dtype`.
+// uint8, bool). Its dtype must be `dtype` (any, for DT_INVALID).
 absl::StatusOr<Tensor> ReadNpy(const std::string& path, DataType dtype);
 // Writes a tensor as .npy (for tests and tools).
 absl::Status WriteNpy(const Tensor& t, const std::string& path);

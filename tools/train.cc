@@ -56,11 +56,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool UsesParameterServers(const std::string& scheme) {
-  return scheme != "allreduce" && scheme != "local-sgd" && scheme != "average";
+  return scheme != "allreduce" && scheme != "local-sgd" &&
+         scheme != "average" && scheme != "model-parallel";
 }
 
-constexpr const char* kSchemes[] = {"sync-ps",   "async-ps",  "ssp",
-                                    "allreduce", "local-sgd", "average"};
+constexpr const char* kSchemes[] = {"sync-ps",       "async-ps",  "ssp",
+                                    "allreduce",     "local-sgd", "average",
+                                    "model-parallel"};
 
 absl::Status ParseNamedFile(
     absl::string_view flag, const std::string& value,
@@ -71,24 +73,6 @@ absl::Status ParseNamedFile(
                      absl::StrCat("expected NAME=FILE.npy, got '", value, "'"));
   }
   out->emplace_back(value.substr(0, eq), value.substr(eq + 1));
-  return absl::OkStatus();
-}
-
-template <typename T>
-absl::Status ParseNumber(absl::string_view flag, const std::string& value,
-                         T min, T* out) {
-  T v;
-  bool ok;
-  if constexpr (std::is_floating_point_v<T>) {
-    ok = absl::SimpleAtod(value, &v) && std::isfinite(v);
-  } else {
-    ok = absl::SimpleAtoi(value, &v);
-  }
-  if (!ok || v < min) {
-    return FlagError(flag, absl::StrCat("expected a number of at least ", min,
-                                        ", got '", value, "'"));
-  }
-  *out = v;
   return absl::OkStatus();
 }
 
@@ -128,23 +112,7 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     } else if (name == "--cluster") {
       f.cluster_json = value;
     } else if (name == "--local-cluster") {
-      for (absl::string_view part : absl::StrSplit(value, ',')) {
-        std::pair<std::string, std::string> kv =
-            absl::StrSplit(part, absl::MaxSplits('=', 1));
-        int n = -1;
-        if ((kv.first != "ps" && kv.first != "worker") ||
-            !absl::SimpleAtoi(kv.second, &n) || n < 0 || n > 64) {
-          return FlagError(name, absl::StrCat("expected ps=P,worker=W (W from "
-                                              "1 to 64), got '",
-                                              value, "'"));
-        }
-        f.local_cluster[kv.first] = n;
-      }
-      if (!f.local_cluster.contains("worker") ||
-          f.local_cluster.at("worker") < 1) {
-        return FlagError(name, absl::StrCat("needs worker=W with W >= 1, got '",
-                                            value, "'"));
-      }
+      ASSIGN_OR_RETURN(f.local_cluster, ParseLocalCluster(name, value));
     } else if (name == "--optimizer") {
       if (value != "sgd" && value != "momentum" && value != "adam" &&
           value != "adagrad") {
@@ -167,11 +135,7 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     } else if (name == "--seed") {
       RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 0, &f.seed));
     } else if (name == "--format") {
-      if (value != "text" && value != "json") {
-        return FlagError(
-            name, absl::StrCat("expected text or json, got '", value, "'"));
-      }
-      f.json = value == "json";
+      RETURN_IF_ERROR(ParseFormat(name, value, &f.json));
     } else if (name == "--n-fetch") {
       RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 1, &f.n_fetch));
       f.other_scheme_flags.push_back(name);
@@ -188,11 +152,15 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     } else if (name == "--checkpoint-dir") {
       if (value.empty()) return FlagError(name, "needs a directory");
       f.checkpoint_dir = value;
+    } else if (name == "--micro-batches") {
+      RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 1, &f.micro_batches));
+      f.other_scheme_flags.push_back(name);
     } else if (name == "--tau") {
       RETURN_IF_ERROR(ParseNumber<int64_t>(name, value, 1, &f.tau));
       f.other_scheme_flags.push_back(name);
     } else if (name == "--logdir") {
-      f.other_scheme_flags.push_back(name);
+      if (value.empty()) return FlagError(name, "needs a directory");
+      f.logdir = value;
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag '", name, "'; run 'rill help'"));
@@ -214,11 +182,9 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
   }
   // Each scheme's own flags; the rest do not apply to it.
   const std::map<std::string, std::string> owner = {
-      {"--n-fetch", "async-ps"},
-      {"--n-push", "async-ps"},
-      {"--staleness", "ssp"},
-      {"--replicas-to-aggregate", "sync-ps"},
-      {"--tau", "local-sgd"}};
+      {"--n-fetch", "async-ps"}, {"--n-push", "async-ps"},
+      {"--staleness", "ssp"},    {"--replicas-to-aggregate", "sync-ps"},
+      {"--tau", "local-sgd"},    {"--micro-batches", "model-parallel"}};
   for (const std::string& flag : f.other_scheme_flags) {
     auto it = owner.find(flag);
     if (it == owner.end()) {
@@ -413,7 +379,8 @@ class Trainer {
  public:
   Trainer(TrainFlags f, ::tensorflow::GraphDef model_def,
           std::unique_ptr<Graph> model, std::string loss_node, int loss_index,
-          Dataset data, Dataset eval, Cluster cluster, std::ostream& out)
+          Dataset data, Dataset eval, Cluster cluster,
+          std::unique_ptr<EventsWriter> events, std::ostream& out)
       : f_(std::move(f)),
         model_def_(std::move(model_def)),
         model_(std::move(model)),
@@ -422,6 +389,7 @@ class Trainer {
         data_(std::move(data)),
         eval_(std::move(eval)),
         cluster_(std::move(cluster)),
+        events_(std::move(events)),
         out_(out),
         progress_(f_.json ? std::cerr : out) {}
 
@@ -450,6 +418,7 @@ class Trainer {
   int loss_index_;
   Dataset data_, eval_;
   Cluster cluster_;
+  std::unique_ptr<EventsWriter> events_;  // --logdir; null without.
   std::ostream& out_;
   std::ostream& progress_;
   Formation form_;
@@ -463,10 +432,13 @@ class Trainer {
 
 std::vector<int> Trainer::Alive(bool after_failure) const {
   std::vector<int> alive;
+  const std::vector<bool> gone =
+      after_failure && !cluster_.master.empty()
+          ? GoneEach(cluster_.workers)
+          : std::vector<bool>(cluster_.workers.size(), false);
   for (size_t t = 0; t < cluster_.workers.size(); ++t) {
     if (cluster_.master.empty() ||
-        (after_failure ? !Gone(cluster_.workers[t], 300)
-                       : Listening(cluster_.workers[t], 500))) {
+        (after_failure ? !gone[t] : Listening(cluster_.workers[t], 500))) {
       alive.push_back(static_cast<int>(t));
     }
   }
@@ -603,6 +575,9 @@ absl::Status Trainer::Train() {
         continue;
       }
       loss_sum += loss;
+      if (events_ != nullptr) {
+        RETURN_IF_ERROR(events_->Scalar("loss", step + 1, loss));
+      }
       examples += (f_.batch / static_cast<int64_t>(form_.tasks.size())) *
                   static_cast<int64_t>(form_.tasks.size());
       ++step;
@@ -626,7 +601,7 @@ absl::Status Trainer::Train() {
         EpochLine(*form_.session, ReplicaPrefix(form_.tasks[0]), f_, eval_,
                   epoch, step, loss_sum / std::max<int64_t>(1, in_epoch),
                   (examples - epoch_examples) / std::max(seconds, 1e-9),
-                  static_cast<int>(form_.tasks.size())));
+                  static_cast<int>(form_.tasks.size()), events_.get(), step));
     Log(line);
     if (form_.checkpoints != nullptr) {
       ASSIGN_OR_RETURN(std::string saved,
@@ -695,52 +670,24 @@ absl::Status Train(const Args& args, std::ostream& out) {
       }
     }
   }
-  Cluster cluster;
-  if (!f.local_cluster.empty()) {
-    std::map<std::string, int> jobs = {
-        {"chief", 1}, {"worker", f.local_cluster.at("worker")}};
-    if (f.local_cluster.contains("ps") && f.local_cluster.at("ps") > 0) {
-      jobs["ps"] = f.local_cluster.at("ps");
-    }
-    ASSIGN_OR_RETURN(cluster.local, LocalCluster::Start(jobs));
-    cluster.master = "grpc://" + cluster.local->Address("chief", 0);
-    cluster.master_task = "/job:chief/task:0";
-    for (int t = 0; t < f.local_cluster.at("worker"); ++t) {
-      cluster.workers.push_back(cluster.local->Address("worker", t));
-    }
-    for (int t = 0; jobs.contains("ps") && t < jobs.at("ps"); ++t) {
-      cluster.ps.push_back(cluster.local->Address("ps", t));
-    }
-  } else if (!f.cluster_json.empty()) {
-    absl::StatusOr<ClusterSpec> spec = ClusterSpec::FromJson(f.cluster_json);
-    if (!spec.ok()) return FlagError("--cluster", spec.status().message());
-    for (const char* job : {"worker", "ps"}) {
-      for (int t = 0;; ++t) {
-        absl::StatusOr<std::string> address = spec->Address(job, t);
-        if (!address.ok()) break;
-        (std::string(job) == "ps" ? cluster.ps : cluster.workers)
-            .push_back(*address);
-      }
-    }
-    if (cluster.workers.empty()) {
-      return FlagError("--cluster", "has no worker job (tasks 0, 1, ...)");
-    }
-    if (UsesParameterServers(f.scheme) && cluster.ps.empty()) {
-      return FlagError("--cluster",
-                       absl::StrCat("has no ps job; --scheme ", f.scheme,
-                                    " keeps the variables on ps tasks"));
-    }
-    absl::StatusOr<std::string> chief = spec->Address("chief", 0);
-    cluster.master =
-        "grpc://" + (chief.ok() ? *chief : cluster.workers.front());
-    cluster.master_task =
-        chief.ok() ? "/job:chief/task:0" : "/job:worker/task:0";
-  } else {
-    cluster.workers.push_back("");  // One replica in this process.
-  }
+  ASSIGN_OR_RETURN(
+      Cluster cluster,
+      ConnectCluster(f.local_cluster, f.cluster_json,
+                     UsesParameterServers(f.scheme)
+                         ? absl::StrCat("--scheme ", f.scheme,
+                                        " keeps the variables on ps tasks")
+                         : ""));
   const std::string loss_node_name(loss->node);
   const int loss_index = loss->index;
-  if (UsesParameterServers(f.scheme)) {
+  std::unique_ptr<EventsWriter> events;
+  if (!f.logdir.empty()) {
+    absl::StatusOr<std::unique_ptr<EventsWriter>> writer =
+        EventsWriter::Create(f.logdir);
+    if (!writer.ok()) return FlagError("--logdir", writer.status().message());
+    events = *std::move(writer);
+  }
+  const bool model_parallel = f.scheme == "model-parallel";
+  if (UsesParameterServers(f.scheme) || model_parallel) {
     TrainJob job{.flags = std::move(f),
                  .model_def = std::move(model_def),
                  .model = std::move(model),
@@ -748,12 +695,14 @@ absl::Status Train(const Args& args, std::ostream& out) {
                  .loss_index = loss_index,
                  .data = std::move(data),
                  .eval = std::move(eval),
-                 .cluster = std::move(cluster)};
-    return TrainWithParameterServers(job, out);
+                 .cluster = std::move(cluster),
+                 .events = std::move(events)};
+    return model_parallel ? TrainModelParallel(job, out)
+                          : TrainWithParameterServers(job, out);
   }
   Trainer trainer(std::move(f), std::move(model_def), std::move(model),
                   loss_node_name, loss_index, std::move(data), std::move(eval),
-                  std::move(cluster), out);
+                  std::move(cluster), std::move(events), out);
   return trainer.Train();
 }
 

@@ -10,14 +10,95 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/cc/ops.h"
 #include "core/platform/status_macros.h"
+#include "distributed/cluster.h"
 #include "tools/tensor_text.h"
 
 namespace rill::tools {
 
 absl::Status FlagError(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(flag, ": ", why));
+}
+
+absl::Status ParseFormat(absl::string_view flag, const std::string& value,
+                         bool* json) {
+  if (value != "text" && value != "json") {
+    return FlagError(flag,
+                     absl::StrCat("expected text or json, got '", value, "'"));
+  }
+  *json = value == "json";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<std::string, int>> ParseLocalCluster(
+    absl::string_view flag, const std::string& value) {
+  std::map<std::string, int> jobs;
+  for (absl::string_view part : absl::StrSplit(value, ',')) {
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(part, absl::MaxSplits('=', 1));
+    int n = -1;
+    if ((kv.first != "ps" && kv.first != "worker") ||
+        !absl::SimpleAtoi(kv.second, &n) || n < 0 || n > 64) {
+      return FlagError(flag, absl::StrCat("expected ps=P,worker=W (W from "
+                                          "1 to 64), got '",
+                                          value, "'"));
+    }
+    jobs[kv.first] = n;
+  }
+  if (!jobs.contains("worker") || jobs.at("worker") < 1) {
+    return FlagError(
+        flag, absl::StrCat("needs worker=W with W >= 1, got '", value, "'"));
+  }
+  return jobs;
+}
+
+absl::StatusOr<Cluster> ConnectCluster(const std::map<std::string, int>& local,
+                                       const std::string& cluster_json,
+                                       const std::string& needs_ps) {
+  Cluster cluster;
+  if (!local.empty()) {
+    std::map<std::string, int> jobs = {{"chief", 1},
+                                       {"worker", local.at("worker")}};
+    if (local.contains("ps") && local.at("ps") > 0) {
+      jobs["ps"] = local.at("ps");
+    }
+    ASSIGN_OR_RETURN(cluster.local, LocalCluster::Start(jobs));
+    cluster.master = "grpc://" + cluster.local->Address("chief", 0);
+    cluster.master_task = "/job:chief/task:0";
+    for (int t = 0; t < local.at("worker"); ++t) {
+      cluster.workers.push_back(cluster.local->Address("worker", t));
+    }
+    for (int t = 0; jobs.contains("ps") && t < jobs.at("ps"); ++t) {
+      cluster.ps.push_back(cluster.local->Address("ps", t));
+    }
+  } else if (!cluster_json.empty()) {
+    absl::StatusOr<ClusterSpec> spec = ClusterSpec::FromJson(cluster_json);
+    if (!spec.ok()) return FlagError("--cluster", spec.status().message());
+    for (const char* job : {"worker", "ps"}) {
+      for (int t = 0;; ++t) {
+        absl::StatusOr<std::string> address = spec->Address(job, t);
+        if (!address.ok()) break;
+        (std::string(job) == "ps" ? cluster.ps : cluster.workers)
+            .push_back(*address);
+      }
+    }
+    if (cluster.workers.empty()) {
+      return FlagError("--cluster", "has no worker job (tasks 0, 1, ...)");
+    }
+    if (!needs_ps.empty() && cluster.ps.empty()) {
+      return FlagError("--cluster", absl::StrCat("has no ps job; ", needs_ps));
+    }
+    absl::StatusOr<std::string> chief = spec->Address("chief", 0);
+    cluster.master =
+        "grpc://" + (chief.ok() ? *chief : cluster.workers.front());
+    cluster.master_task =
+        chief.ok() ? "/job:chief/task:0" : "/job:worker/task:0";
+  } else {
+    cluster.workers.push_back("");  // One replica in this process.
+  }
+  return cluster;
 }
 
 absl::StatusOr<Dataset> LoadData(
@@ -194,10 +275,10 @@ absl::StatusOr<std::vector<double>> Evaluate(
   return sums;
 }
 
-std::string JsonNumber(double v) {
+std::string JsonNumber(double v, int digits) {
   if (!std::isfinite(v)) return "null";
   std::ostringstream s;
-  s << std::setprecision(8) << v;
+  s << std::setprecision(digits) << v;
   return s.str();
 }
 
@@ -218,7 +299,9 @@ absl::StatusOr<std::string> EpochLine(SessionInterface& session,
                                       const std::string& replica,
                                       const TrainFlags& f, const Dataset& eval,
                                       int64_t epoch, int64_t step, double loss,
-                                      double examples_per_second, int workers) {
+                                      double examples_per_second, int workers,
+                                      EventsWriter* events,
+                                      int64_t events_step) {
   std::string line = absl::StrCat("epoch ", epoch, "  step ", step, "  loss ",
                                   JsonNumber(loss));
   if (!f.metrics.empty()) {
@@ -226,7 +309,15 @@ absl::StatusOr<std::string> EpochLine(SessionInterface& session,
                      Evaluate(session, replica, eval, f.metrics, f.batch));
     for (size_t i = 0; i < values.size(); ++i) {
       absl::StrAppend(&line, "  ", f.metrics[i], " ", JsonNumber(values[i]));
+      if (events != nullptr) {
+        RETURN_IF_ERROR(events->Scalar(f.metrics[i], events_step, values[i]));
+      }
     }
+  }
+  if (events != nullptr) {
+    RETURN_IF_ERROR(events->Scalar("examples_per_second", events_step,
+                                   examples_per_second));
+    RETURN_IF_ERROR(events->Flush());
   }
   absl::StrAppend(&line, "  ", static_cast<int64_t>(examples_per_second),
                   " examples/s  (", workers, " workers)");

@@ -5,6 +5,7 @@
 #ifndef RILL_TOOLS_TRAIN_COMMON_H_
 #define RILL_TOOLS_TRAIN_COMMON_H_
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -15,12 +16,15 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/cc/output.h"
 #include "core/cc/scope.h"
 #include "core/graph/graph.h"
 #include "core/protos/graph.pb.h"
 #include "runtime/session/session.h"
+#include "runtime/training/events_writer.h"
 #include "runtime/training/optimizer.h"
 #include "runtime/training/saver.h"
 #include "tools/local_cluster.h"
@@ -44,16 +48,45 @@ struct TrainFlags {
   int64_t n_fetch = 1, n_push = 1;
   int64_t staleness = 3;
   int64_t replicas_to_aggregate = 0;  // 0: every worker.
-  int64_t tau = 10;  // local-sgd: local steps between model averages.
+  int64_t tau = 10;           // local-sgd: local steps between model averages.
+  int64_t micro_batches = 4;  // model-parallel: parts of a batch.
   int64_t seed = 0;
   bool json = false;
   std::string checkpoint_dir;  // Absolute; "" without --checkpoint-dir.
+  std::string logdir;          // "" without --logdir.
   bool resume = false;
   // Flags given that the chosen scheme does not take.
   std::vector<std::string> other_scheme_flags;
 };
 
 absl::Status FlagError(absl::string_view flag, absl::string_view why);
+
+// A flag's number, at least `min`.
+template <typename T>
+absl::Status ParseNumber(absl::string_view flag, const std::string& value,
+                         T min, T* out) {
+  T v;
+  bool ok;
+  if constexpr (std::is_floating_point_v<T>) {
+    ok = absl::SimpleAtod(value, &v) && std::isfinite(v);
+  } else {
+    ok = absl::SimpleAtoi(value, &v);
+  }
+  if (!ok || v < min) {
+    return FlagError(flag, absl::StrCat("expected a number of at least ", min,
+                                        ", got '", value, "'"));
+  }
+  *out = v;
+  return absl::OkStatus();
+}
+
+// --format text|json: whether it is json.
+absl::Status ParseFormat(absl::string_view flag, const std::string& value,
+                         bool* json);
+
+// "ps=P,worker=W" (W at least 1): job -> tasks.
+absl::StatusOr<std::map<std::string, int>> ParseLocalCluster(
+    absl::string_view flag, const std::string& value);
 
 // One column per bound placeholder, all with the same number of rows.
 struct Dataset {
@@ -83,6 +116,15 @@ struct Cluster {
   std::vector<std::string> workers;  // Address of each worker task.
   std::vector<std::string> ps;       // Address of each ps task.
 };
+
+// --local-cluster (`local`, job -> tasks: a chief as the master, the
+// workers and the ps tasks started here), --cluster (`cluster_json`: the
+// running servers; the chief, or worker 0, is the master), or neither (one
+// worker, in this process, no master). `needs_ps`, when not empty, says why
+// --cluster must have a ps job.
+absl::StatusOr<Cluster> ConnectCluster(const std::map<std::string, int>& local,
+                                       const std::string& cluster_json,
+                                       const std::string& needs_ps);
 
 // "replica_<task>": the scope of worker task's copy of the model.
 std::string ReplicaPrefix(int task);
@@ -121,14 +163,19 @@ double ScalarValue(const Tensor& t);
 
 // The progress line of an epoch: "epoch E  step S  loss L", each --metric
 // on the eval data as `replica` computes it, then "N examples/s  (W
-// workers)".
+// workers)". With `events` (--logdir), the metrics and examples/s go to
+// the event file too, at `events_step` (the parameters' updates so far),
+// and the file is flushed.
 absl::StatusOr<std::string> EpochLine(SessionInterface& session,
                                       const std::string& replica,
                                       const TrainFlags& f, const Dataset& eval,
                                       int64_t epoch, int64_t step, double loss,
-                                      double examples_per_second, int workers);
+                                      double examples_per_second, int workers,
+                                      EventsWriter* events,
+                                      int64_t events_step);
 
-std::string JsonNumber(double v);
+// `digits` significant digits; null for NaN and infinities.
+std::string JsonNumber(double v, int digits = 8);
 std::string JsonString(const std::string& s);
 
 // What a run reports at its end (SPEC 7's JSON object, or a text line).
@@ -156,6 +203,7 @@ struct TrainJob {
   int loss_index = 0;
   Dataset data, eval;
   Cluster cluster;
+  std::unique_ptr<EventsWriter> events;  // --logdir; null without.
 };
 
 // --checkpoint-dir and --resume: after every epoch the parameters (under
@@ -190,6 +238,8 @@ class TrainCheckpoints {
 
 // sync-ps, async-ps and ssp (tools/train_ps.cc).
 absl::Status TrainWithParameterServers(TrainJob& job, std::ostream& out);
+// model-parallel (tools/train_mp.cc).
+absl::Status TrainModelParallel(TrainJob& job, std::ostream& out);
 
 }  // namespace rill::tools
 

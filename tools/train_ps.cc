@@ -227,6 +227,13 @@ class PsTrainer {
     auto& [sum, count] = epoch_loss_[step / steps_per_epoch_];
     sum += loss;
     ++count;
+    // The event file's step counts updates of the parameters, as
+    // TensorFlow's global step: a sync step is one, an asynchronous one
+    // each worker's.
+    ++updates_;
+    if (job_.events != nullptr) {
+      (void)job_.events->Scalar("loss", updates_, loss);
+    }
   }
   // Examples in a step: every worker's rows in a sync step, a worker's own
   // in an asynchronous one.
@@ -273,6 +280,7 @@ class PsTrainer {
   std::map<int64_t, std::pair<double, int64_t>> epoch_loss_
       ABSL_GUARDED_BY(mu_);
   int64_t bytes_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t updates_ ABSL_GUARDED_BY(mu_) = 0;
   // sync-ps with backups: the step being aggregated, who arrived in it.
   int64_t sync_step_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int> arrived_ ABSL_GUARDED_BY(mu_);
@@ -610,7 +618,7 @@ std::vector<std::pair<std::string, Tensor>> PsTrainer::RowsFeed(int t,
 }
 
 void PsTrainer::Lost(int t, const absl::Status& why) {
-  const bool listening = !Gone(job_.cluster.workers[t], 300);
+  const bool listening = !Gone(job_.cluster.workers[t], kGoneWithinMs);
   absl::MutexLock lock(&mu_);
   alive_[t] = false;
   if (listening || (f_.scheme == "sync-ps" && !Backups())) {
@@ -766,18 +774,20 @@ absl::Status PsTrainer::ReportEpoch(int64_t epoch, double seconds) {
   double loss = 0;
   int64_t count = 0;
   int left = 0;
+  int64_t updates = 0;
   {
     absl::MutexLock lock(&mu_);
+    updates = updates_;
     std::tie(loss, count) = epoch_loss_[epoch];
     left = static_cast<int>(std::count(alive_.begin(), alive_.end(), true));
   }
   RETURN_IF_ERROR(session_->Run({}, {}, {eval_fetch_}).status());
-  ASSIGN_OR_RETURN(
-      std::string line,
-      EpochLine(*session_, kEval, f_, job_.eval, epoch + 1,
-                std::min(total_, (epoch + 1) * steps_per_epoch_),
-                loss / std::max<int64_t>(1, count),
-                count * RowsPerStep() / std::max(seconds, 1e-9), left));
+  ASSIGN_OR_RETURN(std::string line,
+                   EpochLine(*session_, kEval, f_, job_.eval, epoch + 1,
+                             std::min(total_, (epoch + 1) * steps_per_epoch_),
+                             loss / std::max<int64_t>(1, count),
+                             count * RowsPerStep() / std::max(seconds, 1e-9),
+                             left, job_.events.get(), updates));
   Log(line);
   return absl::OkStatus();
 }
@@ -806,8 +816,9 @@ absl::StatusOr<int64_t> PsTrainer::LoadParameters(bool from_checkpoint) {
 }
 
 int PsTrainer::DeadPs() const {
-  for (size_t p = 0; p < job_.cluster.ps.size(); ++p) {
-    if (Gone(job_.cluster.ps[p], 300)) return static_cast<int>(p);
+  const std::vector<bool> gone = GoneEach(job_.cluster.ps);
+  for (size_t p = 0; p < gone.size(); ++p) {
+    if (gone[p]) return static_cast<int>(p);
   }
   return -1;
 }
@@ -858,6 +869,7 @@ absl::Status PsTrainer::RunEpochs(int64_t first_epoch) {
     failed_ = absl::OkStatus();
     std::fill(done_.begin(), done_.end(), first_step_);
     sync_step_ = first_step_;
+    updates_ = first_step_ * (f_.scheme == "sync-ps" ? 1 : workers_);
     arrived_.clear();
     arrived_loss_.clear();
     epoch_loss_.erase(epoch_loss_.lower_bound(first_epoch), epoch_loss_.end());

@@ -294,13 +294,42 @@ class GlooCollectiveExecutor::Member {
   // A waiting work's step was cancelled: sweep it, and break off the group
   // if this member is in an exchange (which might wait forever for peers
   // whose steps were cancelled too); the group forms anew next time.
+  //
+  // In the exchange of offers no work's buffers are in use: the cancelled
+  // works end here and now, and the round is abandoned whatever the
+  // exchange does (a Gloo transfer to a peer that died can stay blocked
+  // until its timeout even with the connections closed). A work being
+  // transferred ends when the transfer does.
   void Interrupt() {
-    absl::MutexLock lock(&mu_);
-    const bool cancelled = AnyCancelledLocked() ||
-                           (in_flight_ != nullptr && in_flight_->cancelled());
-    if (cancelled && busy_ && context_ != nullptr) {
-      context_->closeConnections();
+    std::vector<Work> swept;
+    {
+      absl::MutexLock lock(&mu_);
+      const bool cancelled = AnyCancelledLocked() ||
+                             (in_flight_ != nullptr && in_flight_->cancelled());
+      if (!cancelled || !busy_) return;
+      if (context_ != nullptr) context_->closeConnections();
+      if (in_flight_ != nullptr) return;
+      abandon_round_ = true;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        for (auto w = it->second.begin(); w != it->second.end();) {
+          if (IsCancelled(*w)) {
+            swept.push_back(std::move(*w));
+            w = it->second.erase(w);
+          } else {
+            ++w;
+          }
+        }
+        it = it->second.empty() ? pending_.erase(it) : std::next(it);
+      }
     }
+    if (swept.empty()) return;
+    // Not on this thread: it runs the step's cancellation callbacks, and a
+    // work's callback ends its kernel, which unregisters from them.
+    std::vector<absl::Status> why;
+    for (const Work& w : swept) why.push_back(w.request.cancellation->status());
+    std::thread([swept = std::move(swept), why = std::move(why)]() mutable {
+      for (size_t i = 0; i < swept.size(); ++i) swept[i].Done(why[i]);
+    }).detach();
   }
 
   void Add(CollectiveRequest request, DoneCallback done) {
@@ -419,7 +448,12 @@ class GlooCollectiveExecutor::Member {
       {
         absl::MutexLock lock(&mu_);
         if (pending_.empty()) continue;  // All cancelled or expired.
+        // A cancellation that came since FailExpired found this member not
+        // busy (Interrupt closed nothing): sweep it first, or the round
+        // would wait for peers whose steps were cancelled too.
+        if (AnyCancelledLocked()) continue;
         busy_ = true;
+        abandon_round_ = false;
       }
       Round();
       absl::MutexLock lock(&mu_);
@@ -580,6 +614,19 @@ class GlooCollectiveExecutor::Member {
     } catch (const std::exception& e) {
       Broken(GlooError(e, absl::StrCat("collective group ", group_key_, " (",
                                        Culprits(e), ")")));
+      return;
+    }
+    bool abandoned = false;
+    {
+      absl::MutexLock lock(&mu_);
+      abandoned = abandon_round_;
+    }
+    if (abandoned) {
+      // Interrupt ended the cancelled works during the exchange: the
+      // exchange no longer says what this member has; the group forms anew
+      // for what is left.
+      Broken(absl::CancelledError(absl::StrCat("collective group ", group_key_,
+                                               ": a step was cancelled")));
       return;
     }
     std::vector<Offer> all(kMaxOffers * size);
@@ -948,6 +995,8 @@ class GlooCollectiveExecutor::Member {
   // In a round (exchanging offers or transferring), and the cancellation of
   // the work being transferred.
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  // Interrupt ended works during the exchange of offers.
+  bool abandon_round_ ABSL_GUARDED_BY(mu_) = false;
   const StepCancellation* in_flight_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::map<int64_t, std::deque<Work>> pending_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;

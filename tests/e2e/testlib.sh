@@ -49,6 +49,21 @@ at_least() {
   python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)" "$1" "$2"
 }
 
+# train_json NAME ARGS...: "${TRAIN[@]}" ARGS --format json, the JSON in
+# $TMP/NAME.json and the progress in $TMP/NAME.err; a failure is counted.
+train_json() {
+  local name=$1
+  shift
+  "${TRAIN[@]}" "$@" --format json >"$TMP/$name.json" 2>"$TMP/$name.err" ||
+    fail "$name: $(tail -3 "$TMP/$name.err")"
+}
+# final_loss NAME: the final loss of the run train_json NAME made.
+final_loss() { json_field "$TMP/$1.json" 'd["final"]["loss"]'; }
+# close_to A B TOLERANCE: |A - B| <= TOLERANCE * max(1, |B|).
+close_to() {
+  python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t*max(1,abs(b)) else 1)" "$@"
+}
+
 finish() {
   if [ "$failures" -gt 0 ]; then
     echo "$1: $failures check(s) failed" >&2
