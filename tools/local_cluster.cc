@@ -126,6 +126,18 @@ Probe Connect(const std::string& address, int timeout_ms) {
   return result;
 }
 
+// Waits for a child to exit; past `deadline` it is killed.
+void Reap(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+  while (waitpid(pid, nullptr, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 }  // namespace
 
 bool Listening(const std::string& address, int timeout_ms) {
@@ -237,7 +249,14 @@ absl::Status LocalCluster::Restart(const std::string& job, int task) {
   }
   auto it = pids_.find({job, task});
   if (it != pids_.end()) {
-    if (waitpid(it->second, nullptr, WNOHANG) == 0) return absl::OkStatus();
+    // A process killed a moment ago may still be tearing down (its
+    // listening socket already closed): not yet reaped is not running. A
+    // process that lives on without listening is ended here.
+    const pid_t old = it->second;
+    if (waitpid(old, nullptr, WNOHANG) == 0 && Listening(address, 200)) {
+      return absl::OkStatus();
+    }
+    Reap(old, std::chrono::steady_clock::now() + std::chrono::seconds(5));
     pids_.erase(it);
   }
   ASSIGN_OR_RETURN(pid_t pid,
@@ -260,16 +279,7 @@ LocalCluster::~LocalCluster() {
   for (const auto& [task, pid] : pids_) kill(pid, SIGTERM);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (const auto& [task, pid] : pids_) {
-    while (waitpid(pid, nullptr, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  for (const auto& [task, pid] : pids_) Reap(pid, deadline);
 }
 
 }  // namespace rill::tools

@@ -35,8 +35,9 @@ class LocalCluster {
   // "127.0.0.1:PORT" of a task; empty when there is none.
   std::string Address(const std::string& job, int task) const;
   // Starts a task's server again on its address when its process has
-  // exited, and waits (up to 60 s) until it listens. OK when it still
-  // runs; UNAVAILABLE when it cannot be started.
+  // exited or no longer listens (one that lingers is killed), and waits (up
+  // to 60 s) until it listens. OK when it still runs and listens;
+  // UNAVAILABLE when it cannot be started.
   absl::Status Restart(const std::string& job, int task);
 
  private:
