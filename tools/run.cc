@@ -222,8 +222,8 @@ absl::Status Run(const Args& args, std::ostream& out) {
   if (f.json) {
     std::vector<std::string> entries;
     for (size_t i = 0; i < last.size(); ++i) {
-      entries.push_back(absl::StrCat("\"", absl::CEscape(f.fetches[i]),
-                                     "\": ", TensorToJson(last[i])));
+      entries.push_back(
+          absl::StrCat(JsonString(f.fetches[i]), ": ", TensorToJson(last[i])));
     }
     out << "{\"fetches\": {" << absl::StrJoin(entries, ", ") << "}}\n";
   } else {

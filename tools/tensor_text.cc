@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -182,7 +183,7 @@ void AppendValue(std::string* out, T v) {
       absl::StrAppend(out, v);
     }
   } else if constexpr (std::is_same_v<T, std::string>) {
-    absl::StrAppend(out, "\"", absl::CHexEscape(v), "\"");
+    absl::StrAppend(out, JsonString(v));
   } else if constexpr (std::is_integral_v<T>) {
     absl::StrAppend(out, static_cast<int64_t>(v));
   } else {
@@ -366,6 +367,54 @@ std::string TensorToJson(const Tensor& t) {
 std::string TensorToText(const Tensor& t) {
   return absl::StrCat(NumpyName(t.dtype()), " ", t.shape().DebugString(), " [",
                       Values(t), "]");
+}
+
+namespace {
+
+// Length of the UTF-8 sequence at s[i], or 0 when it is not valid UTF-8.
+size_t Utf8Length(absl::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n = c < 0x80           ? 1
+             : (c >> 5) == 0x6  ? 2
+             : (c >> 4) == 0xe  ? 3
+             : (c >> 3) == 0x1e ? 4
+                                : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  }
+  return n;
+}
+
+bool IsUtf8(absl::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8Length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string JsonString(absl::string_view s) {
+  const bool utf8 = IsUtf8(s);
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || (c >= 0x80 && !utf8)) {
+      absl::StrAppendFormat(&out, "\\u%04x", c);
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace rill::tools

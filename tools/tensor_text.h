@@ -28,6 +28,12 @@ std::string TensorToJson(const Tensor& t);
 // "float32 [2,2] [1, 2, 3, 4]"
 std::string TensorToText(const Tensor& t);
 
+// A JSON string literal of `s`, quotes included: valid UTF-8 is kept as
+// it is (quotes, backslashes and control characters escaped); bytes that
+// are not UTF-8 are written one per code point, \u0000 to \u00ff (so that
+// Python's text.encode("latin-1") gives them back).
+std::string JsonString(absl::string_view s);
+
 }  // namespace rill::tools
 
 #endif  // RILL_TOOLS_TENSOR_TEXT_H_

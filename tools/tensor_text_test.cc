@@ -67,5 +67,19 @@ TEST(TensorJsonTest, Format) {
   EXPECT_EQ(TensorToText(Tensor::FromVector<int64_t>({7})), "int64 [1] [7]");
 }
 
+TEST(TensorTextTest, JsonStringsAreValidJson) {
+  EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(JsonString("line\nnext\t\x01"), "\"line\\nnext\\u0009\\u0001\"");
+  // UTF-8 stays; other bytes become one code point each.
+  EXPECT_EQ(JsonString("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(JsonString(std::string("\x00\xff\x15", 3)),
+            "\"\\u0000\\u00ff\\u0015\"");
+  Tensor t = *Tensor::Create(DT_STRING, TensorShape({2}));
+  t.flat<std::string>()[0] = "x";
+  t.flat<std::string>()[1] = std::string("\n\x80", 2);
+  EXPECT_NE(TensorToJson(t).find("[\"x\", \"\\n\\u0080\"]"), std::string::npos)
+      << TensorToJson(t);
+}
+
 }  // namespace
 }  // namespace rill::tools

@@ -282,15 +282,6 @@ std::string JsonNumber(double v, int digits) {
   return s.str();
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 double ScalarValue(const Tensor& t) {
   return t.dtype() == DT_DOUBLE ? t.flat<double>()[0] : t.flat<float>()[0];
 }

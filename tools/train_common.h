@@ -28,6 +28,7 @@
 #include "runtime/training/optimizer.h"
 #include "runtime/training/saver.h"
 #include "tools/local_cluster.h"
+#include "tools/tensor_text.h"  // JsonString
 
 namespace rill::tools {
 
@@ -176,7 +177,6 @@ absl::StatusOr<std::string> EpochLine(SessionInterface& session,
 
 // `digits` significant digits; null for NaN and infinities.
 std::string JsonNumber(double v, int digits = 8);
-std::string JsonString(const std::string& s);
 
 // What a run reports at its end (SPEC 7's JSON object, or a text line).
 struct TrainResult {
