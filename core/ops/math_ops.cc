@@ -301,6 +301,24 @@ RILL_REGISTER_OP("LogicalOr")
     .SetIsCommutative()
     .SetShapeFn(BroadcastBinaryOp);
 
+RILL_REGISTER_OP("IsFinite")
+    .Input("x: T")
+    .Output("y: bool")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(UnchangedShape);
+
+RILL_REGISTER_OP("IsInf")
+    .Input("x: T")
+    .Output("y: bool")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(UnchangedShape);
+
+RILL_REGISTER_OP("IsNan")
+    .Input("x: T")
+    .Output("y: bool")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(UnchangedShape);
+
 RILL_REGISTER_OP("LogicalNot")
     .Input("x: bool")
     .Output("y: bool")

@@ -51,6 +51,43 @@ absl::Status BiasAddGradShape(InferenceContext* c) {
   return absl::OkStatus();
 }
 
+// FusedBatchNorm: y has x's shape; the statistics have one value per
+// channel of x (its last dimension for NHWC/NDHWC, the second for
+// NCHW/NCDHW).
+absl::StatusOr<int64_t> BatchNormChannels(InferenceContext* c, int x_input) {
+  std::string format;
+  RETURN_IF_ERROR(c->GetAttr("data_format", &format));
+  const int rank = format.size() == 5 ? 5 : 4;
+  ASSIGN_OR_RETURN(PartialTensorShape x, c->WithRank(x_input, rank));
+  ASSIGN_OR_RETURN(PartialTensorShape scale, c->WithRank(x_input + 1, 1));
+  int64_t channels = -1;
+  if (!x.unknown_rank()) channels = x.dim_size(format[1] == 'C' ? 1 : rank - 1);
+  const int64_t s = scale.unknown_rank() ? -1 : scale.dim_size(0);
+  if (channels >= 0 && s >= 0 && channels != s) {
+    return c->Error(absl::StrCat("scale of size ", s, " does not match the ",
+                                 channels, " channels of ", x.DebugString()));
+  }
+  return channels >= 0 ? channels : s;
+}
+
+absl::Status FusedBatchNormShape(InferenceContext* c) {
+  ASSIGN_OR_RETURN(int64_t channels, BatchNormChannels(c, 0));
+  c->set_output(0, c->input(0));
+  for (int i = 1; i < 5; ++i) c->set_output(i, PartialTensorShape({channels}));
+  c->set_output(5, PartialTensorShape());  // Unknown: the device's own.
+  return absl::OkStatus();
+}
+
+absl::Status FusedBatchNormGradShape(InferenceContext* c) {
+  ASSIGN_OR_RETURN(int64_t channels, BatchNormChannels(c, 1));
+  c->set_output(0, c->input(1));
+  c->set_output(1, PartialTensorShape({channels}));
+  c->set_output(2, PartialTensorShape({channels}));
+  c->set_output(3, PartialTensorShape({0}));
+  c->set_output(4, PartialTensorShape({0}));
+  return absl::OkStatus();
+}
+
 absl::Status SoftmaxShape(InferenceContext* c) {
   RETURN_IF_ERROR(c->WithRankAtLeast(0, 1));
   return UnchangedShape(c);
@@ -279,6 +316,19 @@ RILL_REGISTER_OP("EluGrad")
     .Attr(absl::StrCat("T: ", type_sets::kFloat))
     .SetShapeFn(shape_fns::MergeAllInputs);
 
+RILL_REGISTER_OP("Selu")
+    .Input("features: T")
+    .Output("activations: T")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(UnchangedShape);
+
+RILL_REGISTER_OP("SeluGrad")
+    .Input("gradients: T")
+    .Input("outputs: T")
+    .Output("backprops: T")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .SetShapeFn(shape_fns::MergeAllInputs);
+
 RILL_REGISTER_OP("Softmax")
     .Input("logits: T")
     .Output("softmax: T")
@@ -416,6 +466,47 @@ RILL_REGISTER_OP("AvgPool")
     .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")
     .Attr(absl::StrCat("T: ", type_sets::kFloat))
     .SetShapeFn(PoolShape);
+
+// Batch normalization in one op (tf.compat.v1.layers.batch_normalization
+// and Keras' BatchNormalization on 4-D and 5-D inputs).
+RILL_REGISTER_OP("FusedBatchNormV3")
+    .Input("x: T")
+    .Input("scale: U")
+    .Input("offset: U")
+    .Input("mean: U")
+    .Input("variance: U")
+    .Output("y: T")
+    .Output("batch_mean: U")
+    .Output("batch_variance: U")
+    .Output("reserve_space_1: U")
+    .Output("reserve_space_2: U")
+    .Output("reserve_space_3: U")
+    .Attr("T: {half, bfloat16, float}")
+    .Attr("U: {bfloat16, float}")
+    .Attr("epsilon: float = 0.0001")
+    .Attr("exponential_avg_factor: float = 1")
+    .Attr("data_format: {'NHWC', 'NCHW', 'NDHWC', 'NCDHW'} = 'NHWC'")
+    .Attr("is_training: bool = true")
+    .SetShapeFn(FusedBatchNormShape);
+
+RILL_REGISTER_OP("FusedBatchNormGradV3")
+    .Input("y_backprop: T")
+    .Input("x: T")
+    .Input("scale: float")
+    .Input("reserve_space_1: U")
+    .Input("reserve_space_2: U")
+    .Input("reserve_space_3: U")
+    .Output("x_backprop: T")
+    .Output("scale_backprop: U")
+    .Output("offset_backprop: U")
+    .Output("reserve_space_4: U")
+    .Output("reserve_space_5: U")
+    .Attr("T: {half, bfloat16, float}")
+    .Attr("U: {float}")
+    .Attr("epsilon: float = 0.0001")
+    .Attr("data_format: {'NHWC', 'NCHW', 'NDHWC', 'NCDHW'} = 'NHWC'")
+    .Attr("is_training: bool = true")
+    .SetShapeFn(FusedBatchNormGradShape);
 
 }  // namespace
 }  // namespace rill

@@ -484,6 +484,34 @@ struct SoftsignF {
     return x / (T(1) + std::abs(x));
   }
 };
+// Scaled exponential linear unit, with its fixed constants.
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+struct SeluF {
+  template <typename T>
+  static T Apply(T x) {
+    return x > T(0) ? T(kSeluScale) * x
+                    : T(kSeluScale * kSeluAlpha) * std::expm1(x);
+  }
+};
+struct IsFiniteF {
+  template <typename T>
+  static bool Apply(T x) {
+    return std::isfinite(x);
+  }
+};
+struct IsInfF {
+  template <typename T>
+  static bool Apply(T x) {
+    return std::isinf(x);
+  }
+};
+struct IsNanF {
+  template <typename T>
+  static bool Apply(T x) {
+    return std::isnan(x);
+  }
+};
 struct SigmoidF {
   template <typename T>
   static T Apply(T x) {
@@ -540,7 +568,7 @@ struct BindUnary {
 
 // The gradient helpers z = f(a, b) of two same-shaped inputs: (y, dy) for
 // TanhGrad, SigmoidGrad, SqrtGrad, RsqrtGrad, ReciprocalGrad; (gradients,
-// outputs or features) for EluGrad and LeakyReluGrad.
+// outputs or features) for EluGrad, SeluGrad and LeakyReluGrad.
 struct TanhGradF {
   template <typename T>
   static T Apply(T y, T dy, float) {
@@ -575,6 +603,13 @@ struct EluGradF {
   template <typename T>
   static T Apply(T g, T y, float) {
     return y > T(0) ? g : g * (y + T(1));
+  }
+};
+// SeluGrad(g, y): y + scale * alpha is the slope where y <= 0.
+struct SeluGradF {
+  template <typename T>
+  static T Apply(T g, T y, float) {
+    return y > T(0) ? g * T(kSeluScale) : g * (y + T(kSeluScale * kSeluAlpha));
   }
 };
 struct LeakyReluGradF {
@@ -672,6 +707,8 @@ void Unary(const char* op) {
       KernelDef("EluGrad", kDeviceCpu), "T");
   RegisterKernelForTypes<BindGradHelper<LeakyReluGradF>::Op, float, double>(
       KernelDef("LeakyReluGrad", kDeviceCpu), "T");
+  RegisterKernelForTypes<BindGradHelper<SeluGradF>::Op, float, double>(
+      KernelDef("SeluGrad", kDeviceCpu), "T");
   RegisterKernel<BinaryOp<LogicalAndF, bool>>(
       KernelDef("LogicalAnd", kDeviceCpu));
   RegisterKernel<BinaryOp<LogicalOrF, bool>>(
@@ -699,6 +736,10 @@ void Unary(const char* op) {
   Unary<ErfcF, float, double>("Erfc");
   Unary<SoftplusF, float, double>("Softplus");
   Unary<SoftsignF, float, double>("Softsign");
+  Unary<SeluF, float, double>("Selu");
+  Unary<IsFiniteF, float, double>("IsFinite");
+  Unary<IsInfF, float, double>("IsInf");
+  Unary<IsNanF, float, double>("IsNan");
   return true;
 }();
 

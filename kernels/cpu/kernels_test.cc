@@ -421,6 +421,34 @@ TEST(KernelsTest, MathAndNnOps) {
          return ops::L2Loss(s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}));
        },
        F({15}, {})},
+      {"Selu",
+       [](const Scope& s) {
+         return ops::Selu(s, ops::Const(s, {-1.0f, 2.0f}));
+       },
+       F({static_cast<float>(1.0507009873554805 * 1.6732632423543772 *
+                             std::expm1(-1.0)),
+          static_cast<float>(1.0507009873554805 * 2)},
+         {2})},
+      {"SeluGrad",
+       [](const Scope& s) {
+         return ops::SeluGrad(s, ops::Const(s, {2.0f, 2.0f}),
+                              ops::Const(s, {-1.0f, 3.0f}));
+       },
+       F({static_cast<float>(2 *
+                             (-1 + 1.0507009873554805 * 1.6732632423543772)),
+          static_cast<float>(2 * 1.0507009873554805)},
+         {2})},
+      {"IsFinite, IsInf, IsNan",
+       [](const Scope& s) {
+         auto x = ops::Const(s, {1.0f, INFINITY, -INFINITY, NAN});
+         return ops::Cast(
+             s,
+             ops::ConcatV2(
+                 s, {ops::IsFinite(s, x), ops::IsInf(s, x), ops::IsNan(s, x)},
+                 0),
+             DT_INT32);
+       },
+       I({1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1}, {12})},
       {"Elu",
        [](const Scope& s) {
          return ops::Elu(s, ops::Const(s, {-1.0f, 2.0f}));
@@ -514,6 +542,56 @@ TEST(KernelsTest, MathAndNnOps) {
          return ops::Cumsum(s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}), 1);
        },
        F({1, 3, 3, 7}, {2, 2})},
+      {"FusedBatchNormV3 training NHWC, running stats mixed by half",
+       [](const Scope& s) {
+         // Channel 0 holds {1, 3}, channel 1 {2, 6}.
+         auto bn = ops::FusedBatchNormV3(
+             s,
+             ops::Reshape(s, ops::Const(s, {1.0f, 2.0f, 3.0f, 6.0f}),
+                          {1, 2, 1, 2}),
+             ops::Const(s, {1.0f, 2.0f}), ops::Const(s, {0.0f, 1.0f}),
+             ops::Const(s, {10.0f, 20.0f}), ops::Const(s, {30.0f, 40.0f}),
+             ops::FusedBatchNormV3::ExponentialAvgFactor(0.5f));
+         return ops::ConcatV2(
+             s,
+             {ops::Reshape(s, bn.y, {-1}), bn.batch_mean, bn.batch_variance,
+              bn.reserve_space_1, bn.reserve_space_2},
+             0);
+       },
+       // Batch mean {2, 4}, biased variance {1, 4}, unbiased {2, 8}.
+       F({-0.99995f, -0.999975f, 0.99995f, 2.999975f, 6, 12, 16, 24, 2, 4, 1,
+          4},
+         {12})},
+      {"FusedBatchNormV3 inference NCHW",
+       [](const Scope& s) {
+         auto bn = ops::FusedBatchNormV3(
+             s,
+             ops::Reshape(s, ops::Const(s, {1.0f, 3.0f, 2.0f, 6.0f}),
+                          {1, 2, 2, 1}),
+             ops::Const(s, {1.0f, 2.0f}), ops::Const(s, {0.0f, 1.0f}),
+             ops::Const(s, {1.0f, 2.0f}), ops::Const(s, {4.0f, 16.0f}),
+             ops::FusedBatchNormV3::DataFormat("NCHW").IsTraining(false));
+         return ops::ConcatV2(
+             s, {ops::Reshape(s, bn.y, {-1}), bn.batch_mean, bn.batch_variance},
+             0);
+       },
+       F({0, 0.9999875f, 1, 2.99999375f, 1, 2, 4, 16}, {8})},
+      {"FusedBatchNormGradV3 training: sums and the centred dx",
+       [](const Scope& s) {
+         // One channel {1, 3}: mean 2, variance 1; dy {1, 0}.
+         auto g = ops::FusedBatchNormGradV3(
+             s, ops::Reshape(s, ops::Const(s, {1.0f, 0.0f}), {1, 2, 1, 1}),
+             ops::Reshape(s, ops::Const(s, {1.0f, 3.0f}), {1, 2, 1, 1}),
+             ops::Const(s, {2.0f}), ops::Const(s, {2.0f}),
+             ops::Const(s, {1.0f}), ops::Const(s, 0.0f),
+             ops::FusedBatchNormGradV3::Epsilon(0));
+         return ops::ConcatV2(s,
+                              {ops::Reshape(s, g.x_backprop, {-1}),
+                               g.scale_backprop, g.offset_backprop},
+                              0);
+       },
+       // xhat {-1, 1}: dx = 2 * (dy - 1/2 - xhat * (-1/2)) = {0, 0}.
+       F({0, 0, -1, 1}, {4})},
       {"Cast float to int truncates",
        [](const Scope& s) {
          return ops::Cast(s, ops::Const(s, {1.7f, -1.7f}), DT_INT32);
@@ -1171,6 +1249,25 @@ TEST(KernelsTest, BadInputsAreClearErrors) {
                               ops::GatherV2::BatchDims(1));
        },
        "differ in batch dimension 0"},
+      {"batch norm scale of the wrong size",
+       [](const Scope& s) {
+         return ops::FusedBatchNormV3(s, ops::Fill(s, {1, 2, 2, 2}, 1.0f),
+                                      ops::Const(s, {1.0f, 1.0f, 1.0f}),
+                                      ops::Const(s, {0.0f, 0.0f}),
+                                      ops::Const(s, {0.0f, 0.0f}),
+                                      ops::Const(s, {1.0f, 1.0f}))
+             .y;
+       },
+       "scale must have shape [2] (one per channel), got [3]"},
+      {"batch norm of a 3-D x",
+       [](const Scope& s) {
+         return ops::FusedBatchNormV3(
+                    s, ops::Fill(s, {2, 2, 2}, 1.0f),
+                    ops::Const(s, {1.0f, 1.0f}), ops::Const(s, {0.0f, 0.0f}),
+                    ops::Const(s, {0.0f, 0.0f}), ops::Const(s, {1.0f, 1.0f}))
+             .y;
+       },
+       "x must be 4-D for NHWC, got [2,2,2]"},
       {"stitch negative index",
        [](const Scope& s) {
          return ops::DynamicStitch(s, {ops::Const(s, {-1})},

@@ -1,6 +1,9 @@
-// Neural-network kernels: BiasAdd and its gradient, Relu family, softmax,
-// and the softmax cross-entropy losses.
+// Neural-network kernels: BiasAdd and its gradient, fused batch
+// normalization and its gradient, Relu family, softmax, and the softmax
+// cross-entropy losses.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
@@ -98,6 +101,225 @@ class BiasAddGradOp : public OpKernel {
  private:
   absl::Status status_;
   std::string format_;
+};
+
+// FusedBatchNormV3's layout: x viewed as [outer, channels, inner], with the
+// channel dimension given by data_format (NHWC/NDHWC: last; NCHW/NCDHW:
+// second).
+absl::StatusOr<ChannelLayout> BatchNormLayout(const OpKernelContext* ctx,
+                                              const TensorShape& shape,
+                                              const std::string& format) {
+  const int rank = static_cast<int>(format.size());
+  if (shape.dims() != rank) {
+    return ctx->InvalidArgument(absl::StrCat(
+        "x must be ", rank, "-D for ", format, ", got ", shape.DebugString()));
+  }
+  return Layout(ctx, shape, format[1] == 'C' ? "NCHW" : "NHWC");
+}
+
+// Checks that `t` has one value per channel (or, where `may_be_empty`,
+// none).
+absl::Status PerChannel(const OpKernelContext* ctx, const Tensor& t,
+                        const char* what, int64_t channels,
+                        bool may_be_empty = false) {
+  if (t.dims() == 1 &&
+      (t.dim_size(0) == channels || (may_be_empty && t.dim_size(0) == 0))) {
+    return absl::OkStatus();
+  }
+  return ctx->InvalidArgument(absl::StrCat(what, " must have shape [", channels,
+                                           "] (one per channel), got ",
+                                           t.shape().DebugString()));
+}
+
+// Sums f(c, value index) over each channel's elements.
+template <typename F>
+std::vector<double> ChannelSums(const ChannelLayout& l, F f) {
+  std::vector<double> sum(l.channels, 0.0);
+  for (int64_t i = 0; i < l.outer; ++i) {
+    for (int64_t c = 0; c < l.channels; ++c) {
+      const int64_t base = (i * l.channels + c) * l.inner;
+      double acc = 0;
+      for (int64_t j = 0; j < l.inner; ++j) acc += f(c, base + j);
+      sum[c] += acc;
+    }
+  }
+  return sum;
+}
+
+// Batch normalization: in training, by the batch's own mean and (biased)
+// variance per channel, with the running statistics' update in
+// batch_mean/batch_variance (the unbiased variance, mixed with the inputs
+// by exponential_avg_factor); in inference, by the given mean and variance.
+// reserve_space_1/2 keep what the gradient needs: the mean and variance
+// used.
+class FusedBatchNormOp : public OpKernel {
+ public:
+  explicit FusedBatchNormOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("data_format", &format_);
+    if (status_.ok()) status_ = c->GetAttr("epsilon", &epsilon_);
+    if (status_.ok()) status_ = c->GetAttr("is_training", &training_);
+    if (status_.ok()) {
+      status_ = c->GetAttr("exponential_avg_factor", &factor_);
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& x = ctx->input(0);
+    ASSIGN_OR_RETURN(ChannelLayout l, BatchNormLayout(ctx, x.shape(), format_));
+    const int64_t ch = l.channels;
+    RETURN_IF_ERROR(PerChannel(ctx, ctx->input(1), "scale", ch));
+    RETURN_IF_ERROR(PerChannel(ctx, ctx->input(2), "offset", ch));
+    // Training with no running average to mix in may leave them empty.
+    const bool may_be_empty = training_ && factor_ == 1.0f;
+    RETURN_IF_ERROR(PerChannel(ctx, ctx->input(3), "mean", ch, may_be_empty));
+    RETURN_IF_ERROR(
+        PerChannel(ctx, ctx->input(4), "variance", ch, may_be_empty));
+    const auto in = x.flat<float>();
+    const auto scale = ctx->input(1).flat<float>();
+    const auto offset = ctx->input(2).flat<float>();
+    const auto mean_in = ctx->input(3).flat<float>();
+    const auto var_in = ctx->input(4).flat<float>();
+    const int64_t n = l.outer * l.inner;
+
+    std::vector<double> mean(ch), var(ch);
+    if (training_) {
+      mean = ChannelSums(l, [&](int64_t, int64_t k) { return in[k]; });
+      for (auto& m : mean) m /= std::max<int64_t>(n, 1);
+      var = ChannelSums(l, [&](int64_t c, int64_t k) {
+        const double d = in[k] - mean[c];
+        return d * d;
+      });
+      for (auto& v : var) v /= std::max<int64_t>(n, 1);
+    } else {
+      for (int64_t c = 0; c < ch; ++c) {
+        mean[c] = mean_in[c];
+        var[c] = var_in[c];
+      }
+    }
+    ASSIGN_OR_RETURN(Tensor * y, ctx->allocate_output(0, x.shape()));
+    auto out = y->flat<float>();
+    std::vector<double> mul(ch), add(ch);
+    for (int64_t c = 0; c < ch; ++c) {
+      mul[c] = scale[c] / std::sqrt(var[c] + epsilon_);
+      add[c] = offset[c] - mean[c] * mul[c];
+    }
+    ParallelFor(ctx, l.outer, ch * l.inner, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        for (int64_t c = 0; c < ch; ++c) {
+          const int64_t base = (i * ch + c) * l.inner;
+          for (int64_t j = 0; j < l.inner; ++j) {
+            out[base + j] = static_cast<float>(in[base + j] * mul[c] + add[c]);
+          }
+        }
+      }
+    });
+
+    const TensorShape per_channel({ch});
+    Tensor* stats[4];
+    for (int i = 0; i < 4; ++i) {
+      ASSIGN_OR_RETURN(stats[i], ctx->allocate_output(i + 1, per_channel));
+    }
+    const double bessel = n > 1 ? static_cast<double>(n) / (n - 1) : 1.0;
+    for (int64_t c = 0; c < ch; ++c) {
+      double running_mean = mean[c], running_var = var[c];
+      if (training_) {
+        running_var *= bessel;
+        if (factor_ != 1.0f) {
+          running_mean = (1 - factor_) * mean_in[c] + factor_ * running_mean;
+          running_var = (1 - factor_) * var_in[c] + factor_ * running_var;
+        }
+      }
+      stats[0]->flat<float>()[c] = static_cast<float>(running_mean);
+      stats[1]->flat<float>()[c] = static_cast<float>(running_var);
+      stats[2]->flat<float>()[c] = static_cast<float>(mean[c]);
+      stats[3]->flat<float>()[c] = static_cast<float>(var[c]);
+    }
+    // TensorFlow's CPU kernel keeps nothing here: a scalar zero.
+    return ctx->allocate_output(5, TensorShape()).status();
+  }
+
+ private:
+  absl::Status status_;
+  std::string format_;
+  float epsilon_ = 0;
+  float factor_ = 1;
+  bool training_ = true;
+};
+
+// FusedBatchNormV3's gradient. In training the mean and variance depend on
+// x: dx = scale / sqrt(var + eps) * (dy - mean(dy) - xhat * mean(dy * xhat));
+// in inference they are constants: dx = dy * scale / sqrt(var + eps).
+class FusedBatchNormGradOp : public OpKernel {
+ public:
+  explicit FusedBatchNormGradOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("data_format", &format_);
+    if (status_.ok()) status_ = c->GetAttr("epsilon", &epsilon_);
+    if (status_.ok()) status_ = c->GetAttr("is_training", &training_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& dy_t = ctx->input(0);
+    const Tensor& x_t = ctx->input(1);
+    if (dy_t.shape() != x_t.shape()) {
+      return ctx->InvalidArgument(
+          absl::StrCat("y_backprop's shape ", dy_t.shape().DebugString(),
+                       " differs from x's ", x_t.shape().DebugString()));
+    }
+    ASSIGN_OR_RETURN(ChannelLayout l,
+                     BatchNormLayout(ctx, x_t.shape(), format_));
+    const int64_t ch = l.channels;
+    RETURN_IF_ERROR(PerChannel(ctx, ctx->input(2), "scale", ch));
+    RETURN_IF_ERROR(PerChannel(ctx, ctx->input(3), "reserve_space_1", ch));
+    RETURN_IF_ERROR(PerChannel(ctx, ctx->input(4), "reserve_space_2", ch));
+    const auto dy = dy_t.flat<float>();
+    const auto x = x_t.flat<float>();
+    const auto scale = ctx->input(2).flat<float>();
+    const auto mean = ctx->input(3).flat<float>();
+    const auto var = ctx->input(4).flat<float>();
+    const int64_t n = std::max<int64_t>(l.outer * l.inner, 1);
+    std::vector<double> inv(ch);
+    for (int64_t c = 0; c < ch; ++c) {
+      inv[c] = 1.0 / std::sqrt(static_cast<double>(var[c]) + epsilon_);
+    }
+    auto xhat = [&](int64_t c, int64_t k) { return (x[k] - mean[c]) * inv[c]; };
+    const std::vector<double> sum_dy =
+        ChannelSums(l, [&](int64_t, int64_t k) { return dy[k]; });
+    const std::vector<double> sum_dy_xhat = ChannelSums(
+        l, [&](int64_t c, int64_t k) { return dy[k] * xhat(c, k); });
+
+    ASSIGN_OR_RETURN(Tensor * dx_t, ctx->allocate_output(0, x_t.shape()));
+    auto dx = dx_t->flat<float>();
+    ParallelFor(ctx, l.outer, ch * l.inner, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        for (int64_t c = 0; c < ch; ++c) {
+          const double k = scale[c] * inv[c];
+          const int64_t base = (i * ch + c) * l.inner;
+          for (int64_t j = base; j < base + l.inner; ++j) {
+            const double g = training_ ? dy[j] - sum_dy[c] / n -
+                                             xhat(c, j) * sum_dy_xhat[c] / n
+                                       : dy[j];
+            dx[j] = static_cast<float>(k * g);
+          }
+        }
+      }
+    });
+    ASSIGN_OR_RETURN(Tensor * dscale,
+                     ctx->allocate_output(1, TensorShape({ch})));
+    ASSIGN_OR_RETURN(Tensor * doffset,
+                     ctx->allocate_output(2, TensorShape({ch})));
+    for (int64_t c = 0; c < ch; ++c) {
+      dscale->flat<float>()[c] = static_cast<float>(sum_dy_xhat[c]);
+      doffset->flat<float>()[c] = static_cast<float>(sum_dy[c]);
+    }
+    RETURN_IF_ERROR(ctx->allocate_output(3, TensorShape({0})).status());
+    return ctx->allocate_output(4, TensorShape({0})).status();
+  }
+
+ private:
+  absl::Status status_;
+  std::string format_;
+  float epsilon_ = 0;
+  bool training_ = true;
 };
 
 template <typename T>
@@ -280,6 +502,13 @@ using DenseXent = XentOp<T, false>;
       KernelDef("SparseSoftmaxCrossEntropyWithLogits", kDeviceCpu), "T");
   RegisterKernelForTypes<DenseXent, float, double>(
       KernelDef("SoftmaxCrossEntropyWithLogits", kDeviceCpu), "T");
+  RegisterKernel<FusedBatchNormOp>(KernelDef("FusedBatchNormV3", kDeviceCpu)
+                                       .TypeConstraint("T", {DT_FLOAT})
+                                       .TypeConstraint("U", {DT_FLOAT}));
+  RegisterKernel<FusedBatchNormGradOp>(
+      KernelDef("FusedBatchNormGradV3", kDeviceCpu)
+          .TypeConstraint("T", {DT_FLOAT})
+          .TypeConstraint("U", {DT_FLOAT}));
   return true;
 }();
 

@@ -113,6 +113,8 @@ std::map<std::string, std::vector<Check>> Checks() {
   unary(
       "Elu", [](const Scope& s, Output x) { return ops::Elu(s, x); }, true);
   unary(
+      "Selu", [](const Scope& s, Output x) { return ops::Selu(s, x); }, true);
+  unary(
       "LeakyRelu",
       [](const Scope& s, Output x) {
         return ops::LeakyRelu(s, x, ops::LeakyRelu::Alpha(0.3f));
@@ -178,6 +180,10 @@ std::map<std::string, std::vector<Check>> Checks() {
   helper(
       "EluGrad",
       [](const Scope& s, Output a, Output b) { return ops::EluGrad(s, a, b); },
+      true);
+  helper(
+      "SeluGrad",
+      [](const Scope& s, Output a, Output b) { return ops::SeluGrad(s, a, b); },
       true);
 
   // Binary ops, with y broadcast along x's rows.
@@ -378,6 +384,30 @@ std::map<std::string, std::vector<Check>> Checks() {
                         return ops::BiasAddGrad(
                             s, x[0], ops::BiasAddGrad::DataFormat("NCHW"));
                       }});
+  // FusedBatchNormV3 has no float64 kernel (as in TensorFlow): checked in
+  // float32 between casts, with a larger step.
+  for (bool training : {true, false}) {
+    for (const char* format : {"NHWC", "NCHW"}) {
+      const bool nchw = format[1] == 'C';
+      Check c;
+      c.name = absl::StrCat("FusedBatchNormV3 ", format,
+                            training ? " training" : " inference");
+      c.shapes = {nchw ? TensorShape({2, 3, 2, 2}) : TensorShape({2, 2, 2, 3}),
+                  TensorShape({3}), TensorShape({3})};
+      c.signed_values = true;
+      c.delta = 1e-3;
+      c.tolerance = 2e-3;
+      c.build = [training, format](const Scope& s, const Xs& x) {
+        auto f = [&s](Output v) { return ops::Cast(s, v, DT_FLOAT); };
+        auto bn = ops::FusedBatchNormV3(
+            s, f(x[0]), f(x[1]), f(x[2]), ops::Const(s, {0.1f, -0.2f, 0.3f}),
+            ops::Const(s, {0.5f, 1.5f, 2.0f}),
+            ops::FusedBatchNormV3::DataFormat(format).IsTraining(training));
+        return ops::Cast(s, bn.y, DT_DOUBLE);
+      };
+      add("FusedBatchNormV3", c);
+    }
+  }
   add("Conv2D", {"Conv2D SAME stride 2",
                  {TensorShape({2, 5, 4, 2}), TensorShape({3, 2, 2, 3})},
                  [](const Scope& s, const Xs& x) {
@@ -584,6 +614,7 @@ TEST(GradientsTest, EveryKernelHasAGradientOrIsDeclaredWithout) {
 const std::map<std::string, std::string>& Refusals() {
   static const auto* m = new std::map<std::string, std::string>{
       {"MaxPoolGrad", "second derivative of MaxPool"},
+      {"FusedBatchNormGradV3", "second derivative of FusedBatchNormV3"},
       {"Switch", "gradients through Switch"},
       {"Merge", "gradients through Merge"},
       {"PreventGradient", "through PreventGradient node"},
@@ -635,6 +666,13 @@ TEST(GradientsTest, RefusalsNameTheOpAndNode) {
       y = ops::MaxPoolGrad(root, image, ops::Fill(root, {1, 1, 1, 1}, 1.0),
                            ops::Reshape(root, x, {1, 1, 1, 1}), {1, 2, 2, 1},
                            {1, 1, 1, 1}, "VALID");
+    } else if (op == "FusedBatchNormGradV3") {
+      auto image =
+          ops::Cast(root, ops::Reshape(root, x, {1, 1, 1, 1}), DT_FLOAT);
+      auto one = ops::Const(root, {1.0f});
+      auto grad =
+          ops::FusedBatchNormGradV3(root, image, image, one, one, one, one);
+      y = ops::Cast(root, grad.x_backprop, DT_DOUBLE);
     } else if (op == "Switch") {
       y = ops::Switch(root, x, true).output_true;
     } else if (op == "Merge") {

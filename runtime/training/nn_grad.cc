@@ -33,6 +33,13 @@ absl::Status EluGrad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("Elu", EluGrad);
 
+absl::Status SeluGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  dx->push_back(ops::SeluGrad(s, g[0], Output(op.node(), 0)));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Selu", SeluGrad);
+
 absl::Status LeakyReluGrad(const Scope& s, const Operation& op, const Grads& g,
                            Grads* dx) {
   dx->push_back(OpWithAttrsOf(s, "LeakyReluGrad", {g[0], In(op, 0)}, op.node(),
@@ -69,6 +76,52 @@ absl::Status EluGradGrad(const Scope& s, const Operation& op, const Grads& g,
   return s.status();
 }
 RILL_REGISTER_GRADIENT_OP("EluGrad", EluGradGrad);
+
+// FusedBatchNormV3: FusedBatchNormGradV3 with what the forward op kept (in
+// training, the batch's statistics in reserve_space_1/2; in inference, the
+// population statistics it was given). No gradient reaches the mean and
+// variance inputs, as in TensorFlow.
+absl::Status FusedBatchNormGrad(const Scope& s, const Operation& op,
+                                const Grads& g, Grads* dx) {
+  bool training = true;
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "is_training", &training));
+  Output mean = training ? Output(op.node(), 3) : In(op, 3);
+  Output variance = training ? Output(op.node(), 4) : In(op, 4);
+  Output grad =
+      OpWithAttrsOf(s, "FusedBatchNormGradV3",
+                    {grad::GradOrZeros(s, op, g, 0), In(op, 0), In(op, 1), mean,
+                     variance, Output(op.node(), 5)},
+                    op.node(), {"epsilon", "data_format", "is_training"});
+  for (int i = 0; i < 3; ++i) dx->push_back(Output(grad.node(), i));
+  dx->push_back(Output());
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("FusedBatchNormV3", FusedBatchNormGrad);
+
+// TensorFlow differentiates FusedBatchNormGradV3 once more (batch norm
+// under a gradient penalty); Rill does not yet.
+absl::Status FusedBatchNormGradGrad(const Scope& s, const Operation& op,
+                                    const Grads& g, Grads* dx) {
+  return absl::UnimplementedError(
+      absl::StrCat("the second derivative of FusedBatchNormV3 (gradient of "
+                   "node '",
+                   op.node()->name(), "') is not implemented"));
+}
+RILL_REGISTER_GRADIENT_OP("FusedBatchNormGradV3", FusedBatchNormGradGrad);
+
+// SeluGrad(dy, y): scale * dy where y > 0, dy * (y + scale * alpha)
+// elsewhere.
+absl::Status SeluGradGrad(const Scope& s, const Operation& op, const Grads& g,
+                          Grads* dx) {
+  Output dy = In(op, 0), y = In(op, 1);
+  dx->push_back(ops::SeluGrad(s, g[0], y));
+  auto negative = ops::LessEqual(s, y, ops::ZerosLike(s, y));
+  dx->push_back(
+      ops::SelectV2(s, negative, ops::Mul(s, g[0], dy), ops::ZerosLike(s, y)));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("SeluGrad", SeluGradGrad);
 
 // Softmax: dx = (g - sum(g * y, -1)) * y.
 absl::Status SoftmaxGrad(const Scope& s, const Operation& op, const Grads& g,

@@ -21,6 +21,7 @@ PreventGradient
 Add AddV2 Sub Mul RealDiv Div FloorDiv FloorMod Maximum Minimum Pow
 SquaredDifference AddN Neg Abs Square Sqrt Rsqrt Exp Log Log1p Tanh Sigmoid
 DivNoNan Atan2 L2Loss Floor Ceil Round Rint Erf Erfc Softplus Softsign
+FusedBatchNormV3 FusedBatchNormGradV3 Selu SeluGrad IsFinite IsInf IsNan
 Sign Reciprocal Cast Equal NotEqual Less LessEqual Greater GreaterEqual
 LogicalAnd LogicalOr LogicalNot Select SelectV2
 MatMul BatchMatMulV2 BiasAdd Relu Relu6 LeakyRelu Elu Softmax LogSoftmax
