@@ -102,6 +102,28 @@ for r in range(8):
     assert abs(sum(v[r * 196:(r + 1) * 196]) - 1.0) < 1e-4
 PY
 
+# 1f. A node outside what the fetches need never fails the step, even one
+# no kernel can run (Selu on half floats): the step is pruned first; asked
+# for, it is a clear error naming it.
+cat >"$TMP/prune.pbtxt" <<'PB'
+node { name: "x" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+       attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: 2 } } float_val: 1 float_val: 2 } } } }
+node { name: "h" op: "Cast" input: "x" attr { key: "SrcT" value { type: DT_FLOAT } }
+       attr { key: "DstT" value { type: DT_HALF } } }
+node { name: "s" op: "Selu" input: "h" attr { key: "T" value { type: DT_HALF } } }
+node { name: "y" op: "Square" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+PB
+out=$("$RILL" run "$TMP/prune.pbtxt" --fetch y 2>&1) || fail "pruned run: $out"
+[ "$out" = "y = float32 [2] [1, 4]" ] || fail "pruned run printed: $out"
+expect_error "no kernel" INVALID_ARGUMENT "s (Selu)" \
+  "$RILL" run "$TMP/prune.pbtxt" --fetch s
+
+# Strings in --format json are valid JSON (a serialized Summary's bytes).
+out=$("$RILL" run tests/testdata/tf_graphs/summaries.pb --fetch summary \
+  --format json) || fail "summary fetch: $out"
+python3 -c 'import json, sys; v = json.loads(sys.argv[1])["fetches"]["summary"]["values"][0]; assert "mean" in v, v' "$out" ||
+  fail "summary JSON: $out"
+
 # 2. --format json prints exactly one JSON object with the fetches.
 "$RILL" run "$DATA/logreg_train.pb" --init init --feed "x=$X" --feed "y=$Y" \
   --fetch loss --fetch prediction --fetch logits:0 --format json >"$TMP/json" 2>"$TMP/err" ||

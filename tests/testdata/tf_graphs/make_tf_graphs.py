@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Writes the corpus of TensorFlow-written graphs and TensorFlow's results.
+
+Each case is a typical tf.compat.v1 graph, built and run by TensorFlow
+itself. For each NAME this writes NAME.pb (the GraphDef, binary) and
+NAME.json: how to run it (init ops, feeds, targets, fetches, steps, as
+`rill run` takes them) and TensorFlow's values of the fetches in the last
+step. tests/e2e/tf_graphs_test.py runs every one through `rill run` and
+compares. Initial values come from numpy with fixed seeds (so that results
+do not depend on a random generator), except in the cases about random ops.
+Regenerate with
+  pip install tensorflow-cpu==2.21.0 && python3 tests/testdata/tf_graphs/make_tf_graphs.py
+"""
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+v1 = tf.compat.v1
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+def rng(seed=0):
+    return np.random.RandomState(seed)
+
+
+def var(name, value, resource=False):
+    return v1.Variable(np.asarray(value, np.float32), name=name,
+                       use_resource=resource)
+
+
+def regression_data(n=16, d=4, seed=0):
+    r = rng(seed)
+    x = r.normal(size=(n, d)).astype(np.float32)
+    w = r.normal(size=(d, 1)).astype(np.float32)
+    y = (x @ w + 0.1 * r.normal(size=(n, 1))).astype(np.float32)
+    return x, y
+
+
+def classification_data(n=16, d=6, k=3, seed=1):
+    r = rng(seed)
+    x = r.normal(size=(n, d)).astype(np.float32)
+    y = r.randint(0, k, size=n).astype(np.int64)
+    return x, y
+
+
+def linear_model(x, d, resource=False):
+    w = var("w", rng(5).normal(size=(d, 1)) * 0.1, resource)
+    b = var("b", np.zeros(1), resource)
+    return tf.matmul(x, w) + b
+
+
+def optimizer_case(name, make_opt, resource=False, sparse=False):
+    def build():
+        xv, yv = regression_data()
+        x = v1.placeholder(tf.float32, [None, 4], name="x")
+        y = v1.placeholder(tf.float32, [None, 1], name="y")
+        if sparse:
+            table = var("table", rng(6).normal(size=(10, 4)) * 0.1, resource)
+            ids = v1.placeholder(tf.int32, [None], name="ids")
+            h = tf.nn.embedding_lookup(table, ids)
+            pred = tf.reduce_sum(h * x, axis=1, keepdims=True)
+            feeds = {"x": xv, "y": yv, "ids": np.arange(16) % 7}
+        else:
+            pred = linear_model(x, 4, resource)
+            feeds = {"x": xv, "y": yv}
+        loss = v1.losses.mean_squared_error(y, pred)
+        loss = tf.identity(loss, name="loss")
+        make_opt().minimize(loss, name="train")
+        return dict(feeds=feeds, targets=["train"], fetches=["loss"], steps=4)
+    build.__name__ = name
+    CASES.append(build)
+
+
+optimizer_case("opt_gradient_descent",
+               lambda: v1.train.GradientDescentOptimizer(0.1))
+optimizer_case("opt_momentum_nesterov",
+               lambda: v1.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True))
+optimizer_case("opt_adagrad", lambda: v1.train.AdagradOptimizer(0.1))
+optimizer_case("opt_adam", lambda: v1.train.AdamOptimizer(0.05))
+optimizer_case("opt_rmsprop", lambda: v1.train.RMSPropOptimizer(0.05))
+optimizer_case("opt_rmsprop_centered",
+               lambda: v1.train.RMSPropOptimizer(0.05, centered=True))
+optimizer_case("opt_adadelta", lambda: v1.train.AdadeltaOptimizer(1.0))
+optimizer_case("opt_ftrl", lambda: v1.train.FtrlOptimizer(
+    0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.01))
+optimizer_case("opt_proximal_adagrad", lambda: v1.train.ProximalAdagradOptimizer(
+    0.1, l1_regularization_strength=0.01))
+optimizer_case("opt_proximal_gd", lambda: v1.train.ProximalGradientDescentOptimizer(
+    0.1, l2_regularization_strength=0.01))
+optimizer_case("opt_adam_resource", lambda: v1.train.AdamOptimizer(0.05),
+               resource=True)
+optimizer_case("opt_adagrad_sparse", lambda: v1.train.AdagradOptimizer(0.1),
+               sparse=True)
+optimizer_case("opt_momentum_sparse_resource",
+               lambda: v1.train.MomentumOptimizer(0.1, 0.9), resource=True,
+               sparse=True)
+optimizer_case("opt_adam_sparse", lambda: v1.train.AdamOptimizer(0.05),
+               sparse=True)
+
+
+@case
+def mlp_softmax():
+    """784-style MLP (small), ReLU, sparse softmax cross-entropy, Adam."""
+    xv, yv = classification_data()
+    x = v1.placeholder(tf.float32, [None, 6], name="x")
+    y = v1.placeholder(tf.int64, [None], name="y")
+    w1 = var("w1", rng(2).normal(size=(6, 8)) * 0.3)
+    b1 = var("b1", np.zeros(8))
+    w2 = var("w2", rng(3).normal(size=(8, 3)) * 0.3)
+    h = tf.nn.relu(tf.nn.bias_add(tf.matmul(x, w1), b1))
+    logits = tf.matmul(h, w2)
+    loss = tf.identity(v1.losses.sparse_softmax_cross_entropy(y, logits),
+                       name="loss")
+    v1.train.AdamOptimizer(0.01).minimize(loss, name="train")
+    return dict(feeds={"x": xv, "y": yv}, targets=["train"],
+                fetches=["loss"], steps=5)
+
+
+@case
+def regularized_decay():
+    """L2 weight decay, an exponentially decaying learning rate, a global step."""
+    xv, yv = regression_data()
+    x = v1.placeholder(tf.float32, [None, 4], name="x")
+    y = v1.placeholder(tf.float32, [None, 1], name="y")
+    pred = linear_model(x, 4)
+    step = v1.train.get_or_create_global_step()
+    lr = v1.train.exponential_decay(0.1, step, 2, 0.5, staircase=True)
+    reg = 0.01 * tf.add_n([tf.nn.l2_loss(v) for v in v1.trainable_variables()])
+    loss = tf.identity(v1.losses.mean_squared_error(y, pred) + reg, name="loss")
+    v1.train.GradientDescentOptimizer(lr).minimize(loss, global_step=step,
+                                                   name="train")
+    tf.identity(lr, name="lr")
+    return dict(feeds={"x": xv, "y": yv}, targets=["train"],
+                fetches=["loss", "lr"], steps=5)
+
+
+@case
+def cnn_batch_norm():
+    """Conv2D, fused batch norm in training, ReLU, max pooling, dense, GD."""
+    r = rng(4)
+    xv = r.normal(size=(4, 6, 6, 2)).astype(np.float32)
+    yv = r.randint(0, 3, size=4).astype(np.int64)
+    x = v1.placeholder(tf.float32, [None, 6, 6, 2], name="x")
+    y = v1.placeholder(tf.int64, [None], name="y")
+    k = var("k", r.normal(size=(3, 3, 2, 4)) * 0.3)
+    gamma = var("gamma", np.ones(4))
+    beta = var("beta", np.zeros(4))
+    mean = var("moving_mean", np.zeros(4))
+    variance = var("moving_variance", np.ones(4))
+    c = tf.nn.conv2d(x, k, strides=1, padding="SAME")
+    bn, m, v = v1.nn.fused_batch_norm(c, gamma, beta, epsilon=1e-3,
+                                      is_training=True)
+    updates = [v1.assign_sub(mean, 0.1 * (mean - m)),
+               v1.assign_sub(variance, 0.1 * (variance - v))]
+    h = tf.nn.max_pool2d(tf.nn.relu(bn), 2, 2, "VALID")
+    w = var("w", r.normal(size=(36, 3)) * 0.1)
+    logits = tf.matmul(tf.reshape(h, [-1, 36]), w)
+    loss = tf.identity(v1.losses.sparse_softmax_cross_entropy(y, logits),
+                       name="loss")
+    with tf.control_dependencies(updates):
+        v1.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+    return dict(feeds={"x": xv, "y": yv}, targets=["train"],
+                fetches=["loss"], steps=3)
+
+
+@case
+def batch_norm_inference_nchw():
+    """Fused batch norm with population statistics, NCHW."""
+    r = rng(7)
+    x = tf.constant(r.normal(size=(2, 3, 2, 2)).astype(np.float32))
+    y, _, _ = v1.nn.fused_batch_norm(
+        x, tf.constant([1.0, 2.0, 0.5]), tf.constant([0.0, 0.1, -0.1]),
+        mean=tf.constant([0.1, 0.2, 0.3]), variance=tf.constant([1.0, 2.0, 0.5]),
+        is_training=False, data_format="NCHW")
+    tf.identity(y, name="y")
+    return dict(fetches=["y"])
+
+
+@case
+def activations():
+    """The element-wise functions real graphs use."""
+    x = tf.constant([-2.5, -1.0, -0.5, 0.0, 0.4, 1.5, 3.0], name="x")
+    parts = [tf.nn.selu(x), tf.nn.elu(x), tf.nn.softplus(x), tf.nn.softsign(x),
+             tf.math.erf(x), tf.math.erfc(x), tf.math.atan2(x, 2.0 - x),
+             tf.floor(x), tf.math.ceil(x), tf.round(x), tf.math.rint(x),
+             tf.nn.leaky_relu(x), tf.nn.relu6(x * 3), tf.sigmoid(x)]
+    tf.stack(parts, name="values")
+    tf.stack([tf.math.is_nan(x / x), tf.math.is_finite(1.0 / x),
+              tf.math.is_inf(1.0 / x)], name="checks")
+    return dict(fetches=["values", "checks"])
+
+
+@case
+def losses():
+    """tf.compat.v1.losses: means with DivNoNan, weights, reductions."""
+    r = rng(8)
+    labels = tf.constant(r.randint(0, 2, size=(6, 1)).astype(np.float32))
+    logits = tf.constant(r.normal(size=(6, 1)).astype(np.float32))
+    weights = tf.constant([[1.0], [0.0], [2.0], [1.0], [0.5], [0.0]])
+    out = [v1.losses.mean_squared_error(labels, logits, weights),
+           v1.losses.absolute_difference(labels, logits),
+           v1.losses.huber_loss(labels, logits),
+           v1.losses.log_loss(labels, tf.sigmoid(logits)),
+           v1.losses.hinge_loss(labels, logits),
+           v1.losses.sigmoid_cross_entropy(labels, logits, weights)]
+    tf.stack(out, name="losses")
+    return dict(fetches=["losses"])
+
+
+@case
+def static_lstm():
+    """A two-step LSTM unrolled by hand (split, concat: ConcatOffset in the
+    gradient), trained by GD."""
+    r = rng(9)
+    xv = r.normal(size=(3, 2, 4)).astype(np.float32)
+    x = v1.placeholder(tf.float32, [3, 2, 4], name="x")
+    w = var("w", r.normal(size=(4 + 5, 20)) * 0.2)
+    b = var("b", np.zeros(20))
+    h = tf.zeros([3, 5])
+    c = tf.zeros([3, 5])
+    for t in range(2):
+        z = tf.matmul(tf.concat([x[:, t, :], h], 1), w) + b
+        i, f, g, o = tf.split(z, 4, axis=1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        h = tf.sigmoid(o) * tf.tanh(c)
+    loss = tf.identity(tf.reduce_mean(tf.square(h - 0.5)), name="loss")
+    v1.train.GradientDescentOptimizer(0.5).minimize(loss, name="train")
+    return dict(feeds={"x": xv}, targets=["train"], fetches=["loss"], steps=3)
+
+
+@case
+def indexing():
+    """Gathers, scatters, where, top-k, unique, segments, one-hot, masks."""
+    p = tf.constant(np.arange(12, dtype=np.float32).reshape(3, 4))
+    idx = tf.constant([[0, 1], [2, 3]])
+    tf.identity(tf.gather_nd(p, idx), name="out_gather_nd")
+    tf.identity(tf.scatter_nd(idx, tf.constant([5.0, 6.0]), [3, 4]),
+                name="out_scatter_nd")
+    tf.identity(tf.cast(tf.where(p > 6.5), tf.int32), name="out_where")
+    values, indices = tf.math.top_k(tf.constant([1.0, 5.0, 3.0, 4.0]), k=2)
+    tf.identity(values, name="out_top_k_values")
+    tf.identity(indices, name="out_top_k_indices")
+    u, ui = tf.unique(tf.constant([4, 1, 4, 2, 1]))
+    tf.identity(u, name="out_unique")
+    tf.identity(ui, name="out_unique_idx")
+    seg = tf.constant([0, 0, 1])
+    tf.identity(tf.math.segment_sum(p, seg), name="out_segment_sum")
+    tf.identity(tf.math.unsorted_segment_max(p, tf.constant([1, 0, 1]), 2),
+                name="out_segment_max")
+    tf.identity(tf.math.unsorted_segment_mean(p, tf.constant([1, 0, 1]), 2),
+                name="out_segment_mean")
+    tf.identity(tf.one_hot(tf.constant([0, 2, 1]), 3), name="out_one_hot")
+    tf.identity(tf.boolean_mask(tf.constant([1, 2, 3]),
+                                tf.constant([True, False, True])), name="out_mask")
+    return dict(fetches=["out_gather_nd", "out_scatter_nd", "out_where", "out_top_k_values",
+                         "out_top_k_indices", "out_unique", "out_unique_idx",
+                         "out_segment_sum", "out_segment_max", "out_segment_mean",
+                         "out_one_hot", "out_mask"])
+
+
+@case
+def sparse_math():
+    """Sparse tensors times dense, and to dense."""
+    sp = tf.sparse.SparseTensor([[0, 1], [2, 0]], [2.0, 3.0], [3, 2])
+    dense = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    tf.identity(tf.sparse.sparse_dense_matmul(sp, dense), name="out_product")
+    tf.identity(v1.sparse_to_dense([[0, 1], [2, 0]], [3, 2], [7.0, 8.0]),
+                name="out_dense")
+    return dict(fetches=["out_product", "out_dense"])
+
+
+@case
+def linear_algebra():
+    """einsum, inverse, determinant, diagonals."""
+    a = tf.constant([[2.0, 1.0], [1.0, 3.0]])
+    b = tf.constant(np.arange(12, dtype=np.float32).reshape(2, 3, 2))
+    tf.identity(tf.einsum("ij,bkj->bki", a, b), name="out_einsum")
+    tf.identity(tf.linalg.inv(a), name="out_inverse")
+    tf.identity(tf.linalg.det(a), name="out_det")
+    tf.identity(tf.linalg.diag(tf.constant([1.0, 2.0])), name="out_diag")
+    tf.identity(tf.linalg.diag_part(a), name="out_diag_part")
+    return dict(fetches=["out_einsum", "out_inverse", "out_det", "out_diag", "out_diag_part"])
+
+
+@case
+def kmeans_step():
+    """One Lloyd iteration written with ops: distances, argmin, segment sums."""
+    r = rng(10)
+    pts = tf.constant(r.normal(size=(12, 2)).astype(np.float32))
+    centers = var("centers", r.normal(size=(3, 2)))
+    d = tf.reduce_sum(tf.square(tf.expand_dims(pts, 1) - centers), 2)
+    assign = tf.argmin(d, 1, output_type=tf.int32)
+    sums = tf.math.unsorted_segment_sum(pts, assign, 3)
+    counts = tf.math.unsorted_segment_sum(tf.ones([12, 1]), assign, 3)
+    v1.assign(centers, tf.math.divide_no_nan(sums, counts), name="update")
+    tf.identity(centers, name="centers_now")
+    return dict(targets=["update"], fetches=["centers_now"], steps=3)
+
+
+@case
+def cond_v1():
+    """tf.cond as TensorFlow 1 wrote it (Switch and Merge)."""
+    v1.disable_control_flow_v2()
+    x = v1.placeholder(tf.float32, [], name="x")
+    tf.identity(tf.cond(x > 0, lambda: x * 2, lambda: -x), name="y")
+    return dict(feeds={"x": np.float32(3)}, fetches=["y"])
+
+
+@case
+def while_v1():
+    """tf.while_loop as TensorFlow 1 wrote it (frames: Enter, Exit, ...)."""
+    v1.disable_control_flow_v2()
+    n = v1.placeholder(tf.int32, [], name="n")
+    _, total = tf.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s + i),
+                             [0, 0])
+    tf.identity(total, name="total")
+    return dict(feeds={"n": np.int32(5)}, fetches=["total"])
+
+
+@case
+def cond_v2():
+    """tf.cond in TensorFlow 2's graphs: StatelessIf with functions."""
+    x = v1.placeholder(tf.float32, [], name="x")
+    tf.identity(tf.cond(x > 0, lambda: x * 2, lambda: -x), name="y")
+    return dict(feeds={"x": np.float32(3)}, fetches=["y"])
+
+
+@case
+def while_v2():
+    """tf.while_loop in TensorFlow 2's graphs: While with functions."""
+    n = v1.placeholder(tf.int32, [], name="n")
+    _, total = tf.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s + i),
+                             [0, 0])
+    tf.identity(total, name="total")
+    return dict(feeds={"n": np.int32(5)}, fetches=["total"])
+
+
+@case
+def dynamic_rnn_v1():
+    """A recurrent net over time with a while loop and a TensorArray,
+    trained (gradients through the loop: stacks)."""
+    v1.disable_control_flow_v2()
+    r = rng(11)
+    xv = r.normal(size=(4, 2, 3)).astype(np.float32)  # time-major
+    x = v1.placeholder(tf.float32, [4, 2, 3], name="x")
+    w = var("w", r.normal(size=(3 + 4, 4)) * 0.3)
+    inputs = v1.TensorArray(tf.float32, size=4).unstack(x)
+
+    def step(t, h):
+        return t + 1, tf.tanh(tf.matmul(tf.concat([inputs.read(t), h], 1), w))
+    _, h = tf.while_loop(lambda t, h: t < 4, step, [0, tf.zeros([2, 4])])
+    loss = tf.identity(tf.reduce_mean(tf.square(h - 0.3)), name="loss")
+    v1.train.GradientDescentOptimizer(0.5).minimize(loss, name="train")
+    return dict(feeds={"x": xv}, targets=["train"], fetches=["loss"], steps=3)
+
+
+@case
+def sampled_softmax():
+    """Sampled softmax loss: a candidate sampler and accidental hits."""
+    r = rng(12)
+    weights = var("weights", r.normal(size=(20, 4)) * 0.3)
+    biases = var("biases", np.zeros(20))
+    inputs = tf.constant(r.normal(size=(3, 4)).astype(np.float32))
+    labels = tf.constant([[1], [5], [7]], dtype=tf.int64)
+    loss = tf.nn.sampled_softmax_loss(weights, biases, labels, inputs,
+                                      num_sampled=5, num_classes=20, seed=3)
+    tf.identity(tf.reduce_mean(loss), name="loss")
+    return dict(fetches=["loss"])
+
+
+@case
+def random_seeded():
+    """Seeded random ops: TensorFlow's Philox numbers."""
+    v1.set_random_seed(42)
+    tf.identity(v1.random_uniform([4], seed=1), name="uniform")
+    tf.identity(v1.random_normal([4], seed=2), name="normal")
+    tf.identity(v1.truncated_normal([4], seed=3), name="truncated")
+    tf.identity(tf.random.stateless_uniform([3], seed=[1, 2]), name="stateless")
+    return dict(fetches=["uniform", "normal", "truncated", "stateless"])
+
+
+@case
+def dataset_batches():
+    """tf.data in graph mode: slices, repeat, batch, an iterator."""
+    ds = tf.data.Dataset.from_tensor_slices(np.arange(10, dtype=np.int64))
+    ds = ds.repeat(2).batch(4)
+    it = v1.data.make_initializable_iterator(ds)
+    tf.identity(it.get_next(), name="batch")
+    return dict(init=[it.initializer.name], fetches=["batch"], steps=3)
+
+
+@case
+def summaries():
+    """Scalar and histogram summaries merged: a serialized Summary."""
+    x = tf.constant([1.0, 2.0, 3.0])
+    v1.summary.scalar("mean", tf.reduce_mean(x))
+    tf.identity(v1.summary.merge_all(), name="summary")
+    return dict(fetches=["summary"])
+
+
+@case
+def strings():
+    """String tensors: joins, lengths, hashing into buckets."""
+    s = tf.constant(["a", "bc", "def"])
+    tf.identity(tf.strings.join([s, tf.constant("!")]), name="joined")
+    tf.identity(tf.strings.length(s), name="lengths")
+    tf.identity(tf.strings.to_hash_bucket_fast(s, 10), name="buckets")
+    return dict(fetches=["joined", "lengths", "buckets"])
+
+
+def text(x):
+    """A string as `rill run --format json` writes it: UTF-8 as it is, other
+    bytes one code point each."""
+    if not isinstance(x, bytes):
+        return str(x)
+    try:
+        return x.decode("utf-8")
+    except UnicodeDecodeError:
+        return x.decode("latin-1")
+
+
+def value_json(v):
+    v = np.asarray(v)
+    if v.dtype.kind in "SUO":
+        flat = [text(x) for x in v.reshape(-1)]
+    else:
+        flat = v.reshape(-1).tolist()
+    return {"dtype": v.dtype.name if v.dtype.kind not in "SUO" else "string",
+            "shape": list(v.shape), "values": flat}
+
+
+def main():
+    names = []
+    for build in CASES:
+        name = build.__name__
+        g = tf.Graph()
+        with g.as_default():
+            v1.enable_control_flow_v2()
+            spec = build()
+            v1.enable_control_flow_v2()
+            init = spec.get("init", [])
+            if v1.global_variables():
+                init = [v1.global_variables_initializer().name] + init
+            init = [n.split(":")[0] for n in init]
+        feeds = spec.get("feeds", {})
+        with v1.Session(graph=g) as sess:
+            for op in init:
+                sess.run(g.get_operation_by_name(op))
+            fetches = [n if ":" in n else n + ":0" for n in spec["fetches"]]
+            targets = [g.get_operation_by_name(t) for t in spec.get("targets", [])]
+            feed_dict = {f if ":" in f else f + ":0": v for f, v in feeds.items()}
+            for _ in range(spec.get("steps", 1)):
+                got = sess.run(fetches + targets, feed_dict)[:len(fetches)]
+        tf.io.write_graph(g.as_graph_def(), HERE, name + ".pb", as_text=False)
+        record = {
+            "doc": " ".join((build.__doc__ or "").split()),
+            "init": init,
+            "feeds": {k: value_json(v) for k, v in feeds.items()},
+            "targets": spec.get("targets", []),
+            "fetches": spec["fetches"],
+            "steps": spec.get("steps", 1),
+            "expected": {n: value_json(v) for n, v in zip(spec["fetches"], got)},
+        }
+        with open(os.path.join(HERE, name + ".json"), "w") as f:
+            json.dump(record, f, indent=1, sort_keys=True)
+            f.write("\n")
+        names.append(name)
+    print(len(names), "graphs:", " ".join(names))
+
+
+if __name__ == "__main__":
+    main()
