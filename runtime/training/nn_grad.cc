@@ -65,17 +65,23 @@ RILL_REGISTER_GRADIENT_OP("Relu6Grad", PiecewiseLinearGradGrad<kRelu6Grad>);
 RILL_REGISTER_GRADIENT_OP("LeakyReluGrad",
                           PiecewiseLinearGradGrad<kLeakyReluGrad>);
 
-// EluGrad(g, y) = g where y > 0, g * (y + 1) elsewhere.
-absl::Status EluGradGrad(const Scope& s, const Operation& op, const Grads& g,
-                         Grads* dx) {
+// EluGrad(dy, y) = dy where y > 0, dy * (y + 1) elsewhere; SeluGrad(dy, y)
+// = scale * dy where y > 0, dy * (y + scale * alpha) elsewhere. Both are
+// linear in dy, and their slope in y is dy where y <= 0.
+template <const char* kOp>
+absl::Status ExponentialLinearGradGrad(const Scope& s, const Operation& op,
+                                       const Grads& g, Grads* dx) {
   Output dy = In(op, 0), y = In(op, 1);
-  dx->push_back(ops::EluGrad(s, g[0], y));
-  auto negative = ops::Less(s, y, ops::ZerosLike(s, y));
+  dx->push_back(OpWithAttrsOf(s, kOp, {g[0], y}, op.node(), {}));
+  auto negative = ops::LessEqual(s, y, ops::ZerosLike(s, y));
   dx->push_back(
       ops::SelectV2(s, negative, ops::Mul(s, g[0], dy), ops::ZerosLike(s, y)));
   return s.status();
 }
-RILL_REGISTER_GRADIENT_OP("EluGrad", EluGradGrad);
+constexpr char kEluGrad[] = "EluGrad";
+constexpr char kSeluGrad[] = "SeluGrad";
+RILL_REGISTER_GRADIENT_OP("EluGrad", ExponentialLinearGradGrad<kEluGrad>);
+RILL_REGISTER_GRADIENT_OP("SeluGrad", ExponentialLinearGradGrad<kSeluGrad>);
 
 // FusedBatchNormV3: FusedBatchNormGradV3 with what the forward op kept (in
 // training, the batch's statistics in reserve_space_1/2; in inference, the
@@ -109,19 +115,6 @@ absl::Status FusedBatchNormGradGrad(const Scope& s, const Operation& op,
                    op.node()->name(), "') is not implemented"));
 }
 RILL_REGISTER_GRADIENT_OP("FusedBatchNormGradV3", FusedBatchNormGradGrad);
-
-// SeluGrad(dy, y): scale * dy where y > 0, dy * (y + scale * alpha)
-// elsewhere.
-absl::Status SeluGradGrad(const Scope& s, const Operation& op, const Grads& g,
-                          Grads* dx) {
-  Output dy = In(op, 0), y = In(op, 1);
-  dx->push_back(ops::SeluGrad(s, g[0], y));
-  auto negative = ops::LessEqual(s, y, ops::ZerosLike(s, y));
-  dx->push_back(
-      ops::SelectV2(s, negative, ops::Mul(s, g[0], dy), ops::ZerosLike(s, y)));
-  return s.status();
-}
-RILL_REGISTER_GRADIENT_OP("SeluGrad", SeluGradGrad);
 
 // Softmax: dx = (g - sum(g * y, -1)) * y.
 absl::Status SoftmaxGrad(const Scope& s, const Operation& op, const Grads& g,

@@ -305,42 +305,46 @@ def kmeans_step():
     return dict(targets=["update"], fetches=["centers_now"], steps=3)
 
 
+def branch():
+    """y = 2x for x > 0, -x otherwise, by tf.cond."""
+    x = v1.placeholder(tf.float32, [], name="x")
+    tf.identity(tf.cond(x > 0, lambda: x * 2, lambda: -x), name="y")
+    return dict(feeds={"x": np.float32(3)}, fetches=["y"])
+
+
+def count():
+    """0 + 1 + ... + (n - 1) by tf.while_loop."""
+    n = v1.placeholder(tf.int32, [], name="n")
+    _, total = tf.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s + i),
+                             [0, 0])
+    tf.identity(total, name="total")
+    return dict(feeds={"n": np.int32(5)}, fetches=["total"])
+
+
 @case
 def cond_v1():
     """tf.cond as TensorFlow 1 wrote it (Switch and Merge)."""
     v1.disable_control_flow_v2()
-    x = v1.placeholder(tf.float32, [], name="x")
-    tf.identity(tf.cond(x > 0, lambda: x * 2, lambda: -x), name="y")
-    return dict(feeds={"x": np.float32(3)}, fetches=["y"])
+    return branch()
 
 
 @case
 def while_v1():
     """tf.while_loop as TensorFlow 1 wrote it (frames: Enter, Exit, ...)."""
     v1.disable_control_flow_v2()
-    n = v1.placeholder(tf.int32, [], name="n")
-    _, total = tf.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s + i),
-                             [0, 0])
-    tf.identity(total, name="total")
-    return dict(feeds={"n": np.int32(5)}, fetches=["total"])
+    return count()
 
 
 @case
 def cond_v2():
     """tf.cond in TensorFlow 2's graphs: StatelessIf with functions."""
-    x = v1.placeholder(tf.float32, [], name="x")
-    tf.identity(tf.cond(x > 0, lambda: x * 2, lambda: -x), name="y")
-    return dict(feeds={"x": np.float32(3)}, fetches=["y"])
+    return branch()
 
 
 @case
 def while_v2():
     """tf.while_loop in TensorFlow 2's graphs: While with functions."""
-    n = v1.placeholder(tf.int32, [], name="n")
-    _, total = tf.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s + i),
-                             [0, 0])
-    tf.identity(total, name="total")
-    return dict(feeds={"n": np.int32(5)}, fetches=["total"])
+    return count()
 
 
 @case
