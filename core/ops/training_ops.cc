@@ -1,6 +1,7 @@
 // Optimizer updates with TensorFlow's names and semantics:
 // ApplyGradientDescent, ApplyMomentum, ApplyAdam, ApplyAdagrad,
-// ApplyRMSProp on reference variables, and their
+// ApplyRMSProp, ApplyCenteredRMSProp, ApplyAdadelta, ApplyProximalAdagrad,
+// ApplyProximalGradientDescent, ApplyFtrl(V2) on reference variables, and their
 // ResourceApply* forms on resource variables. Schemas follow TensorFlow's.
 #include <initializer_list>
 
@@ -90,6 +91,50 @@ void RegisterOptimizer(const char* name,
                       return c->input_type(0) == DT_RESOURCE
                                  ? ApplyShape(c, {7}, {3, 4, 5, 6})
                                  : ApplyShape(c, {0, 1, 2, 7}, {3, 4, 5, 6});
+                    });
+  RegisterOptimizer("CenteredRMSProp", {"var", "mg", "ms", "mom"},
+                    {"lr", "rho", "momentum", "epsilon", "grad"}, {},
+                    [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {8}, {4, 5, 6, 7})
+                                 : ApplyShape(c, {0, 1, 2, 3, 8}, {4, 5, 6, 7});
+                    });
+  RegisterOptimizer("Adadelta", {"var", "accum", "accum_update"},
+                    {"lr", "rho", "epsilon", "grad"}, {},
+                    [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {6}, {3, 4, 5})
+                                 : ApplyShape(c, {0, 1, 2, 6}, {3, 4, 5});
+                    });
+  RegisterOptimizer("ProximalAdagrad", {"var", "accum"},
+                    {"lr", "l1", "l2", "grad"}, {}, [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {5}, {2, 3, 4})
+                                 : ApplyShape(c, {0, 1, 5}, {2, 3, 4});
+                    });
+  RegisterOptimizer("ProximalGradientDescent", {"var"},
+                    {"alpha", "l1", "l2", "delta"}, {},
+                    [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {4}, {1, 2, 3})
+                                 : ApplyShape(c, {0, 4}, {1, 2, 3});
+                    });
+  // FTRL-Proximal: the gradient comes right after the slots.
+  RegisterOptimizer("Ftrl", {"var", "accum", "linear"},
+                    {"grad", "lr", "l1", "l2", "lr_power"},
+                    {"multiply_linear_by_lr: bool = false"},
+                    [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {3}, {4, 5, 6, 7})
+                                 : ApplyShape(c, {0, 1, 2, 3}, {4, 5, 6, 7});
+                    });
+  RegisterOptimizer("FtrlV2", {"var", "accum", "linear"},
+                    {"grad", "lr", "l1", "l2", "l2_shrinkage", "lr_power"},
+                    {"multiply_linear_by_lr: bool = false"},
+                    [](InferenceContext* c) {
+                      return c->input_type(0) == DT_RESOURCE
+                                 ? ApplyShape(c, {3}, {4, 5, 6, 7, 8})
+                                 : ApplyShape(c, {0, 1, 2, 3}, {4, 5, 6, 7, 8});
                     });
   return true;
 }();

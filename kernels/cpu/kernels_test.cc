@@ -1131,6 +1131,83 @@ TEST(KernelsTest, OptimizersFollowTensorFlowsRules) {
            v[0][j] -= v[2][j];
          }
        }},
+      {"CenteredRMSProp", 4,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         if (r) {
+           ops::ResourceApplyCenteredRMSProp(s, v[0], v[1], v[2], v[3], 0.01f,
+                                             0.9f, 0.5f, 1e-7f, g);
+         } else {
+           ops::ApplyCenteredRMSProp(s, v[0], v[1], v[2], v[3], 0.01f, 0.9f,
+                                     0.5f, 1e-7f, g);
+         }
+       },
+       [](auto& v, const auto& g) {
+         for (int j = 0; j < 3; ++j) {
+           auto &mg = v[1][j], &ms = v[2][j], &mom = v[3][j];
+           ms = 0.9 * ms + 0.1 * g[j] * g[j];
+           mg = 0.9 * mg + 0.1 * g[j];
+           mom = 0.5 * mom + 0.01 * g[j] / std::sqrt(ms - mg * mg + 1e-7);
+           v[0][j] -= mom;
+         }
+       }},
+      {"Adadelta", 3,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         if (r) {
+           ops::ResourceApplyAdadelta(s, v[0], v[1], v[2], 0.5f, 0.9f, 1e-6f,
+                                      g);
+         } else {
+           ops::ApplyAdadelta(s, v[0], v[1], v[2], 0.5f, 0.9f, 1e-6f, g);
+         }
+       },
+       [](auto& v, const auto& g) {
+         for (int j = 0; j < 3; ++j) {
+           v[1][j] = 0.9 * v[1][j] + 0.1 * g[j] * g[j];
+           const double step =
+               g[j] * std::sqrt((v[2][j] + 1e-6) / (v[1][j] + 1e-6));
+           v[2][j] = 0.9 * v[2][j] + 0.1 * step * step;
+           v[0][j] -= 0.5 * step;
+         }
+       }},
+      {"ProximalAdagrad (l1 soft-threshold)", 2,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         if (r) {
+           ops::ResourceApplyProximalAdagrad(s, v[0], v[1], 0.5f, 0.8f, 0.1f,
+                                             g);
+         } else {
+           ops::ApplyProximalAdagrad(s, v[0], v[1], 0.5f, 0.8f, 0.1f, g);
+         }
+       },
+       [](auto& v, const auto& g) {
+         for (int j = 0; j < 3; ++j) {
+           v[1][j] += g[j] * g[j];
+           const double rate = 0.5 / std::sqrt(v[1][j]);
+           const double moved = v[0][j] - rate * g[j];
+           const double kept = std::max(std::abs(moved) - rate * 0.8, 0.0);
+           v[0][j] = std::copysign(kept, moved) / (1 + rate * 0.1);
+         }
+       }},
+      {"FtrlV2 (shrinkage, lr_power -0.5)", 3,
+       [](const Scope& s, const std::vector<Output>& v, Output g, bool r) {
+         if (r) {
+           ops::ResourceApplyFtrlV2(s, v[0], v[1], v[2], g, 0.5f, 0.05f, 0.1f,
+                                    0.2f, -0.5f);
+         } else {
+           ops::ApplyFtrlV2(s, v[0], v[1], v[2], g, 0.5f, 0.05f, 0.1f, 0.2f,
+                            -0.5f);
+         }
+       },
+       [](auto& v, const auto& g) {
+         for (int j = 0; j < 3; ++j) {
+           auto &w = v[0][j], &n = v[1][j], &z = v[2][j];
+           const double n_new = n + g[j] * g[j];
+           z +=
+               g[j] + 2 * 0.2 * w - (std::sqrt(n_new) - std::sqrt(n)) / 0.5 * w;
+           w = std::abs(z) <= 0.05 ? 0.0
+                                   : -(z - std::copysign(0.05, z)) /
+                                         (std::sqrt(n_new) / 0.5 + 2 * 0.1);
+           n = n_new;
+         }
+       }},
   };
   for (const OptimizerCase& c : cases) {
     CheckOptimizer(c, /*resource=*/false);

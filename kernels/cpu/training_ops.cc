@@ -1,5 +1,6 @@
 // Optimizer updates, in place under the variables' locks:
-// ApplyGradientDescent/Momentum/Adam/Adagrad/RMSProp with their
+// ApplyGradientDescent/Momentum/Adam/Adagrad/RMSProp/CenteredRMSProp/
+// Adadelta/ProximalAdagrad/ProximalGradientDescent/Ftrl/FtrlV2 with their
 // ResourceApply forms, with TensorFlow's update rules.
 #include <algorithm>
 #include <cmath>
@@ -12,13 +13,42 @@
 namespace rill {
 namespace {
 
-enum class Optimizer { kGradientDescent, kMomentum, kAdam, kAdagrad, kRMSProp };
+enum class Optimizer {
+  kGradientDescent,
+  kMomentum,
+  kAdam,
+  kAdagrad,
+  kRMSProp,
+  kCenteredRMSProp,
+  kAdadelta,
+  kProximalAdagrad,
+  kProximalGradientDescent,
+  kFtrl,
+  kFtrlV2,
+};
 
 // Where each optimizer's inputs are: the variable and its slots first (refs
-// or resource handles), then scalars, then the gradient.
+// or resource handles), then scalars and the gradient (last, or for FTRL
+// right after the slots).
 constexpr int NumSlots(Optimizer o) {
-  if (o == Optimizer::kGradientDescent) return 1;
-  return o == Optimizer::kAdam || o == Optimizer::kRMSProp ? 3 : 2;
+  switch (o) {
+    case Optimizer::kGradientDescent:
+    case Optimizer::kProximalGradientDescent:
+      return 1;
+    case Optimizer::kMomentum:
+    case Optimizer::kAdagrad:
+    case Optimizer::kProximalAdagrad:
+      return 2;
+    case Optimizer::kAdam:
+    case Optimizer::kRMSProp:
+    case Optimizer::kAdadelta:
+    case Optimizer::kFtrl:
+    case Optimizer::kFtrlV2:
+      return 3;
+    case Optimizer::kCenteredRMSProp:
+      return 4;
+  }
+  return 0;
 }
 constexpr int GradIndex(Optimizer o) {
   switch (o) {
@@ -32,14 +62,35 @@ constexpr int GradIndex(Optimizer o) {
       return 3;
     case Optimizer::kRMSProp:
       return 7;
+    case Optimizer::kCenteredRMSProp:
+      return 8;
+    case Optimizer::kAdadelta:
+      return 6;
+    case Optimizer::kProximalAdagrad:
+      return 5;
+    case Optimizer::kProximalGradientDescent:
+      return 4;
+    case Optimizer::kFtrl:
+    case Optimizer::kFtrlV2:
+      return 3;
   }
   return 0;
 }
 
-// ApplyGradientDescent/Momentum/Adam/Adagrad/RMSProp and their
-// ResourceApply forms: the
-// variable and its slots are updated in place under their locks (for a
-// resource variable, copied first when a reader still holds the buffer).
+// The proximal step of ProximalAdagrad and ProximalGradientDescent: the
+// soft-threshold by lr * l1, then the shrink by 1 + lr * l2.
+template <typename T>
+T Proximal(T prox, T lr, T l1, T l2) {
+  if (l1 > T(0)) {
+    const T mag = std::max(std::abs(prox) - lr * l1, T(0));
+    prox = (prox > T(0) ? mag : prox < T(0) ? -mag : T(0));
+  }
+  return prox / (T(1) + lr * l2);
+}
+
+// Every Apply* and its ResourceApply form: the variable and its slots are
+// updated in place under their locks (for a resource variable, copied first
+// when a reader still holds the buffer).
 template <Optimizer kOpt>
 struct ApplyOptimizer {
   template <typename T>
@@ -51,6 +102,10 @@ struct ApplyOptimizer {
       }
       if (c->attrs().contains("update_slots")) {
         status_.Update(c->GetAttr("update_slots", &update_slots_));
+      }
+      if (c->attrs().contains("multiply_linear_by_lr")) {
+        status_.Update(
+            c->GetAttr("multiply_linear_by_lr", &multiply_linear_by_lr_));
       }
       resource_ = type_string().rfind("Resource", 0) == 0;
     }
@@ -191,7 +246,7 @@ struct ApplyOptimizer {
         }
         for (int64_t i = lo; i < hi; ++i)
           var[i] -= lr * g[i] / std::sqrt(accum[i]);
-      } else {
+      } else if constexpr (kOpt == Optimizer::kRMSProp) {
         // lr, rho, momentum, epsilon, grad.
         T* __restrict ms = v[1];
         T* __restrict mom = v[2];
@@ -202,12 +257,89 @@ struct ApplyOptimizer {
           mom[i] = mom[i] * momentum + lr * g[i] / std::sqrt(ms[i] + eps);
           var[i] -= mom[i];
         }
+      } else if constexpr (kOpt == Optimizer::kCenteredRMSProp) {
+        // lr, rho, momentum, epsilon, grad: the mean square less the
+        // squared mean gradient.
+        T* __restrict mg = v[1];
+        T* __restrict ms = v[2];
+        T* __restrict mom = v[3];
+        const T lr = scalar[0], rho = scalar[1], momentum = scalar[2];
+        const T eps = scalar[3];
+        for (int64_t i = lo; i < hi; ++i) {
+          ms[i] += (g[i] * g[i] - ms[i]) * (T(1) - rho);
+          mg[i] += (g[i] - mg[i]) * (T(1) - rho);
+          const T denom = ms[i] - mg[i] * mg[i] + eps;
+          mom[i] = mom[i] * momentum + lr * g[i] / std::sqrt(denom);
+          var[i] -= mom[i];
+        }
+      } else if constexpr (kOpt == Optimizer::kAdadelta) {
+        // lr, rho, epsilon, grad.
+        T* __restrict accum = v[1];
+        T* __restrict accum_update = v[2];
+        const T lr = scalar[0], rho = scalar[1], eps = scalar[2];
+        for (int64_t i = lo; i < hi; ++i) {
+          accum[i] = accum[i] * rho + g[i] * g[i] * (T(1) - rho);
+          const T update = std::sqrt(accum_update[i] + eps) /
+                           std::sqrt(accum[i] + eps) * g[i];
+          accum_update[i] =
+              accum_update[i] * rho + update * update * (T(1) - rho);
+          var[i] -= update * lr;
+        }
+      } else if constexpr (kOpt == Optimizer::kProximalAdagrad) {
+        // lr, l1, l2, grad.
+        T* __restrict accum = v[1];
+        const T lr = scalar[0], l1 = scalar[1], l2 = scalar[2];
+        for (int64_t i = lo; i < hi; ++i) {
+          accum[i] += g[i] * g[i];
+          const T rate = lr / std::sqrt(accum[i]);
+          var[i] = Proximal(var[i] - g[i] * rate, rate, l1, l2);
+        }
+      } else if constexpr (kOpt == Optimizer::kProximalGradientDescent) {
+        // alpha, l1, l2, delta.
+        const T alpha = scalar[0], l1 = scalar[1], l2 = scalar[2];
+        for (int64_t i = lo; i < hi; ++i) {
+          var[i] = Proximal(var[i] - g[i] * alpha, alpha, l1, l2);
+        }
+      } else {
+        // grad, lr, l1, l2, [l2_shrinkage,] lr_power: FTRL-Proximal.
+        T* __restrict accum = v[1];
+        T* __restrict linear = v[2];
+        constexpr bool kV2 = kOpt == Optimizer::kFtrlV2;
+        const T lr = scalar[1], l1 = scalar[2], l2 = scalar[3];
+        const T shrinkage = kV2 ? scalar[4] : T(0);
+        const T lr_power = kV2 ? scalar[5] : scalar[4];
+        // accum^(-lr_power), with the usual -0.5 as a square root.
+        auto power = [lr_power](T a) {
+          return lr_power == T(-0.5) ? std::sqrt(a) : std::pow(a, -lr_power);
+        };
+        for (int64_t i = lo; i < hi; ++i) {
+          const T shrunk = kV2 ? g[i] + T(2) * shrinkage * var[i] : g[i];
+          const T new_accum = accum[i] + g[i] * g[i];
+          const T sigma = power(new_accum) - power(accum[i]);
+          T threshold = l1, quadratic;
+          if (multiply_linear_by_lr_) {
+            linear[i] += shrunk * lr - sigma * var[i];
+            threshold = l1 * lr;
+            quadratic = power(new_accum) + T(2) * l2 * lr;
+          } else {
+            linear[i] += shrunk - sigma / lr * var[i];
+            quadratic = power(new_accum) / lr + T(2) * l2;
+          }
+          const T sign = linear[i] > T(0)   ? T(1)
+                         : linear[i] < T(0) ? T(-1)
+                                            : T(0);
+          var[i] = std::abs(linear[i]) > threshold
+                       ? (threshold * sign - linear[i]) / quadratic
+                       : T(0);
+          accum[i] = new_accum;
+        }
       }
     }
 
     absl::Status status_;
     bool nesterov_ = false;
     bool update_slots_ = true;
+    bool multiply_linear_by_lr_ = false;
     bool resource_ = false;
   };
 };
@@ -226,6 +358,13 @@ void RegisterOptimizer(const char* name) {
   RegisterOptimizer<Optimizer::kAdam>("Adam");
   RegisterOptimizer<Optimizer::kAdagrad>("Adagrad");
   RegisterOptimizer<Optimizer::kRMSProp>("RMSProp");
+  RegisterOptimizer<Optimizer::kCenteredRMSProp>("CenteredRMSProp");
+  RegisterOptimizer<Optimizer::kAdadelta>("Adadelta");
+  RegisterOptimizer<Optimizer::kProximalAdagrad>("ProximalAdagrad");
+  RegisterOptimizer<Optimizer::kProximalGradientDescent>(
+      "ProximalGradientDescent");
+  RegisterOptimizer<Optimizer::kFtrl>("Ftrl");
+  RegisterOptimizer<Optimizer::kFtrlV2>("FtrlV2");
   return true;
 }();
 

@@ -91,6 +91,11 @@ optimizer_case("opt_rmsprop_centered",
 optimizer_case("opt_adadelta", lambda: v1.train.AdadeltaOptimizer(1.0))
 optimizer_case("opt_ftrl", lambda: v1.train.FtrlOptimizer(
     0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.01))
+optimizer_case("opt_ftrl_v2_shrinkage", lambda: v1.train.FtrlOptimizer(
+    0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.01,
+    l2_shrinkage_regularization_strength=0.05))
+optimizer_case("opt_ftrl_sparse", lambda: v1.train.FtrlOptimizer(0.1),
+               sparse=True)
 optimizer_case("opt_proximal_adagrad", lambda: v1.train.ProximalAdagradOptimizer(
     0.1, l1_regularization_strength=0.01))
 optimizer_case("opt_proximal_gd", lambda: v1.train.ProximalGradientDescentOptimizer(
