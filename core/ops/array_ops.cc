@@ -1028,5 +1028,54 @@ RILL_REGISTER_OP("InvertPermutation")
       return UnchangedShape(c);
     });
 
+// params [p..., rest...] gathered at indices [i..., r] (r <= rank of params):
+// [i..., params' dims from r on].
+absl::Status GatherNdShape(InferenceContext* c) {
+  const PartialTensorShape& params = c->input(0);
+  const PartialTensorShape& indices = c->input(1);
+  RETURN_IF_ERROR(c->WithRankAtLeast(1, 1));
+  if (params.unknown_rank() || indices.unknown_rank() ||
+      indices.dim_size(indices.dims() - 1) < 0) {
+    c->set_output(0, PartialTensorShape());
+    return absl::OkStatus();
+  }
+  const int64_t r = indices.dim_size(indices.dims() - 1);
+  if (r > params.dims()) {
+    return c->Error(absl::StrCat("indices address ", r,
+                                 " dimensions of params with only ",
+                                 params.dims()));
+  }
+  PartialTensorShape out;
+  for (int d = 0; d + 1 < indices.dims(); ++d) out.AddDim(indices.dim_size(d));
+  for (int d = static_cast<int>(r); d < params.dims(); ++d) {
+    out.AddDim(params.dim_size(d));
+  }
+  c->set_output(0, out);
+  return absl::OkStatus();
+}
+
+RILL_REGISTER_OP("GatherNd")
+    .Input("params: Tparams")
+    .Input("indices: Tindices")
+    .Output("output: Tparams")
+    .Attr("Tparams: type")
+    .Attr("Tindices: {int16, int32, int64}")
+    .Attr("bad_indices_policy: string = ''")
+    .SetShapeFn(GatherNdShape);
+
+RILL_REGISTER_OP("ScatterNd")
+    .Input("indices: Tindices")
+    .Input("updates: T")
+    .Input("shape: Tindices")
+    .Output("output: T")
+    .Attr("T: type")
+    .Attr("Tindices: {int16, int32, int64}")
+    .Attr("bad_indices_policy: string = ''")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      ASSIGN_OR_RETURN(PartialTensorShape out, c->ShapeFromShapeTensor(2));
+      c->set_output(0, out);
+      return absl::OkStatus();
+    });
+
 }  // namespace
 }  // namespace rill

@@ -428,6 +428,61 @@ RILL_REGISTER_OP("UnsortedSegmentSum")
     .Attr("Tnumsegments: {int32, int64} = DT_INT32")
     .SetShapeFn(UnsortedSegmentSumShape);
 
+RILL_REGISTER_OP("UnsortedSegmentMax")
+    .Input("data: T")
+    .Input("segment_ids: Tindices")
+    .Input("num_segments: Tnumsegments")
+    .Output("output: T")
+    .Attr(absl::StrCat("T: ", type_sets::kReal))
+    .Attr("Tindices: {int32, int64}")
+    .Attr("Tnumsegments: {int32, int64} = DT_INT32")
+    .SetShapeFn(UnsortedSegmentSumShape);
+
+RILL_REGISTER_OP("UnsortedSegmentMin")
+    .Input("data: T")
+    .Input("segment_ids: Tindices")
+    .Input("num_segments: Tnumsegments")
+    .Output("output: T")
+    .Attr(absl::StrCat("T: ", type_sets::kReal))
+    .Attr("Tindices: {int32, int64}")
+    .Attr("Tnumsegments: {int32, int64} = DT_INT32")
+    .SetShapeFn(UnsortedSegmentSumShape);
+
+// Sorted segments: data [n, rest...] by ids [n] into [segments, rest...];
+// how many segments there are is known only from the ids' values.
+absl::Status SegmentShape(InferenceContext* c) {
+  const PartialTensorShape& data = c->input(0);
+  RETURN_IF_ERROR(c->WithRank(1, 1).status());
+  RETURN_IF_ERROR(c->WithRankAtLeast(0, 1));
+  if (data.unknown_rank()) {
+    c->set_output(0, PartialTensorShape());
+    return absl::OkStatus();
+  }
+  PartialTensorShape out({-1});
+  for (int d = 1; d < data.dims(); ++d) out.AddDim(data.dim_size(d));
+  c->set_output(0, out);
+  return absl::OkStatus();
+}
+
+void RegisterSegmentOp(const char* name, const char* types) {
+  op_registry_internal::Registrar registrar(
+      OpDefBuilder(name)
+          .Input("data: T")
+          .Input("segment_ids: Tindices")
+          .Output("output: T")
+          .Attr(absl::StrCat("T: ", types))
+          .Attr("Tindices: {int32, int64}")
+          .SetShapeFn(SegmentShape));
+}
+
+[[maybe_unused]] const bool kSegmentOps = [] {
+  RegisterSegmentOp("SegmentSum", type_sets::kNumber);
+  RegisterSegmentOp("SegmentMean", type_sets::kNumber);
+  RegisterSegmentOp("SegmentMax", type_sets::kReal);
+  RegisterSegmentOp("SegmentMin", type_sets::kReal);
+  return true;
+}();
+
 // Cumsum and Cumprod along one axis.
 void RegisterScan(const char* name) {
   op_registry_internal::Registrar registrar(

@@ -508,5 +508,38 @@ RILL_REGISTER_OP("FusedBatchNormGradV3")
     .Attr("is_training: bool = true")
     .SetShapeFn(FusedBatchNormGradShape);
 
+// The k largest entries of each innermost row, with their indices.
+RILL_REGISTER_OP("TopKV2")
+    .Input("input: T")
+    .Input("k: Tk")
+    .Output("values: T")
+    .Output("indices: index_type")
+    .Attr("sorted: bool = true")
+    .Attr(absl::StrCat("T: ", type_sets::kReal))
+    .Attr("Tk: {int16, int32, int64} = DT_INT32")
+    .Attr("index_type: {int16, int32, int64} = DT_INT32")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      RETURN_IF_ERROR(c->WithRankAtLeast(0, 1));
+      RETURN_IF_ERROR(c->WithRank(1, 0).status());
+      ASSIGN_OR_RETURN(std::optional<std::vector<int64_t>> k,
+                       c->ConstantInts(1));
+      const PartialTensorShape& in = c->input(0);
+      PartialTensorShape out;
+      if (!in.unknown_rank()) {
+        DimVector dims(in.dim_sizes().begin(), in.dim_sizes().end());
+        const int64_t last = dims.back();
+        dims.back() = k.has_value() ? (*k)[0] : -1;
+        if (k.has_value() && last >= 0 && (*k)[0] > last) {
+          return c->Error(absl::StrCat("k (", (*k)[0],
+                                       ") is larger than the last dimension ",
+                                       in.DebugString()));
+        }
+        ASSIGN_OR_RETURN(out, PartialTensorShape::Create(dims));
+      }
+      c->set_output(0, out);
+      c->set_output(1, out);
+      return absl::OkStatus();
+    });
+
 }  // namespace
 }  // namespace rill

@@ -531,6 +531,49 @@ TEST(KernelsTest, MathAndNnOps) {
              ops::Const(s, {2, -1, 2}), 3);
        },
        F({0, 0, 0, 0, 6, 8}, {3, 2})},
+      {"GatherNd elements and rows",
+       [](const Scope& s) {
+         auto p = ops::Reshape(s, ops::Range(s, 0, 12, 1), {3, 4});
+         return ops::ConcatV2(
+             s,
+             {ops::GatherNd(s, p, ops::Const(s, {{0, 1}, {2, 3}})),
+              ops::Reshape(s, ops::GatherNd(s, p, ops::Const(s, {{1}})), {-1})},
+             0);
+       },
+       I({1, 11, 4, 5, 6, 7}, {6})},
+      {"ScatterNd adds duplicates",
+       [](const Scope& s) {
+         return ops::ScatterNd(s, ops::Const(s, {{1}, {3}, {1}}),
+                               ops::Const(s, {9, 10, 11}), ops::Const(s, {4}));
+       },
+       I({0, 20, 0, 10}, {4})},
+      {"TopKV2: ties by position, indices",
+       [](const Scope& s) {
+         auto top =
+             ops::TopKV2(s, ops::Const(s, {{1, 5, 3, 5}, {4, 2, 8, 0}}), 2);
+         return ops::ConcatV2(s,
+                              {ops::Reshape(s, top.values, {-1}),
+                               ops::Reshape(s, top.indices, {-1})},
+                              0);
+       },
+       I({5, 5, 8, 4, 1, 3, 2, 0}, {8})},
+      {"SegmentSum, SegmentMean, SegmentMax: an empty segment is 0",
+       [](const Scope& s) {
+         auto data = ops::Const(s, {1.0f, 2.0f, 6.0f, 4.0f});
+         auto ids = ops::Const(s, {0, 0, 2, 2});
+         return ops::ConcatV2(
+             s,
+             {ops::SegmentSum(s, data, ids), ops::SegmentMean(s, data, ids),
+              ops::SegmentMax(s, data, ids)},
+             0);
+       },
+       F({3, 0, 10, 1.5f, 0, 5, 2, 0, 6}, {9})},
+      {"UnsortedSegmentMin: an empty segment is the highest value",
+       [](const Scope& s) {
+         return ops::UnsortedSegmentMin(s, ops::Const(s, {3, 1, 2}),
+                                        ops::Const(s, {0, -1, 0}), 2);
+       },
+       I({2, std::numeric_limits<int32_t>::max()}, {2})},
       {"Cumprod exclusive reverse",
        [](const Scope& s) {
          return ops::Cumprod(s, ops::Const(s, {2.0f, 3.0f, 4.0f}), 0,
@@ -1345,6 +1388,29 @@ TEST(KernelsTest, BadInputsAreClearErrors) {
              .y;
        },
        "x must be 4-D for NHWC, got [2,2,2]"},
+      {"GatherNd out of range",
+       [](const Scope& s) {
+         return ops::GatherNd(s, ops::Const(s, {{1, 2}, {3, 4}}),
+                              ops::Const(s, {{0, 1}, {2, 0}}));
+       },
+       "indices[1] = [2, 0] is not an index of shape [2,2]"},
+      {"segment ids out of order",
+       [](const Scope& s) {
+         return ops::SegmentSum(s, ops::Const(s, {1.0f, 2.0f, 3.0f}),
+                                ops::Const(s, {0, 2, 1}));
+       },
+       "segment_ids[2] = 1 after 2"},
+      {"top k of too few",
+       [](const Scope& s) {
+         return ops::TopKV2(s, ops::Const(s, {1.0f, 2.0f}), 3).values;
+       },
+       "at least k = 3 columns"},
+      {"scatter updates of the wrong shape",
+       [](const Scope& s) {
+         return ops::ScatterNd(s, ops::Const(s, {{1}}),
+                               ops::Const(s, {1.0f, 2.0f}), ops::Const(s, {4}));
+       },
+       "updates has shape [2]"},
       {"stitch negative index",
        [](const Scope& s) {
          return ops::DynamicStitch(s, {ops::Const(s, {-1})},

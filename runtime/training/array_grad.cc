@@ -320,28 +320,123 @@ absl::Status DynamicPartitionGrad(const Scope& s, const Operation& op,
 }
 RILL_REGISTER_GRADIENT_OP("DynamicPartition", DynamicPartitionGrad);
 
+// v [ids...] reshaped to [ids..., 1, ..., 1] with data's rank, so that it
+// broadcasts over the rows of data [ids..., rest...].
+Output OverRows(const Scope& s, Output v, Output ids, Output data) {
+  auto ones = ops::Fill(
+      s,
+      ops::Reshape(s, ops::Sub(s, ops::Rank(s, data), ops::Rank(s, ids)), {1}),
+      1);
+  return ops::Reshape(s, v, ops::ConcatV2(s, {ops::Shape(s, ids), ones}, 0));
+}
+
+// x [segments, rest...] gathered at the segment ids of data [ids...,
+// rest...]: what each row of data sees of its segment. Rows of negative
+// ids (dropped by the unsorted segment ops) see row 0; *kept (bool, over
+// data's rows) says which rows count.
+Output GatherDroppingNegatives(const Scope& s, Output x, Output ids,
+                               Output data, Output* kept) {
+  auto zero = ops::ZerosLike(s, ids);
+  *kept = OverRows(s, ops::GreaterEqual(s, ids, zero), ids, data);
+  return ops::GatherV2(s, x, ops::Maximum(s, ids, zero), 0);
+}
+
 // UnsortedSegmentSum(data, ids, n): each row of data gets its segment's
 // gradient; rows with a negative id were dropped and get zero.
 absl::Status UnsortedSegmentSumGrad(const Scope& s, const Operation& op,
                                     const Grads& g, Grads* dx) {
   Output data = In(op, 0), ids = In(op, 1);
-  auto zero = ops::ZerosLike(s, ids);
-  auto gathered = ops::GatherV2(s, g[0], ops::Maximum(s, ids, zero), 0);
-  auto kept =
-      ops::Cast(s, ops::GreaterEqual(s, ids, zero), BaseType(data.type()));
-  // kept [ids...] -> [ids..., 1, ..., 1] to broadcast over the rows.
-  auto ones = ops::Fill(
-      s,
-      ops::Reshape(s, ops::Sub(s, ops::Rank(s, data), ops::Rank(s, ids)), {1}),
-      1);
-  auto mask =
-      ops::Reshape(s, kept, ops::ConcatV2(s, {ops::Shape(s, ids), ones}, 0));
-  dx->push_back(ops::Mul(s, gathered, mask));
+  Output kept;
+  Output gathered = GatherDroppingNegatives(s, g[0], ids, data, &kept);
+  dx->push_back(
+      ops::Mul(s, gathered, ops::Cast(s, kept, BaseType(data.type()))));
   dx->push_back(Output());
   dx->push_back(Output());
   return s.status();
 }
 RILL_REGISTER_GRADIENT_OP("UnsortedSegmentSum", UnsortedSegmentSumGrad);
+
+// SegmentSum: each row gets its segment's gradient. SegmentMean: divided by
+// the segment's size.
+absl::Status SegmentSumGrad(const Scope& s, const Operation& op, const Grads& g,
+                            Grads* dx) {
+  Output gathered = ops::GatherV2(s, g[0], In(op, 1), 0);
+  if (op.node()->op() == "SegmentMean") {
+    Output data = In(op, 0), ids = In(op, 1);
+    auto sizes = ops::SegmentSum(
+        s, ops::OnesLike(s, ops::Cast(s, ids, BaseType(data.type()))), ids);
+    gathered = ops::Div(
+        s, gathered, OverRows(s, ops::GatherV2(s, sizes, ids, 0), ids, data));
+  }
+  dx->push_back(gathered);
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("SegmentSum", SegmentSumGrad);
+RILL_REGISTER_GRADIENT_OP("SegmentMean", SegmentSumGrad);
+
+// Segment max and min (sorted or not): the gradient goes to the rows that
+// equal their segment's result, shared equally among ties.
+absl::Status SegmentMinMaxGrad(const Scope& s, const Operation& op,
+                               const Grads& g, Grads* dx) {
+  Output data = In(op, 0), ids = In(op, 1);
+  const bool sorted = op.node()->num_inputs() == 2;
+  Output kept, unused;
+  Output seen =
+      GatherDroppingNegatives(s, Output(op.node(), 0), ids, data, &kept);
+  auto selected = ops::LogicalAnd(s, ops::Equal(s, data, seen), kept);
+  auto ones = ops::Cast(s, selected, BaseType(data.type()));
+  Output ties = sorted
+                    ? Output(ops::SegmentSum(s, ones, ids))
+                    : Output(ops::UnsortedSegmentSum(s, ones, ids, In(op, 2)));
+  Output share = GatherDroppingNegatives(s, ops::DivNoNan(s, g[0], ties), ids,
+                                         data, &unused);
+  dx->push_back(ops::SelectV2(s, selected, share, ops::ZerosLike(s, data)));
+  for (int i = 1; i < op.node()->num_inputs(); ++i) dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("SegmentMax", SegmentMinMaxGrad);
+RILL_REGISTER_GRADIENT_OP("SegmentMin", SegmentMinMaxGrad);
+RILL_REGISTER_GRADIENT_OP("UnsortedSegmentMax", SegmentMinMaxGrad);
+RILL_REGISTER_GRADIENT_OP("UnsortedSegmentMin", SegmentMinMaxGrad);
+
+// GatherNd and ScatterNd are each other's adjoints.
+absl::Status GatherNdGrad(const Scope& s, const Operation& op, const Grads& g,
+                          Grads* dx) {
+  Output params = In(op, 0), indices = In(op, 1);
+  dx->push_back(ops::ScatterNd(
+      s, indices, g[0],
+      ops::Shape(s, params, ops::Shape::OutType(indices.type()))));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("GatherNd", GatherNdGrad);
+
+absl::Status ScatterNdGrad(const Scope& s, const Operation& op, const Grads& g,
+                           Grads* dx) {
+  dx->push_back(Output());
+  dx->push_back(ops::GatherNd(s, g[0], In(op, 0)));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("ScatterNd", ScatterNdGrad);
+
+// TopKV2: each value's gradient goes back to the position it came from.
+absl::Status TopKGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  Output x = In(op, 0);
+  const DataType t = BaseType(x.type());
+  auto n =
+      ops::GatherV2(s, ops::Shape(s, x), ops::Sub(s, ops::Rank(s, x), 1), 0);
+  auto from = ops::OneHot(s, Output(op.node(), 1), n, grad::Scalar(s, 1, t),
+                          grad::Scalar(s, 0, t));
+  auto dy = grad::GradOrZeros(s, op, g, 0);
+  dx->push_back(
+      ops::Sum(s, ops::Mul(s, ops::ExpandDims(s, dy, -1), from), {-2}));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("TopKV2", TopKGrad);
 
 // Control flow: differentiating through cond and loops needs the gradient
 // frames TensorFlow builds for them, which Rill does not have yet.

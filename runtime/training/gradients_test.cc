@@ -588,6 +588,56 @@ std::map<std::string, std::vector<Check>> Checks() {
          return ops::ConcatV2(
              s, {ops::Mul(s, parts.outputs[0], 3.0), parts.outputs[1]}, 0);
        }});
+  // Sorted segments with segment 1 empty; unsorted ones dropping a row.
+  for (const char* op :
+       {"SegmentSum", "SegmentMean", "SegmentMax", "SegmentMin"}) {
+    add(op, {absl::StrCat(op, " with an empty segment"),
+             {TensorShape({4, 2})},
+             [op = std::string(op)](const Scope& s, const Xs& x) -> Output {
+               auto ids = ops::Const(s, {0, 0, 2, 2});
+               if (op == "SegmentSum") return ops::SegmentSum(s, x[0], ids);
+               if (op == "SegmentMean") return ops::SegmentMean(s, x[0], ids);
+               if (op == "SegmentMax") return ops::SegmentMax(s, x[0], ids);
+               return ops::SegmentMin(s, x[0], ids);
+             },
+             0.2,
+             true});
+  }
+  add("UnsortedSegmentMax", {"UnsortedSegmentMax dropping a row",
+                             {TensorShape({4, 2})},
+                             [](const Scope& s, const Xs& x) {
+                               return ops::UnsortedSegmentMax(
+                                   s, x[0], ops::Const(s, {1, -1, 1, 0}), 2);
+                             },
+                             0.2,
+                             true});
+  add("UnsortedSegmentMin", {"UnsortedSegmentMin dropping a row",
+                             {TensorShape({4, 2})},
+                             [](const Scope& s, const Xs& x) {
+                               return ops::UnsortedSegmentMin(
+                                   s, x[0], ops::Const(s, {1, -1, 1, 0}), 2);
+                             },
+                             0.2,
+                             true});
+  add("GatherNd",
+      {"GatherNd rows and an element, one twice",
+       {TensorShape({3, 2})},
+       [](const Scope& s, const Xs& x) {
+         return ops::GatherNd(s, x[0], ops::Const(s, {{2, 1}, {0, 0}, {2, 1}}));
+       }});
+  add("ScatterNd", {"ScatterNd with a duplicate index",
+                    {TensorShape({3, 2})},
+                    [](const Scope& s, const Xs& x) {
+                      return ops::ScatterNd(s, ops::Const(s, {{1}, {3}, {1}}),
+                                            x[0], ops::Const(s, {4, 2}));
+                    }});
+  add("TopKV2", {"TopKV2 of rows",
+                 {TensorShape({2, 4})},
+                 [](const Scope& s, const Xs& x) {
+                   return ops::TopKV2(s, x[0], 2).values;
+                 },
+                 0.2,
+                 true});
   add("UnsortedSegmentSum", {"UnsortedSegmentSum dropping a row",
                              {TensorShape({4, 2})},
                              [](const Scope& s, const Xs& x) {

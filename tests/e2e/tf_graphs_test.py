@@ -21,7 +21,6 @@ NOT_YET = {
     "cond_v2": "'StatelessIf'",
     "dataset_batches": "'TensorSliceDataset'",
     "dynamic_rnn_v1": "'TensorArrayV3'",
-    "indexing": "'GatherNd'",
     "linear_algebra": "'Einsum'",
     "opt_ftrl_sparse": "'SparseApplyFtrl'",
     "random_seeded": "'StatelessRandomGetKeyCounter'",

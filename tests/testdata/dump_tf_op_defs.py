@@ -22,6 +22,8 @@ Add AddV2 Sub Mul RealDiv Div FloorDiv FloorMod Maximum Minimum Pow
 SquaredDifference AddN Neg Abs Square Sqrt Rsqrt Exp Log Log1p Tanh Sigmoid
 DivNoNan Atan2 L2Loss Floor Ceil Round Rint Erf Erfc Softplus Softsign
 FusedBatchNormV3 FusedBatchNormGradV3 Selu SeluGrad IsFinite IsInf IsNan
+GatherNd ScatterNd TopKV2 SegmentSum SegmentMean SegmentMax SegmentMin
+UnsortedSegmentMax UnsortedSegmentMin
 Sign Reciprocal Cast Equal NotEqual Less LessEqual Greater GreaterEqual
 LogicalAnd LogicalOr LogicalNot Select SelectV2
 MatMul BatchMatMulV2 BiasAdd Relu Relu6 LeakyRelu Elu Softmax LogSoftmax

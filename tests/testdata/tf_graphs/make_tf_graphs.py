@@ -272,6 +272,21 @@ def indexing():
 
 
 @case
+def indexing_train():
+    """A loss through GatherNd, TopKV2 and segment max/min/mean, trained by
+    GD (TensorFlow's gradients of each: ScatterNd, ...)."""
+    p = var("p", rng(13).normal(size=(5, 3)))
+    loss = (tf.reduce_sum(tf.square(tf.gather_nd(p, [[0, 1], [3, 2], [0, 1]])))
+            + tf.reduce_sum(tf.math.top_k(tf.reshape(p, [-1]), k=3).values)
+            + tf.reduce_sum(tf.math.segment_max(p, [0, 0, 1, 3, 3]))
+            + tf.reduce_sum(tf.math.segment_mean(p, [0, 1, 1, 1, 2]))
+            + tf.reduce_sum(tf.math.unsorted_segment_min(p, [2, -1, 0, 2, 0], 3)))
+    loss = tf.identity(loss, name="loss")
+    v1.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+    return dict(targets=["train"], fetches=["loss"], steps=4)
+
+
+@case
 def sparse_math():
     """Sparse tensors times dense, and to dense."""
     sp = tf.sparse.SparseTensor([[0, 1], [2, 0]], [2.0, 3.0], [3, 2])
