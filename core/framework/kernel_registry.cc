@@ -45,7 +45,8 @@ bool KernelRegistry::HasKernel(const std::string& device_type,
 }
 
 absl::StatusOr<std::unique_ptr<OpKernel>> KernelRegistry::CreateKernel(
-    const std::string& device_type, const Node& node) const {
+    const std::string& device_type, const Node& node,
+    const FunctionEnv* functions) const {
   const Entry* e = Find(device_type, node);
   if (e == nullptr) {
     std::vector<std::string> types;
@@ -58,7 +59,7 @@ absl::StatusOr<std::unique_ptr<OpKernel>> KernelRegistry::CreateKernel(
         "no ", device_type, " kernel for node '", node.name(), "' (op ",
         node.op(), types.empty() ? "" : ", ", absl::StrJoin(types, ", "), ")"));
   }
-  OpKernelConstruction c(device_type, &node);
+  OpKernelConstruction c(device_type, &node, functions);
   return e->factory(&c);
 }
 

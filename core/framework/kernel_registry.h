@@ -55,7 +55,8 @@ class KernelRegistry {
   std::vector<std::string> Ops() const;
   // NOT_FOUND naming the op, device and dtypes when no kernel fits.
   absl::StatusOr<std::unique_ptr<OpKernel>> CreateKernel(
-      const std::string& device_type, const Node& node) const;
+      const std::string& device_type, const Node& node,
+      const FunctionEnv* functions = nullptr) const;
 
  private:
   struct Entry {

@@ -31,6 +31,7 @@
 #include "core/framework/resource_mgr.h"
 #include "core/framework/tensor.h"
 #include "core/graph/graph.h"
+#include "core/platform/status_macros.h"
 
 namespace rill {
 
@@ -56,18 +57,44 @@ class CallFrame {
   virtual ~CallFrame() = default;
   virtual absl::StatusOr<Tensor> GetArg(int index) const = 0;
   virtual absl::Status SetRetval(int index, const Tensor& value) = 0;
+  // The argument as an edge carries it: a function's caller may pass a ref
+  // (a variable or resource handle), which its body uses as a ref.
+  virtual absl::StatusOr<TensorValue> GetArgValue(int index) const {
+    TensorValue v;
+    ASSIGN_OR_RETURN(v.value, GetArg(index));
+    return v;
+  }
+  virtual absl::Status SetRetvalValue(int index, const TensorValue& value) {
+    return SetRetval(index, value.value);
+  }
 };
 
 // Runs a closure somewhere (a pool thread); what kernels use to split work.
 using Runner = std::function<void(std::function<void()>)>;
 
+class Device;
+
+// What kernels that call functions (If, While, PartitionedCall) are made
+// with: the function library of the graph they are in, the device they run
+// on, and how deeply function calls are nested there.
+struct FunctionEnv {
+  const ::tensorflow::FunctionDefLibrary* library = nullptr;
+  Device* device = nullptr;
+  int depth = 0;
+};
+
 class OpKernelConstruction {
  public:
-  OpKernelConstruction(std::string device_type, const Node* node)
-      : device_type_(std::move(device_type)), node_(node) {}
+  OpKernelConstruction(std::string device_type, const Node* node,
+                       const FunctionEnv* functions = nullptr)
+      : device_type_(std::move(device_type)),
+        node_(node),
+        functions_(functions) {}
 
   const std::string& device_type() const { return device_type_; }
   const Node& node() const { return *node_; }
+  // Null where the kernel is made outside an executor.
+  const FunctionEnv* functions() const { return functions_; }
   const AttrMap& attrs() const { return node_->attrs(); }
   template <typename T>
   absl::Status GetAttr(absl::string_view name, T* out) const {
@@ -77,6 +104,7 @@ class OpKernelConstruction {
  private:
   const std::string device_type_;
   const Node* const node_;
+  const FunctionEnv* const functions_;
 };
 
 class OpKernelContext;

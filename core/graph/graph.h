@@ -133,6 +133,7 @@ class Graph {
   ::tensorflow::VersionDef* mutable_versions() { return &versions_; }
   const ::tensorflow::VersionDef& versions() const { return versions_; }
   ::tensorflow::FunctionDefLibrary* mutable_library() { return &library_; }
+  const ::tensorflow::FunctionDefLibrary& library() const { return library_; }
   ::tensorflow::GraphDebugInfo* mutable_debug_info() { return &debug_info_; }
 
   // Writes a GraphDef equal to the one the graph was imported from (nodes in

@@ -109,6 +109,18 @@ RILL_REGISTER_OP("ReadVariableOp")
     .SetIsStateful()
     .SetShapeFn(shape_fns::UnknownShape);
 
+// The shape of a resource variable's value (TensorFlow 2's gradients of
+// variable reads in loops use it).
+RILL_REGISTER_OP("VariableShape")
+    .Input("input: resource")
+    .Output("output: out_type")
+    .Attr("out_type: {int32, int64} = DT_INT32")
+    .SetIsStateful()
+    .SetShapeFn([](InferenceContext* c) {
+      c->set_output(0, PartialTensorShape({-1}));
+      return absl::OkStatus();
+    });
+
 RILL_REGISTER_OP("AssignVariableOp")
     .Input("resource: resource")
     .Input("value: dtype")

@@ -135,14 +135,18 @@ class ArgOp : public OpKernel {
     if (ctx->call_frame() == nullptr) {
       return absl::InternalError("_Arg run without a call frame");
     }
-    ASSIGN_OR_RETURN(Tensor t,
-                     ctx->call_frame()->GetArg(static_cast<int>(index_)));
-    if (t.dtype() != output_type(0)) {
-      return ctx->InvalidArgument(
-          absl::StrCat("fed a ", DataTypeName(t.dtype()), " tensor where ",
-                       DataTypeName(output_type(0)), " is expected"));
+    ASSIGN_OR_RETURN(TensorValue v,
+                     ctx->call_frame()->GetArgValue(static_cast<int>(index_)));
+    if (v.is_ref()) {  // A variable passed into a function's body.
+      ctx->set_output_ref(0, v.mu, v.ref, v.ref_name);
+      return absl::OkStatus();
     }
-    ctx->set_output(0, std::move(t));
+    if (v.value.dtype() != output_type(0)) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "fed a ", DataTypeName(v.value.dtype()), " tensor where ",
+          DataTypeName(output_type(0)), " is expected"));
+    }
+    ctx->set_output(0, std::move(v.value));
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return false; }
@@ -161,6 +165,12 @@ class RetvalOp : public OpKernel {
     RETURN_IF_ERROR(status_);
     if (ctx->call_frame() == nullptr) {
       return absl::InternalError("_Retval run without a call frame");
+    }
+    if (ctx->input_is_ref(0)) {  // A variable a function's body returns.
+      TensorValue v;
+      v.ref = ctx->mutable_input(0);
+      v.mu = ctx->input_ref_mutex(0);
+      return ctx->call_frame()->SetRetvalValue(static_cast<int>(index_), v);
     }
     return ctx->call_frame()->SetRetval(static_cast<int>(index_),
                                         ctx->input(0));

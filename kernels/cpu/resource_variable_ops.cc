@@ -24,6 +24,38 @@ class ReadVariableOp : public OpKernel {
   bool IsExpensive() const override { return false; }
 };
 
+// VariableShape: the variable's current shape, as int32 or int64.
+class VariableShapeOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    if (!ctx->input_is_ref(0)) {
+      return ctx->InvalidArgument("expected a resource handle");
+    }
+    TensorShape shape;
+    {
+      absl::MutexLock lock(ctx->input_ref_mutex(0));
+      const Tensor* value = ctx->mutable_input(0);
+      if (!value->IsInitialized()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "node '", name(), "': the shape of an uninitialized variable"));
+      }
+      shape = value->shape();
+    }
+    ASSIGN_OR_RETURN(Tensor * out,
+                     ctx->allocate_output(0, TensorShape({shape.dims()})));
+    for (int d = 0; d < shape.dims(); ++d) {
+      if (output_type(0) == DT_INT64) {
+        out->flat<int64_t>()[d] = shape.dim_size(d);
+      } else {
+        out->flat<int32_t>()[d] = static_cast<int32_t>(shape.dim_size(d));
+      }
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
 class AssignVariableOp : public OpKernel {
  public:
   explicit AssignVariableOp(OpKernelConstruction* c) : OpKernel(c) {
@@ -82,6 +114,7 @@ struct UpdateVariable {
 
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernel<ReadVariableOp>(KernelDef("ReadVariableOp", kDeviceCpu));
+  RegisterKernel<VariableShapeOp>(KernelDef("VariableShape", kDeviceCpu));
   RegisterKernel<AssignVariableOp>(KernelDef("AssignVariableOp", kDeviceCpu));
   RegisterKernelForTypes<UpdateVariable<true>::Op, float, double, int32_t,
                          int64_t>(KernelDef("AssignAddVariableOp", kDeviceCpu),

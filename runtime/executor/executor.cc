@@ -548,18 +548,19 @@ Executor::Executor(std::unique_ptr<Graph> graph, Device* device)
 Executor::~Executor() = default;
 
 absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
-    std::unique_ptr<Graph> graph, Device* device) {
+    std::unique_ptr<Graph> graph, Device* device, int function_depth) {
   std::unique_ptr<Executor> ex(new Executor(std::move(graph), device));
   const Graph& g = *ex->graph_;
+  const FunctionEnv functions{&g.library(), device, function_depth};
   ex->items_.resize(g.num_nodes());
   ex->costs_ = std::make_unique<std::atomic<uint32_t>[]>(g.num_nodes());
   int slot = 0;
   for (const Node* n : g.nodes()) {
     NodeItem& item = ex->items_[n->id()];
     item.node = n;
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<OpKernel> kernel,
-        KernelRegistry::Global()->CreateKernel(device->device_type(), *n));
+    ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel,
+                     KernelRegistry::Global()->CreateKernel(
+                         device->device_type(), *n, &functions));
     item.kernel = kernel.get();
     item.expensive = kernel->IsExpensive();
     item.async = kernel->IsAsync();

@@ -71,8 +71,11 @@ class Executor {
 
   // Makes a kernel for every node on `device`. NOT_FOUND naming the first
   // node that has no kernel there.
+  // `function_depth` is how deeply function calls are nested where the
+  // graph runs (0 for a step's graph; kernels that call functions pass
+  // their own depth + 1).
   static absl::StatusOr<std::unique_ptr<Executor>> Create(
-      std::unique_ptr<Graph> graph, Device* device);
+      std::unique_ptr<Graph> graph, Device* device, int function_depth = 0);
   ~Executor();
 
   // Runs one step and blocks until it ends.

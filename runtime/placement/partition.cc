@@ -45,7 +45,10 @@ absl::StatusOr<std::map<std::string, ::tensorflow::GraphDef>> PartitionGraph(
           absl::StrCat("node '", n->name(), "' has no assigned device"));
     }
     ::tensorflow::GraphDef& part = parts[n->assigned_device()];
-    if (part.node_size() == 0) *part.mutable_versions() = graph.versions();
+    if (part.node_size() == 0) {
+      *part.mutable_versions() = graph.versions();
+      *part.mutable_library() = graph.library();
+    }
     ::tensorflow::NodeDef* nd = part.add_node();
     *nd = n->def();
     nd->set_device(n->assigned_device());

@@ -106,6 +106,7 @@ absl::StatusOr<std::unique_ptr<Graph>> BuildStepGraph(
 
   ::tensorflow::GraphDef def;
   *def.mutable_versions() = g.versions();
+  *def.mutable_library() = g.library();  // For the nodes that call functions.
   for (const Node* n : g.nodes()) {
     if (!keep[n->id()]) continue;
     ::tensorflow::NodeDef* nd = def.add_node();

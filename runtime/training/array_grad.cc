@@ -448,6 +448,14 @@ absl::Status ControlFlowGrad(const Scope& s, const Operation& op,
 }
 RILL_REGISTER_GRADIENT_OP("Switch", ControlFlowGrad);
 RILL_REGISTER_GRADIENT_OP("Merge", ControlFlowGrad);
+// Functional control flow and calls: TensorFlow's client writes their
+// gradients into its graphs itself; Rill's C++ gradients do not yet.
+RILL_REGISTER_GRADIENT_OP("If", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("StatelessIf", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("While", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("StatelessWhile", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("PartitionedCall", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("StatefulPartitionedCall", ControlFlowGrad);
 
 // No gradient flows through these: their results are shapes, indices,
 // constants, random draws or variable state, or they stop it on purpose.
@@ -455,6 +463,7 @@ RILL_REGISTER_NO_GRADIENT_OP("StopGradient");
 // Step functions: TensorFlow gives them no gradient either.
 RILL_REGISTER_NO_GRADIENT_OP("Floor");
 RILL_REGISTER_NO_GRADIENT_OP("IsFinite");
+RILL_REGISTER_NO_GRADIENT_OP("VariableShape");
 RILL_REGISTER_NO_GRADIENT_OP("IsInf");
 RILL_REGISTER_NO_GRADIENT_OP("IsNan");
 RILL_REGISTER_NO_GRADIENT_OP("Ceil");

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/cc/ops.h"
 #include "core/framework/kernel_registry.h"
@@ -660,6 +661,16 @@ TEST(GradientsTest, EveryKernelHasAGradientOrIsDeclaredWithout) {
   }
 }
 
+// The functional control-flow ops: their gradients refuse, like Switch's
+// (TensorFlow-written graphs run them: tests/e2e/tf_graphs_test).
+const absl::flat_hash_set<std::string> kFunctional = {
+    "If",
+    "StatelessIf",
+    "While",
+    "StatelessWhile",
+    "PartitionedCall",
+    "StatefulPartitionedCall"};
+
 // Gradients that exist to say clearly that they are not implemented.
 const std::map<std::string, std::string>& Refusals() {
   static const auto* m = new std::map<std::string, std::string>{
@@ -676,8 +687,8 @@ TEST(GradientsTest, EveryGradientPassesTheNumericalCheck) {
   const auto checks = Checks();
   int checked = 0;
   for (const std::string& op : GradOpRegistry::Global()->Differentiable()) {
-    if (Refusals().contains(op) || op == "ReadVariableOp" ||
-        op == "ResourceGather") {
+    if (Refusals().contains(op) || kFunctional.contains(op) ||
+        op == "ReadVariableOp" || op == "ResourceGather") {
       continue;  // Tested below.
     }
     auto it = checks.find(op);

@@ -68,6 +68,16 @@ print("cluster losses match TensorFlow's:", got)
 PY
 done
 
+# 2a. TensorFlow 2's functional control flow through the master: the
+# function library travels with the partitions (a While over a library
+# function; nested calls of tf.functions).
+out=$("$RILL" run tests/testdata/tf_graphs/while_v2.pb --master "grpc://localhost:$P0" \
+  --feed n=5 --fetch total 2>&1) || fail "while_v2 on the cluster: $out"
+[ "$out" = "total = int32 [] [10]" ] || fail "while_v2 on the cluster: $out"
+out=$("$RILL" run tests/testdata/tf_graphs/function_call.pb --master "grpc://localhost:$P0" \
+  --feed 'x=[1,2,3]' --fetch y 2>&1) || fail "function_call on the cluster: $out"
+[ "$out" = "y = float32 [3] [2, 3, 4]" ] || fail "function_call on the cluster: $out"
+
 # 2b. --trace through the master: the last step's nodes on every task, one
 # trace process per device, the update on the ps.
 "$RILL" run "$DATA/ps_logreg.pb" --master "grpc://localhost:$P0" --init init \

@@ -18,7 +18,7 @@ import sys
 
 # Graph -> a piece of the error it stops on today (issue 15's open items).
 NOT_YET = {
-    "cond_v2": "'StatelessIf'",
+    "cond_v2_train": "'OptionalFromValue'",
     "dataset_batches": "'TensorSliceDataset'",
     "dynamic_rnn_v1": "'TensorArrayV3'",
     "linear_algebra": "'Einsum'",
@@ -28,7 +28,7 @@ NOT_YET = {
     "sparse_math": "'SparseTensorDenseMatMul'",
     "strings": "'StringLength'",
     "while_v1": "'Enter'",
-    "while_v2": "'StatelessWhile'",
+    "while_v2_train": "'EmptyTensorList'",
 }
 
 

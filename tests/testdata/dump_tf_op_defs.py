@@ -24,6 +24,8 @@ DivNoNan Atan2 L2Loss Floor Ceil Round Rint Erf Erfc Softplus Softsign
 FusedBatchNormV3 FusedBatchNormGradV3 Selu SeluGrad IsFinite IsInf IsNan
 GatherNd ScatterNd TopKV2 SegmentSum SegmentMean SegmentMax SegmentMin
 UnsortedSegmentMax UnsortedSegmentMin
+If StatelessIf While StatelessWhile PartitionedCall StatefulPartitionedCall
+VariableShape
 Sign Reciprocal Cast Equal NotEqual Less LessEqual Greater GreaterEqual
 LogicalAnd LogicalOr LogicalNot Select SelectV2
 MatMul BatchMatMulV2 BiasAdd Relu Relu6 LeakyRelu Elu Softmax LogSoftmax

@@ -368,6 +368,49 @@ def while_v2():
 
 
 @case
+def cond_v2_train():
+    """A loss chosen by a TensorFlow 2 cond over variables, trained: the
+    gradient is another If over gradient functions."""
+    w = var("w", [0.5, -1.5, 2.0], resource=True)
+    x = v1.placeholder(tf.float32, [], name="x")
+    loss = tf.cond(x > 0, lambda: tf.reduce_sum(w * w * x),
+                   lambda: tf.reduce_sum(tf.abs(w)))
+    loss = tf.identity(loss, name="loss")
+    v1.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+    return dict(feeds={"x": np.float32(2)}, targets=["train"],
+                fetches=["loss"], steps=3)
+
+
+@case
+def while_v2_train():
+    """A TensorFlow 2 while loop over a variable, trained (its gradient
+    keeps the loop's values in TensorLists)."""
+    w = var("w", [0.9, 1.1], resource=True)
+    _, y = tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, y * w),
+                         [0, tf.ones([2])])
+    loss = tf.identity(tf.reduce_sum(y), name="loss")
+    v1.train.GradientDescentOptimizer(0.05).minimize(loss, name="train")
+    return dict(targets=["train"], fetches=["loss"], steps=3)
+
+
+@case
+def function_call():
+    """A tf.function called from a graph: a PartitionedCall of a library
+    function, nested."""
+    @tf.function
+    def inner(a):
+        return a * 2.0 + 1.0
+
+    @tf.function
+    def outer(a, b):
+        return inner(a) - b
+
+    x = v1.placeholder(tf.float32, [3], name="x")
+    tf.identity(outer(x, tf.constant([1.0, 2.0, 3.0])), name="y")
+    return dict(feeds={"x": np.array([1, 2, 3], np.float32)}, fetches=["y"])
+
+
+@case
 def dynamic_rnn_v1():
     """A recurrent net over time with a while loop and a TensorArray,
     trained (gradients through the loop: stacks)."""
