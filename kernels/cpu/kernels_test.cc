@@ -574,6 +574,26 @@ TEST(KernelsTest, MathAndNnOps) {
                                         ops::Const(s, {0, -1, 0}), 2);
        },
        I({2, std::numeric_limits<int32_t>::max()}, {2})},
+      {"SparseTensorDenseMatMul, A adjoint",
+       [](const Scope& s) {
+         // A = [[0, 2], [3, 0]] as (indices, values); A^T B.
+         return ops::SparseTensorDenseMatMul(
+             s,
+             ops::Const(s,
+                        {{int64_t{0}, int64_t{1}}, {int64_t{1}, int64_t{0}}}),
+             ops::Const(s, {2.0f, 3.0f}),
+             ops::Const(s, {int64_t{2}, int64_t{2}}),
+             ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}),
+             ops::SparseTensorDenseMatMul::AdjointA(true));
+       },
+       F({9, 12, 2, 4}, {2, 2})},
+      {"SparseToDense with a default",
+       [](const Scope& s) {
+         return ops::SparseToDense(s, ops::Const(s, {{0, 1}, {2, 0}}),
+                                   ops::Const(s, {3, 2}),
+                                   ops::Const(s, {7.0f, 8.0f}), -1.0f);
+       },
+       F({-1, 7, -1, -1, 8, -1}, {3, 2})},
       {"Cumprod exclusive reverse",
        [](const Scope& s) {
          return ops::Cumprod(s, ops::Const(s, {2.0f, 3.0f, 4.0f}), 0,
@@ -1411,6 +1431,20 @@ TEST(KernelsTest, BadInputsAreClearErrors) {
                                ops::Const(s, {1.0f, 2.0f}), ops::Const(s, {4}));
        },
        "updates has shape [2]"},
+      {"sparse index out of bounds",
+       [](const Scope& s) {
+         return ops::SparseTensorDenseMatMul(
+             s, ops::Const(s, {{int64_t{0}, int64_t{5}}}),
+             ops::Const(s, {1.0f}), ops::Const(s, {int64_t{2}, int64_t{2}}),
+             ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}));
+       },
+       "a_indices[0] = [0, 5] is out of bounds of [2, 2]"},
+      {"sparse_to_dense repeated index",
+       [](const Scope& s) {
+         return ops::SparseToDense(s, ops::Const(s, {1, 1}), ops::Const(s, {3}),
+                                   ops::Const(s, {1.0f, 2.0f}), 0.0f);
+       },
+       "sparse_indices[1] is repeated"},
       {"stitch negative index",
        [](const Scope& s) {
          return ops::DynamicStitch(s, {ops::Const(s, {-1})},

@@ -438,6 +438,50 @@ absl::Status TopKGrad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("TopKV2", TopKGrad);
 
+// SparseTensorDenseMatMul: b's gradient is op(A)^T g (transposed back for
+// adjoint_b); a value at (r, c) of op(A) gets g[r, :] . op(B)[c, :].
+absl::Status SparseDenseMatMulGrad(const Scope& s, const Operation& op,
+                                   const Grads& g, Grads* dx) {
+  bool adjoint_a = false, adjoint_b = false;
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "adjoint_a", &adjoint_a));
+  RETURN_IF_ERROR(GetAttr(op.node()->attrs(), "adjoint_b", &adjoint_b));
+  Output indices = In(op, 0), values = In(op, 1), shape = In(op, 2);
+  Output b = In(op, 3);
+  Output db = ops::SparseTensorDenseMatMul(
+      s, indices, values, shape, g[0],
+      ops::SparseTensorDenseMatMul::AdjointA(!adjoint_a));
+  if (adjoint_b) db = ops::Transpose(s, db, {1, 0});
+  auto column = [&](int i) { return ops::GatherV2(s, indices, i, 1); };
+  Output rows = column(adjoint_a ? 1 : 0), cols = column(adjoint_a ? 0 : 1);
+  Output op_b = adjoint_b ? Output(ops::Transpose(s, b, {1, 0})) : b;
+  auto dvalues = ops::Sum(s,
+                          ops::Mul(s, ops::GatherV2(s, g[0], rows, 0),
+                                   ops::GatherV2(s, op_b, cols, 0)),
+                          {1});
+  *dx = {Output(), dvalues, Output(), db};
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("SparseTensorDenseMatMul", SparseDenseMatMulGrad);
+
+// SparseToDense: each value gets the gradient at its index (summed when
+// one value fills them all); the default value gets the rest.
+absl::Status SparseToDenseGrad(const Scope& s, const Operation& op,
+                               const Grads& g, Grads* dx) {
+  Output indices = In(op, 0), dims = In(op, 1), values = In(op, 2);
+  auto tuples = ops::Reshape(
+      s, indices,
+      ops::ConcatV2(s, {ops::Const(s, {-1}), ops::Shape(s, dims)}, 0));
+  Output at = ops::GatherNd(s, g[0], tuples);
+  std::vector<Output> reduced;
+  grad::ReduceToInputShapes(s, values, at, at, Output(), &reduced);
+  auto all = [&](Output t) {
+    return ops::Sum(s, t, ops::Range(s, 0, ops::Rank(s, t), 1));
+  };
+  *dx = {Output(), Output(), reduced[0], ops::Sub(s, all(g[0]), all(at))};
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("SparseToDense", SparseToDenseGrad);
+
 // Control flow: differentiating through cond and loops needs the gradient
 // frames TensorFlow builds for them, which Rill does not have yet.
 absl::Status ControlFlowGrad(const Scope& s, const Operation& op,

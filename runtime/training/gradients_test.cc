@@ -632,6 +632,42 @@ std::map<std::string, std::vector<Check>> Checks() {
                       return ops::ScatterNd(s, ops::Const(s, {{1}, {3}, {1}}),
                                             x[0], ops::Const(s, {4, 2}));
                     }});
+  for (bool adjoint_a : {false, true}) {
+    for (bool adjoint_b : {false, true}) {
+      add("SparseTensorDenseMatMul",
+          {absl::StrCat("SparseTensorDenseMatMul adjoint_a ", adjoint_a,
+                        " adjoint_b ", adjoint_b),
+           {TensorShape({3}), TensorShape({3, 2})},
+           [adjoint_a, adjoint_b](const Scope& s, const Xs& x) {
+             auto b =
+                 adjoint_b ? Output(ops::Transpose(s, x[1], {1, 0})) : x[1];
+             return ops::SparseTensorDenseMatMul(
+                 s,
+                 ops::Const(s, {{int64_t{0}, int64_t{1}},
+                                {int64_t{2}, int64_t{0}},
+                                {int64_t{1}, int64_t{2}}}),
+                 x[0], ops::Const(s, {int64_t{3}, int64_t{3}}), b,
+                 ops::SparseTensorDenseMatMul::AdjointA(adjoint_a).AdjointB(
+                     adjoint_b));
+           },
+           0.2,
+           true});
+    }
+  }
+  add("SparseToDense", {"SparseToDense values and default",
+                        {TensorShape({3}), TensorShape({})},
+                        [](const Scope& s, const Xs& x) {
+                          return ops::SparseToDense(
+                              s, ops::Const(s, {{0, 1}, {1, 0}, {2, 2}}),
+                              ops::Const(s, {3, 3}), x[0], x[1]);
+                        }});
+  add("SparseToDense", {"SparseToDense one value for all",
+                        {TensorShape({}), TensorShape({})},
+                        [](const Scope& s, const Xs& x) {
+                          return ops::SparseToDense(s, ops::Const(s, {1, 3}),
+                                                    ops::Const(s, {4}), x[0],
+                                                    x[1]);
+                        }});
   add("TopKV2", {"TopKV2 of rows",
                  {TensorShape({2, 4})},
                  [](const Scope& s, const Xs& x) {

@@ -25,7 +25,6 @@ NOT_YET = {
     "opt_ftrl_sparse": "'SparseApplyFtrl'",
     "random_seeded": "'StatelessRandomGetKeyCounter'",
     "sampled_softmax": "'LogUniformCandidateSampler'",
-    "sparse_math": "'SparseTensorDenseMatMul'",
     "strings": "'StringLength'",
     "while_v1": "'Enter'",
     "while_v2_train": "'EmptyTensorList'",

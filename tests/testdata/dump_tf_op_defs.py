@@ -25,6 +25,7 @@ FusedBatchNormV3 FusedBatchNormGradV3 Selu SeluGrad IsFinite IsInf IsNan
 GatherNd ScatterNd TopKV2 SegmentSum SegmentMean SegmentMax SegmentMin
 UnsortedSegmentMax UnsortedSegmentMin
 If StatelessIf While StatelessWhile PartitionedCall StatefulPartitionedCall
+SparseTensorDenseMatMul SparseToDense
 VariableShape
 Sign Reciprocal Cast Equal NotEqual Less LessEqual Greater GreaterEqual
 LogicalAnd LogicalOr LogicalNot Select SelectV2
