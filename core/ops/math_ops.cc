@@ -428,25 +428,23 @@ RILL_REGISTER_OP("UnsortedSegmentSum")
     .Attr("Tnumsegments: {int32, int64} = DT_INT32")
     .SetShapeFn(UnsortedSegmentSumShape);
 
-RILL_REGISTER_OP("UnsortedSegmentMax")
-    .Input("data: T")
-    .Input("segment_ids: Tindices")
-    .Input("num_segments: Tnumsegments")
-    .Output("output: T")
-    .Attr(absl::StrCat("T: ", type_sets::kReal))
-    .Attr("Tindices: {int32, int64}")
-    .Attr("Tnumsegments: {int32, int64} = DT_INT32")
-    .SetShapeFn(UnsortedSegmentSumShape);
-
-RILL_REGISTER_OP("UnsortedSegmentMin")
-    .Input("data: T")
-    .Input("segment_ids: Tindices")
-    .Input("num_segments: Tnumsegments")
-    .Output("output: T")
-    .Attr(absl::StrCat("T: ", type_sets::kReal))
-    .Attr("Tindices: {int32, int64}")
-    .Attr("Tnumsegments: {int32, int64} = DT_INT32")
-    .SetShapeFn(UnsortedSegmentSumShape);
+// Unsorted segment max and min: an empty segment holds the type's lowest
+// (max) or highest (min) value.
+[[maybe_unused]] const bool kUnsortedSegmentMinMax = [] {
+  for (const char* name : {"UnsortedSegmentMax", "UnsortedSegmentMin"}) {
+    op_registry_internal::Registrar registrar(
+        OpDefBuilder(name)
+            .Input("data: T")
+            .Input("segment_ids: Tindices")
+            .Input("num_segments: Tnumsegments")
+            .Output("output: T")
+            .Attr(absl::StrCat("T: ", type_sets::kReal))
+            .Attr("Tindices: {int32, int64}")
+            .Attr("Tnumsegments: {int32, int64} = DT_INT32")
+            .SetShapeFn(UnsortedSegmentSumShape));
+  }
+  return true;
+}();
 
 // Sorted segments: data [n, rest...] by ids [n] into [segments, rest...];
 // how many segments there are is known only from the ids' values.

@@ -419,83 +419,37 @@ TEST(FunctionTest, PartitionedCallAndAVariablePassedIn) {
   EXPECT_EQ((*got)[1].flat<float>()[0], 7);
 }
 
-// Runs `node` alone (fed x = 1) and returns the error.
-absl::Status Failure(const std::string& node) {
+// A PartitionedCall node "bad" of function `f` on x, declaring `outputs`
+// float results; run alone (fed x = 1), its error.
+absl::Status Failure(const std::string& f, int outputs = 1) {
+  std::string tout;
+  for (int i = 0; i < outputs; ++i) tout += " type: DT_FLOAT";
+  const std::string node =
+      absl::StrCat("node { name: 'bad' op: 'PartitionedCall' input: 'x' ",
+                   "attr { key: 'Tin' value { list { type: DT_FLOAT } } } ",
+                   "attr { key: 'Tout' value { list {", tout, " } } } ",
+                   "attr { key: 'f' value { func { name: '", f, "' } } } }");
   auto got =
       RunGraph(WithLibrary(node), {{"x", Tensor::Scalar<float>(1)}}, {"bad"});
   return got.ok() ? absl::OkStatus() : got.status();
 }
 
 TEST(FunctionTest, BadFunctionsAreClearErrors) {
-  absl::Status missing = Failure(R"pb(
-    node {
-      name: "bad"
-      op: "PartitionedCall"
-      input: "x"
-      attr {
-        key: "Tin"
-        value { list { type: DT_FLOAT } }
-      }
-      attr {
-        key: "Tout"
-        value { list { type: DT_FLOAT } }
-      }
-      attr {
-        key: "f"
-        value { func { name: "nowhere" } }
-      }
-    }
-  )pb");
+  absl::Status missing = Failure("nowhere");
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
   EXPECT_NE(missing.message().find("function 'nowhere' is not in the graph's "
                                    "library"),
             std::string::npos)
       << missing;
 
-  absl::Status recursive = Failure(R"pb(
-    node {
-      name: "bad"
-      op: "PartitionedCall"
-      input: "x"
-      attr {
-        key: "Tin"
-        value { list { type: DT_FLOAT } }
-      }
-      attr {
-        key: "Tout"
-        value { list { type: DT_FLOAT } }
-      }
-      attr {
-        key: "f"
-        value { func { name: "forever" } }
-      }
-    }
-  )pb");
+  absl::Status recursive = Failure("forever");
   EXPECT_EQ(recursive.code(), absl::StatusCode::kInvalidArgument) << recursive;
   EXPECT_NE(recursive.message().find("nested more than 32 deep"),
             std::string::npos)
       << recursive;
 
   // A body that returns one value where the node declares two.
-  absl::Status arity = Failure(R"pb(
-    node {
-      name: "bad"
-      op: "PartitionedCall"
-      input: "x"
-      attr {
-        key: "Tin"
-        value { list { type: DT_FLOAT } }
-      }
-      attr {
-        key: "Tout"
-        value { list { type: DT_FLOAT type: DT_FLOAT } }
-      }
-      attr {
-        key: "f"
-        value { func { name: "negate" } }
-      }
-    }
-  )pb");
+  absl::Status arity = Failure("negate", 2);
   EXPECT_EQ(arity.code(), absl::StatusCode::kInvalidArgument) << arity;
   EXPECT_NE(arity.message().find("f returned 1 values for 2 outputs"),
             std::string::npos)
