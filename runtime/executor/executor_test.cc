@@ -173,10 +173,13 @@ TEST(ExecutorTest, NodesThatProvedCheapRunOnTheCallersThread) {
   }
 
   // Later steps: the constant and the quick node proved cheap and run on
-  // this thread; the busy one always goes to the pool. (A step may find the
-  // quick node slow, when this thread was preempted in it: most are not.)
+  // this thread; the busy one always goes to the pool. A step may find the
+  // quick node slow (this thread preempted in it, on a loaded machine): it
+  // then runs on the pool until the next timed step, at most eight steps
+  // later. So most steps, not all, run it here.
+  constexpr int kSteps = 400;
   int here = 0;
-  for (int step = 0; step < 40; ++step) {
+  for (int step = 0; step < kSteps; ++step) {
     const int before = pool.closures();
     ASSERT_TRUE(executor->Run(args).ok());
     if (RanOn("where") == std::this_thread::get_id()) {
@@ -185,7 +188,7 @@ TEST(ExecutorTest, NodesThatProvedCheapRunOnTheCallersThread) {
     }
     EXPECT_EQ(RanOn("busy"), pool.id());
   }
-  EXPECT_GE(here, 24);
+  EXPECT_GE(here, kSteps / 2);
 }
 
 TEST(ExecutorTest, AReceivedTensorsCheapConsumersRunOnTheSendersThread) {
