@@ -1323,6 +1323,189 @@ TEST(KernelsTest, OptimizerErrorsAreClear) {
       << (*halved)[0].DebugString();
 }
 
+// Expected values from TensorFlow 2.21 for the same inputs.
+TEST(KernelsTest, LinearAlgebra) {
+  auto x34 = [](const Scope& s) {
+    return ops::Reshape(s, ops::Range(s, 1.0f, 13.0f, 1.0f), {3, 4});
+  };
+  auto a23 = [](const Scope& s) {
+    return ops::Reshape(s, ops::Range(s, 0.0f, 6.0f, 1.0f), {2, 3});
+  };
+  auto b134 = [](const Scope& s) {
+    return ops::Reshape(s, ops::Range(s, 0.0f, 12.0f, 1.0f), {1, 3, 4});
+  };
+  auto m33 = [](const Scope& s) {
+    return ops::Reshape(s, ops::Range(s, 0.0f, 9.0f, 1.0f), {3, 3});
+  };
+  RunCases({
+      {"Einsum broadcasting its ellipsis",
+       [&](const Scope& s) {
+         auto b = b134(s);
+         return ops::Einsum(s,
+                            {ops::ExpandDims(s, a23(s), 0),
+                             ops::ConcatV2(s, {b, ops::Add(s, b, 1.0f)}, 0)},
+                            "...ij,...jk->...ik");
+       },
+       F({20, 23, 26, 29, 56, 68, 80, 92, 23, 26, 29, 32, 68, 80, 92, 104},
+         {2, 2, 4})},
+      {"Einsum implicit output",
+       [&](const Scope& s) {
+         return ops::Einsum(s, {a23(s), ops::Squeeze(s, b134(s))}, "ij,jk");
+       },
+       F({20, 23, 26, 29, 56, 68, 80, 92}, {2, 4})},
+      {"Einsum trace",
+       [&](const Scope& s) { return ops::Einsum(s, {m33(s)}, "ii->"); },
+       F({12}, {})},
+      {"Einsum diagonal",
+       [&](const Scope& s) { return ops::Einsum(s, {m33(s)}, "ii->i"); },
+       F({0, 4, 8}, {3})},
+      {"Einsum sum to the last axis",
+       [&](const Scope& s) { return ops::Einsum(s, {b134(s)}, "ijk->k"); },
+       F({12, 15, 18, 21}, {4})},
+      {"Einsum outer product",
+       [](const Scope& s) {
+         return ops::Einsum(
+             s,
+             {ops::Const(s, {1.0f, 2.0f}), ops::Const(s, {3.0f, 4.0f, 5.0f})},
+             "i,j->ij");
+       },
+       F({3, 4, 5, 6, 8, 10}, {2, 3})},
+      {"Einsum int32",
+       [](const Scope& s) {
+         return ops::Einsum(
+             s, {ops::Const(s, {{1, 2}, {3, 4}}), ops::Const(s, {5, 6})},
+             "ij,j->i");
+       },
+       I({17, 39}, {2})},
+      {"MatrixInverse",
+       [](const Scope& s) {
+         return ops::MatrixInverse(s,
+                                   ops::Const(s, {{2.0f, 1.0f}, {1.0f, 3.0f}}));
+       },
+       F({0.6f, -0.2f, -0.2f, 0.4f}, {2, 2})},
+      {"MatrixInverse adjoint",
+       [](const Scope& s) {
+         return ops::MatrixInverse(s,
+                                   ops::Const(s, {{1.0f, 2.0f}, {0.0f, 1.0f}}),
+                                   ops::MatrixInverse::Adjoint(true));
+       },
+       F({1, 0, -2, 1}, {2, 2})},
+      {"MatrixDeterminant of a batch",
+       [](const Scope& s) {
+         return ops::MatrixDeterminant(
+             s, ops::Const(s, {{{2.0f, 1.0f}, {1.0f, 3.0f}},
+                               {{0.0f, 1.0f}, {1.0f, 0.0f}}}));
+       },
+       F({5, -1}, {2})},
+      {"MatrixDiagPartV3 RIGHT_LEFT",
+       [&](const Scope& s) {
+         return ops::MatrixDiagPartV3(s, x34(s), ops::Const(s, {-1, 2}), 9.0f);
+       },
+       F({9, 3, 8, 2, 7, 12, 1, 6, 11, 5, 10, 9}, {4, 3})},
+      {"MatrixDiagPartV3 LEFT_RIGHT",
+       [&](const Scope& s) {
+         return ops::MatrixDiagPartV3(
+             s, x34(s), ops::Const(s, {-1, 2}), 9.0f,
+             ops::MatrixDiagPartV3::Align("LEFT_RIGHT"));
+       },
+       F({3, 8, 9, 2, 7, 12, 1, 6, 11, 9, 5, 10}, {4, 3})},
+      {"MatrixDiagV3 of three diagonals",
+       [&](const Scope& s) {
+         return ops::MatrixDiagV3(s, ops::Add(s, m33(s), 1.0f),
+                                  ops::Const(s, {-1, 1}), -1, -1, 0.0f);
+       },
+       F({4, 2, 0, 7, 5, 3, 0, 8, 6}, {3, 3})},
+      {"MatrixDiagV3 of a superdiagonal in 3 rows",
+       [](const Scope& s) {
+         return ops::MatrixDiagV3(s, ops::Const(s, {1.0f, 2.0f}), 1, 3, -1,
+                                  -1.0f);
+       },
+       F({-1, 1, -1, -1, -1, 2, -1, -1, -1}, {3, 3})},
+      {"MatrixSetDiagV3 of two diagonals",
+       [](const Scope& s) {
+         return ops::MatrixSetDiagV3(
+             s, ops::Fill(s, {3, 4}, 0.0f),
+             ops::Const(s, {{1.0f, 2.0f, 3.0f}, {4.0f, 5.0f, 0.0f}}),
+             ops::Const(s, {0, 1}));
+       },
+       F({4, 1, 0, 0, 0, 5, 2, 0, 0, 0, 0, 3}, {3, 4})},
+  });
+}
+
+// TensorFlow's numbers for the same seeds (kernels/cpu/philox_test has the
+// generator's own cases): a stateful op moves on each step, a stateless one
+// does not.
+TEST(KernelsTest, RandomOpsGiveTensorFlowsNumbers) {
+  Scope root = Scope::NewRootScope();
+  ops::RandomUniform(root.WithOpName("uniform"), ops::Const(root, {6}),
+                     DT_FLOAT, ops::RandomUniform::Seed(42).Seed2(1));
+  auto kc = ops::StatelessRandomGetKeyCounter(
+      root, ops::Const(root, {int64_t{1}, int64_t{2}}));
+  ops::StatelessRandomUniformV2(root.WithOpName("stateless"),
+                                ops::Const(root, {3}), kc.key, kc.counter, 1);
+  ops::StatelessRandomUniformV2(root.WithOpName("threefry"),
+                                ops::Const(root, {3}), kc.key, kc.counter, 2);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  const Tensor stateless = F({0.8440604f, 0.19204533f, 0.9962232f}, {3});
+  const std::vector<Tensor> uniform = {
+      F({0.15012848f, 0.63992536f, 0.81787777f, 0.34572172f, 0.99661934f,
+         0.64152765f},
+        {6}),
+      F({0.011772156f, 0.025296569f, 0.060124755f, 0.5448892f, 0.3730942f,
+         0.6073855f},
+        {6})};
+  for (int step = 0; step < 2; ++step) {
+    auto got = (*session)->Run({}, {"uniform", "stateless"}, {});
+    ASSERT_TRUE(got.ok()) << got.status();
+    ExpectClose((*got)[0], uniform[step], absl::StrCat("step ", step));
+    ExpectClose((*got)[1], stateless, absl::StrCat("stateless, step ", step));
+  }
+  auto threefry = (*session)->Run({}, {"threefry"}, {});
+  ASSERT_FALSE(threefry.ok());
+  EXPECT_EQ(threefry.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_NE(threefry.status().message().find("ThreeFry"), std::string::npos)
+      << threefry.status();
+}
+
+TEST(KernelsTest, LinearAlgebraErrorsAreClear) {
+  auto run = [](const std::function<Output(const Scope&)>& build) {
+    Scope root = Scope::NewRootScope();
+    ops::Identity(root.WithOpName("result"), build(root));
+    ::tensorflow::GraphDef def;
+    EXPECT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+    auto session = Session::Create(def);
+    EXPECT_TRUE(session.ok()) << session.status();
+    auto got = (*session)->Run({}, {"result"}, {});
+    EXPECT_FALSE(got.ok());
+    return got.ok() ? std::string() : got.status().ToString();
+  };
+  EXPECT_NE(run([](const Scope& s) {
+              return ops::MatrixInverse(
+                  s, ops::Const(s, {{1.0f, 2.0f}, {2.0f, 4.0f}}));
+            }).find("not invertible"),
+            std::string::npos);
+  EXPECT_NE(
+      run([](const Scope& s) {
+        return ops::Einsum(
+            s, {ops::Const(s, {1.0f, 2.0f}), ops::Const(s, {1.0f, 2.0f, 3.0f})},
+            "i,i->");
+      }).find("subscript 'i' has size 2"),
+      std::string::npos);
+  EXPECT_NE(run([](const Scope& s) {
+              return ops::MatrixDiagPartV3(s, ops::Fill(s, {2, 2}, 1.0f),
+                                           ops::Const(s, {1, -1}), 0.0f);
+            }).find("lower diagonal"),
+            std::string::npos);
+  EXPECT_NE(
+      run([](const Scope& s) {
+        return ops::MatrixDiagPartV3(s, ops::Fill(s, {2, 2}, 1.0f), 5, 0.0f);
+      }).find("outside a 2 x 2 matrix"),
+      std::string::npos);
+}
+
 TEST(KernelsTest, BadInputsAreClearErrors) {
   struct Bad {
     std::string name;

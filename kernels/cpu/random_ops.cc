@@ -1,103 +1,283 @@
-// Random kernels. Each node owns a generator seeded from (seed, seed2): the
-// same seeds give the same stream, step after step; both zero draws a fresh
-// seed. (The streams are Rill's own; they do not reproduce TensorFlow's
-// Philox values.)
+// Random kernels, with TensorFlow's Philox streams (kernels/cpu/philox.h):
+// a seeded op gives TensorFlow's numbers.
+//
+// Stateful ops: each node owns a generator seeded from its (seed, seed2)
+// attrs (both zero: a fresh nondeterministic seed); a step takes the
+// generator's position and moves it past what the step may use, so
+// successive steps give TensorFlow's successive values.
+//
+// Stateless ops: the values are a function of the shape and the seed (or
+// the key and counter StatelessRandomGetKeyCounter derives from it).
 #include <random>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
 #include "kernels/cpu/int_values.h"
+#include "kernels/cpu/philox.h"
 
 namespace rill {
 namespace {
 
-class RandomBase : public OpKernel {
+// Which distribution a kernel draws from.
+enum class Dist { kUniform, kNormal, kTruncatedNormal };
+
+Dist DistOf(absl::string_view op) {
+  if (absl::StrContains(op, "Truncated")) return Dist::kTruncatedNormal;
+  if (absl::StrContains(op, "Normal")) return Dist::kNormal;
+  return Dist::kUniform;
+}
+
+template <typename T>
+void Fill(Dist dist, const Philox& gen, Tensor* out) {
+  T* data = out->flat<T>().data();
+  const int64_t n = out->NumElements();
+  switch (dist) {
+    case Dist::kUniform:
+      return FillUniform(gen, data, n);
+    case Dist::kNormal:
+      return FillNormal(gen, data, n);
+    case Dist::kTruncatedNormal:
+      return FillTruncatedNormal(gen, data, n);
+  }
+}
+
+absl::StatusOr<Tensor*> AllocateShaped(OpKernelContext* ctx) {
+  absl::StatusOr<TensorShape> shape =
+      TensorShape::Create(IntValues(ctx->input(0)));
+  if (!shape.ok()) return ctx->InvalidArgument(shape.status().message());
+  return ctx->allocate_output_for_overwrite(0, *shape);
+}
+
+// [lo, hi) from inputs `lo_index` and `lo_index + 1`, as (lo, hi - lo).
+template <typename T>
+absl::StatusOr<std::pair<T, T>> IntRange(OpKernelContext* ctx, int lo_index) {
+  for (int i : {lo_index, lo_index + 1}) {
+    if (ctx->input(i).NumElements() != 1) {
+      return ctx->InvalidArgument(absl::StrCat(
+          i == lo_index ? "minval" : "maxval", " must be a scalar, got shape ",
+          ctx->input(i).shape().DebugString()));
+    }
+  }
+  const T lo = ctx->input(lo_index).flat<T>()[0];
+  const T hi = ctx->input(lo_index + 1).flat<T>()[0];
+  if (lo >= hi) {
+    return ctx->InvalidArgument(
+        absl::StrCat("need minval < maxval, got ", lo, " >= ", hi));
+  }
+  using U = std::make_unsigned_t<T>;
+  return std::make_pair(
+      lo, static_cast<T>(static_cast<U>(hi) - static_cast<U>(lo)));
+}
+
+// A stateful op's generator.
+class StatefulRandom : public OpKernel {
  public:
-  explicit RandomBase(OpKernelConstruction* c) : OpKernel(c) {
+  explicit StatefulRandom(OpKernelConstruction* c) : OpKernel(c), gen_(0, 0) {
     int64_t seed = 0, seed2 = 0;
     status_.Update(c->GetAttr("seed", &seed));
     status_.Update(c->GetAttr("seed2", &seed2));
     if (seed == 0 && seed2 == 0) {
       std::random_device device;
-      gen_.seed((static_cast<uint64_t>(device()) << 32) ^ device());
-    } else {
-      std::seed_seq seq{
-          static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
-          static_cast<uint32_t>(seed2), static_cast<uint32_t>(seed2 >> 32)};
-      gen_.seed(seq);
+      auto draw = [&] {
+        return (static_cast<uint64_t>(device()) << 32) ^ device();
+      };
+      seed = draw();
+      seed2 = draw();
     }
+    gen_ = Philox(seed, seed2);
   }
 
  protected:
-  absl::StatusOr<Tensor*> AllocateShaped(OpKernelContext* ctx) const {
-    RETURN_IF_ERROR(status_);
-    absl::StatusOr<TensorShape> shape =
-        TensorShape::Create(IntValues(ctx->input(0)));
-    if (!shape.ok()) return ctx->InvalidArgument(shape.status().message());
-    return ctx->allocate_output_for_overwrite(0, *shape);
+  // The generator for a step that makes `n` values.
+  Philox Reserve(int64_t n) const {
+    absl::MutexLock lock(&mu_);
+    const Philox out = gen_;
+    gen_.Skip(BlocksReserved(n));
+    return out;
   }
 
   absl::Status status_;
+
+ private:
   mutable absl::Mutex mu_;
-  mutable std::mt19937_64 gen_ ABSL_GUARDED_BY(mu_);
+  mutable Philox gen_ ABSL_GUARDED_BY(mu_);
 };
 
+// RandomUniform, RandomStandardNormal, TruncatedNormal.
 template <typename T>
-class FloatRandomOp : public RandomBase {
+class RandomOp : public StatefulRandom {
  public:
-  using RandomBase::RandomBase;
+  using StatefulRandom::StatefulRandom;
   absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
     ASSIGN_OR_RETURN(Tensor * out, AllocateShaped(ctx));
-    absl::MutexLock lock(&mu_);
-    std::normal_distribution<double> normal;
-    std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    for (T& v : out->flat<T>()) {
-      if (type_string() == "RandomUniform") {
-        v = static_cast<T>(uniform(gen_));
-      } else if (type_string() == "TruncatedNormal") {
-        double x;
-        do {
-          x = normal(gen_);
-        } while (x < -2.0 || x > 2.0);  // Redraw past two standard deviations.
-        v = static_cast<T>(x);
-      } else {
-        v = static_cast<T>(normal(gen_));
-      }
-    }
+    Fill<T>(DistOf(type_string()), Reserve(out->NumElements()), out);
     return absl::OkStatus();
   }
 };
 
 template <typename T>
-class RandomUniformIntOp : public RandomBase {
+class RandomUniformIntOp : public StatefulRandom {
  public:
-  using RandomBase::RandomBase;
+  using StatefulRandom::StatefulRandom;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    const T lo = ctx->input(1).flat<T>()[0];
-    const T hi = ctx->input(2).flat<T>()[0];
-    if (lo >= hi) {
-      return ctx->InvalidArgument(
-          absl::StrCat("need minval < maxval, got ", lo, " >= ", hi));
-    }
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(auto range, IntRange<T>(ctx, 1));
     ASSIGN_OR_RETURN(Tensor * out, AllocateShaped(ctx));
-    absl::MutexLock lock(&mu_);
-    std::uniform_int_distribution<T> dist(lo, hi - 1);
-    for (T& v : out->flat<T>()) v = dist(gen_);
+    const int64_t n = out->NumElements();
+    FillUniformInt(Reserve(n), range.first, range.second, out->flat<T>().data(),
+                   n);
     return absl::OkStatus();
+  }
+};
+
+// The two seeds of a stateless op's "seed" input (int32 or int64, [2]).
+absl::StatusOr<Philox> SeedInput(OpKernelContext* ctx, int index) {
+  const Tensor& seed = ctx->input(index);
+  if (seed.shape().dims() != 1 || seed.NumElements() != 2) {
+    return ctx->InvalidArgument(absl::StrCat("seed must have shape [2], got ",
+                                             seed.shape().DebugString()));
+  }
+  const std::vector<int64_t> seeds = IntValues(seed);
+  return StatelessPhilox(seeds[0], seeds[1]);
+}
+
+// The generator a V2 stateless op's key, counter and alg inputs (1, 2, 3)
+// name.
+absl::StatusOr<Philox> KeyCounterInputs(OpKernelContext* ctx) {
+  const Tensor& key = ctx->input(1);
+  const Tensor& counter = ctx->input(2);
+  const Tensor& alg = ctx->input(3);
+  if (alg.NumElements() != 1) {
+    return ctx->InvalidArgument(absl::StrCat("alg must be a scalar, got shape ",
+                                             alg.shape().DebugString()));
+  }
+  // 1 is Philox; 3 lets the kernel choose, and Philox is what TensorFlow's
+  // CPU kernels choose.
+  const int32_t which = alg.flat<int32_t>()[0];
+  if (which != 1 && which != 3) {
+    return absl::UnimplementedError(
+        absl::StrCat("node ", ctx->kernel().name(), ": random algorithm ",
+                     which, which == 2 ? " (ThreeFry)" : "",
+                     " is not supported; Philox (1) and auto-select (3) are"));
+  }
+  if (key.NumElements() != 1 || counter.NumElements() < 2) {
+    return ctx->InvalidArgument(absl::StrCat(
+        "Philox needs a key of 1 element and a counter of 2, got shapes ",
+        key.shape().DebugString(), " and ", counter.shape().DebugString()));
+  }
+  const uint64_t k = key.flat<uint64_t>()[0];
+  const uint64_t c0 = counter.flat<uint64_t>()[0];
+  const uint64_t c1 = counter.flat<uint64_t>()[1];
+  return Philox({static_cast<uint32_t>(c0), static_cast<uint32_t>(c0 >> 32),
+                 static_cast<uint32_t>(c1), static_cast<uint32_t>(c1 >> 32)},
+                {static_cast<uint32_t>(k), static_cast<uint32_t>(k >> 32)});
+}
+
+absl::StatusOr<Philox> StatelessGenerator(OpKernelContext* ctx) {
+  return absl::StrContains(ctx->kernel().type_string(), "V2")
+             ? KeyCounterInputs(ctx)
+             : SeedInput(ctx, 1);
+}
+
+// StatelessRandomUniform/Normal, StatelessTruncatedNormal, and their V2.
+template <typename T>
+class StatelessRandomOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    ASSIGN_OR_RETURN(const Philox gen, StatelessGenerator(ctx));
+    ASSIGN_OR_RETURN(Tensor * out, AllocateShaped(ctx));
+    Fill<T>(DistOf(type_string()), gen, out);
+    return absl::OkStatus();
+  }
+};
+
+// StatelessRandomUniformInt (minval, maxval at 2, 3) and its V2 (at 4, 5).
+template <typename T>
+class StatelessRandomUniformIntOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const bool v2 = absl::StrContains(type_string(), "V2");
+    ASSIGN_OR_RETURN(auto range, IntRange<T>(ctx, v2 ? 4 : 2));
+    ASSIGN_OR_RETURN(const Philox gen, StatelessGenerator(ctx));
+    ASSIGN_OR_RETURN(Tensor * out, AllocateShaped(ctx));
+    FillUniformInt(gen, range.first, range.second, out->flat<T>().data(),
+                   out->NumElements());
+    return absl::OkStatus();
+  }
+};
+
+// The key and counter a seed names: key [1], counter [2], as uint64.
+absl::Status WriteKeyCounter(OpKernelContext* ctx, const Philox& gen) {
+  ASSIGN_OR_RETURN(Tensor * key, ctx->allocate_output(0, TensorShape({1})));
+  ASSIGN_OR_RETURN(Tensor * counter, ctx->allocate_output(1, TensorShape({2})));
+  const Philox::Key& k = gen.key();
+  const Philox::Block& c = gen.counter();
+  key->flat<uint64_t>()[0] = k[0] | (uint64_t{k[1]} << 32);
+  counter->flat<uint64_t>()[0] = c[0] | (uint64_t{c[1]} << 32);
+  counter->flat<uint64_t>()[1] = c[2] | (uint64_t{c[3]} << 32);
+  return absl::OkStatus();
+}
+
+absl::Status WriteAlg(OpKernelContext* ctx, int index) {
+  ASSIGN_OR_RETURN(Tensor * alg, ctx->allocate_output(index, TensorShape()));
+  alg->flat<int32_t>()[0] = 1;  // Philox.
+  return absl::OkStatus();
+}
+
+class StatelessRandomGetKeyCounterOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    ASSIGN_OR_RETURN(const Philox gen, SeedInput(ctx, 0));
+    RETURN_IF_ERROR(WriteKeyCounter(ctx, gen));
+    if (type_string() == "StatelessRandomGetKeyCounterAlg") {
+      RETURN_IF_ERROR(WriteAlg(ctx, 2));
+    }
+    return absl::OkStatus();
+  }
+};
+
+class StatelessRandomGetAlgOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    return WriteAlg(ctx, 0);
   }
 };
 
 [[maybe_unused]] const bool kRegistered = [] {
   for (const char* op :
        {"RandomUniform", "RandomStandardNormal", "TruncatedNormal"}) {
-    RegisterKernelForTypes<FloatRandomOp, float, double>(
-        KernelDef(op, kDeviceCpu), "dtype");
+    RegisterKernelForTypes<RandomOp, float, double>(KernelDef(op, kDeviceCpu),
+                                                    "dtype");
   }
   RegisterKernelForTypes<RandomUniformIntOp, int32_t, int64_t>(
       KernelDef("RandomUniformInt", kDeviceCpu), "Tout");
+  for (const char* op :
+       {"StatelessRandomUniform", "StatelessRandomNormal",
+        "StatelessTruncatedNormal", "StatelessRandomUniformV2",
+        "StatelessRandomNormalV2", "StatelessTruncatedNormalV2"}) {
+    RegisterKernelForTypes<StatelessRandomOp, float, double>(
+        KernelDef(op, kDeviceCpu), "dtype");
+  }
+  RegisterKernelForTypes<StatelessRandomUniformIntOp, int32_t, int64_t>(
+      KernelDef("StatelessRandomUniformInt", kDeviceCpu), "dtype");
+  RegisterKernelForTypes<StatelessRandomUniformIntOp, int32_t, int64_t,
+                         uint32_t, uint64_t>(
+      KernelDef("StatelessRandomUniformIntV2", kDeviceCpu), "dtype");
+  for (const char* op :
+       {"StatelessRandomGetKeyCounter", "StatelessRandomGetKeyCounterAlg"}) {
+    RegisterKernel<StatelessRandomGetKeyCounterOp>(KernelDef(op, kDeviceCpu));
+  }
+  RegisterKernel<StatelessRandomGetAlgOp>(
+      KernelDef("StatelessRandomGetAlg", kDeviceCpu));
   return true;
 }();
 

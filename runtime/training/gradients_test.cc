@@ -681,6 +681,68 @@ std::map<std::string, std::vector<Check>> Checks() {
                                return ops::UnsortedSegmentSum(
                                    s, x[0], ops::Const(s, {2, -1, 0, 2}), 3);
                              }});
+  // Linear algebra.
+  auto einsum = [&](const std::string& equation,
+                    std::vector<TensorShape> shapes) {
+    add("Einsum", {absl::StrCat("Einsum ", equation), std::move(shapes),
+                   [equation](const Scope& s, const Xs& x) {
+                     return ops::Einsum(s, InputList(x), equation);
+                   },
+                   0.2, true});
+  };
+  einsum("ij,jk->ik", {TensorShape({2, 3}), TensorShape({3, 2})});
+  einsum("ij,bkj->bki", {TensorShape({2, 3}), TensorShape({2, 2, 3})});
+  einsum("...ij,jk->...ik", {TensorShape({2, 2, 3}), TensorShape({3, 2})});
+  einsum("...ij,...jk->...ik",
+         {TensorShape({1, 2, 3}), TensorShape({2, 3, 2})});
+  einsum("ij,k->ik", {TensorShape({2, 3}), TensorShape({4})});
+  einsum("ij->j", {TensorShape({2, 3})});
+  einsum("ij->ji", {TensorShape({2, 3})});
+  // Well-conditioned square matrices: x + 3 I.
+  auto conditioned = [](const Scope& s, const Output& x, int n) {
+    return ops::Add(
+        s, x,
+        ops::Cast(
+            s, ops::MatrixDiagV3(s, ops::Fill(s, {n}, 3.0f), 0, -1, -1, 0.0f),
+            DT_DOUBLE));
+  };
+  for (bool adjoint : {false, true}) {
+    add("MatrixInverse", {absl::StrCat("MatrixInverse adjoint ", adjoint),
+                          {TensorShape({2, 3, 3})},
+                          [=](const Scope& s, const Xs& x) {
+                            return ops::MatrixInverse(
+                                s, conditioned(s, x[0], 3),
+                                ops::MatrixInverse::Adjoint(adjoint));
+                          },
+                          0.2,
+                          true});
+  }
+  add("MatrixDeterminant", {"MatrixDeterminant of a batch",
+                            {TensorShape({2, 3, 3})},
+                            [=](const Scope& s, const Xs& x) {
+                              return ops::MatrixDeterminant(
+                                  s, conditioned(s, x[0], 3));
+                            },
+                            0.2,
+                            true});
+  add("MatrixDiagV3",
+      {"MatrixDiagV3 of three diagonals",
+       {TensorShape({2, 3, 4})},
+       [](const Scope& s, const Xs& x) {
+         return ops::MatrixDiagV3(s, x[0], ops::Const(s, {-1, 1}), -1, -1, 0.0);
+       }});
+  add("MatrixDiagPartV3", {"MatrixDiagPartV3 of a band, left aligned",
+                           {TensorShape({3, 4})},
+                           [](const Scope& s, const Xs& x) {
+                             return ops::MatrixDiagPartV3(
+                                 s, x[0], ops::Const(s, {-1, 2}), 0.5,
+                                 ops::MatrixDiagPartV3::Align("LEFT_LEFT"));
+                           }});
+  add("MatrixSetDiagV3", {"MatrixSetDiagV3 of the main diagonal",
+                          {TensorShape({3, 3}), TensorShape({3})},
+                          [](const Scope& s, const Xs& x) {
+                            return ops::MatrixSetDiagV3(s, x[0], x[1], 0);
+                          }});
   return m;
 }
 
@@ -751,6 +813,18 @@ TEST(GradientsTest, EveryGradientPassesTheNumericalCheck) {
     }
   }
   EXPECT_GT(checked, 90);
+}
+
+TEST(GradientsTest, EinsumGradientsRefuseDiagonals) {
+  Scope root = Scope::NewRootScope();
+  auto x = ops::Placeholder(root.WithOpName("x"), DT_DOUBLE);
+  auto y = ops::Einsum(root.WithOpName("trace"), {x}, "ii->");
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::vector<Output> grads;
+  absl::Status s = AddSymbolicGradients(root, {y}, {x}, &grads);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << s;
+  EXPECT_NE(s.message().find("repeated subscript"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("trace"), std::string::npos) << s;
 }
 
 TEST(GradientsTest, RefusalsNameTheOpAndNode) {
