@@ -2,7 +2,10 @@
 // ApplyGradientDescent, ApplyMomentum, ApplyAdam, ApplyAdagrad,
 // ApplyRMSProp, ApplyCenteredRMSProp, ApplyAdadelta, ApplyProximalAdagrad,
 // ApplyProximalGradientDescent, ApplyFtrl(V2) on reference variables, and their
-// ResourceApply* forms on resource variables. Schemas follow TensorFlow's.
+// ResourceApply* forms on resource variables; the SparseApply* and
+// ResourceSparseApply* forms from RMSProp on (TensorFlow has none for
+// GradientDescent and Adam; Momentum's and Adagrad's are in
+// sparse_update_ops.cc). Schemas follow TensorFlow's.
 #include <initializer_list>
 
 #include "absl/strings/str_cat.h"
@@ -52,6 +55,37 @@ void RegisterOptimizer(const char* name,
     for (const char* a : extra_attrs) b.Attr(a);
     if (resource) b.SetIsStateful();
     b.SetShapeFn(shape);
+    op_registry_internal::Registrar registrar(b);
+  }
+}
+
+// Declares SparseApply<name> and ResourceSparseApply<name>: the same
+// update on the rows of the variable and its slots that `indices` (right
+// after the gradient, which holds one row per index) names.
+void RegisterSparseOptimizer(const char* name,
+                             std::initializer_list<const char*> refs,
+                             std::initializer_list<const char*> values,
+                             std::initializer_list<const char*> extra_attrs) {
+  for (const bool resource : {false, true}) {
+    OpDefBuilder b(
+        absl::StrCat(resource ? "ResourceSparseApply" : "SparseApply", name));
+    for (const char* r : refs) {
+      b.Input(absl::StrCat(r, resource ? ": resource" : ": Ref(T)"));
+    }
+    for (const char* v : values) {
+      b.Input(absl::StrCat(v, ": T"));
+      if (absl::string_view(v) == "grad") b.Input("indices: Tindices");
+    }
+    if (!resource) b.Output("out: Ref(T)");
+    b.Attr(absl::StrCat("T: ", type_sets::kNumber));
+    b.Attr("Tindices: {int32, int64}");
+    b.Attr("use_locking: bool = false");
+    for (const char* a : extra_attrs) b.Attr(a);
+    if (resource) b.SetIsStateful();
+    b.SetShapeFn([](InferenceContext* c) {
+      if (c->num_outputs() == 1) c->set_output(0, c->input(0));
+      return absl::OkStatus();
+    });
     op_registry_internal::Registrar registrar(b);
   }
 }
@@ -136,6 +170,23 @@ void RegisterOptimizer(const char* name,
                                  ? ApplyShape(c, {3}, {4, 5, 6, 7, 8})
                                  : ApplyShape(c, {0, 1, 2, 3}, {4, 5, 6, 7, 8});
                     });
+  RegisterSparseOptimizer("RMSProp", {"var", "ms", "mom"},
+                          {"lr", "rho", "momentum", "epsilon", "grad"}, {});
+  RegisterSparseOptimizer("CenteredRMSProp", {"var", "mg", "ms", "mom"},
+                          {"lr", "rho", "momentum", "epsilon", "grad"}, {});
+  RegisterSparseOptimizer("Adadelta", {"var", "accum", "accum_update"},
+                          {"lr", "rho", "epsilon", "grad"}, {});
+  RegisterSparseOptimizer("ProximalAdagrad", {"var", "accum"},
+                          {"lr", "l1", "l2", "grad"}, {});
+  RegisterSparseOptimizer("ProximalGradientDescent", {"var"},
+                          {"alpha", "l1", "l2", "grad"}, {});
+  RegisterSparseOptimizer("Ftrl", {"var", "accum", "linear"},
+                          {"grad", "lr", "l1", "l2", "lr_power"},
+                          {"multiply_linear_by_lr: bool = false"});
+  RegisterSparseOptimizer(
+      "FtrlV2", {"var", "accum", "linear"},
+      {"grad", "lr", "l1", "l2", "l2_shrinkage", "lr_power"},
+      {"multiply_linear_by_lr: bool = false"});
   return true;
 }();
 

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 
+#include "core/cc/node_builder.h"
 #include "core/cc/ops.h"
 #include "core/protos/summary.pb.h"
 #include "gtest/gtest.h"
@@ -1276,6 +1278,127 @@ TEST(KernelsTest, OptimizersFollowTensorFlowsRules) {
     CheckOptimizer(c, /*resource=*/false);
     CheckOptimizer(c, /*resource=*/true);
   }
+}
+
+// The SparseApply forms against the dense ones: the rows a step names
+// change as a dense step would change them, the others not at all.
+struct SparseCase {
+  std::string name;  // After "Apply" / "SparseApply".
+  int slots;
+  std::vector<float> before_grad, after_grad;  // Scalar inputs.
+};
+
+TEST(KernelsTest, SparseOptimizersUpdateTheirRowsAsTheDenseOnesDo) {
+  const std::vector<SparseCase> cases = {
+      {"RMSProp", 3, {0.01f, 0.9f, 0.5f, 1e-7f}, {}},
+      {"CenteredRMSProp", 4, {0.01f, 0.9f, 0.5f, 1e-7f}, {}},
+      {"Adadelta", 3, {0.5f, 0.9f, 1e-6f}, {}},
+      {"ProximalAdagrad", 2, {0.5f, 0.8f, 0.1f}, {}},
+      {"ProximalGradientDescent", 1, {0.5f, 0.8f, 0.1f}, {}},
+      {"Ftrl", 3, {}, {0.5f, 0.05f, 0.1f, -0.5f}},
+      {"FtrlV2", 3, {}, {0.5f, 0.05f, 0.1f, 0.2f, -0.5f}},
+  };
+  const Tensor grad = F({0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f}, {3, 2});
+  for (const SparseCase& c : cases) {
+    for (bool resource : {false, true}) {
+      SCOPED_TRACE(c.name + (resource ? " (resource)" : " (ref)"));
+      Scope root = Scope::NewRootScope();
+      std::vector<Operation> inits;
+      // Two copies of the variable and its slots: "dense" and "sparse".
+      std::map<std::string, std::vector<Output>> slots;
+      for (const std::string copy : {"dense", "sparse"}) {
+        for (int i = 0; i < c.slots; ++i) {
+          const std::string name = absl::StrCat(copy, i);
+          auto init = ops::Const(root, F({1, -2, 3, 0.5f, 0.25f, -1}, {3, 2}));
+          auto value = i == 0 ? Output(init) : ops::Fill(root, {3, 2}, 0.1f);
+          if (resource) {
+            Output h = ops::VarHandleOp(root.WithOpName(name), DT_FLOAT,
+                                        PartialTensorShape({3, 2}));
+            inits.push_back(ops::AssignVariableOp(root, h, value));
+            ops::ReadVariableOp(root.WithOpName(name + "_read"), h, DT_FLOAT);
+            slots[copy].push_back(h);
+          } else {
+            Output v = ops::VariableV2(root.WithOpName(name),
+                                       PartialTensorShape({3, 2}), DT_FLOAT);
+            inits.push_back(ops::Assign(root, v, value).operation);
+            ops::Identity(root.WithOpName(name + "_read"), v);
+            slots[copy].push_back(v);
+          }
+        }
+      }
+      ops::NoOp(root.WithOpName("init").WithControlDependencies(inits));
+      auto update = [&](const std::string& name, const std::string& op,
+                        const Output& g, const Output* indices) {
+        NodeBuilder b(root.WithOpName(name), op);
+        for (const Output& v : slots[indices ? "sparse" : "dense"]) {
+          b.Input(v);
+        }
+        for (float x : c.before_grad) b.Input(ops::Const(root, x));
+        b.Input(g);
+        if (indices) b.Input(*indices);
+        for (float x : c.after_grad) b.Input(ops::Const(root, x));
+        b.Finalize();
+      };
+      const std::string prefix = resource ? "Resource" : "";
+      update("dense", prefix + "Apply" + c.name, ops::Const(root, grad),
+             nullptr);
+      const Output last = ops::Const(root, {2});
+      update("last_row", prefix + "SparseApply" + c.name,
+             ops::Const(root, F({-0.75f, 1.5f}, {1, 2})), &last);
+      const Output others = ops::Const(root, {int64_t{1}, int64_t{0}});
+      update("other_rows", prefix + "SparseApply" + c.name,
+             ops::Const(root, F({2.0f, 0.25f, 0.5f, -1.0f}, {2, 2})), &others);
+      ::tensorflow::GraphDef def;
+      ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+      auto session = Session::Create(def);
+      ASSERT_TRUE(session.ok()) << session.status();
+      ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+      auto read = [&](const std::string& copy, int i) {
+        auto got = (*session)->Run({}, {absl::StrCat(copy, i, "_read")}, {});
+        EXPECT_TRUE(got.ok()) << got.status();
+        return got.ok() ? (*got)[0] : Tensor();
+      };
+      ASSERT_TRUE((*session)->Run({}, {}, {"dense"}).ok());
+      auto s = (*session)->Run({}, {}, {"last_row"});
+      ASSERT_TRUE(s.ok()) << s.status();
+      for (int i = 0; i < c.slots; ++i) {
+        const Tensor dense = read("dense", i), sparse = read("sparse", i);
+        for (int j = 0; j < 6; ++j) {
+          const float want =
+              j < 4 ? (i == 0 ? std::vector<float>{1, -2, 3, 0.5f}[j] : 0.1f)
+                    : dense.flat<float>()[j];
+          EXPECT_NEAR(sparse.flat<float>()[j], want, 1e-6)
+              << "slot " << i << " element " << j << " after row 2";
+        }
+      }
+      s = (*session)->Run({}, {}, {"other_rows"});
+      ASSERT_TRUE(s.ok()) << s.status();
+      for (int i = 0; i < c.slots; ++i) {
+        ExpectClose(read("sparse", i), read("dense", i),
+                    absl::StrCat("slot ", i, " after every row"));
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, SparseOptimizersRefuseRowsOutsideTheVariable) {
+  Scope root = Scope::NewRootScope();
+  Output v = ops::VariableV2(root.WithOpName("v"), PartialTensorShape({2, 2}),
+                             DT_FLOAT);
+  ops::Assign(root.WithOpName("init"), v, ops::Fill(root, {2, 2}, 1.0f));
+  ops::SparseApplyProximalGradientDescent(root.WithOpName("apply"), v, 0.1f,
+                                          0.0f, 0.0f,
+                                          ops::Fill(root, {1, 2}, 1.0f), {5});
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Run({}, {}, {"init"}).ok());
+  auto s = (*session)->Run({}, {}, {"apply"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("indices[0] = 5 is not in [0, 2)"),
+            std::string::npos)
+      << s.status();
 }
 
 TEST(KernelsTest, OptimizerErrorsAreClear) {

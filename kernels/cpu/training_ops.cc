@@ -1,14 +1,19 @@
 // Optimizer updates, in place under the variables' locks:
 // ApplyGradientDescent/Momentum/Adam/Adagrad/RMSProp/CenteredRMSProp/
 // Adadelta/ProximalAdagrad/ProximalGradientDescent/Ftrl/FtrlV2 with their
-// ResourceApply forms, with TensorFlow's update rules.
+// ResourceApply forms, with TensorFlow's update rules; and the SparseApply
+// and ResourceSparseApply forms from RMSProp on, which apply the same rule
+// to the rows that `indices` (right after the gradient) names, in order (a
+// repeated index is updated twice), after checking every index.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/int_values.h"
 
 namespace rill {
 namespace {
@@ -108,6 +113,7 @@ struct ApplyOptimizer {
             c->GetAttr("multiply_linear_by_lr", &multiply_linear_by_lr_));
       }
       resource_ = type_string().rfind("Resource", 0) == 0;
+      sparse_ = absl::StrContains(type_string(), "SparseApply");
     }
 
     absl::Status Compute(OpKernelContext* ctx) const override {
@@ -115,15 +121,18 @@ struct ApplyOptimizer {
       constexpr int kSlots = NumSlots(kOpt);
       constexpr int kGrad = GradIndex(kOpt);
       const Tensor& grad = ctx->input(kGrad);
+      // The sparse forms' indices come right after the gradient; the
+      // scalars keep their dense positions in `scalar`.
       T scalar[8] = {};
       for (int i = kSlots; i < ctx->num_inputs(); ++i) {
-        if (i == kGrad) continue;
+        if (i == kGrad || (sparse_ && i == kGrad + 1)) continue;
         if (ctx->input(i).NumElements() != 1) {
           return ctx->InvalidArgument(
               absl::StrCat("input ", i, " must be a scalar, got shape ",
                            ctx->input(i).shape().DebugString()));
         }
-        scalar[i - kSlots] = ctx->input(i).flat<T>()[0];
+        scalar[i - kSlots - (sparse_ && i > kGrad ? 1 : 0)] =
+            ctx->input(i).flat<T>()[0];
       }
       std::vector<absl::Mutex*> locks;
       for (int i = 0; i < kSlots; ++i) {
@@ -157,11 +166,12 @@ struct ApplyOptimizer {
               absl::StrCat("node '", name(), "': input ", i,
                            " is an uninitialized variable"));
         }
-        if (t->shape() != grad.shape()) {
-          return ctx->InvalidArgument(
-              absl::StrCat("input ", i, " of shape ", t->shape().DebugString(),
-                           " does not match the gradient of shape ",
-                           grad.shape().DebugString()));
+        const Tensor& like = sparse_ ? *ctx->mutable_input(0) : grad;
+        if (t->shape() != like.shape()) {
+          return ctx->InvalidArgument(absl::StrCat(
+              "input ", i, " of shape ", t->shape().DebugString(),
+              " does not match the ", sparse_ ? "variable" : "gradient",
+              " of shape ", like.shape().DebugString()));
         }
         if (resource_ && !t->RefCountIsOne()) {
           ASSIGN_OR_RETURN(*t, t->DeepCopy(ctx->allocator()));
@@ -186,8 +196,46 @@ struct ApplyOptimizer {
           break;
         }
       }
+      if (sparse_) return SparseStep(ctx, v, grad, g, scalar);
       ParallelFor(ctx, grad.NumElements(), 8,
                   [&](int64_t lo, int64_t hi) { Step(v, g, scalar, lo, hi); });
+      return absl::OkStatus();
+    }
+
+    // The rows of the variable and slots `v` that the indices name, one
+    // gradient row each, in order.
+    absl::Status SparseStep(OpKernelContext* ctx, T* const* v,
+                            const Tensor& grad, const T* g,
+                            const T* scalar) const {
+      constexpr int kSlots = NumSlots(kOpt);
+      const Tensor& var = *ctx->mutable_input(0);
+      const Tensor& indices = ctx->input(GradIndex(kOpt) + 1);
+      if (var.dims() < 1 || indices.dims() != 1) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "need a variable with rows and a vector of indices, got shapes ",
+            var.shape().DebugString(), " and ", indices.shape().DebugString()));
+      }
+      const std::vector<int64_t> idx = IntValues(indices);
+      const int64_t rows = var.dim_size(0);
+      const int64_t row = rows == 0 ? 0 : var.NumElements() / rows;
+      if (grad.dims() < 1 || grad.dim_size(0) != indices.dim_size(0) ||
+          grad.NumElements() != static_cast<int64_t>(idx.size()) * row) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "grad of shape ", grad.shape().DebugString(), " does not hold ",
+            idx.size(), " rows of the variable's shape ",
+            var.shape().DebugString()));
+      }
+      for (size_t k = 0; k < idx.size(); ++k) {
+        if (idx[k] < 0 || idx[k] >= rows) {
+          return ctx->InvalidArgument(absl::StrCat(
+              "indices[", k, "] = ", idx[k], " is not in [0, ", rows, ")"));
+        }
+      }
+      for (size_t k = 0; k < idx.size(); ++k) {
+        T* at[kSlots];
+        for (int i = 0; i < kSlots; ++i) at[i] = v[i] + idx[k] * row;
+        Step(at, g + k * row, scalar, 0, row);
+      }
       return absl::OkStatus();
     }
 
@@ -341,12 +389,18 @@ struct ApplyOptimizer {
     bool update_slots_ = true;
     bool multiply_linear_by_lr_ = false;
     bool resource_ = false;
+    bool sparse_ = false;
   };
 };
 
 template <Optimizer kOpt>
-void RegisterOptimizer(const char* name) {
-  for (const char* prefix : {"Apply", "ResourceApply"}) {
+void RegisterOptimizer(const char* name, bool sparse = false) {
+  std::vector<const char*> prefixes = {"Apply", "ResourceApply"};
+  if (sparse) {
+    prefixes.push_back("SparseApply");
+    prefixes.push_back("ResourceSparseApply");
+  }
+  for (const char* prefix : prefixes) {
     RegisterKernelForTypes<ApplyOptimizer<kOpt>::template Op, float, double>(
         KernelDef(absl::StrCat(prefix, name), kDeviceCpu), "T");
   }
@@ -357,14 +411,16 @@ void RegisterOptimizer(const char* name) {
   RegisterOptimizer<Optimizer::kMomentum>("Momentum");
   RegisterOptimizer<Optimizer::kAdam>("Adam");
   RegisterOptimizer<Optimizer::kAdagrad>("Adagrad");
-  RegisterOptimizer<Optimizer::kRMSProp>("RMSProp");
-  RegisterOptimizer<Optimizer::kCenteredRMSProp>("CenteredRMSProp");
-  RegisterOptimizer<Optimizer::kAdadelta>("Adadelta");
-  RegisterOptimizer<Optimizer::kProximalAdagrad>("ProximalAdagrad");
+  RegisterOptimizer<Optimizer::kRMSProp>("RMSProp", /*sparse=*/true);
+  RegisterOptimizer<Optimizer::kCenteredRMSProp>("CenteredRMSProp",
+                                                 /*sparse=*/true);
+  RegisterOptimizer<Optimizer::kAdadelta>("Adadelta", /*sparse=*/true);
+  RegisterOptimizer<Optimizer::kProximalAdagrad>("ProximalAdagrad",
+                                                 /*sparse=*/true);
   RegisterOptimizer<Optimizer::kProximalGradientDescent>(
-      "ProximalGradientDescent");
-  RegisterOptimizer<Optimizer::kFtrl>("Ftrl");
-  RegisterOptimizer<Optimizer::kFtrlV2>("FtrlV2");
+      "ProximalGradientDescent", /*sparse=*/true);
+  RegisterOptimizer<Optimizer::kFtrl>("Ftrl", /*sparse=*/true);
+  RegisterOptimizer<Optimizer::kFtrlV2>("FtrlV2", /*sparse=*/true);
   return true;
 }();
 

@@ -152,7 +152,7 @@ RILL_REGISTER_GRADIENT_OP("Cast", CastGrad);
 // SqrtGrad(y, dy) = dy * 0.5 / y.
 absl::Status SqrtGradGrad(const Scope& s, const Operation& op, const Grads& g,
                           Grads* dx) {
-  Output y = In(op, 0), dy = In(op, 1), z = Output(op.node(), 0);
+  Output y = In(op, 0), z = Output(op.node(), 0);
   dx->push_back(ops::Neg(s, ops::Div(s, ops::Mul(s, g[0], z), y)));
   dx->push_back(ops::SqrtGrad(s, y, g[0]));
   return s.status();

@@ -21,7 +21,6 @@ NOT_YET = {
     "cond_v2_train": "'OptionalFromValue'",
     "dataset_batches": "'TensorSliceDataset'",
     "dynamic_rnn_v1": "'TensorArrayV3'",
-    "opt_ftrl_sparse": "'SparseApplyFtrl'",
     "sampled_softmax": "'LogUniformCandidateSampler'",
     "strings": "'StringLength'",
     "while_v1": "'Enter'",
