@@ -130,13 +130,17 @@ bool Executor::ProvedCheap(int id) const {
 }
 
 void Executor::RecordCost(int id, uint64_t cycles) const {
+  // A run past twice the threshold counts as twice the threshold: the
+  // estimate only decides cheap or not, and one outlier (the thread
+  // preempted, a page fault) of a million cycles would otherwise keep a
+  // cheap node on the pool for dozens of timed steps.
   const uint32_t now =
-      static_cast<uint32_t>(std::min<uint64_t>(cycles, kRanOnce - 1));
+      static_cast<uint32_t>(std::min<uint64_t>(cycles, 2 * kCheapCycles));
   const uint32_t before = costs_[id].load(std::memory_order_relaxed);
   // The first run is skipped, the second taken as is; after that a running
   // average that forgets fast: one run at twice the threshold makes a cheap
-  // node expensive again. Concurrent steps may race here; either estimate
-  // will do.
+  // node expensive again, and one or two cheap runs make it cheap. Concurrent
+  // steps may race here; either estimate will do.
   uint32_t next = before / 2 + now / 2;
   if (before == kUnknownCost) next = kRanOnce;
   if (before == kRanOnce) next = now;
