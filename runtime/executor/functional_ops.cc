@@ -70,17 +70,26 @@ std::vector<TensorValue> Inputs(OpKernelContext* ctx, int from) {
   return args;
 }
 
+// The bodies of the function attrs `first` and `second` (If's branches,
+// While's condition and body), or the first error.
+absl::Status TwoBodies(OpKernelConstruction* c, const char* first,
+                       const char* second, std::unique_ptr<FunctionBody>* a,
+                       std::unique_ptr<FunctionBody>* b) {
+  auto x = FunctionBody::ForAttr(c, first);
+  auto y = FunctionBody::ForAttr(c, second);
+  absl::Status status = x.status();
+  status.Update(y.status());
+  if (status.ok()) {
+    *a = *std::move(x);
+    *b = *std::move(y);
+  }
+  return status;
+}
+
 class IfOp : public AsyncOpKernel {
  public:
   explicit IfOp(OpKernelConstruction* c) : AsyncOpKernel(c) {
-    auto then_body = FunctionBody::ForAttr(c, "then_branch");
-    auto else_body = FunctionBody::ForAttr(c, "else_branch");
-    status_ = then_body.status();
-    status_.Update(else_body.status());
-    if (status_.ok()) {
-      then_ = *std::move(then_body);
-      else_ = *std::move(else_body);
-    }
+    status_ = TwoBodies(c, "then_branch", "else_branch", &then_, &else_);
   }
 
   void ComputeAsync(OpKernelContext* ctx, DoneCallback done) const override {
@@ -129,18 +138,11 @@ class CallOp : public AsyncOpKernel {
 class WhileOp : public AsyncOpKernel {
  public:
   explicit WhileOp(OpKernelConstruction* c) : AsyncOpKernel(c) {
-    auto cond = FunctionBody::ForAttr(c, "cond");
-    auto body = FunctionBody::ForAttr(c, "body");
-    status_ = cond.status();
-    status_.Update(body.status());
-    if (status_.ok()) {
-      cond_ = *std::move(cond);
-      body_ = *std::move(body);
-      if (cond_->num_results() != 1) {
-        status_ = absl::InvalidArgumentError(
-            absl::StrCat("node '", name(), "': the loop's condition returns ",
-                         cond_->num_results(), " values, not 1"));
-      }
+    status_ = TwoBodies(c, "cond", "body", &cond_, &body_);
+    if (status_.ok() && cond_->num_results() != 1) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("node '", name(), "': the loop's condition returns ",
+                       cond_->num_results(), " values, not 1"));
     }
   }
 
