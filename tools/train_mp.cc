@@ -497,16 +497,20 @@ absl::Status PipelineTrainer::Train() {
     ++epoch;
     const double seconds =
         std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    ASSIGN_OR_RETURN(std::string line,
-                     EpochLine(*session_, MicroBatch(0), f_, job_.eval, epoch,
-                               step, loss_sum / std::max<int64_t>(1, in_epoch),
-                               in_epoch * f_.batch / std::max(seconds, 1e-9),
-                               stages_used_, job_.events.get(), step));
-    Log(line);
+    // The epoch's evaluation and checkpoint run on the workers too: a
+    // worker lost during them is reported as one lost during a step.
+    absl::StatusOr<std::string> line =
+        EpochLine(*session_, MicroBatch(0), f_, job_.eval, epoch, step,
+                  loss_sum / std::max<int64_t>(1, in_epoch),
+                  in_epoch * f_.batch / std::max(seconds, 1e-9), stages_used_,
+                  job_.events.get(), step);
+    if (!line.ok()) return StepFailed(line.status());
+    Log(*line);
     if (checkpoints_ != nullptr) {
-      ASSIGN_OR_RETURN(std::string saved,
-                       checkpoints_->Save(*session_, epoch, step));
-      Log("checkpoint " + saved);
+      absl::StatusOr<std::string> saved =
+          checkpoints_->Save(*session_, epoch, step);
+      if (!saved.ok()) return StepFailed(saved.status());
+      Log("checkpoint " + *saved);
     }
   }
   TrainResult result{
