@@ -76,8 +76,8 @@ absl::StatusOr<Labelled> LabelDims(const TensorShape& shape,
 // out (dense, dims = the extents of `keep` in that order) = `in` summed over
 // its labels not in `keep`. A label in `keep` that `in` lacks has extent 1.
 template <typename T>
-std::vector<T> Rearrange(const T* in, const Labelled& l,
-                         const std::vector<int>& keep) {
+void Rearrange(const T* in, const Labelled& l, const std::vector<int>& keep,
+               T* out) {
   std::vector<int64_t> keep_extent, keep_stride, sum_extent, sum_stride;
   for (int label : keep) {
     const int at = l.Find(label);
@@ -105,7 +105,6 @@ std::vector<T> Rearrange(const T* in, const Labelled& l,
   }
   int64_t total = 1;
   for (int64_t e : keep_extent) total *= e;
-  std::vector<T> out(total);
   std::vector<int64_t> index(keep.size(), 0);
   int64_t base = 0;
   for (int64_t o = 0; o < total; ++o) {
@@ -120,7 +119,6 @@ std::vector<T> Rearrange(const T* in, const Labelled& l,
       index[d] = 0;
     }
   }
-  return out;
 }
 
 template <typename T>
@@ -176,9 +174,7 @@ class EinsumOp : public OpKernel {
     ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, out_shape));
     T* result = out->flat<T>().data();
     if (n == 1) {
-      std::vector<T> v =
-          Rearrange(ctx->input(0).flat<T>().data(), ops[0], eq->output);
-      std::copy(v.begin(), v.end(), result);
+      Rearrange(ctx->input(0).flat<T>().data(), ops[0], eq->output, result);
       return absl::OkStatus();
     }
     // A dim of 1 that broadcasts is no label of its operand.
@@ -217,13 +213,14 @@ class EinsumOp : public OpKernel {
       for (int label : labels) p *= std::max<int64_t>(size[label], 1);
       return p;
     };
-    // Labels of one operand alone, not in the output, are summed here.
-    const std::vector<T> a = Rearrange(ctx->input(0).flat<T>().data(), ops[0],
-                                       concat({&batch, &free_a, &contract}));
-    const std::vector<T> b = Rearrange(ctx->input(1).flat<T>().data(), ops[1],
-                                       concat({&batch, &contract, &free_b}));
     const int64_t nb = product(batch), m = product(free_a),
                   k = product(contract), nn = product(free_b);
+    // Labels of one operand alone, not in the output, are summed here.
+    std::vector<T> a(nb * m * k), b(nb * k * nn);
+    Rearrange(ctx->input(0).flat<T>().data(), ops[0],
+              concat({&batch, &free_a, &contract}), a.data());
+    Rearrange(ctx->input(1).flat<T>().data(), ops[1],
+              concat({&batch, &contract, &free_b}), b.data());
     std::vector<T> c(nb * m * nn);
     for (int64_t i = 0; i < nb; ++i) {
       MatrixMap<T>(c.data() + i * m * nn, m, nn).noalias() =
@@ -231,18 +228,13 @@ class EinsumOp : public OpKernel {
           ConstMatrixMap<T>(b.data() + i * k * nn, k, nn);
     }
     // The product's layout is batch, free_a, free_b: into the output's.
-    Labelled l;
-    l.labels = concat({&batch, &free_a, &free_b});
-    int64_t stride = 1;
-    l.extent.resize(l.labels.size());
-    l.stride.resize(l.labels.size());
-    for (int d = static_cast<int>(l.labels.size()) - 1; d >= 0; --d) {
-      l.extent[d] = std::max<int64_t>(size[l.labels[d]], 1);
-      l.stride[d] = stride;
-      stride *= l.extent[d];
-    }
-    std::vector<T> v = Rearrange(c.data(), l, eq->output);
-    std::copy(v.begin(), v.end(), result);
+    const std::vector<int> c_labels = concat({&batch, &free_a, &free_b});
+    std::vector<int64_t> c_dims;
+    for (int label : c_labels)
+      c_dims.push_back(std::max<int64_t>(size[label], 1));
+    ASSIGN_OR_RETURN(TensorShape c_shape, TensorShape::Create(c_dims));
+    ASSIGN_OR_RETURN(Labelled c_labelled, LabelDims(c_shape, c_labels));
+    Rearrange(c.data(), c_labelled, eq->output, result);
     return absl::OkStatus();
   }
 
