@@ -1,11 +1,9 @@
 // Checkpoint ops with TensorFlow's schemas: SaveV2 writes named tensors
 // under a path prefix and RestoreV2 reads them back, in TensorFlow's V2
 // format (runtime/training/checkpoint_file.h); MergeV2Checkpoints joins a
-// sharded save's parts; ShardedFilename, ShardedFilespec and StringJoin
-// make the names a sharded Saver uses (StaticRegexFullMatch: whether the
-// path is on a file system without renames).
-#include <optional>
-
+// sharded save's parts; ShardedFilename and ShardedFilespec make the names a
+// sharded Saver uses (with StringJoin and StaticRegexFullMatch, in
+// string_ops.cc).
 #include "absl/strings/str_cat.h"
 #include "core/framework/op_registry.h"
 #include "core/framework/shape_inference.h"
@@ -67,36 +65,6 @@ RILL_REGISTER_OP("ShardedFilespec")
     .Input("num_shards: int32")
     .Output("filename: string")
     .SetShapeFn(shape_fns::ScalarShape);
-
-RILL_REGISTER_OP("StaticRegexFullMatch")
-    .Input("input: string")
-    .Output("output: bool")
-    .Attr("pattern: string")
-    .SetShapeFn(shape_fns::UnchangedShape);
-
-// The inputs are scalars or of one shape; scalars repeat to it.
-RILL_REGISTER_OP("StringJoin")
-    .Input("inputs: N * string")
-    .Attr("N: int >= 0")
-    .Attr("separator: string = ''")
-    .Output("output: string")
-    .SetShapeFn([](InferenceContext* c) -> absl::Status {
-      // The first input that is not a scalar; the others must agree.
-      std::optional<PartialTensorShape> out;
-      for (int i = 0; i < c->num_inputs(); ++i) {
-        const PartialTensorShape& in = c->input(i);
-        if (in.dims() == 0) continue;
-        if (!out.has_value() || out->unknown_rank()) {
-          out = in;
-        } else if (!out->IsCompatibleWith(in)) {
-          return c->Error(absl::StrCat("input ", i, " has shape ",
-                                       in.DebugString(), ", the others ",
-                                       out->DebugString()));
-        }
-      }
-      c->set_output(0, out.value_or(PartialTensorShape({})));
-      return absl::OkStatus();
-    });
 
 }  // namespace
 }  // namespace rill

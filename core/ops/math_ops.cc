@@ -429,7 +429,7 @@ RILL_REGISTER_OP("UnsortedSegmentSum")
     .SetShapeFn(UnsortedSegmentSumShape);
 
 // Unsorted segment max and min: an empty segment holds the type's lowest
-// (max) or highest (min) value.
+// (max) or highest (min) value. Prod: an empty segment holds 1.
 [[maybe_unused]] const bool kUnsortedSegmentMinMax = [] {
   for (const char* name : {"UnsortedSegmentMax", "UnsortedSegmentMin"}) {
     op_registry_internal::Registrar registrar(
@@ -445,6 +445,16 @@ RILL_REGISTER_OP("UnsortedSegmentSum")
   }
   return true;
 }();
+
+RILL_REGISTER_OP("UnsortedSegmentProd")
+    .Input("data: T")
+    .Input("segment_ids: Tindices")
+    .Input("num_segments: Tnumsegments")
+    .Output("output: T")
+    .Attr(absl::StrCat("T: ", type_sets::kNumber))
+    .Attr("Tindices: {int32, int64}")
+    .Attr("Tnumsegments: {int32, int64} = DT_INT32")
+    .SetShapeFn(UnsortedSegmentSumShape);
 
 // Sorted segments: data [n, rest...] by ids [n] into [segments, rest...];
 // how many segments there are is known only from the ids' values.

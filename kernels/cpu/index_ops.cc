@@ -1,6 +1,6 @@
 // Kernels that address elements by computed indices: GatherNd, ScatterNd,
 // TopKV2, and the segment reductions (SegmentSum/Mean/Max/Min on sorted
-// ids, UnsortedSegmentMax/Min).
+// ids, UnsortedSegmentMax/Min/Prod).
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -189,7 +189,7 @@ class TopKOp : public OpKernel {
   }
 };
 
-enum class Segment { kSum, kMean, kMax, kMin };
+enum class Segment { kSum, kMean, kMax, kMin, kProd };
 
 // Segment reductions: data [ids..., rest...] into [segments, rest...].
 // Sorted forms (kSorted): ids are 1-D, non-decreasing and >= 0, the number
@@ -253,7 +253,8 @@ struct SegmentReduction {
       const T* x = data.flat<T>().data();
       const T init = kKind == Segment::kMax   ? std::numeric_limits<T>::lowest()
                      : kKind == Segment::kMin ? std::numeric_limits<T>::max()
-                                              : T(0);
+                     : kKind == Segment::kProd ? T(1)
+                                               : T(0);
       std::fill(y, y + out->NumElements(), init);
       std::vector<int64_t> count(segments, 0);
       for (size_t i = 0; i < ids.size(); ++i) {
@@ -272,6 +273,8 @@ struct SegmentReduction {
             acc = v > acc ? v : acc;
           } else if constexpr (kKind == Segment::kMin) {
             acc = v < acc ? v : acc;
+          } else if constexpr (kKind == Segment::kProd) {
+            acc *= v;
           } else {
             acc += v;
           }
@@ -310,6 +313,7 @@ void RegisterSegment(const char* op) {
   RegisterSegment<Segment::kMin, true>("SegmentMin");
   RegisterSegment<Segment::kMax, false>("UnsortedSegmentMax");
   RegisterSegment<Segment::kMin, false>("UnsortedSegmentMin");
+  RegisterSegment<Segment::kProd, false>("UnsortedSegmentProd");
   return true;
 }();
 

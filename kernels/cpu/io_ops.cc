@@ -1,16 +1,15 @@
 // SaveV2, RestoreV2 and MergeV2Checkpoints on TensorFlow's V2 checkpoints
 // (runtime/training/checkpoint_file.h), and the names a sharded Saver
-// makes (ShardedFilename, ShardedFilespec, StringJoin,
-// StaticRegexFullMatch). A non-empty shape_and_slices entry names a slice
-// of a larger tensor (a partitioned variable's part): saved as that slice,
-// restored from whatever saved slices cover it.
+// makes (ShardedFilename, ShardedFilespec; StringJoin and
+// StaticRegexFullMatch are in string_ops.cc). A non-empty shape_and_slices
+// entry names a slice of a larger tensor (a partitioned variable's part): saved
+// as that slice, restored from whatever saved slices cover it.
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
-#include "re2/re2.h"
 #include "runtime/training/checkpoint_file.h"
 
 namespace rill {
@@ -169,77 +168,6 @@ class ShardedFilenameOp : public OpKernel {
   }
 };
 
-// RE2's full match of each element against the pattern (TensorFlow's
-// regular expressions are RE2's).
-class StaticRegexFullMatchOp : public OpKernel {
- public:
-  explicit StaticRegexFullMatchOp(OpKernelConstruction* c) : OpKernel(c) {
-    std::string pattern;
-    status_ = c->GetAttr("pattern", &pattern);
-    if (!status_.ok()) return;
-    re_ = std::make_unique<RE2>(pattern, RE2::Quiet);
-    if (!re_->ok()) {
-      status_ = absl::InvalidArgumentError(
-          absl::StrCat("node '", name(), "': pattern '", pattern,
-                       "' is not a regular expression: ", re_->error()));
-    }
-  }
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    const Tensor& in = ctx->input(0);
-    ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DT_BOOL, in.shape()));
-    auto strings = in.flat<std::string>();
-    auto matches = out.flat<bool>();
-    for (int64_t i = 0; i < in.NumElements(); ++i) {
-      matches[i] = RE2::FullMatch(strings[i], *re_);
-    }
-    ctx->set_output(0, std::move(out));
-    return absl::OkStatus();
-  }
-
- private:
-  absl::Status status_;
-  std::unique_ptr<RE2> re_;
-};
-
-class StringJoinOp : public OpKernel {
- public:
-  explicit StringJoinOp(OpKernelConstruction* c) : OpKernel(c) {
-    status_ = c->GetAttr("separator", &separator_);
-  }
-  absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    // The shape of the inputs that are not scalars (all the same).
-    TensorShape shape;
-    for (int i = 0; i < ctx->num_inputs(); ++i) {
-      const Tensor& in = ctx->input(i);
-      if (in.dims() == 0) continue;
-      if (shape.dims() == 0) {
-        shape = in.shape();
-      } else if (in.shape() != shape) {
-        return ctx->InvalidArgument(absl::StrCat(
-            "input ", i, " has shape ", in.shape().DebugString(),
-            "; the inputs are scalars or of one shape, ", shape.DebugString()));
-      }
-    }
-    ASSIGN_OR_RETURN(Tensor out, Tensor::Create(DT_STRING, shape));
-    auto joined = out.flat<std::string>();
-    for (int64_t e = 0; e < out.NumElements(); ++e) {
-      for (int i = 0; i < ctx->num_inputs(); ++i) {
-        const Tensor& in = ctx->input(i);
-        if (i > 0) joined[e] += separator_;
-        joined[e] += in.flat<std::string>()[in.dims() == 0 ? 0 : e];
-      }
-    }
-    ctx->set_output(0, std::move(out));
-    return absl::OkStatus();
-  }
-
- private:
-  absl::Status status_;
-  std::string separator_;
-};
-
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernel<SaveV2Op>(KernelDef("SaveV2", kDeviceCpu));
   RegisterKernel<RestoreV2Op>(KernelDef("RestoreV2", kDeviceCpu));
@@ -247,9 +175,6 @@ class StringJoinOp : public OpKernel {
       KernelDef("MergeV2Checkpoints", kDeviceCpu));
   RegisterKernel<ShardedFilenameOp>(KernelDef("ShardedFilename", kDeviceCpu));
   RegisterKernel<ShardedFilenameOp>(KernelDef("ShardedFilespec", kDeviceCpu));
-  RegisterKernel<StringJoinOp>(KernelDef("StringJoin", kDeviceCpu));
-  RegisterKernel<StaticRegexFullMatchOp>(
-      KernelDef("StaticRegexFullMatch", kDeviceCpu));
   return true;
 }();
 

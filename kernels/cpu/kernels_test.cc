@@ -1,7 +1,5 @@
-// The op harness: each case is written once — a graph built with the C++
-// API and the values it must produce, computed independently here — and is
-// run on every device type that has kernels (today the CPU; CUDA devices
-// join the list when they land).
+// Kernels of many op families on the op harness (op_harness.h); the string
+// ops have their own file.
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -10,67 +8,15 @@
 #include "core/cc/node_builder.h"
 #include "core/cc/ops.h"
 #include "core/protos/summary.pb.h"
-#include "gtest/gtest.h"
-#include "runtime/session/session.h"
+#include "kernels/cpu/op_harness.h"
 
 namespace rill {
 namespace {
-
-struct OpCase {
-  std::string name;
-  // Builds the graph under `scope` (pinned to the device under test) and
-  // returns the output to check.
-  std::function<Output(const Scope&)> build;
-  Tensor expected;
-};
-
-const std::vector<std::string> kDeviceTypes = {"CPU"};
-
-void ExpectClose(const Tensor& got, const Tensor& want,
-                 const std::string& what) {
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  ASSERT_EQ(got.shape(), want.shape()) << what << ": " << got.DebugString();
-  if (got.dtype() == DT_FLOAT) {
-    for (int64_t i = 0; i < got.NumElements(); ++i) {
-      EXPECT_NEAR(got.flat<float>()[i], want.flat<float>()[i], 1e-5)
-          << what << " element " << i;
-    }
-  } else {
-    EXPECT_TRUE(got.Equals(want)) << what << ": " << got.DebugString(20)
-                                  << " vs " << want.DebugString(20);
-  }
-}
-
-void RunCases(const std::vector<OpCase>& cases) {
-  for (const std::string& type : kDeviceTypes) {
-    for (const OpCase& c : cases) {
-      Scope root = Scope::NewRootScope();
-      Output out =
-          c.build(root.WithDevice(absl::StrCat("/device:", type, ":0")));
-      ops::Identity(root.WithOpName("result"), out);
-      ::tensorflow::GraphDef def;
-      ASSERT_TRUE(root.ToGraphDef(&def).ok())
-          << c.name << ": " << root.status();
-      auto session = Session::Create(def);
-      ASSERT_TRUE(session.ok()) << c.name << ": " << session.status();
-      auto got = (*session)->Run({}, {"result"}, {});
-      ASSERT_TRUE(got.ok()) << c.name << " on " << type << ": " << got.status();
-      ExpectClose((*got)[0], c.expected, c.name + " on " + type);
-    }
-  }
-}
 
 // A 1x3x3x1 NHWC image holding 1..9.
 Tensor Image3x3() {
   return Tensor::FromVector<float>({1, 2, 3, 4, 5, 6, 7, 8, 9},
                                    TensorShape({1, 3, 3, 1}));
-}
-
-Tensor F(std::vector<float> v, TensorShape s) {
-  return Tensor::FromVector<float>(v, s);
-}
-Tensor I(std::vector<int32_t> v, TensorShape s) {
-  return Tensor::FromVector<int32_t>(v, s);
 }
 
 TEST(KernelsTest, LayoutOps) {
@@ -576,6 +522,12 @@ TEST(KernelsTest, MathAndNnOps) {
                                         ops::Const(s, {0, -1, 0}), 2);
        },
        I({2, std::numeric_limits<int32_t>::max()}, {2})},
+      {"UnsortedSegmentProd: an empty segment is one, negative ids dropped",
+       [](const Scope& s) {
+         return ops::UnsortedSegmentProd(s, ops::Const(s, {3, 5, 2, 7}),
+                                         ops::Const(s, {0, -1, 0, 2}), 3);
+       },
+       I({6, 1, 7}, {3})},
       {"SparseTensorDenseMatMul, A adjoint",
        [](const Scope& s) {
          // A = [[0, 2], [3, 0]] as (indices, values); A^T B.

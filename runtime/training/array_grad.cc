@@ -400,6 +400,36 @@ RILL_REGISTER_GRADIENT_OP("SegmentMin", SegmentMinMaxGrad);
 RILL_REGISTER_GRADIENT_OP("UnsortedSegmentMax", SegmentMinMaxGrad);
 RILL_REGISTER_GRADIENT_OP("UnsortedSegmentMin", SegmentMinMaxGrad);
 
+// UnsortedSegmentProd: each row's share is the product of the rest of its
+// segment: the segment's product over the row where the row is not zero; the
+// product of the segment's other (non-zero) rows where it is the one zero;
+// zero where the segment holds two zeros or more.
+absl::Status UnsortedSegmentProdGrad(const Scope& s, const Operation& op,
+                                     const Grads& g, Grads* dx) {
+  Output data = In(op, 0), ids = In(op, 1), n = In(op, 2);
+  const DataType t = BaseType(data.type());
+  auto is_zero = ops::Equal(s, data, ops::ZerosLike(s, data));
+  auto zeros =
+      ops::UnsortedSegmentSum(s, ops::Cast(s, is_zero, DT_INT32), ids, n);
+  Output grad = ops::SelectV2(s, ops::Greater(s, zeros, 1),
+                              ops::ZerosLike(s, g[0]), g[0]);
+  Output non_zero = ops::SelectV2(s, is_zero, ops::OnesLike(s, data), data);
+  auto non_zero_prod = ops::UnsortedSegmentProd(s, non_zero, ids, n);
+  Output kept, unused;
+  Output prod =
+      GatherDroppingNegatives(s, Output(op.node(), 0), ids, data, &unused);
+  Output others = GatherDroppingNegatives(s, non_zero_prod, ids, data, &unused);
+  Output partial =
+      ops::SelectV2(s, is_zero, others, ops::Div(s, prod, non_zero));
+  Output gathered = GatherDroppingNegatives(s, grad, ids, data, &kept);
+  dx->push_back(
+      ops::Mul(s, ops::Mul(s, gathered, partial), ops::Cast(s, kept, t)));
+  dx->push_back(Output());
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("UnsortedSegmentProd", UnsortedSegmentProdGrad);
+
 // GatherNd and ScatterNd are each other's adjoints.
 absl::Status GatherNdGrad(const Scope& s, const Operation& op, const Grads& g,
                           Grads* dx) {
@@ -579,6 +609,23 @@ RILL_REGISTER_NO_GRADIENT_OP("ShardedFilename");
 RILL_REGISTER_NO_GRADIENT_OP("ShardedFilespec");
 RILL_REGISTER_NO_GRADIENT_OP("StringJoin");
 RILL_REGISTER_NO_GRADIENT_OP("StaticRegexFullMatch");
+RILL_REGISTER_NO_GRADIENT_OP("StringLength");
+RILL_REGISTER_NO_GRADIENT_OP("StringStrip");
+RILL_REGISTER_NO_GRADIENT_OP("StringLower");
+RILL_REGISTER_NO_GRADIENT_OP("StringUpper");
+RILL_REGISTER_NO_GRADIENT_OP("StringToHashBucketFast");
+RILL_REGISTER_NO_GRADIENT_OP("StringToHashBucketStrong");
+RILL_REGISTER_NO_GRADIENT_OP("Fingerprint");
+RILL_REGISTER_NO_GRADIENT_OP("EncodeBase64");
+RILL_REGISTER_NO_GRADIENT_OP("DecodeBase64");
+RILL_REGISTER_NO_GRADIENT_OP("RegexFullMatch");
+RILL_REGISTER_NO_GRADIENT_OP("StaticRegexReplace");
+RILL_REGISTER_NO_GRADIENT_OP("RegexReplace");
+RILL_REGISTER_NO_GRADIENT_OP("Substr");
+RILL_REGISTER_NO_GRADIENT_OP("ReduceJoin");
+RILL_REGISTER_NO_GRADIENT_OP("StringSplitV2");
+RILL_REGISTER_NO_GRADIENT_OP("AsString");
+RILL_REGISTER_NO_GRADIENT_OP("StringToNumber");
 RILL_REGISTER_NO_GRADIENT_OP("ScalarSummary");
 RILL_REGISTER_NO_GRADIENT_OP("MergeSummary");
 RILL_REGISTER_NO_GRADIENT_OP("Where");

@@ -620,6 +620,21 @@ std::map<std::string, std::vector<Check>> Checks() {
                              },
                              0.2,
                              true});
+  add("UnsortedSegmentProd", {"UnsortedSegmentProd dropping a row",
+                              {TensorShape({4, 2})},
+                              [](const Scope& s, const Xs& x) {
+                                return ops::UnsortedSegmentProd(
+                                    s, x[0], ops::Const(s, {1, -1, 1, 0}), 2);
+                              }});
+  add("UnsortedSegmentProd",
+      {"UnsortedSegmentProd over a segment holding one zero",
+       {TensorShape({4, 2})},
+       [](const Scope& s, const Xs& x) {
+         auto mask =
+             ops::Const(s, {{1.0, 1.0}, {0.0, 1.0}, {1.0, 1.0}, {1.0, 1.0}});
+         return ops::UnsortedSegmentProd(s, ops::Mul(s, x[0], mask),
+                                         ops::Const(s, {1, 1, 1, 0}), 2);
+       }});
   add("GatherNd",
       {"GatherNd rows and an element, one twice",
        {TensorShape({3, 2})},

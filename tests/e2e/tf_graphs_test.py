@@ -22,7 +22,6 @@ NOT_YET = {
     "dataset_batches": "'TensorSliceDataset'",
     "dynamic_rnn_v1": "'TensorArrayV3'",
     "sampled_softmax": "'LogUniformCandidateSampler'",
-    "strings": "'StringLength'",
     "while_v1": "'Enter'",
     "while_v2_train": "'EmptyTensorList'",
 }

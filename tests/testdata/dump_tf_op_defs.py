@@ -77,7 +77,11 @@ SparseConditionalAccumulator SparseAccumulatorApplyGradient SparseAccumulatorTak
 ScatterAdd ScatterSub ScatterUpdate ResourceScatterAdd ResourceScatterSub
 ResourceScatterUpdate SparseApplyAdagrad ResourceSparseApplyAdagrad SparseApplyMomentum
 ResourceSparseApplyMomentum DisableCopyOnRead DynamicPartition ParallelDynamicStitch
-Unique ConcatOffset
+Unique ConcatOffset UnsortedSegmentProd
+StringLength StringStrip StringLower StringUpper StringToHashBucketFast
+StringToHashBucketStrong Fingerprint EncodeBase64 DecodeBase64 RegexFullMatch
+StaticRegexReplace RegexReplace Substr ReduceJoin StringSplitV2 AsString
+StringToNumber
 """.split()
 
 
