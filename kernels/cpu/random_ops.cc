@@ -8,9 +8,19 @@
 //
 // Stateless ops: the values are a function of the shape and the seed (or
 // the key and counter StatelessRandomGetKeyCounter derives from it).
+//
+// Candidate samplers are stateful random ops too, drawing words one at a
+// time as TensorFlow's SimplePhilox does.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -93,10 +103,12 @@ class StatefulRandom : public OpKernel {
 
  protected:
   // The generator for a step that makes `n` values.
-  Philox Reserve(int64_t n) const {
+  Philox Reserve(int64_t n) const { return ReserveBlocks(BlocksReserved(n)); }
+  // The generator for a step that may use up to `blocks` blocks.
+  Philox ReserveBlocks(uint64_t blocks) const {
     absl::MutexLock lock(&mu_);
     const Philox out = gen_;
-    gen_.Skip(BlocksReserved(n));
+    gen_.Skip(blocks);
     return out;
   }
 
@@ -252,6 +264,211 @@ class StatelessRandomGetAlgOp : public OpKernel {
   }
 };
 
+// A generator's words one at a time, and TensorFlow's ways (SimplePhilox's)
+// of making integers and doubles from them.
+class WordStream {
+ public:
+  explicit WordStream(const Philox& gen) : gen_(gen) {}
+  uint32_t Next32() {
+    if (used_ == 4) {
+      block_ = gen_.Next();
+      used_ = 0;
+    }
+    return block_[used_++];
+  }
+  uint64_t Next64() {
+    const uint64_t lo = Next32();
+    return lo | (uint64_t{Next32()} << 32);
+  }
+  // Uniform in [0, 1): 52 random mantissa bits under the exponent of 1.
+  double NextDouble() {
+    const uint64_t hi = Next32() & 0xfffffu;
+    const uint64_t bits = (uint64_t{1023} << 52) | (hi << 32) | Next32();
+    double d;
+    std::memcpy(&d, &bits, sizeof(d));
+    return d - 1.0;
+  }
+  // Exactly uniform in [0, n): draws below 2^64 mod n are redrawn.
+  uint64_t Uniform64(uint64_t n) {
+    const uint64_t rejected =
+        (std::numeric_limits<uint64_t>::max() % n + 1) % n;
+    while (true) {
+      const uint64_t bits = Next64();
+      if (bits >= rejected) return bits % n;
+    }
+  }
+
+ private:
+  Philox gen_;
+  Philox::Block block_{};
+  int used_ = 4;
+};
+
+// UniformCandidateSampler, LogUniformCandidateSampler (Zipfian: class k
+// with probability log((k + 2) / (k + 1)) / log(range + 1)) and
+// AllCandidateSampler (classes 0..num_sampled-1, each expected once). With
+// unique, classes already drawn are redrawn, and the expected counts
+// account for the number of draws it took.
+class CandidateSamplerOp : public StatefulRandom {
+ public:
+  enum class Kind { kUniform, kLogUniform, kAll };
+  CandidateSamplerOp(OpKernelConstruction* c, Kind kind)
+      : StatefulRandom(c), kind_(kind) {
+    status_.Update(c->GetAttr("num_true", &num_true_));
+    status_.Update(c->GetAttr("num_sampled", &num_sampled_));
+    status_.Update(c->GetAttr("unique", &unique_));
+    if (kind_ == Kind::kAll) {
+      range_ = num_sampled_;
+    } else {
+      status_.Update(c->GetAttr("range_max", &range_));
+    }
+    if (status_.ok() && unique_ && num_sampled_ > range_) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "node '", name(), "': num_sampled ", num_sampled_,
+          " unique classes cannot be drawn from range_max ", range_));
+    }
+  }
+
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& classes = ctx->input(0);
+    if (classes.dims() != 2 || classes.dim_size(1) != num_true_) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "true_classes must be a matrix of num_true = ", num_true_,
+          " columns, got ", classes.shape().DebugString()));
+    }
+    for (int64_t c : classes.flat<int64_t>()) {
+      if (c < 0 || c >= range_) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "true class ", c, " is out of range [0, ", range_, ")"));
+      }
+    }
+    ASSIGN_OR_RETURN(Tensor * sampled,
+                     ctx->allocate_output(0, TensorShape({num_sampled_})));
+    ASSIGN_OR_RETURN(Tensor * true_count,
+                     ctx->allocate_output(1, classes.shape()));
+    ASSIGN_OR_RETURN(Tensor * sampled_count,
+                     ctx->allocate_output(2, TensorShape({num_sampled_})));
+    auto out = sampled->flat<int64_t>();
+    if (kind_ == Kind::kAll) {
+      for (int64_t i = 0; i < num_sampled_; ++i) out[i] = i;
+      std::fill(true_count->flat<float>().begin(),
+                true_count->flat<float>().end(), 1.0f);
+      std::fill(sampled_count->flat<float>().begin(),
+                sampled_count->flat<float>().end(), 1.0f);
+      return absl::OkStatus();
+    }
+    // TensorFlow reserves 2048 words per sample: the stream of the next
+    // step starts past them.
+    WordStream words(ReserveBlocks(static_cast<uint64_t>(num_sampled_) * 512));
+    int64_t tries = 0;
+    if (unique_) {
+      absl::flat_hash_set<int64_t> seen;
+      for (int64_t picked = 0; picked < num_sampled_;) {
+        ++tries;
+        const int64_t v = Sample(&words);
+        if (seen.insert(v).second) out[picked++] = v;
+      }
+    } else {
+      for (int64_t i = 0; i < num_sampled_; ++i) out[i] = Sample(&words);
+      tries = num_sampled_;
+    }
+    auto expected = [&](int64_t v) {
+      const float p = Probability(v);
+      if (tries == num_sampled_) return p * static_cast<float>(num_sampled_);
+      // 1 - (1 - p)^tries, without the cancellation.
+      return -std::expm1(static_cast<float>(tries) * std::log1p(-p));
+    };
+    for (int64_t i = 0; i < num_sampled_; ++i) {
+      sampled_count->flat<float>()[i] = expected(out[i]);
+    }
+    auto true_classes = classes.flat<int64_t>();
+    for (int64_t i = 0; i < classes.NumElements(); ++i) {
+      true_count->flat<float>()[i] = expected(true_classes[i]);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t Sample(WordStream* words) const {
+    if (kind_ == Kind::kUniform) {
+      return static_cast<int64_t>(words->Uniform64(range_));
+    }
+    const int64_t v =
+        static_cast<int64_t>(std::exp(words->NextDouble() * LogRange())) - 1;
+    return v % range_;
+  }
+  float Probability(int64_t v) const {
+    if (kind_ == Kind::kUniform) return static_cast<float>(1.0 / range_);
+    return static_cast<float>(std::log((v + 2.0) / (v + 1.0)) / LogRange());
+  }
+  double LogRange() const { return std::log1p(static_cast<double>(range_)); }
+
+  const Kind kind_;
+  int64_t num_true_ = 1, num_sampled_ = 1, range_ = 1;
+  bool unique_ = false;
+};
+
+template <CandidateSamplerOp::Kind kKind>
+class SamplerOf : public CandidateSamplerOp {
+ public:
+  explicit SamplerOf(OpKernelConstruction* c) : CandidateSamplerOp(c, kKind) {}
+};
+
+// ComputeAccidentalHits: for each true class (row by row) that is also a
+// sampled candidate, the row, the candidate's position (the last one when
+// sampled twice) and the weight -FLT_MAX that removes it from the logits.
+class ComputeAccidentalHitsOp : public OpKernel {
+ public:
+  explicit ComputeAccidentalHitsOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("num_true", &num_true_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& classes = ctx->input(0);
+    const Tensor& sampled = ctx->input(1);
+    if (classes.dims() != 2 || classes.dim_size(1) != num_true_) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "true_classes must be a matrix of num_true = ", num_true_,
+          " columns, got ", classes.shape().DebugString()));
+    }
+    if (sampled.dims() != 1) {
+      return ctx->InvalidArgument(
+          absl::StrCat("sampled_candidates must be a vector, got ",
+                       sampled.shape().DebugString()));
+    }
+    absl::flat_hash_map<int64_t, int64_t> position;
+    for (int64_t i = 0; i < sampled.NumElements(); ++i) {
+      position[sampled.flat<int64_t>()[i]] = i;
+    }
+    std::vector<int32_t> rows;
+    std::vector<int64_t> ids;
+    auto true_classes = classes.flat<int64_t>();
+    for (int64_t i = 0; i < classes.NumElements(); ++i) {
+      auto hit = position.find(true_classes[i]);
+      if (hit == position.end()) continue;
+      rows.push_back(static_cast<int32_t>(i / num_true_));
+      ids.push_back(hit->second);
+    }
+    const int64_t n = static_cast<int64_t>(rows.size());
+    ASSIGN_OR_RETURN(Tensor * indices,
+                     ctx->allocate_output(0, TensorShape({n})));
+    ASSIGN_OR_RETURN(Tensor * id_out,
+                     ctx->allocate_output(1, TensorShape({n})));
+    ASSIGN_OR_RETURN(Tensor * weights,
+                     ctx->allocate_output(2, TensorShape({n})));
+    std::copy(rows.begin(), rows.end(), indices->flat<int32_t>().begin());
+    std::copy(ids.begin(), ids.end(), id_out->flat<int64_t>().begin());
+    std::fill(weights->flat<float>().begin(), weights->flat<float>().end(),
+              -std::numeric_limits<float>::max());
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  int64_t num_true_ = 1;
+};
+
 [[maybe_unused]] const bool kRegistered = [] {
   for (const char* op :
        {"RandomUniform", "RandomStandardNormal", "TruncatedNormal"}) {
@@ -278,6 +495,15 @@ class StatelessRandomGetAlgOp : public OpKernel {
   }
   RegisterKernel<StatelessRandomGetAlgOp>(
       KernelDef("StatelessRandomGetAlg", kDeviceCpu));
+  using Kind = CandidateSamplerOp::Kind;
+  RegisterKernel<SamplerOf<Kind::kUniform>>(
+      KernelDef("UniformCandidateSampler", kDeviceCpu));
+  RegisterKernel<SamplerOf<Kind::kLogUniform>>(
+      KernelDef("LogUniformCandidateSampler", kDeviceCpu));
+  RegisterKernel<SamplerOf<Kind::kAll>>(
+      KernelDef("AllCandidateSampler", kDeviceCpu));
+  RegisterKernel<ComputeAccidentalHitsOp>(
+      KernelDef("ComputeAccidentalHits", kDeviceCpu));
   return true;
 }();
 

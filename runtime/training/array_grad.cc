@@ -629,6 +629,10 @@ RILL_REGISTER_NO_GRADIENT_OP("StringToNumber");
 RILL_REGISTER_NO_GRADIENT_OP("ScalarSummary");
 RILL_REGISTER_NO_GRADIENT_OP("MergeSummary");
 RILL_REGISTER_NO_GRADIENT_OP("Where");
+RILL_REGISTER_NO_GRADIENT_OP("UniformCandidateSampler");
+RILL_REGISTER_NO_GRADIENT_OP("LogUniformCandidateSampler");
+RILL_REGISTER_NO_GRADIENT_OP("AllCandidateSampler");
+RILL_REGISTER_NO_GRADIENT_OP("ComputeAccidentalHits");
 RILL_REGISTER_NO_GRADIENT_OP("_Send");
 // Collectives carry gradients between replicas; none flows back through
 // them (as in TensorFlow, which registers none).

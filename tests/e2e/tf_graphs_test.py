@@ -21,7 +21,6 @@ NOT_YET = {
     "cond_v2_train": "'OptionalFromValue'",
     "dataset_batches": "'TensorSliceDataset'",
     "dynamic_rnn_v1": "'TensorArrayV3'",
-    "sampled_softmax": "'LogUniformCandidateSampler'",
     "while_v1": "'Enter'",
     "while_v2_train": "'EmptyTensorList'",
 }

@@ -82,6 +82,8 @@ StringLength StringStrip StringLower StringUpper StringToHashBucketFast
 StringToHashBucketStrong Fingerprint EncodeBase64 DecodeBase64 RegexFullMatch
 StaticRegexReplace RegexReplace Substr ReduceJoin StringSplitV2 AsString
 StringToNumber
+UniformCandidateSampler LogUniformCandidateSampler AllCandidateSampler
+ComputeAccidentalHits
 """.split()
 
 
