@@ -12,8 +12,20 @@ namespace rill {
 namespace {
 
 size_t ElementStorageSize(DataType dtype) {
-  return BaseType(dtype) == ::tensorflow::DT_STRING ? sizeof(std::string)
-                                                    : DataTypeSize(dtype);
+  switch (BaseType(dtype)) {
+    case ::tensorflow::DT_STRING:
+      return sizeof(std::string);
+    case ::tensorflow::DT_VARIANT:
+      return sizeof(Variant);
+    default:
+      return DataTypeSize(dtype);
+  }
+}
+
+// Element types that are C++ objects, constructed in the buffer.
+bool HoldsObjects(DataType dtype) {
+  return BaseType(dtype) == ::tensorflow::DT_STRING ||
+         BaseType(dtype) == ::tensorflow::DT_VARIANT;
 }
 
 template <typename T>
@@ -44,6 +56,9 @@ TensorBuffer::~TensorBuffer() {
   if (BaseType(dtype_) == ::tensorflow::DT_STRING) {
     auto* s = static_cast<std::string*>(data_);
     for (int64_t i = 0; i < num_elements_; ++i) s[i].~basic_string();
+  } else if (BaseType(dtype_) == ::tensorflow::DT_VARIANT) {
+    auto* v = static_cast<Variant*>(data_);
+    for (int64_t i = 0; i < num_elements_; ++i) v[i].~Variant();
   }
   allocator_->DeallocateRaw(data_, bytes_);
 }
@@ -51,7 +66,7 @@ TensorBuffer::~TensorBuffer() {
 absl::StatusOr<Tensor> Tensor::Create(DataType dtype, const TensorShape& shape,
                                       Allocator* allocator) {
   ASSIGN_OR_RETURN(Tensor t, CreateUninitialized(dtype, shape, allocator));
-  if (t.dtype() != ::tensorflow::DT_STRING) {
+  if (!HoldsObjects(t.dtype())) {
     std::memset(t.raw_data(), 0, t.TotalBytes());
   }
   return t;
@@ -79,6 +94,9 @@ absl::StatusOr<Tensor> Tensor::CreateUninitialized(DataType dtype,
   if (dtype == ::tensorflow::DT_STRING) {
     auto* s = static_cast<std::string*>(data);
     for (int64_t i = 0; i < n; ++i) new (&s[i]) std::string();
+  } else if (dtype == ::tensorflow::DT_VARIANT) {
+    auto* v = static_cast<Variant*>(data);
+    for (int64_t i = 0; i < n; ++i) new (&v[i]) Variant();
   }
   return Tensor(
       dtype, shape,
@@ -135,6 +153,11 @@ absl::StatusOr<Tensor> Tensor::DeepCopy(Allocator* allocator) const {
     auto src = flat<std::string>();
     auto dst = out.flat<std::string>();
     for (size_t i = 0; i < src.size(); ++i) dst[i] = src[i];
+  } else if (dtype_ == ::tensorflow::DT_VARIANT) {
+    // Values are immutable: the copy shares them.
+    auto src = flat<Variant>();
+    auto dst = out.flat<Variant>();
+    for (size_t i = 0; i < src.size(); ++i) dst[i] = src[i];
   } else if (TotalBytes() > 0) {
     std::memcpy(out.raw_data(), raw_data(), TotalBytes());
   }
@@ -148,6 +171,11 @@ bool Tensor::Equals(const Tensor& other) const {
     auto b = other.flat<std::string>();
     return std::equal(a.begin(), a.end(), b.begin());
   }
+  if (dtype_ == ::tensorflow::DT_VARIANT) {
+    auto a = flat<Variant>();
+    auto b = other.flat<Variant>();
+    return std::equal(a.begin(), a.end(), b.begin());
+  }
   return TotalBytes() == 0 ||
          std::memcmp(raw_data(), other.raw_data(), TotalBytes()) == 0;
 }
@@ -156,6 +184,14 @@ std::string Tensor::DebugString(int max_entries) const {
   if (!IsInitialized()) return "<uninitialized tensor>";
   std::string out =
       absl::StrCat(DataTypeName(dtype_), " ", shape_.DebugString(), " [");
+  if (dtype_ == ::tensorflow::DT_VARIANT) {
+    auto v = flat<Variant>();
+    const int64_t n = std::min<int64_t>(v.size(), max_entries);
+    for (int64_t i = 0; i < n; ++i) {
+      absl::StrAppend(&out, i > 0 ? " " : "", v[i].DebugString());
+    }
+    if (n < static_cast<int64_t>(v.size())) out += " ...";
+  }
   VisitDataType(
       dtype_,
       [&]<typename T>() {

@@ -121,6 +121,11 @@ absl::StatusOr<TensorShape> CheckProto(const TensorProto& proto,
         absl::StrCat("TensorProto has invalid dtype ", DataTypeName(dtype)));
   }
   RETURN_IF_ERROR(CheckTensorStorable(dtype));
+  if (dtype == ::tensorflow::DT_VARIANT) {
+    return absl::UnimplementedError(
+        "TensorProto of dtype variant: variant values (lists, optionals, "
+        "datasets) stay in the process that made them and cannot be decoded");
+  }
   absl::StatusOr<TensorShape> shape =
       TensorShape::FromProto(proto.tensor_shape());
   if (!shape.ok()) {
@@ -211,7 +216,9 @@ void TensorToProto(const Tensor& tensor, TensorProto* proto) {
   proto->Clear();
   proto->set_dtype(tensor.dtype());
   tensor.shape().ToProto(proto->mutable_tensor_shape());
-  if (tensor.TotalBytes() > 0) {
+  // Variant values are not encoded: the dtype and shape alone, which
+  // decoding refuses.
+  if (tensor.TotalBytes() > 0 && tensor.dtype() != ::tensorflow::DT_VARIANT) {
     proto->set_tensor_content(static_cast<const char*>(tensor.raw_data()),
                               tensor.TotalBytes());
   }

@@ -130,5 +130,14 @@ TEST(TensorProtoTest, HugeShapeHitsTheLimitBeforeAllocating) {
             absl::StatusCode::kResourceExhausted);
 }
 
+TEST(TensorProtoTest, VariantTensorsAreNotDecoded) {
+  ::tensorflow::TensorProto proto;
+  proto.set_dtype(::tensorflow::DT_VARIANT);
+  proto.mutable_tensor_shape();
+  auto t = TensorFromProto(proto);
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_NE(t.status().message().find("variant"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rill

@@ -102,5 +102,33 @@ TEST(TensorTest, DebugStringTruncates) {
   EXPECT_EQ(Tensor().DebugString(), "<uninitialized tensor>");
 }
 
+// A value that counts how many of it are alive.
+struct Counted : VariantValue {
+  explicit Counted(int* alive) : alive(alive) { ++*alive; }
+  ~Counted() override { --*alive; }
+  std::string TypeName() const override { return "Counted"; }
+  int* alive;
+};
+
+TEST(TensorTest, VariantElementsAreSharedValues) {
+  int alive = 0;
+  {
+    auto t = Tensor::Create(DT_VARIANT, TensorShape({2}));
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_TRUE(t->flat<Variant>()[0].empty());
+    t->flat<Variant>()[1] = Variant(std::make_shared<Counted>(&alive));
+    EXPECT_EQ(alive, 1);
+    auto copy = t->DeepCopy();
+    ASSERT_TRUE(copy.ok());
+    // The copy shares the value (values are immutable) and equals it.
+    EXPECT_EQ(alive, 1);
+    EXPECT_TRUE(copy->Equals(*t));
+    EXPECT_NE(copy->flat<Variant>()[1].get<Counted>(), nullptr);
+    EXPECT_EQ(copy->flat<Variant>()[0].get<Counted>(), nullptr);
+    EXPECT_EQ(t->DebugString(), "variant [2] [<empty variant> Counted]");
+  }
+  EXPECT_EQ(alive, 0);  // Both buffers destroyed their elements.
+}
+
 }  // namespace
 }  // namespace rill

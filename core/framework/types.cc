@@ -95,6 +95,7 @@ size_t DataTypeSize(DataType dtype) {
 }
 
 bool IsTensorStorable(DataType dtype) {
+  if (BaseType(dtype) == ::tensorflow::DT_VARIANT) return true;
   return VisitDataType(
       dtype, []<typename T>() { return true; }, []() { return false; });
 }

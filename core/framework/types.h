@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "core/framework/variant.h"
 #include "core/protos/types.pb.h"
 
 namespace rill {
@@ -37,6 +38,7 @@ using ::tensorflow::DT_UINT16;
 using ::tensorflow::DT_UINT32;
 using ::tensorflow::DT_UINT64;
 using ::tensorflow::DT_UINT8;
+using ::tensorflow::DT_VARIANT;
 
 // 16-bit float storage: the bits only, no arithmetic.
 struct Half {
@@ -62,8 +64,9 @@ inline DataType MakeRefType(DataType dtype) {
   return IsRefType(dtype) ? dtype : static_cast<DataType>(dtype + 100);
 }
 
-// Bytes per element of a dtype that a Tensor can hold; 0 for DT_STRING (whose
-// elements are std::string objects) and for dtypes a Tensor cannot hold.
+// Bytes per element of a dtype that a Tensor can hold; 0 for DT_STRING and
+// DT_VARIANT (whose elements are std::string and Variant objects) and for
+// dtypes a Tensor cannot hold.
 size_t DataTypeSize(DataType dtype);
 // True when a Tensor can hold elements of this (base) dtype.
 bool IsTensorStorable(DataType dtype);
@@ -93,11 +96,13 @@ RILL_DTYPE_MAPPING_(uint64_t, DT_UINT64);
 RILL_DTYPE_MAPPING_(std::string, DT_STRING);
 RILL_DTYPE_MAPPING_(Half, DT_HALF);
 RILL_DTYPE_MAPPING_(BFloat16, DT_BFLOAT16);
+RILL_DTYPE_MAPPING_(Variant, DT_VARIANT);
 #undef RILL_DTYPE_MAPPING_
 
 // Calls fn.template operator()<T>() with the C++ type T of dtype and returns
-// its result; returns fallback() for dtypes a Tensor cannot hold. This is the
-// one place dtypes are expanded into template instantiations.
+// its result; returns fallback() for dtypes a Tensor cannot hold and for
+// DT_VARIANT (no element-wise code applies to it). This is the one place
+// dtypes are expanded into template instantiations.
 template <typename Fn, typename Fallback>
 auto VisitDataType(DataType dtype, Fn&& fn, Fallback&& fallback) {
   switch (BaseType(dtype)) {

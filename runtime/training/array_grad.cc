@@ -531,6 +531,28 @@ RILL_REGISTER_GRADIENT_OP("StatelessWhile", ControlFlowGrad);
 RILL_REGISTER_GRADIENT_OP("PartitionedCall", ControlFlowGrad);
 RILL_REGISTER_GRADIENT_OP("StatefulPartitionedCall", ControlFlowGrad);
 
+// Values in variants (TensorLists, Optionals): their gradients are lists
+// and optionals of gradients, which Rill's gradient builder does not make
+// yet. (TensorFlow-written graphs carry their own gradient ops, which run.)
+absl::Status VariantGrad(const Scope& s, const Operation& op, const Grads& g,
+                         Grads* dx) {
+  return absl::UnimplementedError(absl::StrCat(
+      "gradients through ", op.node()->op(), " (node '", op.node()->name(),
+      "'): Rill's gradient builder does not differentiate through lists and "
+      "optionals yet"));
+}
+RILL_REGISTER_GRADIENT_OP("TensorListFromTensor", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListPushBack", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListPopBack", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListSetItem", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListGetItem", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListStack", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListGather", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListScatterIntoExistingList", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("TensorListResize", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("OptionalFromValue", VariantGrad);
+RILL_REGISTER_GRADIENT_OP("OptionalGetValue", VariantGrad);
+
 // No gradient flows through these: their results are shapes, indices,
 // constants, random draws or variable state, or they stop it on purpose.
 RILL_REGISTER_NO_GRADIENT_OP("StopGradient");
@@ -629,6 +651,12 @@ RILL_REGISTER_NO_GRADIENT_OP("StringToNumber");
 RILL_REGISTER_NO_GRADIENT_OP("ScalarSummary");
 RILL_REGISTER_NO_GRADIENT_OP("MergeSummary");
 RILL_REGISTER_NO_GRADIENT_OP("Where");
+RILL_REGISTER_NO_GRADIENT_OP("EmptyTensorList");
+RILL_REGISTER_NO_GRADIENT_OP("TensorListReserve");
+RILL_REGISTER_NO_GRADIENT_OP("TensorListLength");
+RILL_REGISTER_NO_GRADIENT_OP("TensorListElementShape");
+RILL_REGISTER_NO_GRADIENT_OP("OptionalNone");
+RILL_REGISTER_NO_GRADIENT_OP("OptionalHasValue");
 RILL_REGISTER_NO_GRADIENT_OP("UniformCandidateSampler");
 RILL_REGISTER_NO_GRADIENT_OP("LogUniformCandidateSampler");
 RILL_REGISTER_NO_GRADIENT_OP("AllCandidateSampler");

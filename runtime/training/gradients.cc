@@ -74,8 +74,9 @@ GradRegistrar::GradRegistrar(const char* op, GradFunc fn) {
 
 namespace {
 
-// Gradients flow through floating-point tensors and resource handles (to
-// the variable behind them), not through integers, strings or bools.
+// Gradients flow through floating-point tensors, resource handles (to the
+// variable behind them) and variants (lists and optionals of tensors), not
+// through integers, strings or bools.
 bool CarriesGradient(DataType t) {
   switch (BaseType(t)) {
     case DT_FLOAT:
@@ -85,6 +86,7 @@ bool CarriesGradient(DataType t) {
     case ::tensorflow::DT_COMPLEX64:
     case ::tensorflow::DT_COMPLEX128:
     case DT_RESOURCE:
+    case DT_VARIANT:
       return true;
     default:
       return false;

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/cc/ops.h"
 #include "core/framework/kernel_registry.h"
@@ -792,6 +793,18 @@ const std::map<std::string, std::string>& Refusals() {
       {"Switch", "gradients through Switch"},
       {"Merge", "gradients through Merge"},
       {"PreventGradient", "through PreventGradient node"},
+      {"TensorListStack", "does not differentiate through lists"},
+      {"TensorListFromTensor", "does not differentiate through lists"},
+      {"TensorListPushBack", "does not differentiate through lists"},
+      {"TensorListPopBack", "does not differentiate through lists"},
+      {"TensorListSetItem", "does not differentiate through lists"},
+      {"TensorListGetItem", "does not differentiate through lists"},
+      {"TensorListGather", "does not differentiate through lists"},
+      {"TensorListScatterIntoExistingList",
+       "does not differentiate through lists"},
+      {"TensorListResize", "does not differentiate through lists"},
+      {"OptionalFromValue", "does not differentiate through lists"},
+      {"OptionalGetValue", "does not differentiate through lists"},
   };
   return *m;
 }
@@ -863,6 +876,40 @@ TEST(GradientsTest, RefusalsNameTheOpAndNode) {
       y = ops::Switch(root, x, true).output_true;
     } else if (op == "Merge") {
       y = ops::Merge(root, {x, x}).output;
+    } else if (absl::StartsWith(op, "TensorList")) {
+      // A list made from x, changed by `op`, read back as a tensor.
+      auto shape = ops::Const(root, -1);
+      Output list = ops::TensorListFromTensor(
+          root, ops::Reshape(root, x, {1, -1}), shape);
+      auto index = ops::Const(root, 0);
+      if (op == "TensorListPushBack") {
+        list = ops::TensorListPushBack(root, list, ops::Reshape(root, x, {-1}));
+      } else if (op == "TensorListPopBack") {
+        list = ops::TensorListPushBack(
+            root,
+            ops::TensorListPopBack(root, list, shape, DT_DOUBLE).output_handle,
+            ops::Reshape(root, x, {-1}));
+      } else if (op == "TensorListSetItem") {
+        list = ops::TensorListSetItem(root, list, index,
+                                      ops::Reshape(root, x, {-1}));
+      } else if (op == "TensorListScatterIntoExistingList") {
+        list = ops::TensorListScatterIntoExistingList(
+            root, list, ops::Reshape(root, x, {1, -1}), ops::Const(root, {0}));
+      } else if (op == "TensorListResize") {
+        list = ops::TensorListResize(root, list, 1);
+      }
+      if (op == "TensorListGetItem") {
+        y = ops::TensorListGetItem(root, list, index, shape, DT_DOUBLE);
+      } else if (op == "TensorListGather") {
+        y = ops::TensorListGather(root, list, ops::Const(root, {0}), shape,
+                                  DT_DOUBLE);
+      } else {
+        y = ops::TensorListStack(root, list, shape, DT_DOUBLE);
+      }
+    } else if (absl::StartsWith(op, "Optional")) {
+      y = ops::OptionalGetValue(root, ops::OptionalFromValue(root, {x}),
+                                {DT_DOUBLE}, {PartialTensorShape()})
+              .components[0];
     } else {
       y = ops::PreventGradient(root, x);
     }

@@ -18,11 +18,9 @@ import sys
 
 # Graph -> a piece of the error it stops on today (issue 15's open items).
 NOT_YET = {
-    "cond_v2_train": "'OptionalFromValue'",
     "dataset_batches": "'TensorSliceDataset'",
     "dynamic_rnn_v1": "'TensorArrayV3'",
     "while_v1": "'Enter'",
-    "while_v2_train": "'EmptyTensorList'",
 }
 
 

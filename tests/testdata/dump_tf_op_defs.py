@@ -84,6 +84,11 @@ StaticRegexReplace RegexReplace Substr ReduceJoin StringSplitV2 AsString
 StringToNumber
 UniformCandidateSampler LogUniformCandidateSampler AllCandidateSampler
 ComputeAccidentalHits
+EmptyTensorList TensorListReserve TensorListFromTensor TensorListPushBack
+TensorListPopBack TensorListSetItem TensorListGetItem TensorListStack
+TensorListGather TensorListScatterIntoExistingList TensorListResize
+TensorListLength TensorListElementShape OptionalFromValue OptionalNone
+OptionalHasValue OptionalGetValue
 """.split()
 
 
