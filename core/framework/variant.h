@@ -36,6 +36,11 @@ class Variant {
   const T* get() const {
     return dynamic_cast<const T*>(value_.get());
   }
+  // The value as a shared T, or null.
+  template <typename T>
+  std::shared_ptr<const T> shared() const {
+    return std::dynamic_pointer_cast<const T>(value_);
+  }
   std::string TypeName() const {
     return value_ == nullptr ? "empty" : value_->TypeName();
   }

@@ -3,10 +3,8 @@
 // TensorFlow's semantics: what tf.compat.v1.train.SyncReplicasOptimizer
 // runs on the parameter server.
 //
-// A handle op creates its resource in the device's ResourceMgr (shared by
-// every session and step on the device) and outputs a ref to the resource's
-// handle tensor, the string pair (container, name) that consumers look the
-// resource up by. Kernels that must wait (a dequeue from an empty queue, a
+// Queues and accumulators are handle resources (handle_resource.h).
+// Kernels that must wait (a dequeue from an empty queue, a
 // take before enough gradients arrived) are asynchronous: they join a line
 // of waiters, served in order as the resource's state changes, and the
 // step's cancellation (a deadline, a closed session, another partition's
@@ -28,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/handle_resource.h"
 
 namespace rill {
 namespace {
@@ -39,7 +38,7 @@ void RunAll(Completions* ready) {
 }
 
 // A queue or accumulator: named state with lines of waiting kernels.
-class WaitingResource : public ResourceBase {
+class WaitingResource : public NamedResource {
  public:
   // Under mu(): finishes a wait if the resource's state allows (setting the
   // kernel's outputs) and returns the status to end it with; nullopt to
@@ -49,16 +48,7 @@ class WaitingResource : public ResourceBase {
 
   WaitingResource(const std::string& kind, const std::string& container,
                   const std::string& name)
-      : kind_(kind),
-        name_(name),
-        handle_(Tensor::FromVector<std::string>({container, name})) {}
-
-  std::string DebugString() const override {
-    return absl::StrCat(kind_, " '", name_, "'");
-  }
-  const std::string& name() const { return name_; }
-  absl::Mutex* handle_mu() { return &handle_mu_; }
-  Tensor* handle() { return &handle_; }
+      : NamedResource(kind, container, name) {}
 
   // Serves `attempt` in line `line` once every waiter before it has been
   // served; calls `done` once, with what the attempt returned or with the
@@ -160,66 +150,11 @@ class WaitingResource : public ResourceBase {
     lines_[line].clear();
   }
 
-  const std::string kind_;
-  const std::string name_;
   absl::Mutex mu_;
   std::deque<Waiter> lines_[2] ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
 
  private:
-  absl::Mutex handle_mu_;
-  Tensor handle_;
-};
-
-// The resource that handle input `i` names.
-template <typename R>
-absl::StatusOr<std::shared_ptr<R>> LookupHandle(OpKernelContext* ctx, int i) {
-  if (!ctx->input_is_ref(i)) {
-    return ctx->InvalidArgument(
-        absl::StrCat("input ", i, " is not a queue or accumulator handle"));
-  }
-  Tensor handle;
-  {
-    absl::MutexLock lock(ctx->input_ref_mutex(i));
-    handle = *ctx->mutable_input(i);
-  }
-  if (handle.dtype() != DT_STRING || handle.NumElements() != 2) {
-    return ctx->InvalidArgument(absl::StrCat(
-        "input ", i, " is not a queue or accumulator handle: ",
-        handle.IsInitialized() ? handle.DebugString() : "uninitialized"));
-  }
-  std::span<const std::string> names = handle.flat<std::string>();
-  absl::StatusOr<std::shared_ptr<R>> r =
-      ctx->resources()->Lookup<R>(names[0], names[1]);
-  if (!r.ok()) {
-    return absl::Status(r.status().code(),
-                        absl::StrCat("node '", ctx->kernel().name(),
-                                     "': ", r.status().message()));
-  }
-  return r;
-}
-
-// The resource ops' shared part: container and shared_name (the node's
-// name when empty, so each handle node names one resource for the life of
-// the device).
-class HandleOpBase : public OpKernel {
- public:
-  explicit HandleOpBase(OpKernelConstruction* c) : OpKernel(c) {
-    status_.Update(c->GetAttr("container", &container_));
-    status_.Update(c->GetAttr("shared_name", &shared_name_));
-    if (shared_name_.empty()) shared_name_ = c->node().name();
-  }
-  bool IsExpensive() const override { return false; }
-
- protected:
-  // Outputs the ref to `r`'s handle.
-  static void SetHandle(OpKernelContext* ctx, WaitingResource* r) {
-    ctx->set_output_ref(0, r->handle_mu(), r->handle(), &r->name());
-  }
-
-  absl::Status status_;
-  std::string container_;
-  std::string shared_name_;
 };
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
+#include "kernels/cpu/copy_elements.h"
 #include "kernels/cpu/int_values.h"
 
 namespace rill {
@@ -169,15 +170,7 @@ absl::Status StackElements(OpKernelContext* ctx, const TensorList& list,
   ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));
   for (size_t k = 0; k < items.size(); ++k) {
     ASSIGN_OR_RETURN(Tensor dst, out->Slice(k, k + 1));
-    if (list.dtype == DT_STRING) {
-      auto s = items[k].flat<std::string>();
-      std::copy(s.begin(), s.end(), dst.flat<std::string>().begin());
-    } else if (list.dtype == DT_VARIANT) {
-      auto s = items[k].flat<Variant>();
-      std::copy(s.begin(), s.end(), dst.flat<Variant>().begin());
-    } else {
-      std::memcpy(dst.raw_data(), items[k].raw_data(), items[k].TotalBytes());
-    }
+    CopyElements(items[k], &dst);
   }
   return absl::OkStatus();
 }

@@ -12,6 +12,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 
 namespace rill {
 
@@ -54,6 +56,46 @@ template <typename T>
 void FillTruncatedNormal(const Philox& gen, T* out, int64_t n);
 template <typename T>
 void FillUniformInt(const Philox& gen, T lo, T range, T* out, int64_t n);
+
+// A generator's words one at a time, and TensorFlow's ways (SimplePhilox's)
+// of making integers and doubles from them.
+class WordStream {
+ public:
+  explicit WordStream(const Philox& gen) : gen_(gen) {}
+  uint32_t Next32() {
+    if (used_ == 4) {
+      block_ = gen_.Next();
+      used_ = 0;
+    }
+    return block_[used_++];
+  }
+  uint64_t Next64() {
+    const uint64_t lo = Next32();
+    return lo | (uint64_t{Next32()} << 32);
+  }
+  // Uniform in [0, 1): 52 random mantissa bits under the exponent of 1.
+  double NextDouble() {
+    const uint64_t hi = Next32() & 0xfffffu;
+    const uint64_t bits = (uint64_t{1023} << 52) | (hi << 32) | Next32();
+    double d;
+    std::memcpy(&d, &bits, sizeof(d));
+    return d - 1.0;
+  }
+  // Exactly uniform in [0, n): draws below 2^64 mod n are redrawn.
+  uint64_t Uniform64(uint64_t n) {
+    const uint64_t rejected =
+        (std::numeric_limits<uint64_t>::max() % n + 1) % n;
+    while (true) {
+      const uint64_t bits = Next64();
+      if (bits >= rejected) return bits % n;
+    }
+  }
+
+ private:
+  Philox gen_;
+  Philox::Block block_{};
+  int used_ = 4;
+};
 
 // How many blocks a stateful op's step reserves for an output of `n`
 // values: the next step starts past them (TensorFlow's margin for

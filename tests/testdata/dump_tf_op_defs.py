@@ -89,6 +89,9 @@ TensorListPopBack TensorListSetItem TensorListGetItem TensorListStack
 TensorListGather TensorListScatterIntoExistingList TensorListResize
 TensorListLength TensorListElementShape OptionalFromValue OptionalNone
 OptionalHasValue OptionalGetValue
+TensorSliceDataset TensorDataset RangeDataset RepeatDataset TakeDataset
+SkipDataset BatchDatasetV2 ShuffleDataset IteratorV2 MakeIterator
+IteratorGetNext IteratorToStringHandle IteratorFromStringHandleV2
 """.split()
 
 

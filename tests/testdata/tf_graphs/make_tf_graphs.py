@@ -13,6 +13,7 @@ Regenerate with
 """
 import json
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -465,6 +466,31 @@ def dataset_batches():
 
 
 @case
+def dataset_shuffle():
+    """tf.data: a seeded shuffle reshuffled on each repeat, skip, take."""
+    ds = tf.data.Dataset.range(6).shuffle(4, seed=3).repeat(2)
+    ds = ds.skip(1).take(9).batch(3)
+    it = v1.data.make_initializable_iterator(ds)
+    tf.identity(it.get_next(), name="batch")
+    return dict(init=[it.initializer.name], fetches=["batch"], steps=3)
+
+
+@case
+def dataset_tuples():
+    """tf.data: elements of two components (floats and strings) batched."""
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    labels = np.array([b"a", b"b", b"c"])
+    ds = tf.data.Dataset.from_tensor_slices((x, labels))
+    ds = ds.batch(2, drop_remainder=True).repeat()
+    it = v1.data.make_initializable_iterator(ds)
+    feature, label = it.get_next()
+    tf.identity(feature, name="feature")
+    tf.identity(label, name="label")
+    return dict(init=[it.initializer.name], fetches=["feature", "label"],
+                steps=2)
+
+
+@case
 def summaries():
     """Scalar and histogram summaries merged: a serialized Summary."""
     x = tf.constant([1.0, 2.0, 3.0])
@@ -505,9 +531,13 @@ def value_json(v):
 
 
 def main():
+    # With names on the command line, only those graphs are written.
+    only = set(sys.argv[1:])
     names = []
     for build in CASES:
         name = build.__name__
+        if only and name not in only:
+            continue
         g = tf.Graph()
         with g.as_default():
             v1.enable_control_flow_v2()
