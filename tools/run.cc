@@ -3,16 +3,20 @@
 #include <iostream>
 #include <map>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "core/graph/graph_import.h"
 #include "core/graph/graph_io.h"
 #include "core/platform/status_macros.h"
+#include "core/protos/event.pb.h"
 #include "distributed/grpc_session.h"
 #include "runtime/session/session.h"
+#include "runtime/training/events_writer.h"
 #include "tools/commands.h"
 #include "tools/tensor_text.h"
 
@@ -31,6 +35,7 @@ struct RunFlags {
   int cpu_devices = 1;
   bool json = false;
   std::string trace;
+  std::string logdir;  // "" without --logdir.
 };
 
 absl::Status FlagError(absl::string_view flag, absl::string_view why) {
@@ -100,6 +105,9 @@ absl::StatusOr<RunFlags> ParseFlags(const Args& args) {
       f.json = value == "json";
     } else if (name == "--trace") {
       f.trace = value;
+    } else if (name == "--logdir") {
+      if (value.empty()) return FlagError(name, "needs a directory");
+      f.logdir = value;
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag '", name, "'"));
@@ -169,6 +177,58 @@ absl::Status WriteTrace(const std::string& path, const RunMetadata& meta) {
                           absl::StrCat("--trace: error writing '", path, "'"));
 }
 
+// The fetches that are summaries (made by a summary op, perhaps through
+// Identity nodes): what --logdir writes.
+absl::StatusOr<std::vector<size_t>> SummaryFetches(
+    const Graph& graph, const std::vector<std::string>& fetches) {
+  static const absl::flat_hash_set<std::string>* kSummaryOps =
+      new absl::flat_hash_set<std::string>{
+          "ScalarSummary", "HistogramSummary", "MergeSummary",
+          "TensorSummary", "TensorSummaryV2",  "ImageSummary",
+          "AudioSummaryV2"};
+  std::vector<size_t> out;
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    absl::StatusOr<InputRef> ref = ParseInputRef(fetches[i]);
+    if (!ref.ok()) continue;
+    const Node* node = graph.FindNode(ref->node);
+    // Follow Identity nodes to the op that made the value (bounded: a
+    // graph's Identity chain cannot be longer than the graph).
+    for (int hops = 0; node != nullptr && node->op() == "Identity" &&
+                       hops < graph.num_nodes();
+         ++hops) {
+      const Edge* in = node->num_inputs() > 0 ? node->input_edge(0) : nullptr;
+      node = in != nullptr ? in->src : nullptr;
+    }
+    if (node != nullptr && kSummaryOps->contains(node->op())) out.push_back(i);
+  }
+  if (out.empty()) {
+    return FlagError("--logdir",
+                     "no --fetch is a summary (the output of ScalarSummary, "
+                     "HistogramSummary, MergeSummary, ...)");
+  }
+  return out;
+}
+
+// Writes the summaries among `values` as step `step`'s events.
+absl::Status WriteSummaries(EventsWriter* events,
+                            const std::vector<size_t>& which,
+                            const std::vector<Tensor>& values, int64_t step,
+                            const RunFlags& f) {
+  for (size_t i : which) {
+    const Tensor& t = values[i];
+    ::tensorflow::Event event;
+    if (t.dtype() != DT_STRING || t.NumElements() != 1 ||
+        !event.mutable_summary()->ParseFromString(t.flat<std::string>()[0])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--logdir: fetch '", f.fetches[i], "' is not a serialized Summary"));
+    }
+    event.set_wall_time(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+    event.set_step(step);
+    RETURN_IF_ERROR(events->Write(event));
+  }
+  return absl::OkStatus();
+}
+
 void PrintFetches(const RunFlags& f, const std::vector<Tensor>& values,
                   std::ostream& out, absl::string_view prefix) {
   for (size_t i = 0; i < values.size(); ++i) {
@@ -204,6 +264,15 @@ absl::Status Run(const Args& args, std::ostream& out) {
   options.num_cpu_devices = f.cpu_devices;
   ASSIGN_OR_RETURN(std::unique_ptr<SessionInterface> session,
                    NewSession(f.master, std::move(def), options));
+  std::unique_ptr<EventsWriter> events;
+  std::vector<size_t> summaries;
+  if (!f.logdir.empty()) {
+    ASSIGN_OR_RETURN(summaries, SummaryFetches(*graph, f.fetches));
+    absl::StatusOr<std::unique_ptr<EventsWriter>> writer =
+        EventsWriter::Create(f.logdir);
+    if (!writer.ok()) return FlagError("--logdir", writer.status().message());
+    events = *std::move(writer);
+  }
   if (!f.init.empty()) {
     RETURN_IF_ERROR(session->Run(feeds, {}, f.init).status());
   }
@@ -214,10 +283,14 @@ absl::Status Run(const Args& args, std::ostream& out) {
     ASSIGN_OR_RETURN(
         last, session->Run(feeds, f.fetches, f.targets,
                            final_step && !f.trace.empty() ? &meta : nullptr));
+    if (events != nullptr) {
+      RETURN_IF_ERROR(WriteSummaries(events.get(), summaries, last, step, f));
+    }
     if (!f.json && f.every > 0 && step % f.every == 0 && !final_step) {
       PrintFetches(f, last, out, absl::StrCat("step ", step, ": "));
     }
   }
+  if (events != nullptr) RETURN_IF_ERROR(events->Flush());
   if (!f.trace.empty()) RETURN_IF_ERROR(WriteTrace(f.trace, meta));
   if (f.json) {
     std::vector<std::string> entries;

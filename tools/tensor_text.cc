@@ -21,13 +21,33 @@
 namespace rill::tools {
 namespace {
 
-// A parsed JSON number, bool or list.
+// Code point `cp` as UTF-8.
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// A parsed JSON number, bool, string or list.
 struct JsonNode {
-  enum Kind { kNumber, kBool, kList } kind = kNumber;
+  enum Kind { kNumber, kBool, kString, kList } kind = kNumber;
   double number = 0;
   bool is_integer = false;
   int64_t integer = 0;
   bool boolean = false;
+  std::string text;  // kString, as UTF-8.
   std::vector<JsonNode> items;
 };
 
@@ -79,6 +99,11 @@ class JsonParser {
         }
       }
     }
+    if (c == '"') {
+      n.kind = JsonNode::kString;
+      RETURN_IF_ERROR(ParseString(&n.text));
+      return n;
+    }
     for (absl::string_view word : {"true", "false"}) {
       if (text_.substr(pos_, word.size()) == word) {
         pos_ += word.size();
@@ -102,6 +127,81 @@ class JsonParser {
     }
     pos_ = end;
     return n;
+  }
+
+  // Four hex digits after "\u".
+  absl::StatusOr<uint32_t> Hex4() {
+    if (pos_ + 4 > text_.size()) return Error("bad \\u escape");
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = text_[pos_++];
+      if (!absl::ascii_isxdigit(h)) return Error("bad \\u escape");
+      v = v * 16 + (absl::ascii_isdigit(h) ? h - '0'
+                                           : absl::ascii_tolower(h) - 'a' + 10);
+    }
+    return v;
+  }
+
+  // A JSON string at pos_ (its opening quote), escapes decoded, as UTF-8.
+  absl::Status ParseString(std::string* out) {
+    ++pos_;
+    while (true) {
+      if (pos_ >= text_.size()) return Error("unterminated string");
+      const char c = text_[pos_++];
+      if (c == '"') return absl::OkStatus();
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return Error("control character in a string");
+      }
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
+      if (pos_ >= text_.size()) return Error("unterminated string");
+      const char e = text_[pos_++];
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out->push_back(e);
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
+        case 'u': {
+          ASSIGN_OR_RETURN(uint32_t cp, Hex4());
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            // A surrogate pair names one code point past U+FFFF.
+            if (text_.substr(pos_, 2) != "\\u") {
+              return Error("unpaired surrogate in a string");
+            }
+            pos_ += 2;
+            ASSIGN_OR_RETURN(uint32_t low, Hex4());
+            if (low < 0xDC00 || low >= 0xE000) {
+              return Error("unpaired surrogate in a string");
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp < 0xE000) {
+            return Error("unpaired surrogate in a string");
+          }
+          AppendUtf8(cp, out);
+          break;
+        }
+        default:
+          return Error(absl::StrCat("bad escape '\\", std::string(1, e), "'"));
+      }
+    }
   }
 
   absl::string_view text_;
@@ -135,7 +235,13 @@ absl::Status Flatten(const JsonNode& n, int depth, std::vector<int64_t>* shape,
 
 template <typename T>
 absl::Status Convert(const JsonNode& n, T* out) {
-  if constexpr (std::is_same_v<T, bool>) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (n.kind != JsonNode::kString) {
+      return absl::InvalidArgumentError(
+          "expected a string for a string tensor");
+    }
+    *out = n.text;
+  } else if constexpr (std::is_same_v<T, bool>) {
     if (n.kind != JsonNode::kBool) {
       return absl::InvalidArgumentError(
           "expected true or false for a bool tensor");
@@ -220,7 +326,8 @@ absl::StatusOr<Tensor> ParseJsonTensor(absl::string_view text, DataType dtype) {
   absl::Status s = VisitDataType(
       dtype,
       [&]<typename T>() -> absl::Status {
-        if constexpr (std::is_arithmetic_v<T>) {
+        if constexpr (std::is_arithmetic_v<T> ||
+                      std::is_same_v<T, std::string>) {
           auto out = t.flat<T>();
           for (size_t i = 0; i < leaves.size(); ++i) {
             RETURN_IF_ERROR(Convert<T>(*leaves[i], &out[i]));
@@ -291,12 +398,35 @@ absl::StatusOr<Tensor> ReadNpy(const std::string& path, DataType dtype) {
     if (descr_field.find(absl::StrCat("'", t.descr, "'")) != std::string::npos)
       type = &t;
   }
-  if (type == nullptr)
+  // Strings: numpy's fixed-width bytes ('|S<n>') or UCS-4 text ('<U<n>').
+  char string_kind = 0;
+  int64_t width = 0;
+  {
+    const size_t q = descr_field.find('\'');
+    const size_t q2 =
+        q == std::string::npos ? q : descr_field.find('\'', q + 1);
+    if (q2 != std::string::npos && q2 > q + 2) {
+      const std::string descr = descr_field.substr(q + 1, q2 - q - 1);
+      if ((absl::StartsWith(descr, "|S") || absl::StartsWith(descr, "<U")) &&
+          absl::SimpleAtoi(descr.substr(2), &width) && width >= 0 &&
+          width <= (int64_t{1} << 30)) {
+        string_kind = descr[1];
+      } else if (descr == "|O") {
+        return bad(
+            "object arrays are pickled; save strings as bytes (dtype S) or "
+            "str (dtype U)");
+      }
+    }
+  }
+  const DataType file_dtype = string_kind != 0  ? DT_STRING
+                              : type != nullptr ? type->dtype
+                                                : DT_INVALID;
+  if (file_dtype == DT_INVALID)
     return bad(absl::StrCat("unsupported dtype in ", header));
-  if (dtype == DT_INVALID) dtype = type->dtype;
-  if (type->dtype != dtype) {
+  if (dtype == DT_INVALID) dtype = file_dtype;
+  if (file_dtype != dtype) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", path, "' holds ", NumpyName(type->dtype), " but ",
+        absl::StrCat("'", path, "' holds ", NumpyName(file_dtype), " but ",
                      NumpyName(dtype), " is expected"));
   }
   size_t open = shape_field.find('('), close = shape_field.find(')');
@@ -312,15 +442,52 @@ absl::StatusOr<Tensor> ReadNpy(const std::string& path, DataType dtype) {
     dims.push_back(d);
   }
   ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
-  const size_t bytes =
-      static_cast<size_t>(shape.num_elements()) * DataTypeSize(dtype);
+  const size_t element = string_kind == 'S'   ? static_cast<size_t>(width)
+                         : string_kind == 'U' ? static_cast<size_t>(width) * 4
+                                              : DataTypeSize(dtype);
   const size_t body = header_start + header_len;
-  if (data.size() - body != bytes) {
-    return bad(absl::StrCat("has ", data.size() - body,
-                            " data bytes, shape needs ", bytes));
+  const size_t available = data.size() - body;
+  const int64_t n = shape.num_elements();
+  if (element > 0 && static_cast<size_t>(n) > available / element) {
+    return bad(absl::StrCat("has ", available, " data bytes, shape ",
+                            shape.DebugString(), " needs more"));
+  }
+  const size_t bytes = static_cast<size_t>(n) * element;
+  if (available != bytes) {
+    return bad(
+        absl::StrCat("has ", available, " data bytes, shape needs ", bytes));
   }
   ASSIGN_OR_RETURN(Tensor t, Tensor::Create(dtype, shape));
-  if (bytes > 0) std::memcpy(t.raw_data(), data.data() + body, bytes);
+  if (string_kind == 0) {
+    if (bytes > 0) std::memcpy(t.raw_data(), data.data() + body, bytes);
+    return t;
+  }
+  // numpy pads each string to the width with NULs and drops them on read.
+  auto strings = t.flat<std::string>();
+  for (int64_t i = 0; i < n; ++i) {
+    const char* p = data.data() + body + i * element;
+    if (string_kind == 'S') {
+      size_t len = element;
+      while (len > 0 && p[len - 1] == '\0') --len;
+      strings[i].assign(p, len);
+      continue;
+    }
+    int64_t chars = width;
+    auto code_point = [&](int64_t k) {
+      uint32_t cp = 0;
+      std::memcpy(&cp, p + 4 * k, 4);
+      return cp;
+    };
+    while (chars > 0 && code_point(chars - 1) == 0) --chars;
+    for (int64_t k = 0; k < chars; ++k) {
+      const uint32_t cp = code_point(k);
+      if (cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) {
+        return bad(absl::StrCat("element ", i, " holds code point ", cp,
+                                ", which is not Unicode"));
+      }
+      AppendUtf8(cp, &strings[i]);
+    }
+  }
   return t;
 }
 

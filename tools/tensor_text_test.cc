@@ -1,6 +1,7 @@
 #include "tools/tensor_text.h"
 
 #include <cstdlib>
+#include <fstream>
 
 #include "gtest/gtest.h"
 
@@ -55,6 +56,66 @@ TEST(NpyTest, RoundTripAndErrors) {
   EXPECT_NE(wrong.status().message().find("float32"), std::string::npos);
   EXPECT_EQ(ReadNpy("/no/such.npy", DT_FLOAT).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST(JsonTensorTest, Strings) {
+  auto s = ParseJsonTensor(R"([["a", "b\"c"], ["\u00e9\n", "\ud83d\ude00"]])",
+                           DT_STRING);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->shape(), TensorShape({2, 2}));
+  EXPECT_EQ(s->flat<std::string>()[1], "b\"c");
+  EXPECT_EQ(s->flat<std::string>()[2], "\xc3\xa9\n");
+  EXPECT_EQ(s->flat<std::string>()[3], "\xf0\x9f\x98\x80");
+  for (const char* bad : {R"(["a)", R"(["\ud83d"])", R"(["\x"])", "[1]"}) {
+    EXPECT_EQ(ParseJsonTensor(bad, DT_STRING).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+// Writes a version 1 .npy file of `descr` and `shape` around `data`.
+std::string NpyFile(const std::string& name, const std::string& descr,
+                    const std::string& shape, const std::string& data) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir ? dir : "/tmp") + "/" + name;
+  std::string header = "{'descr': '" + descr +
+                       "', 'fortran_order': False, 'shape': " + shape + ", }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::string file = "\x93NUMPY\x01";
+  file += '\0';
+  file += static_cast<char>(header.size() & 0xff);
+  file += static_cast<char>(header.size() >> 8);
+  std::ofstream(path, std::ios::binary) << file << header << data;
+  return path;
+}
+
+TEST(NpyTest, StringsOfBytesAndOfText) {
+  // numpy pads to the width with NULs and drops them again on reading.
+  auto bytes = ReadNpy(
+      NpyFile("s.npy", "|S3", "(2,)", std::string("ab\0xyz", 6)), DT_STRING);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  EXPECT_EQ(bytes->flat<std::string>()[0], "ab");
+  EXPECT_EQ(bytes->flat<std::string>()[1], "xyz");
+  // UCS-4 little-endian: "é" and "€" (U+20AC), width 2.
+  std::string ucs4("\xe9\0\0\0\0\0\0\0\xac\x20\0\0a\0\0\0", 16);
+  auto text = ReadNpy(NpyFile("u.npy", "<U2", "(2,)", ucs4), DT_INVALID);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(text->dtype(), DT_STRING);
+  EXPECT_EQ(text->flat<std::string>()[0], "\xc3\xa9");
+  EXPECT_EQ(text->flat<std::string>()[1], "\xe2\x82\xac" "a");
+  auto pickled = ReadNpy(NpyFile("o.npy", "|O", "(1,)", "xxxxxxxx"), DT_STRING);
+  EXPECT_NE(pickled.status().message().find("pickled"), std::string::npos);
+  auto short_data =
+      ReadNpy(NpyFile("short.npy", "|S4", "(3,)", "abcd"), DT_STRING);
+  EXPECT_EQ(short_data.status().code(), absl::StatusCode::kInvalidArgument);
+  auto not_unicode =
+      ReadNpy(NpyFile("bad.npy", "<U1", "(1,)", std::string("\0\0\x11\0", 4)),
+              DT_STRING);
+  EXPECT_NE(not_unicode.status().message().find("not Unicode"),
+            std::string::npos);
+  auto wrong = ReadNpy(NpyFile("s2.npy", "|S1", "(1,)", "a"), DT_FLOAT);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TensorJsonTest, Format) {

@@ -1,5 +1,6 @@
 // Summary ops with TensorFlow's schemas: ScalarSummary makes a serialized
-// Summary of tagged values, MergeSummary joins serialized Summaries (a
+// Summary of tagged values, HistogramSummary one of a histogram,
+// MergeSummary joins serialized Summaries (a
 // client's summary writer, such as MonitoredTrainingSession's, writes them
 // to TensorBoard event files).
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,14 @@ RILL_REGISTER_OP("ScalarSummary")
     .Input("values: T")
     .Output("summary: string")
     .Attr(absl::StrCat("T: ", type_sets::kReal))
+    .SetShapeFn(shape_fns::ScalarShape);
+
+// A histogram of values, in TensorFlow's buckets.
+RILL_REGISTER_OP("HistogramSummary")
+    .Input("tag: string")
+    .Input("values: T")
+    .Output("summary: string")
+    .Attr(absl::StrCat("T: ", type_sets::kReal, " = DT_FLOAT"))
     .SetShapeFn(shape_fns::ScalarShape);
 
 RILL_REGISTER_OP("MergeSummary")

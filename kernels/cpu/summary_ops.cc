@@ -1,5 +1,11 @@
-// ScalarSummary and MergeSummary: serialized tensorflow.Summary protos
+// ScalarSummary, HistogramSummary and MergeSummary: serialized
+// tensorflow.Summary protos
 // (core/protos/summary.proto), as TensorFlow's kernels make them.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
@@ -28,6 +34,79 @@ class ScalarSummaryOp : public OpKernel {
       auto* value = summary.add_value();
       value->set_tag(t[i]);
       value->set_simple_value(static_cast<float>(v[i]));
+    }
+    ctx->set_output(0,
+                    Tensor::Scalar<std::string>(summary.SerializeAsString()));
+    return absl::OkStatus();
+  }
+};
+
+// TensorFlow's histogram buckets: 0, and from 1e-12 up to 1e20 growing by
+// 10% each, mirrored below 0, with DBL_MAX and -DBL_MAX at the ends. Each
+// limit is a bucket's exclusive upper end.
+const std::vector<double>& BucketLimits() {
+  static const std::vector<double>* limits = [] {
+    std::vector<double> positive;
+    for (double v = 1.0e-12; v < 1.0e20; v *= 1.1) positive.push_back(v);
+    positive.push_back(std::numeric_limits<double>::max());
+    auto* all = new std::vector<double>();
+    for (auto it = positive.rbegin(); it != positive.rend(); ++it) {
+      all->push_back(-*it);
+    }
+    all->push_back(0.0);
+    all->insert(all->end(), positive.begin(), positive.end());
+    return all;
+  }();
+  return *limits;
+}
+
+// HistogramSummary: counts per bucket, with runs of empty buckets written
+// as one (the run's last limit), as TensorFlow encodes them. NaN and
+// infinities are refused, as TensorFlow does.
+template <typename T>
+class HistogramSummaryOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& tag = ctx->input(0);
+    if (tag.dims() != 0) {
+      return ctx->InvalidArgument(absl::StrCat("tag must be a scalar, got ",
+                                               tag.shape().DebugString()));
+    }
+    const std::vector<double>& limits = BucketLimits();
+    std::vector<double> counts(limits.size(), 0.0);
+    double lo = limits.back(), hi = -limits.back(), sum = 0, squares = 0;
+    for (const T& x : ctx->input(1).flat<T>()) {
+      const double v = static_cast<double>(x);
+      if (std::isnan(v) || std::isinf(v)) {
+        return ctx->InvalidArgument(absl::StrCat(
+            std::isnan(v) ? "NaN" : "infinity", " in the histogram of '",
+            tag.scalar<std::string>(), "'"));
+      }
+      counts[std::upper_bound(limits.begin(), limits.end(), v) -
+             limits.begin()] += 1.0;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      sum += v;
+      squares += v * v;
+    }
+    ::tensorflow::Summary summary;
+    auto* value = summary.add_value();
+    value->set_tag(tag.scalar<std::string>());
+    ::tensorflow::HistogramProto* h = value->mutable_histo();
+    h->set_min(lo);
+    h->set_max(hi);
+    h->set_num(static_cast<double>(ctx->input(1).NumElements()));
+    h->set_sum(sum);
+    h->set_sum_squares(squares);
+    for (size_t i = 0; i < counts.size();) {
+      double end = limits[i];
+      const double count = counts[i++];
+      while (count <= 0.0 && i < counts.size() && counts[i] <= 0.0) {
+        end = limits[i++];
+      }
+      h->add_bucket_limit(end);
+      h->add_bucket(count);
     }
     ctx->set_output(0,
                     Tensor::Scalar<std::string>(summary.SerializeAsString()));
@@ -65,6 +144,10 @@ class MergeSummaryOp : public OpKernel {
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernelForTypes<ScalarSummaryOp, float, double, int32_t, int64_t>(
       KernelDef("ScalarSummary", kDeviceCpu), "T");
+  RegisterKernelForTypes<HistogramSummaryOp, float, double, int32_t, int64_t,
+                         uint8_t, int16_t, int8_t, uint16_t, uint32_t,
+                         uint64_t>(KernelDef("HistogramSummary", kDeviceCpu),
+                                   "T");
   RegisterKernel<MergeSummaryOp>(KernelDef("MergeSummary", kDeviceCpu));
   return true;
 }();

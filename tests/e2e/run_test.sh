@@ -173,6 +173,41 @@ PY
   --fetch loss >"$TMP/npy" 2>"$TMP/err" || fail "npy feed: $(cat "$TMP/err")"
 grep -q "^loss = float32 \[\] \[1.09861\]" "$TMP/npy" || fail "npy feed result: $(cat "$TMP/npy")"
 
+# 4b. String feeds and fetches: JSON strings, .npy of bytes (|S) and of str (<U).
+cat >"$TMP/strings.pbtxt" <<'PB'
+node { name: "s" op: "Placeholder" attr { key: "dtype" value { type: DT_STRING } } }
+node { name: "n" op: "StringLength" input: "s" attr { key: "unit" value { s: "UTF8_CHAR" } } }
+node { name: "bang" op: "Const" attr { key: "dtype" value { type: DT_STRING } }
+  attr { key: "value" value { tensor { dtype: DT_STRING tensor_shape {} string_val: "!" } } } }
+node { name: "j" op: "StringJoin" input: "s" input: "bang" attr { key: "N" value { i: 2 } } }
+PB
+"$RILL" run "$TMP/strings.pbtxt" --feed 's=["h\u00e9", "a\"b"]' --fetch n --fetch j \
+  --format json >"$TMP/sjson" 2>"$TMP/err" || fail "string JSON feed: $(cat "$TMP/err")"
+python3 - "$TMP/sjson" <<'PY' || fail "string JSON feed result: $(cat "$TMP/sjson")"
+import json, sys
+got = json.load(open(sys.argv[1]))["fetches"]
+assert got["n"]["values"] == [2, 3], got
+assert got["j"]["values"] == ["h\u00e9!", 'a"b!'], got
+PY
+python3 - "$TMP" <<'PY'
+import struct, sys
+def npy(path, descr, n, data):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%d,), }" % (descr, n)
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
+npy(sys.argv[1] + "/bytes.npy", "|S3", 2, b"ab\x00xyz")
+npy(sys.argv[1] + "/text.npy", "<U2", 2, struct.pack("<4I", 0xe9, 0, 0x20ac, ord("a")))
+PY
+"$RILL" run "$TMP/strings.pbtxt" --feed "s=@$TMP/bytes.npy" --fetch n >"$TMP/snpy" 2>"$TMP/err" ||
+  fail "bytes npy feed: $(cat "$TMP/err")"
+grep -q "^n = int32 \[2\] \[2, 3\]" "$TMP/snpy" || fail "bytes npy result: $(cat "$TMP/snpy")"
+"$RILL" run "$TMP/strings.pbtxt" --feed "s=@$TMP/text.npy" --fetch n >"$TMP/snpy" 2>"$TMP/err" ||
+  fail "str npy feed: $(cat "$TMP/err")"
+grep -q "^n = int32 \[2\] \[1, 2\]" "$TMP/snpy" || fail "str npy result: $(cat "$TMP/snpy")"
+expect_error "string feed of a number" INVALID_ARGUMENT "expected a string" \
+  "$RILL" run "$TMP/strings.pbtxt" --feed 's=[1]' --fetch n
+
 # 5. Errors: one line, the right code, naming what is wrong.
 G="$DATA/logreg_train.pb"
 expect_error "missing feed" INVALID_ARGUMENT "must feed a value for placeholder" "$RILL" run "$G" --init init --fetch loss

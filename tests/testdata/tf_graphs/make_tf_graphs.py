@@ -495,6 +495,8 @@ def summaries():
     """Scalar and histogram summaries merged: a serialized Summary."""
     x = tf.constant([1.0, 2.0, 3.0])
     v1.summary.scalar("mean", tf.reduce_mean(x))
+    v1.summary.histogram("values", tf.constant([-2.5, 0.0, 0.0, 1e-13, 3.0,
+                                                 3.1, 7e5]))
     tf.identity(v1.summary.merge_all(), name="summary")
     return dict(fetches=["summary"])
 
@@ -521,7 +523,9 @@ def text(x):
 
 
 def value_json(v):
-    v = np.asarray(v)
+    # A bytes scalar as an object array: numpy's fixed-width bytes dtype
+    # would drop its trailing NUL bytes.
+    v = np.array(v, dtype=object) if isinstance(v, bytes) else np.asarray(v)
     if v.dtype.kind in "SUO":
         flat = [text(x) for x in v.reshape(-1)]
     else:
