@@ -43,6 +43,22 @@ void RegisterUnary(const char* name, std::vector<const char*> inputs,
   return true;
 }();
 
+// MapDataset: f applied to each element (its components, then the
+// other_arguments the function captured).
+RILL_REGISTER_OP("MapDataset")
+    .Input("input_dataset: variant")
+    .Input("other_arguments: Targuments")
+    .Output("handle: variant")
+    .Attr("f: func")
+    .Attr("Targuments: list(type) >= 0")
+    .Attr("output_types: list(type) >= 1")
+    .Attr("output_shapes: list(shape) >= 1")
+    .Attr("use_inter_op_parallelism: bool = true")
+    .Attr("preserve_cardinality: bool = false")
+    .Attr("force_synchronous: bool = false")
+    .Attr("metadata: string = ''")
+    .SetShapeFn(ScalarOutput);
+
 RILL_REGISTER_OP("TensorSliceDataset")
     .Input("components: Toutput_types")
     .Output("handle: variant")

@@ -22,6 +22,7 @@
 #include "kernels/cpu/copy_elements.h"
 #include "kernels/cpu/handle_resource.h"
 #include "kernels/cpu/philox.h"
+#include "runtime/executor/function.h"
 
 namespace rill {
 namespace {
@@ -543,6 +544,94 @@ class UnaryDatasetOp : public OpKernel {
   mutable std::shared_ptr<SeedGenerator> seeds_ ABSL_GUARDED_BY(mu_);
 };
 
+// MapDataset: each input element through the function (called on the
+// iterating thread, with the captured arguments after the components).
+class MapDataset : public Dataset {
+ public:
+  MapDataset(DatasetPtr input, Element captured,
+             std::shared_ptr<const FunctionBody> fn,
+             std::vector<DataType> types, std::string node)
+      : input_(std::move(input)),
+        captured_(std::move(captured)),
+        fn_(std::move(fn)),
+        types_(std::move(types)),
+        node_(std::move(node)) {}
+
+  std::unique_ptr<DatasetIterator> MakeIterator() const override {
+    class It : public DatasetIterator {
+     public:
+      It(const MapDataset* d, std::unique_ptr<DatasetIterator> input)
+          : d_(d), input_(std::move(input)) {}
+      absl::Status GetNext(Element* out, bool* end) override {
+        Element args;
+        RETURN_IF_ERROR(input_->GetNext(&args, end));
+        if (*end) return absl::OkStatus();
+        args.insert(args.end(), d_->captured_.begin(), d_->captured_.end());
+        ASSIGN_OR_RETURN(*out, d_->fn_->CallInline(std::move(args), 0));
+        if (out->size() != d_->types_.size()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "node '", d_->node_, "': the map function returned ", out->size(),
+              " values; output_types names ", d_->types_.size()));
+        }
+        for (size_t i = 0; i < out->size(); ++i) {
+          if ((*out)[i].dtype() != d_->types_[i]) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "node '", d_->node_, "': the map function's result ", i, " is ",
+                DataTypeName((*out)[i].dtype()), ", not ",
+                DataTypeName(d_->types_[i])));
+          }
+        }
+        return absl::OkStatus();
+      }
+
+     private:
+      const MapDataset* d_;
+      std::unique_ptr<DatasetIterator> input_;
+    };
+    return std::make_unique<It>(this, input_->MakeIterator());
+  }
+
+ private:
+  const DatasetPtr input_;
+  const Element captured_;
+  const std::shared_ptr<const FunctionBody> fn_;
+  const std::vector<DataType> types_;
+  const std::string node_;
+};
+
+class MapDatasetOp : public OpKernel {
+ public:
+  explicit MapDatasetOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("output_types", &types_);
+    if (!status_.ok()) return;
+    absl::StatusOr<std::unique_ptr<FunctionBody>> fn =
+        FunctionBody::ForAttr(c, "f");
+    if (fn.ok()) {
+      fn_ = *std::move(fn);
+    } else {
+      status_ = fn.status();
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(DatasetPtr input, DatasetInput(ctx, 0));
+    Element captured;
+    for (int i = 1; i < ctx->num_inputs(); ++i) {
+      captured.push_back(ctx->input(i));
+    }
+    SetDatasetOutput(
+        ctx, std::make_shared<MapDataset>(std::move(input), std::move(captured),
+                                          fn_, types_, name()));
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  std::vector<DataType> types_;
+  std::shared_ptr<const FunctionBody> fn_;
+};
+
 // ---------------------------------------------------------------------------
 // Iterators.
 
@@ -702,6 +791,7 @@ class IteratorFromStringHandleOp : public HandleOpBase {
   RegisterKernel<TensorsDatasetOp>(KernelDef("TensorSliceDataset", kDeviceCpu));
   RegisterKernel<TensorsDatasetOp>(KernelDef("TensorDataset", kDeviceCpu));
   RegisterKernel<RangeDatasetOp>(KernelDef("RangeDataset", kDeviceCpu));
+  RegisterKernel<MapDatasetOp>(KernelDef("MapDataset", kDeviceCpu));
   for (const char* op : {"RepeatDataset", "TakeDataset", "SkipDataset",
                          "BatchDatasetV2", "ShuffleDataset"}) {
     RegisterKernel<UnaryDatasetOp>(KernelDef(op, kDeviceCpu));

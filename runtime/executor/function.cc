@@ -255,6 +255,32 @@ void FunctionBody::Call(OpKernelContext* ctx, std::vector<TensorValue> args,
       });
 }
 
+absl::StatusOr<std::vector<Tensor>> FunctionBody::CallInline(
+    std::vector<Tensor> args, int64_t step_id) const {
+  std::vector<TensorValue> values(args.size());
+  for (size_t i = 0; i < args.size(); ++i) values[i].value = std::move(args[i]);
+  Frame frame(std::move(values), num_results_);
+  Executor::Args run;
+  run.step_id = step_id;
+  run.call_frame = &frame;
+  run.runner = [](std::function<void()> fn) { fn(); };
+  absl::Status s = executor_->Run(run);
+  if (!s.ok()) {
+    return absl::Status(
+        s.code(), absl::StrCat("in function '", name_, "': ", s.message()));
+  }
+  std::vector<Tensor> results;
+  for (TensorValue& v : frame.TakeResults()) {
+    if (v.is_ref()) {
+      absl::MutexLock lock(v.mu);
+      results.push_back(*v.ref);
+    } else {
+      results.push_back(std::move(v.value));
+    }
+  }
+  return results;
+}
+
 TensorValue InputValue(OpKernelContext* ctx, int i) {
   TensorValue v;
   if (ctx->input_is_ref(i)) {

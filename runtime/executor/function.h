@@ -46,6 +46,12 @@ class FunctionBody {
   // runner and cancellation); `done` gets the results, on some thread.
   void Call(OpKernelContext* ctx, std::vector<TensorValue> args,
             Done done) const;
+  // Runs the body on `args` on the calling thread, outside any step's
+  // rendezvous (for kernels that call a function from their own state, as
+  // a dataset's map function is called from an iterator), and returns the
+  // results.
+  absl::StatusOr<std::vector<Tensor>> CallInline(std::vector<Tensor> args,
+                                                 int64_t step_id) const;
 
  private:
   std::string name_;

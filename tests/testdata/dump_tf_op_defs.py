@@ -92,7 +92,7 @@ OptionalHasValue OptionalGetValue
 TensorSliceDataset TensorDataset RangeDataset RepeatDataset TakeDataset
 SkipDataset BatchDatasetV2 ShuffleDataset IteratorV2 MakeIterator
 IteratorGetNext IteratorToStringHandle IteratorFromStringHandleV2
-HistogramSummary
+HistogramSummary MapDataset
 """.split()
 
 

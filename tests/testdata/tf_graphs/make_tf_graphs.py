@@ -476,6 +476,21 @@ def dataset_shuffle():
 
 
 @case
+def dataset_map():
+    """tf.data: a map with a captured tensor and two results, shuffled."""
+    offset = tf.constant(100, dtype=tf.int64)
+    ds = tf.data.Dataset.range(8).shuffle(4, seed=5)
+    ds = ds.map(lambda x: (x * 2 + offset, tf.cast(x, tf.float32) / 2))
+    ds = ds.batch(3)
+    it = v1.data.make_initializable_iterator(ds)
+    doubled, halved = it.get_next()
+    tf.identity(doubled, name="doubled")
+    tf.identity(halved, name="halved")
+    return dict(init=[it.initializer.name], fetches=["doubled", "halved"],
+                steps=2)
+
+
+@case
 def dataset_tuples():
     """tf.data: elements of two components (floats and strings) batched."""
     x = np.arange(6, dtype=np.float32).reshape(3, 2)
