@@ -134,15 +134,30 @@ Node* Graph::FindNode(absl::string_view name) const {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
+namespace {
+
+// The source of a TensorFlow 1 loop's back edge.
+bool IsNextIteration(const Node& n) {
+  return n.op() == "NextIteration" || n.op() == "RefNextIteration";
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<Node*>> Graph::TopologicalOrder() const {
   // Kahn's algorithm: iterative, so a 10^6-node chain is fine. Among ready
   // nodes the one added first goes first, so the order (and the first error
   // a pass over it reports) follows the GraphDef wherever the edges allow.
+  // The edges out of NextIteration are a TensorFlow 1 loop's back edges:
+  // they do not count, so a loop is not a cycle (and every other cycle
+  // still is).
   std::vector<int> pending(nodes_.size(), 0);
   std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (Node* n : node_list_) {
-    int count = static_cast<int>(n->control_in_.size());
-    for (const Edge* e : n->data_in_) count += e != nullptr;
+    int count = 0;
+    for (const Edge* e : n->control_in_) count += !IsNextIteration(*e->src);
+    for (const Edge* e : n->data_in_) {
+      count += e != nullptr && !IsNextIteration(*e->src);
+    }
     pending[n->id()] = count;
     if (count == 0) ready.push(n->id());
   }
@@ -152,6 +167,7 @@ absl::StatusOr<std::vector<Node*>> Graph::TopologicalOrder() const {
     Node* n = node_list_[ready.top()];
     ready.pop();
     order.push_back(n);
+    if (IsNextIteration(*n)) continue;
     for (const Edge* e : n->out_) {
       if (--pending[e->dst->id()] == 0) ready.push(e->dst->id());
     }

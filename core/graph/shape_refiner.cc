@@ -52,6 +52,11 @@ absl::StatusOr<GraphShapes> InferShapes(const Graph& graph) {
       const Edge* e = node->input_edge(i);
       if (e == nullptr) continue;  // Unknown shape; import rejects this.
       const int src = e->src->id();
+      // A loop's back edge (from a NextIteration not inferred yet): the
+      // shape stays unknown.
+      if (result.shapes_[src].size() <= static_cast<size_t>(e->src_output)) {
+        continue;
+      }
       in_shapes[i] = result.shapes_[src][e->src_output];
       if (constants[src].has_value()) in_tensors[i] = &*constants[src];
       if (!shape_values[src].empty()) {

@@ -1,7 +1,11 @@
 // Switch and Merge: the dataflow primitives of TensorFlow's conditionals.
 // Switch forwards its input to one of two outputs and leaves the other
 // "dead"; a dead input makes a node dead without running it, and Merge
-// forwards whichever of its inputs is alive. Schemas follow TensorFlow's.
+// forwards whichever of its inputs is alive. TensorFlow 1's loops add
+// frames: Enter passes a value into a loop's frame (every iteration's, when
+// is_constant), NextIteration into the next iteration, Exit out to the
+// enclosing frame; LoopCond marks the loop's predicate. Schemas follow
+// TensorFlow's.
 #include "absl/strings/str_cat.h"
 #include "core/framework/op_registry.h"
 #include "core/framework/shape_inference.h"
@@ -53,6 +57,58 @@ RILL_REGISTER_OP("Merge")
     .Attr("T: type")
     .Attr("N: int >= 1")
     .SetShapeFn(MergeShape);
+
+RILL_REGISTER_OP("RefSwitch")
+    .Input("data: Ref(T)")
+    .Input("pred: bool")
+    .Output("output_false: Ref(T)")
+    .Output("output_true: Ref(T)")
+    .Attr("T: type")
+    .SetAllowsUninitializedInput()
+    .SetShapeFn(SwitchShape);
+
+RILL_REGISTER_OP("RefMerge")
+    .Input("inputs: Ref(N * T)")
+    .Output("output: Ref(T)")
+    .Output("value_index: int32")
+    .Attr("T: type")
+    .Attr("N: int >= 1")
+    .SetShapeFn(MergeShape);
+
+[[maybe_unused]] const bool kFrameOps = [] {
+  for (bool ref : {false, true}) {
+    const std::string arg = ref ? "Ref(T)" : "T";
+    op_registry_internal::Registrar enter(
+        OpDefBuilder(ref ? "RefEnter" : "Enter")
+            .Input("data: " + arg)
+            .Output("output: " + arg)
+            .Attr("T: type")
+            .Attr("frame_name: string")
+            .Attr("is_constant: bool = false")
+            .Attr("parallel_iterations: int = 10")
+            .SetShapeFn(shape_fns::UnchangedShape));
+    for (const char* name : {"Exit", "NextIteration"}) {
+      op_registry_internal::Registrar registrar(
+          OpDefBuilder(ref ? absl::StrCat("Ref", name) : name)
+              .Input("data: " + arg)
+              .Output("output: " + arg)
+              .Attr("T: type")
+              .SetShapeFn(shape_fns::UnchangedShape));
+    }
+  }
+  return true;
+}();
+
+RILL_REGISTER_OP("LoopCond")
+    .Input("input: bool")
+    .Output("output: bool")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      RETURN_IF_ERROR(c->WithRank(0, 0).status());
+      c->set_output(0, PartialTensorShape::Scalar());
+      return absl::OkStatus();
+    });
+
+RILL_REGISTER_OP("ControlTrigger").SetShapeFn(shape_fns::UnknownShape);
 
 }  // namespace
 }  // namespace rill

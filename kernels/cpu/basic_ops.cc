@@ -116,6 +116,23 @@ class MergeOp : public OpKernel {
   bool IsExpensive() const override { return false; }
 };
 
+// Enter, Exit, NextIteration (and their Ref forms) and LoopCond: the input
+// passed on, a ref (or resource handle) as a ref; the executor moves the
+// output between loop frames and iterations.
+class ForwardOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    if (ctx->input_is_ref(0)) {
+      ctx->forward_ref_input_to_ref_output(0, 0);
+    } else {
+      ctx->set_output(0, ctx->input(0));
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
 class NoOp : public OpKernel {
  public:
   using OpKernel::OpKernel;
@@ -190,8 +207,15 @@ class RetvalOp : public OpKernel {
     RegisterKernel<IdentityOp>(KernelDef(op, kDeviceCpu));
   }
   RegisterKernel<NoOp>(KernelDef("NoOp", kDeviceCpu));
+  RegisterKernel<NoOp>(KernelDef("ControlTrigger", kDeviceCpu));
   RegisterKernel<SwitchOp>(KernelDef("Switch", kDeviceCpu));
+  RegisterKernel<SwitchOp>(KernelDef("RefSwitch", kDeviceCpu));
   RegisterKernel<MergeOp>(KernelDef("Merge", kDeviceCpu));
+  RegisterKernel<MergeOp>(KernelDef("RefMerge", kDeviceCpu));
+  for (const char* op : {"Enter", "RefEnter", "Exit", "RefExit",
+                         "NextIteration", "RefNextIteration", "LoopCond"}) {
+    RegisterKernel<ForwardOp>(KernelDef(op, kDeviceCpu));
+  }
   RegisterKernel<ArgOp>(KernelDef("_Arg", kDeviceCpu));
   RegisterKernel<RetvalOp>(KernelDef("_Retval", kDeviceCpu));
   return true;

@@ -5,12 +5,17 @@
 #include <chrono>
 #include <deque>
 #include <limits>
+#include <map>
+#include <span>
 #include <thread>
+#include <tuple>
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
 #endif
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -40,6 +45,11 @@ struct Executor::NodeItem {
   bool is_merge = false;
   bool is_transfer = false;
   int merge_index = -1;  // Into the step's merge counters.
+  // TensorFlow 1 loops: where the outputs go (LoopState).
+  enum class Loop : int8_t { kNone, kEnter, kExit, kNextIteration };
+  Loop loop = Loop::kNone;
+  bool constant_enter = false;  // Enter's is_constant.
+  int frame = -1;               // Enter's frame, into frame_enters_.
 };
 
 // Allocating and clearing 10,000 input slots per step would cost more than
@@ -145,6 +155,40 @@ void Executor::RecordCost(int id, uint64_t cycles) const {
   if (before == kUnknownCost) next = kRanOnce;
   if (before == kRanOnce) next = now;
   costs_[id].store(next, std::memory_order_relaxed);
+}
+
+// Turns ref inputs into values where the kernel takes values, reading the
+// variable's current tensor under its lock.
+absl::Status PrepareInputs(const Node& node, std::span<TensorValue> inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    TensorValue& v = inputs[i];
+    if (!v.is_ref() || v.is_dead) continue;
+    // A resource handle travels as a ref to the resource's tensor; the
+    // kernels that take it (ReadVariableOp, ...) check it themselves.
+    if (node.input_type(i) == DT_RESOURCE) continue;
+    const bool wants_ref = IsRefType(node.input_type(i));
+    absl::MutexLock lock(v.mu);
+    if (!v.ref->IsInitialized() &&
+        !node.op_def().allows_uninitialized_input()) {
+      const std::string what =
+          v.ref_name != nullptr ? *v.ref_name : std::string("(a variable)");
+      // A fetch is a _Retval node the user never named: say "fetching".
+      return absl::FailedPreconditionError(
+          node.op() == "_Retval"
+              ? absl::StrCat("attempting to use uninitialized value ", what,
+                             " (fetched)")
+              : absl::StrCat("attempting to use uninitialized value ", what,
+                             " in node '", node.name(), "'"));
+    }
+    if (wants_ref) {
+      v.value = *v.ref;  // A handle for kernels that only read.
+    } else {
+      v.value = *v.ref;
+      v.ref = nullptr;
+      v.mu = nullptr;
+    }
+  }
+  return absl::OkStatus();
 }
 
 // The state of one step.
@@ -284,7 +328,7 @@ class ExecutorState {
     }
     std::span<TensorValue> inputs(inputs_.data() + item.input_start,
                                   item.num_inputs);
-    absl::Status s = PrepareInputs(item, inputs);
+    absl::Status s = PrepareInputs(*item.node, inputs);
     const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
     if (s.ok()) {
       OpKernelContext::Params p;
@@ -366,41 +410,6 @@ class ExecutorState {
          (!outputs->empty() && (*outputs)[0].is_dead));
     if (s.ok()) s = Propagate(item, outputs, ready, node_dead);
     if (!s.ok()) RecordError(s);
-  }
-
-  // Turns ref inputs into values where the kernel takes values, reading the
-  // variable's current tensor under its lock.
-  absl::Status PrepareInputs(const Executor::NodeItem& item,
-                             std::span<TensorValue> inputs) {
-    for (int i = 0; i < item.num_inputs; ++i) {
-      TensorValue& v = inputs[i];
-      if (!v.is_ref() || v.is_dead) continue;
-      // A resource handle travels as a ref to the resource's tensor; the
-      // kernels that take it (ReadVariableOp, ...) check it themselves.
-      if (item.node->input_type(i) == DT_RESOURCE) continue;
-      const bool wants_ref = IsRefType(item.node->input_type(i));
-      absl::MutexLock lock(v.mu);
-      if (!v.ref->IsInitialized() &&
-          !item.node->op_def().allows_uninitialized_input()) {
-        const std::string what =
-            v.ref_name != nullptr ? *v.ref_name : std::string("(a variable)");
-        // A fetch is a _Retval node the user never named: say "fetching".
-        return absl::FailedPreconditionError(
-            item.node->op() == "_Retval"
-                ? absl::StrCat("attempting to use uninitialized value ", what,
-                               " (fetched)")
-                : absl::StrCat("attempting to use uninitialized value ", what,
-                               " in node '", item.node->name(), "'"));
-      }
-      if (wants_ref) {
-        v.value = *v.ref;  // A handle for kernels that only read.
-      } else {
-        v.value = *v.ref;
-        v.ref = nullptr;
-        v.mu = nullptr;
-      }
-    }
-    return absl::OkStatus();
   }
 
   void ReleaseInputs(const Executor::NodeItem& item) {
@@ -546,6 +555,313 @@ class ExecutorState {
   absl::Mutex stats_mu_;
 };
 
+// Steps of graphs with TensorFlow 1 loops (Enter, Exit, NextIteration). A
+// value belongs to a frame instance (the root, or a loop entered from one
+// iteration of its enclosing frame) and an iteration of it, and each
+// (frame, iteration) has its own pending counts and input slots: Enter's
+// outputs go to iteration 0 of the child frame (to every iteration when
+// is_constant), NextIteration's to the next iteration, Exit's to the
+// enclosing frame. A dead NextIteration ends the loop there; an Exit that
+// never ran live hands its deadness out when the frame is done (every
+// Enter of it fired and nothing of it is left to run). Such steps run on
+// one thread, node after node as they become ready (an async kernel is
+// waited for); graphs without loops keep ExecutorState's concurrent path.
+class LoopState {
+ public:
+  LoopState(const Executor* executor, const Executor::Args& args)
+      : ex_(executor), args_(args) {}
+
+  absl::Status Run() {
+    frames_.push_back(std::make_unique<Frame>());  // The root: frame 0.
+    IterationOf(0, 0);
+    for (int id : ex_->roots_) Enqueue(id, 0, 0);
+    absl::Status status;
+    while (!queue_.empty()) {
+      const auto [id, frame, iter] = queue_.front();
+      queue_.pop_front();
+      status = RunNode(id, frame, iter);
+      if (!status.ok()) break;
+      --frames_[frame]->outstanding;
+      MaybeFrameDone(frame);
+    }
+    if (!status.ok() && args_.rendezvous != nullptr) {
+      args_.rendezvous->StartAbort(status);
+    }
+    return status;
+  }
+
+ private:
+  using NodeItem = Executor::NodeItem;
+
+  struct Iteration {
+    explicit Iteration(const Executor& ex)
+        : pending(ex.items_.size()),
+          inputs(ex.num_input_slots_),
+          dead(ex.items_.size(), 0),
+          merge_dead(ex.num_merges_, 0),
+          merge_live(ex.num_merges_, 0) {
+      for (size_t i = 0; i < ex.items_.size(); ++i) {
+        pending[i] = ex.items_[i].initial_pending;
+      }
+    }
+    std::vector<int> pending;
+    std::vector<TensorValue> inputs;
+    std::vector<char> dead;
+    std::vector<int> merge_dead;
+    std::vector<char> merge_live;
+  };
+
+  struct Frame {
+    int parent = -1;
+    int64_t parent_iter = 0;
+    int pending_enters = 0;  // Enter nodes of the frame yet to fire.
+    int outstanding = 0;     // Queued nodes and live child frames.
+    bool done = false;
+    std::map<int64_t, std::unique_ptr<Iteration>> iterations;
+    std::vector<std::pair<int, TensorValue>> constants;  // Enter id, value.
+    absl::flat_hash_set<int> exits_live;
+    std::vector<int> dead_exits;
+  };
+
+  void Enqueue(int id, int frame, int64_t iter) {
+    queue_.emplace_back(id, frame, iter);
+    ++frames_[frame]->outstanding;
+  }
+
+  // The (frame, iter) state, made on first use; a new iteration gets the
+  // frame's loop constants.
+  Iteration& IterationOf(int frame, int64_t iter) {
+    auto& slot = frames_[frame]->iterations[iter];
+    if (slot == nullptr) {
+      slot = std::make_unique<Iteration>(*ex_);
+      for (auto& [enter, value] : frames_[frame]->constants) {
+        OpKernelContext::OutputVector one = {value};
+        Deliver(ex_->items_[enter], frame, iter, &one, false);
+      }
+    }
+    return *slot;
+  }
+
+  // The instance of loop `frame_id` entered from (frame, iter).
+  int ChildFrame(int frame, int64_t iter, int frame_id) {
+    auto [it, added] =
+        children_.try_emplace(std::make_tuple(frame, iter, frame_id),
+                              static_cast<int>(frames_.size()));
+    if (added) {
+      auto child = std::make_unique<Frame>();
+      child->parent = frame;
+      child->parent_iter = iter;
+      child->pending_enters = ex_->frame_enters_[frame_id];
+      frames_.push_back(std::move(child));
+      ++frames_[frame]->outstanding;
+    }
+    return it->second;
+  }
+
+  absl::Status RunNode(int id, int frame, int64_t iter) {
+    const NodeItem& item = ex_->items_[id];
+    if (args_.cancellation != nullptr && args_.cancellation->cancelled()) {
+      return args_.cancellation->status();
+    }
+    Iteration& state = IterationOf(frame, iter);
+    std::span<TensorValue> inputs(state.inputs.data() + item.input_start,
+                                  item.num_inputs);
+    const bool dead = state.dead[id];
+    if (dead && !item.is_transfer) {
+      for (TensorValue& v : inputs) v = TensorValue();
+      OpKernelContext::OutputVector outputs(item.num_outputs);
+      for (TensorValue& v : outputs) v.is_dead = true;
+      return Propagate(item, frame, iter, &outputs, /*node_dead=*/true);
+    }
+    if (item.is_transfer && frame != 0) {
+      return absl::UnimplementedError(absl::StrCat(
+          "node '", item.node->name(),
+          "': a TensorFlow 1 loop (Enter/Exit frames) spanning devices; place "
+          "the loop on one device"));
+    }
+    RETURN_IF_ERROR(PrepareInputs(*item.node, inputs));
+    const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
+    OpKernelContext::Params p;
+    p.kernel = item.kernel;
+    p.allocator = ex_->device_->allocator();
+    p.resources = ex_->device_->resource_manager();
+    p.call_frame = args_.call_frame;
+    p.rendezvous = args_.rendezvous;
+    p.collectives = args_.collectives;
+    p.cancellation = args_.cancellation;
+    p.device_name = &ex_->device_->name();
+    p.step_id = args_.step_id;
+    p.inputs = inputs;
+    p.num_outputs = item.num_outputs;
+    p.runner = &args_.runner;
+    p.intra_op_parallelism = 2;
+    p.is_input_dead = dead;
+    OpKernelContext ctx(p);
+    absl::Status s;
+    if (item.async) {
+      absl::Notification finished;
+      static_cast<const AsyncOpKernel*>(item.kernel)
+          ->ComputeAsync(&ctx, [&](absl::Status done) {
+            s = std::move(done);
+            finished.Notify();
+          });
+      finished.WaitForNotification();
+    } else {
+      s = item.kernel->Compute(&ctx);
+    }
+    for (TensorValue& v : inputs) v = TensorValue();
+    if (args_.stats != nullptr) {
+      NodeExecStats stats;
+      stats.start_us = start_us;
+      stats.end_us = NowMicros();
+      stats.node_name = item.node->name();
+      stats.op = item.node->op();
+      stats.device = ex_->device_->name();
+      stats.thread_id = ThreadId();
+      args_.stats->push_back(std::move(stats));
+    }
+    RETURN_IF_ERROR(s);
+    OpKernelContext::OutputVector* outputs = ctx.outputs();
+    const bool node_dead =
+        item.is_transfer &&
+        (dead || (!outputs->empty() && (*outputs)[0].is_dead));
+    return Propagate(item, frame, iter, outputs, node_dead);
+  }
+
+  // Sends a node's outputs to where its kind says they go.
+  absl::Status Propagate(const NodeItem& item, int frame, int64_t iter,
+                         OpKernelContext::OutputVector* outputs,
+                         bool node_dead) {
+    for (int o = 0; o < item.num_outputs; ++o) {
+      const TensorValue& out = (*outputs)[o];
+      if (!out.is_ref() && !out.is_dead && !out.value.IsInitialized()) {
+        return absl::InternalError(
+            absl::StrCat("node '", item.node->name(), "' (", item.node->op(),
+                         ") did not produce output ", o));
+      }
+    }
+    const bool out_dead =
+        node_dead || (!outputs->empty() && (*outputs)[0].is_dead);
+    switch (item.loop) {
+      case NodeItem::Loop::kEnter: {
+        const int child = ChildFrame(frame, iter, item.frame);
+        Frame& f = *frames_[child];
+        --f.pending_enters;
+        if (item.constant_enter) {
+          // Every iteration of the frame gets it: those there now, and
+          // each one made later.
+          f.constants.emplace_back(item.node->id(), (*outputs)[0]);
+          if (f.iterations.empty()) {
+            IterationOf(child, 0);
+          } else {
+            std::vector<int64_t> iters;
+            for (const auto& [k, unused] : f.iterations) iters.push_back(k);
+            for (int64_t k : iters) {
+              OpKernelContext::OutputVector one = {(*outputs)[0]};
+              Deliver(item, child, k, &one, node_dead);
+            }
+          }
+        } else {
+          Deliver(item, child, 0, outputs, node_dead);
+        }
+        MaybeFrameDone(child);
+        return absl::OkStatus();
+      }
+      case NodeItem::Loop::kExit: {
+        Frame& f = *frames_[frame];
+        if (out_dead) {
+          f.dead_exits.push_back(item.node->id());
+          return absl::OkStatus();
+        }
+        f.exits_live.insert(item.node->id());
+        Deliver(item, f.parent, f.parent_iter, outputs, false);
+        return absl::OkStatus();
+      }
+      case NodeItem::Loop::kNextIteration:
+        // A dead value does not go on: the loop ends in this iteration.
+        if (out_dead) return absl::OkStatus();
+        Deliver(item, frame, iter + 1, outputs, false);
+        return absl::OkStatus();
+      case NodeItem::Loop::kNone:
+        Deliver(item, frame, iter, outputs, node_dead);
+        return absl::OkStatus();
+    }
+    return absl::OkStatus();
+  }
+
+  // Fills the consumers' slots in (frame, iter) and queues those that
+  // become ready.
+  void Deliver(const NodeItem& item, int frame, int64_t iter,
+               OpKernelContext::OutputVector* outputs, bool node_dead) {
+    Iteration& state = IterationOf(frame, iter);
+    const int* bounds = &ex_->target_bounds_[item.bounds_start];
+    const Executor::Target* targets = ex_->targets_.data();
+    const int num_outputs = static_cast<int>(outputs->size());
+    for (int o = 0; o < num_outputs; ++o) {
+      const TensorValue& out = (*outputs)[o];
+      for (int t = bounds[o]; t < bounds[o + 1]; ++t) {
+        const auto [slot, dst] = targets[t];
+        const NodeItem& consumer = ex_->items_[dst];
+        if (consumer.is_merge) {
+          if (out.is_dead) {
+            if (++state.merge_dead[consumer.merge_index] !=
+                consumer.num_inputs) {
+              continue;
+            }
+            state.dead[dst] = 1;
+          } else {
+            if (state.merge_live[consumer.merge_index]) continue;
+            state.merge_live[consumer.merge_index] = 1;
+            state.inputs[slot] = out;
+          }
+        } else {
+          if (out.is_dead) state.dead[dst] = 1;
+          state.inputs[slot] = out;
+        }
+        if (--state.pending[dst] == 0) Enqueue(dst, frame, iter);
+      }
+    }
+    for (int t = bounds[item.num_outputs]; t < bounds[item.num_outputs + 1];
+         ++t) {
+      const int dst = targets[t].dst;
+      if (node_dead && !ex_->items_[dst].is_merge) state.dead[dst] = 1;
+      if (--state.pending[dst] == 0) Enqueue(dst, frame, iter);
+    }
+  }
+
+  // A loop frame is done when every Enter of it fired and nothing of it is
+  // left to run: its Exits that never ran live hand out their deadness,
+  // and its state is freed.
+  void MaybeFrameDone(int frame) {
+    while (frame > 0) {
+      Frame& f = *frames_[frame];
+      if (f.done || f.outstanding > 0 || f.pending_enters > 0) return;
+      f.done = true;
+      absl::flat_hash_set<int> handed;
+      for (int exit : f.dead_exits) {
+        if (f.exits_live.contains(exit) || !handed.insert(exit).second) {
+          continue;
+        }
+        const NodeItem& item = ex_->items_[exit];
+        OpKernelContext::OutputVector dead(item.num_outputs);
+        for (TensorValue& v : dead) v.is_dead = true;
+        Deliver(item, f.parent, f.parent_iter, &dead, true);
+      }
+      f.iterations.clear();
+      f.constants.clear();
+      const int parent = f.parent;
+      --frames_[parent]->outstanding;
+      frame = parent;
+    }
+  }
+
+  const Executor* ex_;
+  const Executor::Args& args_;
+  std::vector<std::unique_ptr<Frame>> frames_;
+  std::map<std::tuple<int, int64_t, int>, int> children_;
+  std::deque<std::tuple<int, int, int64_t>> queue_;
+};
+
 Executor::Executor(std::unique_ptr<Graph> graph, Device* device)
     : graph_(std::move(graph)), device_(device) {}
 
@@ -559,6 +875,7 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
   ex->items_.resize(g.num_nodes());
   ex->costs_ = std::make_unique<std::atomic<uint32_t>[]>(g.num_nodes());
   int slot = 0;
+  absl::flat_hash_map<std::string, int> frame_ids;
   for (const Node* n : g.nodes()) {
     NodeItem& item = ex->items_[n->id()];
     item.node = n;
@@ -580,14 +897,34 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
     item.initial_pending =
         n->num_inputs() + static_cast<int>(n->control_in_edges().size());
     const std::string& op = n->op();
-    if (op == "Merge") {
+    if (op == "Enter" || op == "RefEnter") {
+      item.loop = NodeItem::Loop::kEnter;
+      std::string frame;
+      RETURN_IF_ERROR(GetAttr(n->attrs(), "frame_name", &frame));
+      if (n->attrs().contains("is_constant")) {
+        RETURN_IF_ERROR(
+            GetAttr(n->attrs(), "is_constant", &item.constant_enter));
+      }
+      auto [it, added] = frame_ids.try_emplace(
+          frame, static_cast<int>(ex->frame_enters_.size()));
+      if (added) ex->frame_enters_.push_back(0);
+      item.frame = it->second;
+      ++ex->frame_enters_[item.frame];
+    } else if (op == "Exit" || op == "RefExit") {
+      item.loop = NodeItem::Loop::kExit;
+    } else if (op == "NextIteration" || op == "RefNextIteration") {
+      item.loop = NodeItem::Loop::kNextIteration;
+    }
+    if (op == "Merge" || op == "RefMerge") {
       item.is_merge = true;
       item.merge_index = ex->num_merges_++;
       // Every control input, and then one live (or the last dead) input.
       item.initial_pending = static_cast<int>(n->control_in_edges().size()) + 1;
     }
     item.is_transfer = op == "_Send" || op == "_Recv";
-    if (op == "Switch" || op == "_Recv") ex->may_be_dead_ = true;
+    if (op == "Switch" || op == "RefSwitch" || op == "_Recv") {
+      ex->may_be_dead_ = true;
+    }
     if (item.initial_pending == 0) ex->roots_.push_back(n->id());
   }
   // Out edges, flat: per node, each output's consumers in order, then the
@@ -616,6 +953,14 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
 
 void Executor::RunAsync(const Args& args,
                         std::function<void(absl::Status)> done) const {
+  if (!frame_enters_.empty()) {
+    // A step with loops runs on one pool thread, start to end.
+    args.runner([this, args, done = std::move(done)] {
+      absl::Status s = LoopState(this, args).Run();
+      done(std::move(s));
+    });
+    return;
+  }
   (new ExecutorState(this, args, std::move(done)))->Start();
 }
 

@@ -21,6 +21,10 @@
 // _Recv, which run to carry the deadness to the other device. Merge runs on
 // its first live input and is dead only when every input is.
 //
+// TensorFlow 1 loops (Enter, Exit, NextIteration frames): a graph that has
+// them runs each step on one thread, with per-(frame, iteration) state
+// (LoopState in executor.cc); every other graph keeps the concurrent path.
+//
 // An Executor is immutable after Create and may run several steps at once.
 #ifndef RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
 #define RILL_RUNTIME_EXECUTOR_EXECUTOR_H_
@@ -87,6 +91,7 @@ class Executor {
 
  private:
   friend class ExecutorState;
+  friend class LoopState;
   struct NodeItem;
   struct StepBuffers;  // Per-step pending counts and input slots, reused.
   std::unique_ptr<StepBuffers> TakeBuffers() const;
@@ -119,6 +124,10 @@ class Executor {
   // Whether a step can see dead tensors (the graph has a Switch or _Recv);
   // other graphs skip clearing the deadness flags.
   bool may_be_dead_ = false;
+  // TensorFlow 1 loops: per frame name (an Enter's frame_name), how many
+  // Enter nodes feed it. Empty for graphs without loops, whose steps take
+  // the concurrent path; with loops, a step runs in LoopState.
+  std::vector<int> frame_enters_;
   mutable absl::Mutex pool_mu_;
   mutable std::vector<std::unique_ptr<StepBuffers>> pool_
       ABSL_GUARDED_BY(pool_mu_);

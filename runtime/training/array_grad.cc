@@ -522,6 +522,16 @@ absl::Status ControlFlowGrad(const Scope& s, const Operation& op,
 }
 RILL_REGISTER_GRADIENT_OP("Switch", ControlFlowGrad);
 RILL_REGISTER_GRADIENT_OP("Merge", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("RefSwitch", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("RefMerge", ControlFlowGrad);
+// TensorFlow 1 loops: their gradients are loops of their own (stacks of
+// the forward values), which TensorFlow's client writes into its graphs.
+RILL_REGISTER_GRADIENT_OP("Enter", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("RefEnter", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("Exit", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("RefExit", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("NextIteration", ControlFlowGrad);
+RILL_REGISTER_GRADIENT_OP("RefNextIteration", ControlFlowGrad);
 // Functional control flow and calls: TensorFlow's client writes their
 // gradients into its graphs itself; Rill's C++ gradients do not yet.
 RILL_REGISTER_GRADIENT_OP("If", ControlFlowGrad);
@@ -652,6 +662,8 @@ RILL_REGISTER_NO_GRADIENT_OP("ScalarSummary");
 RILL_REGISTER_NO_GRADIENT_OP("HistogramSummary");
 RILL_REGISTER_NO_GRADIENT_OP("MergeSummary");
 RILL_REGISTER_NO_GRADIENT_OP("Where");
+RILL_REGISTER_NO_GRADIENT_OP("LoopCond");
+RILL_REGISTER_NO_GRADIENT_OP("ControlTrigger");
 RILL_REGISTER_NO_GRADIENT_OP("TensorSliceDataset");
 RILL_REGISTER_NO_GRADIENT_OP("TensorDataset");
 RILL_REGISTER_NO_GRADIENT_OP("RangeDataset");

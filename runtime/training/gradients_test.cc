@@ -778,12 +778,11 @@ TEST(GradientsTest, EveryKernelHasAGradientOrIsDeclaredWithout) {
 // The functional control-flow ops: their gradients refuse, like Switch's
 // (TensorFlow-written graphs run them: tests/e2e/tf_graphs_test).
 const absl::flat_hash_set<std::string> kFunctional = {
-    "If",
-    "StatelessIf",
-    "While",
-    "StatelessWhile",
-    "PartitionedCall",
-    "StatefulPartitionedCall"};
+    "If", "StatelessIf", "While", "StatelessWhile", "PartitionedCall",
+    "StatefulPartitionedCall",
+    // The ref forms of the loop and cond ops refuse as Enter, Exit,
+    // NextIteration, Switch and Merge do (tested below).
+    "RefEnter", "RefExit", "RefNextIteration", "RefSwitch", "RefMerge"};
 
 // Gradients that exist to say clearly that they are not implemented.
 const std::map<std::string, std::string>& Refusals() {
@@ -792,6 +791,9 @@ const std::map<std::string, std::string>& Refusals() {
       {"FusedBatchNormGradV3", "second derivative of FusedBatchNormV3"},
       {"Switch", "gradients through Switch"},
       {"Merge", "gradients through Merge"},
+      {"Enter", "gradients through Enter"},
+      {"Exit", "gradients through Exit"},
+      {"NextIteration", "gradients through NextIteration"},
       {"PreventGradient", "through PreventGradient node"},
       {"TensorListStack", "does not differentiate through lists"},
       {"TensorListFromTensor", "does not differentiate through lists"},
@@ -876,6 +878,12 @@ TEST(GradientsTest, RefusalsNameTheOpAndNode) {
       y = ops::Switch(root, x, true).output_true;
     } else if (op == "Merge") {
       y = ops::Merge(root, {x, x}).output;
+    } else if (op == "Enter") {
+      y = ops::Enter(root, x, "loop");
+    } else if (op == "Exit") {
+      y = ops::Exit(root, x);
+    } else if (op == "NextIteration") {
+      y = ops::NextIteration(root, x);
     } else if (absl::StartsWith(op, "TensorList")) {
       // A list made from x, changed by `op`, read back as a tensor.
       auto shape = ops::Const(root, -1);

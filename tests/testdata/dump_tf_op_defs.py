@@ -93,6 +93,8 @@ TensorSliceDataset TensorDataset RangeDataset RepeatDataset TakeDataset
 SkipDataset BatchDatasetV2 ShuffleDataset IteratorV2 MakeIterator
 IteratorGetNext IteratorToStringHandle IteratorFromStringHandleV2
 HistogramSummary MapDataset
+Enter RefEnter Exit RefExit NextIteration RefNextIteration LoopCond
+ControlTrigger RefSwitch RefMerge
 """.split()
 
 
