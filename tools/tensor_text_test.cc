@@ -103,7 +103,9 @@ TEST(NpyTest, StringsOfBytesAndOfText) {
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(text->dtype(), DT_STRING);
   EXPECT_EQ(text->flat<std::string>()[0], "\xc3\xa9");
-  EXPECT_EQ(text->flat<std::string>()[1], "\xe2\x82\xac" "a");
+  EXPECT_EQ(text->flat<std::string>()[1],
+            "\xe2\x82\xac"
+            "a");
   auto pickled = ReadNpy(NpyFile("o.npy", "|O", "(1,)", "xxxxxxxx"), DT_STRING);
   EXPECT_NE(pickled.status().message().find("pickled"), std::string::npos);
   auto short_data =
