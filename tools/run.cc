@@ -9,11 +9,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "core/graph/graph_import.h"
 #include "core/graph/graph_io.h"
 #include "core/platform/status_macros.h"
-#include "core/protos/event.pb.h"
+#include "core/protos/summary.pb.h"
 #include "distributed/grpc_session.h"
 #include "runtime/session/session.h"
 #include "runtime/training/events_writer.h"
@@ -216,15 +215,13 @@ absl::Status WriteSummaries(EventsWriter* events,
                             const RunFlags& f) {
   for (size_t i : which) {
     const Tensor& t = values[i];
-    ::tensorflow::Event event;
+    ::tensorflow::Summary summary;
     if (t.dtype() != DT_STRING || t.NumElements() != 1 ||
-        !event.mutable_summary()->ParseFromString(t.flat<std::string>()[0])) {
+        !summary.ParseFromString(t.flat<std::string>()[0])) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--logdir: fetch '", f.fetches[i], "' is not a serialized Summary"));
     }
-    event.set_wall_time(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
-    event.set_step(step);
-    RETURN_IF_ERROR(events->Write(event));
+    RETURN_IF_ERROR(events->Summary(std::move(summary), step));
   }
   return absl::OkStatus();
 }

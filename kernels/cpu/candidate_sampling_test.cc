@@ -137,16 +137,7 @@ TEST(CandidateSamplingTest, AllAndAccidentalHits) {
 }
 
 TEST(CandidateSamplingTest, BadInputsAreRefused) {
-  auto run = [](const std::function<Output(const Scope&)>& build) {
-    Scope root = Scope::NewRootScope();
-    ops::Identity(root.WithOpName("result"), build(root));
-    ::tensorflow::GraphDef def;
-    EXPECT_TRUE(root.ToGraphDef(&def).ok());
-    auto session = Session::Create(def);
-    if (!session.ok()) return session.status();
-    return (*session)->Run({}, {"result"}, {}).status();
-  };
-  absl::Status out_of_range = run([](const Scope& s) {
+  absl::Status out_of_range = RunStatus([](const Scope& s) {
     return ops::UniformCandidateSampler(
                s,
                ops::Const(
@@ -157,7 +148,7 @@ TEST(CandidateSamplingTest, BadInputsAreRefused) {
   EXPECT_TRUE(absl::StrContains(out_of_range.message(),
                                 "true class 9 is out of range [0, 8)"))
       << out_of_range;
-  absl::Status too_few = run([](const Scope& s) {
+  absl::Status too_few = RunStatus([](const Scope& s) {
     return ops::UniformCandidateSampler(
                s,
                ops::Const(

@@ -98,12 +98,7 @@ class TensorsDataset : public Dataset {
             out->push_back(c);
             continue;
           }
-          TensorShape row;
-          for (int k = 1; k < c.dims(); ++k) {
-            RETURN_IF_ERROR(row.AddDim(c.dim_size(k)));
-          }
-          ASSIGN_OR_RETURN(Tensor slice, c.Slice(next_, next_ + 1));
-          ASSIGN_OR_RETURN(Tensor item, slice.Reshape(row));
+          ASSIGN_OR_RETURN(Tensor item, Row(c, next_));
           out->push_back(std::move(item));
         }
         ++next_;

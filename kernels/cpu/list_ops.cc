@@ -184,6 +184,12 @@ class ListKernel : public OpKernel {
   }
 
  protected:
+  // The list of input 0, once the kernel's attrs were read.
+  absl::StatusOr<const TensorList*> InputList(OpKernelContext* ctx) const {
+    RETURN_IF_ERROR(status_);
+    return VariantInput<TensorList>(ctx, 0, "a TensorList");
+  }
+
   absl::Status status_;
   DataType dtype_ = DT_INVALID;
 };
@@ -245,8 +251,7 @@ class FromTensorOp : public ListKernel {
     }
     list->element_shape = shape;
     for (int64_t i = 0; i < t.dim_size(0); ++i) {
-      ASSIGN_OR_RETURN(Tensor slice, t.Slice(i, i + 1));
-      ASSIGN_OR_RETURN(Tensor item, slice.Reshape(row));
+      ASSIGN_OR_RETURN(Tensor item, Row(t, i));
       list->tensors.push_back(std::move(item));
     }
     SetVariantOutput(ctx, 0, std::move(list));
@@ -258,9 +263,7 @@ class PushBackOp : public ListKernel {
  public:
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     const Tensor& t = ctx->input(1);
     RETURN_IF_ERROR(CheckElement(ctx, *in, t));
     if (in->max_elements >= 0 &&
@@ -280,9 +283,7 @@ class PopBackOp : public ListKernel {
  public:
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     RETURN_IF_ERROR(CheckDtype(ctx, *in, dtype_));
     if (in->tensors.empty()) {
       return ctx->InvalidArgument("cannot pop from an empty list");
@@ -308,9 +309,7 @@ class SetItemOp : public ListKernel {
     }
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     ASSIGN_OR_RETURN(int64_t index, IntScalar(ctx, 1, "index"));
     const Tensor& item = ctx->input(2);
     RETURN_IF_ERROR(CheckElement(ctx, *in, item));
@@ -335,9 +334,7 @@ class GetItemOp : public ListKernel {
  public:
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     RETURN_IF_ERROR(CheckDtype(ctx, *in, dtype_));
     ASSIGN_OR_RETURN(int64_t index, IntScalar(ctx, 1, "index"));
     if (index < 0 || index >= static_cast<int64_t>(in->tensors.size())) {
@@ -361,9 +358,7 @@ class StackOp : public ListKernel {
     }
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     RETURN_IF_ERROR(CheckDtype(ctx, *in, dtype_));
     const bool gather = type_string() == "TensorListGather";
     std::vector<int64_t> indices;
@@ -397,9 +392,7 @@ class ScatterIntoExistingListOp : public ListKernel {
  public:
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     const Tensor& t = ctx->input(1);
     const Tensor& indices_t = ctx->input(2);
     const std::vector<int64_t> indices = IntValues(indices_t);
@@ -411,16 +404,12 @@ class ScatterIntoExistingListOp : public ListKernel {
                        t.shape().DebugString()));
     }
     auto out = std::make_shared<TensorList>(*in);
-    TensorShape row;
-    for (int d = 1; d < t.dims(); ++d)
-      RETURN_IF_ERROR(row.AddDim(t.dim_size(d)));
     for (size_t k = 0; k < indices.size(); ++k) {
       if (indices[k] < 0) {
         return ctx->InvalidArgument(
             absl::StrCat("index ", indices[k], " is negative"));
       }
-      ASSIGN_OR_RETURN(Tensor slice, t.Slice(k, k + 1));
-      ASSIGN_OR_RETURN(Tensor item, slice.Reshape(row));
+      ASSIGN_OR_RETURN(Tensor item, Row(t, k));
       RETURN_IF_ERROR(CheckElement(ctx, *out, item));
       if (indices[k] >= static_cast<int64_t>(out->tensors.size())) {
         out->tensors.resize(indices[k] + 1);
@@ -436,8 +425,7 @@ class ResizeOp : public ListKernel {
  public:
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     ASSIGN_OR_RETURN(int64_t size, IntScalar(ctx, 1, "size"));
     if (size < 0) {
       return ctx->InvalidArgument(
@@ -454,8 +442,7 @@ class LengthOp : public ListKernel {
  public:
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     ctx->set_output(
         0, Tensor::Scalar<int32_t>(static_cast<int32_t>(in->tensors.size())));
     return absl::OkStatus();
@@ -467,8 +454,7 @@ class ElementShapeOp : public ListKernel {
  public:
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
-    ASSIGN_OR_RETURN(const TensorList* in,
-                     VariantInput<TensorList>(ctx, 0, "a TensorList"));
+    ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     const PartialTensorShape& shape = in->element_shape;
     const bool wide = output_type(0) == DT_INT64;
     Tensor* out;

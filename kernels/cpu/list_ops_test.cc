@@ -15,20 +15,9 @@ Output Rows(const Scope& s) {
       ops::Const(s, {2}));
 }
 
-absl::Status RunFailing(const std::function<Output(const Scope&)>& build) {
-  Scope root = Scope::NewRootScope();
-  ops::Identity(root.WithOpName("result"), build(root));
-  ::tensorflow::GraphDef def;
-  absl::Status built = root.ToGraphDef(&def);
-  if (!built.ok()) return built;
-  auto session = Session::Create(def);
-  if (!session.ok()) return session.status();
-  return (*session)->Run({}, {"result"}, {}).status();
-}
-
 void ExpectError(const std::function<Output(const Scope&)>& build,
                  const std::string& needle) {
-  absl::Status s = RunFailing(build);
+  absl::Status s = RunStatus(build);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), needle)) << s;
 }

@@ -66,6 +66,20 @@ inline Tensor I(std::vector<int32_t> v, TensorShape s) {
   return Tensor::FromVector<int32_t>(v, s);
 }
 
+// Runs the graph `build` makes and returns the step's status (for cases
+// that must fail).
+inline absl::Status RunStatus(
+    const std::function<Output(const Scope&)>& build) {
+  Scope root = Scope::NewRootScope();
+  ops::Identity(root.WithOpName("result"), build(root));
+  ::tensorflow::GraphDef def;
+  absl::Status built = root.ToGraphDef(&def);
+  if (!built.ok()) return built;
+  auto session = Session::Create(def);
+  if (!session.ok()) return session.status();
+  return (*session)->Run({}, {"result"}, {}).status();
+}
+
 inline Tensor S(std::vector<std::string> v, TensorShape s) {
   return Tensor::FromVector<std::string>(v, s);
 }

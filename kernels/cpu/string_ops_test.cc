@@ -17,18 +17,6 @@ Tensor I64(std::vector<int64_t> v, TensorShape s) {
   return Tensor::FromVector<int64_t>(v, s);
 }
 
-// Runs the graph `build` makes and returns the step's status.
-absl::Status RunFailing(const std::function<Output(const Scope&)>& build) {
-  Scope root = Scope::NewRootScope();
-  ops::Identity(root.WithOpName("result"), build(root));
-  ::tensorflow::GraphDef def;
-  absl::Status built = root.ToGraphDef(&def);
-  if (!built.ok()) return built;
-  auto session = Session::Create(def);
-  if (!session.ok()) return session.status();
-  return (*session)->Run({}, {"result"}, {}).status();
-}
-
 TEST(StringOpsTest, LengthsCaseAndWhitespace) {
   RunCases({
       {"StringLength in bytes",
@@ -132,7 +120,7 @@ TEST(StringOpsTest, Substrings) {
        },
        S1({"\xc3\xa9l"})},
   });
-  absl::Status bad = RunFailing([](const Scope& s) {
+  absl::Status bad = RunStatus([](const Scope& s) {
     return ops::Substr(s, ops::Const(s, S1({"hello", "ab"})), 3, 1);
   });
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
@@ -167,13 +155,13 @@ TEST(StringOpsTest, ReduceJoin) {
        },
        S({"a", "b", "c", "d"}, {2, 2})},
   });
-  absl::Status twice = RunFailing([x](const Scope& s) {
+  absl::Status twice = RunStatus([x](const Scope& s) {
     return ops::ReduceJoin(s, x(s), ops::Const(s, {0, 0}));
   });
   EXPECT_TRUE(
       absl::StrContains(twice.message(), "dimension 0 is reduced twice"))
       << twice;
-  absl::Status out_of_range = RunFailing([x](const Scope& s) {
+  absl::Status out_of_range = RunStatus([x](const Scope& s) {
     return ops::ReduceJoin(s, x(s), ops::Const(s, {2}));
   });
   EXPECT_TRUE(
@@ -239,13 +227,13 @@ TEST(StringOpsTest, RegularExpressions) {
        },
        Tensor::FromVector<bool>({true, false})},
   });
-  absl::Status bad = RunFailing([](const Scope& s) {
+  absl::Status bad = RunStatus([](const Scope& s) {
     return ops::RegexReplace(s, ops::Const(s, S1({"aaa"})), "(", "x");
   });
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(bad.message(), "is not a regular expression"))
       << bad;
-  absl::Status rewrite = RunFailing([](const Scope& s) {
+  absl::Status rewrite = RunStatus([](const Scope& s) {
     return ops::RegexReplace(s, ops::Const(s, S1({"aaa"})), "(a)", "\\2");
   });
   EXPECT_EQ(rewrite.code(), absl::StatusCode::kInvalidArgument);
@@ -313,7 +301,7 @@ TEST(StringOpsTest, NumbersAndText) {
        S1({"hi?>", "hi?>"})},
   });
   for (const char* text : {"abc", "3000000000", "1.0"}) {
-    absl::Status bad = RunFailing([text](const Scope& s) {
+    absl::Status bad = RunStatus([text](const Scope& s) {
       return ops::StringToNumber(s, ops::Const(s, S1({text})),
                                  ops::StringToNumber::OutType(DT_INT32));
     });
@@ -321,18 +309,18 @@ TEST(StringOpsTest, NumbersAndText) {
     EXPECT_TRUE(absl::StrContains(bad.message(), "is not a int32"))
         << bad << text;
   }
-  absl::Status fill = RunFailing([](const Scope& s) {
+  absl::Status fill = RunStatus([](const Scope& s) {
     return ops::AsString(s, ops::Const(s, {1.0f}), ops::AsString::Fill("x"));
   });
   EXPECT_TRUE(absl::StrContains(fill.message(), "fill 'x' is not one of"))
       << fill;
-  absl::Status precision = RunFailing([](const Scope& s) {
+  absl::Status precision = RunStatus([](const Scope& s) {
     return ops::AsString(s, ops::Const(s, {1}), ops::AsString::Precision(2));
   });
   EXPECT_TRUE(
       absl::StrContains(precision.message(), "precision is not supported"))
       << precision;
-  absl::Status base64 = RunFailing([](const Scope& s) {
+  absl::Status base64 = RunStatus([](const Scope& s) {
     return ops::DecodeBase64(s, ops::Const(s, S1({"a!bc"})));
   });
   EXPECT_TRUE(absl::StrContains(base64.message(), "is not web-safe base64"))

@@ -191,6 +191,43 @@ absl::Status PrepareInputs(const Node& node, std::span<TensorValue> inputs) {
   return absl::OkStatus();
 }
 
+// The kernel context's parameters for running `item` on `device` within the
+// step `args` describes.
+OpKernelContext::Params KernelParams(const OpKernel* kernel, Device* device,
+                                     const Executor::Args& args,
+                                     std::span<TensorValue> inputs,
+                                     int num_outputs, bool dead) {
+  OpKernelContext::Params p;
+  p.kernel = kernel;
+  p.allocator = device->allocator();
+  p.resources = device->resource_manager();
+  p.call_frame = args.call_frame;
+  p.rendezvous = args.rendezvous;
+  p.collectives = args.collectives;
+  p.cancellation = args.cancellation;
+  p.device_name = &device->name();
+  p.step_id = args.step_id;
+  p.inputs = inputs;
+  p.num_outputs = num_outputs;
+  p.runner = &args.runner;
+  p.intra_op_parallelism = 2;
+  p.is_input_dead = dead;
+  return p;
+}
+
+// One node run's timings.
+NodeExecStats RunStats(const Node& node, const Device& device,
+                       int64_t start_us) {
+  NodeExecStats stats;
+  stats.start_us = start_us;
+  stats.end_us = NowMicros();
+  stats.node_name = node.name();
+  stats.op = node.op();
+  stats.device = device.name();
+  stats.thread_id = ThreadId();
+  return stats;
+}
+
 // The state of one step.
 class ExecutorState {
  public:
@@ -331,21 +368,9 @@ class ExecutorState {
     absl::Status s = PrepareInputs(*item.node, inputs);
     const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
     if (s.ok()) {
-      OpKernelContext::Params p;
-      p.kernel = item.kernel;
-      p.allocator = executor_->device_->allocator();
-      p.resources = executor_->device_->resource_manager();
-      p.call_frame = args_.call_frame;
-      p.rendezvous = args_.rendezvous;
-      p.collectives = args_.collectives;
-      p.cancellation = args_.cancellation;
-      p.device_name = &executor_->device_->name();
-      p.step_id = args_.step_id;
-      p.inputs = inputs;
-      p.num_outputs = item.num_outputs;
-      p.runner = &args_.runner;
-      p.intra_op_parallelism = 2;
-      p.is_input_dead = dead;
+      const OpKernelContext::Params p =
+          KernelParams(item.kernel, executor_->device_, args_, inputs,
+                       item.num_outputs, dead);
       if (item.async) {
         RunAsyncNode(id, p, start_us);
         return;
@@ -392,13 +417,7 @@ class ExecutorState {
                   ReadyQueue* ready) {
     ReleaseInputs(item);
     if (args_.stats != nullptr) {
-      NodeExecStats stats;
-      stats.start_us = start_us;
-      stats.end_us = NowMicros();
-      stats.node_name = item.node->name();
-      stats.op = item.node->op();
-      stats.device = executor_->device_->name();
-      stats.thread_id = ThreadId();
+      NodeExecStats stats = RunStats(*item.node, *executor_->device_, start_us);
       absl::MutexLock lock(&stats_mu_);
       args_.stats->push_back(std::move(stats));
     }
@@ -681,22 +700,8 @@ class LoopState {
     }
     RETURN_IF_ERROR(PrepareInputs(*item.node, inputs));
     const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
-    OpKernelContext::Params p;
-    p.kernel = item.kernel;
-    p.allocator = ex_->device_->allocator();
-    p.resources = ex_->device_->resource_manager();
-    p.call_frame = args_.call_frame;
-    p.rendezvous = args_.rendezvous;
-    p.collectives = args_.collectives;
-    p.cancellation = args_.cancellation;
-    p.device_name = &ex_->device_->name();
-    p.step_id = args_.step_id;
-    p.inputs = inputs;
-    p.num_outputs = item.num_outputs;
-    p.runner = &args_.runner;
-    p.intra_op_parallelism = 2;
-    p.is_input_dead = dead;
-    OpKernelContext ctx(p);
+    OpKernelContext ctx(KernelParams(item.kernel, ex_->device_, args_, inputs,
+                                     item.num_outputs, dead));
     absl::Status s;
     if (item.async) {
       absl::Notification finished;
@@ -711,14 +716,7 @@ class LoopState {
     }
     for (TensorValue& v : inputs) v = TensorValue();
     if (args_.stats != nullptr) {
-      NodeExecStats stats;
-      stats.start_us = start_us;
-      stats.end_us = NowMicros();
-      stats.node_name = item.node->name();
-      stats.op = item.node->op();
-      stats.device = ex_->device_->name();
-      stats.thread_id = ThreadId();
-      args_.stats->push_back(std::move(stats));
+      args_.stats->push_back(RunStats(*item.node, *ex_->device_, start_us));
     }
     RETURN_IF_ERROR(s);
     OpKernelContext::OutputVector* outputs = ctx.outputs();

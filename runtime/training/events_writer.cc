@@ -94,12 +94,19 @@ EventsWriter::~EventsWriter() { std::fclose(file_); }
 
 absl::Status EventsWriter::Scalar(absl::string_view tag, int64_t step,
                                   double value) {
+  ::tensorflow::Summary summary;
+  ::tensorflow::Summary::Value* v = summary.add_value();
+  v->set_tag(std::string(tag));
+  v->set_simple_value(static_cast<float>(value));
+  return Summary(std::move(summary), step);
+}
+
+absl::Status EventsWriter::Summary(::tensorflow::Summary summary,
+                                   int64_t step) {
   ::tensorflow::Event event;
   event.set_wall_time(Now());
   event.set_step(step);
-  ::tensorflow::Summary::Value* v = event.mutable_summary()->add_value();
-  v->set_tag(std::string(tag));
-  v->set_simple_value(static_cast<float>(value));
+  *event.mutable_summary() = std::move(summary);
   return Write(event);
 }
 

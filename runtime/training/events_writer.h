@@ -31,6 +31,8 @@ class EventsWriter {
 
   // A scalar summary of `tag` at `step`, stamped with the time now.
   absl::Status Scalar(absl::string_view tag, int64_t step, double value);
+  // A summary (a summary op's output) at `step`, stamped with the time now.
+  absl::Status Summary(::tensorflow::Summary summary, int64_t step);
   absl::Status Write(const ::tensorflow::Event& event);
   // Hands what was written to the file system.
   absl::Status Flush();
