@@ -2,7 +2,8 @@
 // Summary of tagged values, HistogramSummary one of a histogram,
 // MergeSummary joins serialized Summaries (a
 // client's summary writer, such as MonitoredTrainingSession's, writes them
-// to TensorBoard event files).
+// to TensorBoard event files). Assert fails the step when its condition is
+// false.
 #include "absl/strings/str_cat.h"
 #include "core/framework/op_registry.h"
 #include "core/framework/shape_inference.h"
@@ -32,6 +33,23 @@ RILL_REGISTER_OP("MergeSummary")
     .Output("summary: string")
     .Attr("N: int >= 1")
     .SetShapeFn(shape_fns::ScalarShape);
+
+// INVALID_ARGUMENT with the first `summarize` entries of each data tensor
+// when the condition is false (tf.debugging.Assert).
+RILL_REGISTER_OP("Assert")
+    .Input("condition: bool")
+    .Input("data: T")
+    .Attr("T: list(type) >= 1")
+    .Attr("summarize: int = 3")
+    .SetIsStateful()
+    .SetShapeFn([](InferenceContext* c) {
+      if (c->input(0).dims() > 0) {
+        return c->Error(
+            absl::StrCat("condition must be a scalar, not of shape ",
+                         c->input(0).DebugString()));
+      }
+      return absl::OkStatus();
+    });
 
 }  // namespace
 }  // namespace rill

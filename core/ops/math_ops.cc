@@ -225,6 +225,17 @@ absl::Status CastShape(InferenceContext* c) { return UnchangedShape(c); }
     RegisterUnaryGrad(op, kFloatAndComplex);
   }
   for (const char* op : {"Sum", "Mean", "Prod"}) RegisterReduction(op, kNumber);
+  // Logical and / or over axes.
+  for (const char* op : {"All", "Any"}) {
+    op_registry_internal::Registrar registrar(
+        OpDefBuilder(op)
+            .Input("input: bool")
+            .Input("reduction_indices: Tidx")
+            .Output("output: bool")
+            .Attr("keep_dims: bool = false")
+            .Attr("Tidx: {int32, int64} = DT_INT32")
+            .SetShapeFn(shape_fns::Reduction));
+  }
   for (const char* op : {"Max", "Min"}) {
     RegisterReduction(op, kRealAndQuantized);
   }

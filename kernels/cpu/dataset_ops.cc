@@ -21,6 +21,7 @@
 #include "core/protos/resource_handle.pb.h"
 #include "kernels/cpu/copy_elements.h"
 #include "kernels/cpu/handle_resource.h"
+#include "kernels/cpu/int_values.h"
 #include "kernels/cpu/philox.h"
 #include "runtime/executor/function.h"
 
@@ -45,17 +46,6 @@ class Dataset : public VariantValue {
 };
 
 using DatasetPtr = std::shared_ptr<const Dataset>;
-
-absl::StatusOr<int64_t> Int64Scalar(OpKernelContext* ctx, int i,
-                                    const char* what) {
-  const Tensor& t = ctx->input(i);
-  if (t.dtype() != DT_INT64 || t.dims() != 0) {
-    return ctx->InvalidArgument(
-        absl::StrCat(what, " must be an int64 scalar, got ",
-                     DataTypeName(t.dtype()), " ", t.shape().DebugString()));
-  }
-  return t.scalar<int64_t>();
-}
 
 absl::StatusOr<DatasetPtr> DatasetInput(OpKernelContext* ctx, int i) {
   const Tensor& t = ctx->input(i);
@@ -203,9 +193,9 @@ class RangeDatasetOp : public OpKernel {
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
     RETURN_IF_ERROR(status_);
-    ASSIGN_OR_RETURN(int64_t start, Int64Scalar(ctx, 0, "start"));
-    ASSIGN_OR_RETURN(int64_t stop, Int64Scalar(ctx, 1, "stop"));
-    ASSIGN_OR_RETURN(int64_t step, Int64Scalar(ctx, 2, "step"));
+    ASSIGN_OR_RETURN(int64_t start, IntScalarInput(ctx, 0, "start"));
+    ASSIGN_OR_RETURN(int64_t stop, IntScalarInput(ctx, 1, "stop"));
+    ASSIGN_OR_RETURN(int64_t step, IntScalarInput(ctx, 2, "step"));
     if (step == 0) return ctx->InvalidArgument("step must not be zero");
     SetDatasetOutput(ctx,
                      std::make_shared<RangeDataset>(start, stop, step, dtype_));
@@ -475,7 +465,7 @@ class UnaryDatasetOp : public OpKernel {
     ASSIGN_OR_RETURN(DatasetPtr input, DatasetInput(ctx, 0));
     const std::string& op = type_string();
     if (op == "RepeatDataset" || op == "TakeDataset" || op == "SkipDataset") {
-      ASSIGN_OR_RETURN(int64_t count, Int64Scalar(ctx, 1, "count"));
+      ASSIGN_OR_RETURN(int64_t count, IntScalarInput(ctx, 1, "count"));
       if (op == "RepeatDataset") {
         SetDatasetOutput(ctx, std::make_shared<RepeatDataset>(input, count));
       } else {
@@ -485,7 +475,7 @@ class UnaryDatasetOp : public OpKernel {
       return absl::OkStatus();
     }
     if (op == "BatchDatasetV2") {
-      ASSIGN_OR_RETURN(int64_t size, Int64Scalar(ctx, 1, "batch_size"));
+      ASSIGN_OR_RETURN(int64_t size, IntScalarInput(ctx, 1, "batch_size"));
       const Tensor& drop = ctx->input(2);
       if (size <= 0) {
         return ctx->InvalidArgument(
@@ -499,9 +489,10 @@ class UnaryDatasetOp : public OpKernel {
       return absl::OkStatus();
     }
     // ShuffleDataset.
-    ASSIGN_OR_RETURN(int64_t buffer_size, Int64Scalar(ctx, 1, "buffer_size"));
-    ASSIGN_OR_RETURN(int64_t seed, Int64Scalar(ctx, 2, "seed"));
-    ASSIGN_OR_RETURN(int64_t seed2, Int64Scalar(ctx, 3, "seed2"));
+    ASSIGN_OR_RETURN(int64_t buffer_size,
+                     IntScalarInput(ctx, 1, "buffer_size"));
+    ASSIGN_OR_RETURN(int64_t seed, IntScalarInput(ctx, 2, "seed"));
+    ASSIGN_OR_RETURN(int64_t seed2, IntScalarInput(ctx, 3, "seed2"));
     if (buffer_size <= 0) {
       return ctx->InvalidArgument(absl::StrCat(
           "buffer_size must be greater than zero, got ", buffer_size));

@@ -1,11 +1,14 @@
-// Reading index-like tensors (shapes, axes, multiples, paddings) in CPU
-// kernels.
+// Reading index-like tensors (shapes, axes, multiples, paddings, counts)
+// in CPU kernels.
 #ifndef RILL_KERNELS_CPU_INT_VALUES_H_
 #define RILL_KERNELS_CPU_INT_VALUES_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "core/framework/op_kernel.h"
 #include "core/framework/tensor.h"
 
 namespace rill {
@@ -32,6 +35,20 @@ inline std::vector<int64_t> IntValues(const Tensor& t) {
       break;
   }
   return out;
+}
+
+// A kernel's integer scalar input `i`, widened; INVALID_ARGUMENT naming
+// `what` when it is not a scalar.
+inline absl::StatusOr<int64_t> IntScalarInput(OpKernelContext* ctx, int i,
+                                              const char* what) {
+  const Tensor& t = ctx->input(i);
+  const std::vector<int64_t> v = IntValues(t);
+  if (t.dims() != 0 || v.size() != 1) {
+    return ctx->InvalidArgument(
+        absl::StrCat(what, " must be an integer scalar, got ",
+                     DataTypeName(t.dtype()), " ", t.shape().DebugString()));
+  }
+  return v[0];
 }
 
 }  // namespace rill

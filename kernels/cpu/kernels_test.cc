@@ -228,28 +228,6 @@ TEST(KernelsTest, MathAndNnOps) {
                             ops::MatMul::TransposeB(true));
        },
        F({11, 17}, {1, 2})},
-      {"Sum keep_dims",
-       [](const Scope& s) {
-         return ops::Sum(s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}), {1},
-                         ops::Sum::KeepDims(true));
-       },
-       F({3, 7}, {2, 1})},
-      {"Mean all",
-       [](const Scope& s) {
-         return ops::Mean(s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 6.0f}}),
-                          {0, 1});
-       },
-       F({3}, {})},
-      {"Max negative axis",
-       [](const Scope& s) {
-         return ops::Max(s, ops::Const(s, {{1, 9}, {7, 3}}), {-2});
-       },
-       I({7, 9}, {2})},
-      {"ArgMax",
-       [](const Scope& s) {
-         return ops::ArgMax(s, ops::Const(s, {{1.0f, 9.0f}, {7.0f, 3.0f}}), 1);
-       },
-       Tensor::FromVector<int64_t>({1, 0}, TensorShape({2}))},
       {"AddN",
        [](const Scope& s) {
          return ops::AddN(
@@ -1588,6 +1566,16 @@ TEST(KernelsTest, BadInputsAreClearErrors) {
     std::string needle;
   };
   const std::vector<Bad> cases = {
+      {"an Assert whose condition is false",
+       [](const Scope& s) {
+         auto check = ops::Assert(s, ops::Const(s, false),
+                                  {ops::Const(s, std::string("x is too big:")),
+                                   ops::Const(s, {1.0f, 2.0f, 3.0f, 4.0f})},
+                                  ops::Assert::Summarize(2));
+         return ops::Identity(s.WithControlDependencies({check.operation}),
+                              ops::Const(s, 1.0f));
+       },
+       "assertion failed: [x is too big:] [float [4] [1 2 ...]]"},
       {"segment id past num_segments",
        [](const Scope& s) {
          return ops::UnsortedSegmentSum(s, ops::Const(s, {1.0f, 2.0f}),

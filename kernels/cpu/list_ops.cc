@@ -79,17 +79,6 @@ absl::StatusOr<PartialTensorShape> ShapeInput(OpKernelContext* ctx, int i) {
   return shape;
 }
 
-absl::StatusOr<int64_t> IntScalar(OpKernelContext* ctx, int i,
-                                  const char* what) {
-  const Tensor& t = ctx->input(i);
-  const std::vector<int64_t> v = IntValues(t);
-  if (t.dims() != 0 || v.size() != 1) {
-    return ctx->InvalidArgument(
-        absl::StrCat(what, " must be a scalar, got ", t.shape().DebugString()));
-  }
-  return v[0];
-}
-
 absl::Status CheckDtype(OpKernelContext* ctx, const TensorList& list,
                         DataType want) {
   if (list.dtype != want) {
@@ -207,7 +196,7 @@ class NewListOp : public ListKernel {
     const bool reserve = type_string() == "TensorListReserve";
     ASSIGN_OR_RETURN(
         int64_t n,
-        IntScalar(ctx, 1, reserve ? "num_elements" : "max_num_elements"));
+        IntScalarInput(ctx, 1, reserve ? "num_elements" : "max_num_elements"));
     if (reserve) {
       if (n < 0) {
         return ctx->InvalidArgument(
@@ -310,7 +299,7 @@ class SetItemOp : public ListKernel {
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
     ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
-    ASSIGN_OR_RETURN(int64_t index, IntScalar(ctx, 1, "index"));
+    ASSIGN_OR_RETURN(int64_t index, IntScalarInput(ctx, 1, "index"));
     const Tensor& item = ctx->input(2);
     RETURN_IF_ERROR(CheckElement(ctx, *in, item));
     const int64_t size = static_cast<int64_t>(in->tensors.size());
@@ -336,7 +325,7 @@ class GetItemOp : public ListKernel {
   absl::Status Compute(OpKernelContext* ctx) const override {
     ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
     RETURN_IF_ERROR(CheckDtype(ctx, *in, dtype_));
-    ASSIGN_OR_RETURN(int64_t index, IntScalar(ctx, 1, "index"));
+    ASSIGN_OR_RETURN(int64_t index, IntScalarInput(ctx, 1, "index"));
     if (index < 0 || index >= static_cast<int64_t>(in->tensors.size())) {
       return ctx->InvalidArgument(
           absl::StrCat("index ", index, " is out of range for a list of ",
@@ -426,7 +415,7 @@ class ResizeOp : public ListKernel {
   using ListKernel::ListKernel;
   absl::Status Compute(OpKernelContext* ctx) const override {
     ASSIGN_OR_RETURN(const TensorList* in, InputList(ctx));
-    ASSIGN_OR_RETURN(int64_t size, IntScalar(ctx, 1, "size"));
+    ASSIGN_OR_RETURN(int64_t size, IntScalarInput(ctx, 1, "size"));
     if (size < 0) {
       return ctx->InvalidArgument(
           absl::StrCat("size must be >= 0, got ", size));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "core/cc/ops.h"
 #include "gtest/gtest.h"
 #include "runtime/session/session.h"
@@ -78,6 +79,17 @@ inline absl::Status RunStatus(
   auto session = Session::Create(def);
   if (!session.ok()) return session.status();
   return (*session)->Run({}, {"result"}, {}).status();
+}
+
+// Expects the graph `build` makes to fail with INVALID_ARGUMENT and a
+// message that contains `needle`.
+inline void ExpectInvalidArgument(
+    const std::function<Output(const Scope&)>& build,
+    const std::string& needle) {
+  absl::Status s = RunStatus(build);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), needle))
+      << s << "\nwanted: " << needle;
 }
 
 inline Tensor S(std::vector<std::string> v, TensorShape s) {

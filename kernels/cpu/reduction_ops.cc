@@ -1,4 +1,4 @@
-// Reductions over any set of axes: Sum, Mean, Prod, Max, Min;
+// Reductions over any set of axes: Sum, Mean, Prod, Max, Min, All, Any;
 // ArgMax/ArgMin over one axis; Cumsum, Cumprod; UnsortedSegmentSum.
 #include <algorithm>
 #include <limits>
@@ -55,6 +55,27 @@ struct MinR {
   template <typename T>
   static T Combine(T a, T b) {
     return b < a ? b : a;
+  }
+};
+
+struct AllR {
+  template <typename T>
+  static T Init() {
+    return true;
+  }
+  template <typename T>
+  static T Combine(T a, T b) {
+    return a && b;
+  }
+};
+struct AnyR {
+  template <typename T>
+  static T Init() {
+    return false;
+  }
+  template <typename T>
+  static T Combine(T a, T b) {
+    return a || b;
   }
 };
 
@@ -342,6 +363,8 @@ void Register(const char* op) {
   Register<ProdR>("Prod");
   Register<MaxR>("Max");
   Register<MinR>("Min");
+  RegisterKernel<Reduce<AllR, false>::Op<bool>>(KernelDef("All", kDeviceCpu));
+  RegisterKernel<Reduce<AnyR, false>::Op<bool>>(KernelDef("Any", kDeviceCpu));
   RegisterKernelForTypes<Scan<false>::Op, float, double, int32_t, int64_t>(
       KernelDef("Cumsum", kDeviceCpu), "T");
   RegisterKernelForTypes<Scan<true>::Op, float, double, int32_t, int64_t>(

@@ -1,6 +1,7 @@
 // ScalarSummary, HistogramSummary and MergeSummary: serialized
 // tensorflow.Summary protos
-// (core/protos/summary.proto), as TensorFlow's kernels make them.
+// (core/protos/summary.proto), as TensorFlow's kernels make them. And
+// Assert, which fails the step with its data when its condition is false.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -141,7 +142,42 @@ class MergeSummaryOp : public OpKernel {
   }
 };
 
+class AssertOp : public OpKernel {
+ public:
+  explicit AssertOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("summarize", &summarize_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& cond = ctx->input(0);
+    if (cond.dtype() != DT_BOOL || cond.NumElements() != 1) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "condition must be a bool scalar, got ", DataTypeName(cond.dtype()),
+          " ", cond.shape().DebugString()));
+    }
+    if (cond.flat<bool>()[0]) return absl::OkStatus();
+    // A message string is shown as it is; other data summarized.
+    std::string message = "assertion failed:";
+    const int entries = summarize_ < 0 ? 1 << 20 : static_cast<int>(summarize_);
+    for (int i = 1; i < ctx->num_inputs(); ++i) {
+      const Tensor& t = ctx->input(i);
+      if (t.dtype() == DT_STRING && t.dims() == 0) {
+        absl::StrAppend(&message, " [", t.scalar<std::string>(), "]");
+      } else {
+        absl::StrAppend(&message, " [", t.DebugString(entries), "]");
+      }
+    }
+    return ctx->InvalidArgument(message);
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  int64_t summarize_ = 3;
+};
+
 [[maybe_unused]] const bool kRegistered = [] {
+  RegisterKernel<AssertOp>(KernelDef("Assert", kDeviceCpu));
   RegisterKernelForTypes<ScalarSummaryOp, float, double, int32_t, int64_t>(
       KernelDef("ScalarSummary", kDeviceCpu), "T");
   RegisterKernelForTypes<HistogramSummaryOp, float, double, int32_t, int64_t,

@@ -636,6 +636,52 @@ std::map<std::string, std::vector<Check>> Checks() {
          return ops::UnsortedSegmentProd(s, ops::Mul(s, x[0], mask),
                                          ops::Const(s, {1, 1, 1, 0}), 2);
        }});
+  // TensorArrays: each op's gradient is the opposite op on the gradient
+  // array. Element 0 is read twice (its gradient writes add up); one
+  // element is never read back (its gradient is zeros).
+  const Check write_read = {
+      "TensorArray Write and Read, an element read twice",
+      {TensorShape({2}), TensorShape({2})},
+      [](const Scope& s, const Xs& x) {
+        auto a = ops::TensorArrayV3(s, ops::Const(s, 3), DT_DOUBLE,
+                                    ops::TensorArrayV3::ClearAfterRead(false));
+        Output f = ops::TensorArrayWriteV3(s, a.handle, 0, x[0], a.flow);
+        f = ops::TensorArrayWriteV3(s, a.handle, 1, x[1], f);
+        f = ops::TensorArrayWriteV3(s, a.handle, 2, x[1], f);
+        auto read = [&](int i) {
+          return ops::TensorArrayReadV3(s, a.handle, i, f, DT_DOUBLE);
+        };
+        return ops::Add(s, ops::Mul(s, read(0), read(0)),
+                        ops::Tanh(s, read(1)));
+      }};
+  add("TensorArrayWriteV3", write_read);
+  add("TensorArrayReadV3", write_read);
+  const Check scatter_gather = {
+      "TensorArray Scatter and Gather, a row not gathered",
+      {TensorShape({3, 2})},
+      [](const Scope& s, const Xs& x) {
+        auto a = ops::TensorArrayV3(s, ops::Const(s, 3), DT_DOUBLE);
+        Output f = ops::TensorArrayScatterV3(
+            s, a.handle, ops::Const(s, {2, 0, 1}), x[0], a.flow);
+        return ops::Square(
+            s, ops::TensorArrayGatherV3(s, a.handle, ops::Const(s, {1, 2}), f,
+                                        DT_DOUBLE));
+      }};
+  add("TensorArrayScatterV3", scatter_gather);
+  add("TensorArrayGatherV3", scatter_gather);
+  const Check split_concat = {
+      "TensorArray Split and Concat, pieces of different lengths",
+      {TensorShape({5, 2})},
+      [](const Scope& s, const Xs& x) {
+        auto a = ops::TensorArrayV3(s, ops::Const(s, 3), DT_DOUBLE);
+        Output f = ops::TensorArraySplitV3(
+            s, a.handle, x[0],
+            ops::Const(s, {int64_t{2}, int64_t{0}, int64_t{3}}), a.flow);
+        return ops::Square(
+            s, ops::TensorArrayConcatV3(s, a.handle, f, DT_DOUBLE).value);
+      }};
+  add("TensorArraySplitV3", split_concat);
+  add("TensorArrayConcatV3", split_concat);
   add("GatherNd",
       {"GatherNd rows and an element, one twice",
        {TensorShape({3, 2})},
@@ -838,7 +884,9 @@ TEST(GradientsTest, EveryGradientPassesTheNumericalCheck) {
       absl::StatusOr<double> err =
           MaxGradientError(root, xs, values, y, c.delta);
       EXPECT_TRUE(err.ok()) << c.name << ": " << err.status();
-      if (err.ok()) EXPECT_LE(*err, c.tolerance) << c.name;
+      if (err.ok()) {
+        EXPECT_LE(*err, c.tolerance) << c.name;
+      }
       ++checked;
     }
   }
@@ -951,9 +999,8 @@ TEST(GradientsTest, ResourceReadsAndGathersSendTheGradientToTheHandle) {
   Scope root = Scope::NewRootScope();
   auto v = ops::VarHandleOp(root.WithOpName("v"), DT_DOUBLE,
                             PartialTensorShape({3, 2}));
-  auto init = ops::AssignVariableOp(
-      root.WithOpName("init"), v,
-      ops::Const(root, {{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}));
+  ops::AssignVariableOp(root.WithOpName("init"), v,
+                        ops::Const(root, {{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}));
   // loss = sum(read^2) + sum(gather(v, [2, 2, 0]))
   auto read = ops::ReadVariableOp(root, v, DT_DOUBLE);
   auto rows =
@@ -1002,7 +1049,7 @@ TEST(GradientsTest, GradientsReachVariablesAndStopAtStopGradient) {
   Scope root = Scope::NewRootScope();
   auto w =
       ops::VariableV2(root.WithOpName("w"), PartialTensorShape({2}), DT_FLOAT);
-  auto init = ops::Assign(root.WithOpName("init"), w, {1.0f, -2.0f});
+  ops::Assign(root.WithOpName("init"), w, {1.0f, -2.0f});
   // loss = sum(w * stop(w)): d/dw = stop(w) = w.
   auto loss =
       ops::Sum(root, ops::Mul(root, w, ops::StopGradient(root, w)), {0});

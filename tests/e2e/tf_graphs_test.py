@@ -18,7 +18,6 @@ import sys
 
 # Graph -> a piece of the error it stops on today (issue 15's open items).
 NOT_YET = {
-    "dynamic_rnn_v1": "'TensorArrayV3'",
 }
 
 

@@ -95,6 +95,10 @@ IteratorGetNext IteratorToStringHandle IteratorFromStringHandleV2
 HistogramSummary MapDataset
 Enter RefEnter Exit RefExit NextIteration RefNextIteration LoopCond
 ControlTrigger RefSwitch RefMerge
+TensorArrayV3 TensorArrayGradV3 TensorArrayGradWithShape TensorArrayWriteV3
+TensorArrayReadV3 TensorArrayGatherV3 TensorArrayScatterV3 TensorArrayConcatV3
+TensorArraySplitV3 TensorArraySizeV3 TensorArrayCloseV3 StackV2 StackPushV2
+StackPopV2 StackCloseV2 All Any Assert
 """.split()
 
 

@@ -430,6 +430,76 @@ def dynamic_rnn_v1():
     return dict(feeds={"x": xv}, targets=["train"], fetches=["loss"], steps=3)
 
 
+class LSTMCell:
+    """An LSTM cell as tf.compat.v1.nn.dynamic_rnn takes one (Keras 3 has
+    no v1 cells): the state is (c, h), the gates one MatMul."""
+
+    def __init__(self, units, kernel):
+        self.units = units
+        self.kernel = var("lstm/kernel", kernel)
+        self.bias = var("lstm/bias", np.zeros(4 * units))
+
+    @property
+    def state_size(self):
+        return (self.units, self.units)
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def zero_state(self, batch_size, dtype):
+        return (tf.zeros([batch_size, self.units], dtype),
+                tf.zeros([batch_size, self.units], dtype))
+
+    def __call__(self, inputs, state):
+        c, h = state
+        gates = tf.matmul(tf.concat([inputs, h], 1), self.kernel) + self.bias
+        i, j, f, o = tf.split(gates, 4, axis=1)
+        c = tf.sigmoid(f + 1.0) * c + tf.sigmoid(i) * tf.tanh(j)
+        h = tf.sigmoid(o) * tf.tanh(c)
+        return h, (c, h)
+
+
+@case
+def dynamic_rnn_lstm():
+    """tf.compat.v1.nn.dynamic_rnn over an LSTM cell with sequence lengths
+    (v1 loops; TensorArrays of inputs and outputs; stacks in the gradient
+    loop), trained with Adam."""
+    v1.disable_control_flow_v2()
+    r = rng(21)
+    xv = r.normal(size=(3, 5, 2)).astype(np.float32)
+    x = v1.placeholder(tf.float32, [3, 5, 2], name="x")
+    outputs, state = v1.nn.dynamic_rnn(
+        LSTMCell(4, r.normal(size=(6, 16)) * 0.3), x,
+        sequence_length=[5, 3, 4], dtype=tf.float32)
+    loss = tf.identity(tf.reduce_mean(tf.square(outputs - 0.2)) +
+                       tf.reduce_mean(state[0]), name="loss")
+    v1.train.AdamOptimizer(0.05).minimize(loss, name="train")
+    return dict(feeds={"x": xv}, targets=["train"], fetches=["loss"], steps=3)
+
+
+@case
+def tensor_array_v1():
+    """TensorArrays in and out of v1 loops: map_fn, split and concat, a
+    dynamically sized array grown in a loop, with their gradients."""
+    v1.disable_control_flow_v2()
+    r = rng(22)
+    w = var("w", r.normal(size=(3, 3)) * 0.5)
+    x = tf.constant(r.normal(size=(4, 3)).astype(np.float32))
+    y = tf.map_fn(lambda row: tf.tanh(tf.linalg.matvec(w, row)), x)
+    pieces = v1.TensorArray(tf.float32, size=2, infer_shape=False)
+    z = pieces.split(tf.reshape(y, [-1]), lengths=[5, 7]).concat()
+    grown = v1.TensorArray(tf.float32, size=0, dynamic_size=True)
+
+    def body(i, ta):
+        return i + 1, ta.write(i, z[i] * z[i])
+    _, grown = tf.while_loop(lambda i, ta: i < 12, body, [0, grown])
+    loss = tf.identity(tf.reduce_sum(grown.stack()) +
+                       tf.cast(grown.size(), tf.float32), name="loss")
+    v1.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+    return dict(targets=["train"], fetches=["loss"], steps=3)
+
+
 @case
 def sampled_softmax():
     """Sampled softmax loss: a candidate sampler and accidental hits."""
