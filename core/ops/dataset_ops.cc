@@ -40,8 +40,86 @@ void RegisterUnary(const char* name, std::vector<const char*> inputs,
   RegisterUnary("ShuffleDataset",
                 {"buffer_size: int64", "seed: int64", "seed2: int64"},
                 {"reshuffle_each_iteration: bool = true"});
+  RegisterUnary("PrefetchDataset", {"buffer_size: int64"},
+                {"slack_period: int = 0", "legacy_autotune: bool = true",
+                 "buffer_size_min: int = 0"});
+  RegisterUnary("CacheDataset", {"filename: string"});
+  RegisterUnary("UnbatchDataset", {});
   return true;
 }();
+
+// Datasets that call a function of the graph's library on each element
+// (its components, then the other_arguments the function captured), with
+// these extra inputs after other_arguments.
+void RegisterWithFunction(const char* name, const char* fn,
+                          std::vector<const char*> inputs,
+                          std::vector<const char*> attrs = {}) {
+  OpDefBuilder b(name);
+  b.Input("input_dataset: variant").Input("other_arguments: Targuments");
+  for (const char* in : inputs) b.Input(in);
+  b.Output("handle: variant")
+      .Attr(absl::StrCat(fn, ": func"))
+      .Attr("Targuments: list(type) >= 0")
+      .Attr("output_types: list(type) >= 1")
+      .Attr("output_shapes: list(shape) >= 1");
+  for (const char* a : attrs) b.Attr(a);
+  b.Attr("metadata: string = ''").SetShapeFn(ScalarOutput);
+  op_registry_internal::Registrar registrar(b);
+}
+
+[[maybe_unused]] const bool kWithFunction = [] {
+  // Elements are made in order, one at a time, whatever
+  // num_parallel_calls or deterministic say (the order TensorFlow gives
+  // when deterministic).
+  RegisterWithFunction("ParallelMapDatasetV2", "f",
+                       {"num_parallel_calls: int64"},
+                       {"use_inter_op_parallelism: bool = true",
+                        "deterministic: string = 'default'",
+                        "preserve_cardinality: bool = false",
+                        "use_unbounded_threadpool: bool = false"});
+  RegisterWithFunction("FilterDataset", "predicate", {});
+  RegisterWithFunction("FlatMapDataset", "f", {});
+  RegisterWithFunction("InterleaveDataset", "f",
+                       {"cycle_length: int64", "block_length: int64"});
+  return true;
+}();
+
+RILL_REGISTER_OP("ZipDataset")
+    .Input("input_datasets: N * variant")
+    .Output("handle: variant")
+    .Attr("output_types: list(type) >= 1")
+    .Attr("output_shapes: list(shape) >= 1")
+    .Attr("N: int >= 1")
+    .Attr("metadata: string = ''")
+    .SetShapeFn(ScalarOutput);
+
+// Batches padded to padded_shapes (-1: the largest in the batch) with
+// padding_values.
+RILL_REGISTER_OP("PaddedBatchDatasetV2")
+    .Input("input_dataset: variant")
+    .Input("batch_size: int64")
+    .Input("padded_shapes: N * int64")
+    .Input("padding_values: Toutput_types")
+    .Input("drop_remainder: bool")
+    .Output("handle: variant")
+    .Attr("parallel_copy: bool = false")
+    .Attr("Toutput_types: list(type) >= 1")
+    .Attr("output_shapes: list(shape) >= 1")
+    .Attr("N: int >= 1")
+    .Attr("metadata: string = ''")
+    .SetShapeFn(ScalarOutput);
+
+// An iterator over the dataset that dataset_factory (a function of no
+// arguments) makes, made when the op first runs.
+RILL_REGISTER_OP("OneShotIterator")
+    .Output("handle: resource")
+    .Attr("dataset_factory: func")
+    .Attr("output_types: list(type) >= 1")
+    .Attr("output_shapes: list(shape) >= 1")
+    .Attr("container: string = ''")
+    .Attr("shared_name: string = ''")
+    .SetIsStateful()
+    .SetShapeFn(ScalarOutput);
 
 // MapDataset: f applied to each element (its components, then the
 // other_arguments the function captured).

@@ -6,11 +6,17 @@
 // IteratorGetNext takes the next element under the iterator's lock and
 // answers OUT_OF_RANGE "End of sequence" after the last, as TensorFlow.
 // ShuffleDataset draws from TensorFlow's Philox stream the way TensorFlow's
-// does, so a seeded shuffle gives TensorFlow's order.
+// does, so a seeded shuffle gives TensorFlow's order. Elements are made on
+// the thread that asks for them (a prefetch or a parallel map adds no
+// thread), in the order TensorFlow's deterministic pipelines give.
+#include <algorithm>
 #include <deque>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -452,6 +458,361 @@ class ShuffleDataset : public Dataset {
   const std::shared_ptr<SeedGenerator> seeds_;
 };
 
+// ---------------------------------------------------------------------------
+// Zipping, unbatching, padded batches, caching.
+
+// ZipDataset: an element of each input, components side by side, until one
+// input ends.
+class ZipDataset : public Dataset {
+ public:
+  explicit ZipDataset(std::vector<DatasetPtr> inputs)
+      : inputs_(std::move(inputs)) {}
+
+  std::unique_ptr<DatasetIterator> MakeIterator() const override {
+    class It : public DatasetIterator {
+     public:
+      explicit It(const ZipDataset* d) {
+        for (const DatasetPtr& in : d->inputs_) {
+          inputs_.push_back(in->MakeIterator());
+        }
+      }
+      absl::Status GetNext(Element* out, bool* end) override {
+        out->clear();
+        for (auto& in : inputs_) {
+          Element part;
+          RETURN_IF_ERROR(in->GetNext(&part, end));
+          if (*end) return absl::OkStatus();
+          out->insert(out->end(), part.begin(), part.end());
+        }
+        return absl::OkStatus();
+      }
+
+     private:
+      std::vector<std::unique_ptr<DatasetIterator>> inputs_;
+    };
+    return std::make_unique<It>(this);
+  }
+
+ private:
+  const std::vector<DatasetPtr> inputs_;
+};
+
+class ZipDatasetOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    std::vector<DatasetPtr> inputs;
+    for (int i = 0; i < ctx->num_inputs(); ++i) {
+      ASSIGN_OR_RETURN(DatasetPtr d, DatasetInput(ctx, i));
+      inputs.push_back(std::move(d));
+    }
+    SetDatasetOutput(ctx, std::make_shared<ZipDataset>(std::move(inputs)));
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+// UnbatchDataset: the rows of each input element (every component has the
+// same first dimension).
+class UnbatchDataset : public Dataset {
+ public:
+  explicit UnbatchDataset(DatasetPtr input) : input_(std::move(input)) {}
+
+  std::unique_ptr<DatasetIterator> MakeIterator() const override {
+    class It : public DatasetIterator {
+     public:
+      explicit It(std::unique_ptr<DatasetIterator> input)
+          : input_(std::move(input)) {}
+      absl::Status GetNext(Element* out, bool* end) override {
+        while (row_ >= rows_) {
+          RETURN_IF_ERROR(input_->GetNext(&batch_, end));
+          if (*end) return absl::OkStatus();
+          row_ = 0;
+          rows_ = -1;
+          for (size_t c = 0; c < batch_.size(); ++c) {
+            const Tensor& t = batch_[c];
+            if (t.dims() < 1 || (rows_ >= 0 && t.dim_size(0) != rows_)) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "unbatch: component ", c, " of shape ",
+                  t.shape().DebugString(),
+                  " does not have the first dimension of the others (", rows_,
+                  ")"));
+            }
+            rows_ = t.dim_size(0);
+          }
+        }
+        out->clear();
+        for (const Tensor& t : batch_) {
+          ASSIGN_OR_RETURN(Tensor r, Row(t, row_));
+          out->push_back(std::move(r));
+        }
+        ++row_;
+        *end = false;
+        return absl::OkStatus();
+      }
+
+     private:
+      std::unique_ptr<DatasetIterator> input_;
+      Element batch_;
+      int64_t row_ = 0, rows_ = 0;
+    };
+    return std::make_unique<It>(input_->MakeIterator());
+  }
+
+ private:
+  const DatasetPtr input_;
+};
+
+// Copies `src` into the corner of `dst` (same rank, each dimension at
+// least src's), element by element.
+template <typename T>
+void CopyIntoCorner(const Tensor& src, Tensor* dst) {
+  const int rank = src.dims();
+  auto from = src.flat<T>();
+  auto to = dst->flat<T>();
+  if (rank == 0) {
+    to[0] = from[0];
+    return;
+  }
+  const int64_t inner = src.dim_size(rank - 1);
+  if (inner == 0) return;
+  // Strides of dst, in elements.
+  std::vector<int64_t> stride(rank, 1);
+  for (int d = rank - 2; d >= 0; --d) {
+    stride[d] = stride[d + 1] * dst->dim_size(d + 1);
+  }
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t start = 0; start < static_cast<int64_t>(from.size());
+       start += inner) {
+    int64_t at = 0;
+    for (int d = 0; d < rank - 1; ++d) at += idx[d] * stride[d];
+    std::copy(from.begin() + start, from.begin() + start + inner,
+              to.begin() + at);
+    for (int d = rank - 2; d >= 0; --d) {
+      if (++idx[d] < src.dim_size(d)) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+// PaddedBatchDatasetV2: batch_size elements per batch, each component
+// padded with its padding value to its padded shape (-1: the batch's
+// largest).
+class PaddedBatchDataset : public Dataset {
+ public:
+  PaddedBatchDataset(DatasetPtr input, int64_t size, bool drop_remainder,
+                     std::vector<std::vector<int64_t>> shapes, Element padding)
+      : input_(std::move(input)),
+        size_(size),
+        drop_(drop_remainder),
+        shapes_(std::move(shapes)),
+        padding_(std::move(padding)) {}
+
+  std::unique_ptr<DatasetIterator> MakeIterator() const override {
+    class It : public DatasetIterator {
+     public:
+      It(const PaddedBatchDataset* d, std::unique_ptr<DatasetIterator> input)
+          : d_(d), input_(std::move(input)) {}
+      absl::Status GetNext(Element* out, bool* end) override {
+        std::vector<Element> rows;
+        Element row;
+        bool input_end = false;
+        while (static_cast<int64_t>(rows.size()) < d_->size_) {
+          RETURN_IF_ERROR(input_->GetNext(&row, &input_end));
+          if (input_end) break;
+          if (row.size() != d_->shapes_.size()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "padded_batch: elements have ", row.size(),
+                " components, padded_shapes names ", d_->shapes_.size()));
+          }
+          rows.push_back(std::move(row));
+        }
+        *end = rows.empty() ||
+               (d_->drop_ && static_cast<int64_t>(rows.size()) < d_->size_);
+        if (*end) return absl::OkStatus();
+        out->clear();
+        for (size_t c = 0; c < d_->shapes_.size(); ++c) {
+          ASSIGN_OR_RETURN(Tensor batch, Pad(rows, c));
+          out->push_back(std::move(batch));
+        }
+        return absl::OkStatus();
+      }
+
+     private:
+      absl::StatusOr<Tensor> Pad(const std::vector<Element>& rows,
+                                 size_t c) const {
+        const std::vector<int64_t>& want = d_->shapes_[c];
+        const Tensor& pad = d_->padding_[c];
+        std::vector<int64_t> dims = want;
+        for (size_t r = 0; r < rows.size(); ++r) {
+          const Tensor& t = rows[r][c];
+          if (t.dims() != static_cast<int>(want.size()) ||
+              t.dtype() != pad.dtype()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "padded_batch: component ", c, " of element ", r, " is ",
+                DataTypeName(t.dtype()), " ", t.shape().DebugString(),
+                "; its padded shape has rank ", want.size(),
+                " and its padding value is ", DataTypeName(pad.dtype())));
+          }
+          for (size_t k = 0; k < want.size(); ++k) {
+            if (want[k] >= 0 && t.dim_size(k) > want[k]) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("padded_batch: component ", c, " of element ", r,
+                               " has shape ", t.shape().DebugString(),
+                               ", larger than its padded shape in dimension ",
+                               k, " (", want[k], ")"));
+            }
+            if (want[k] < 0) dims[k] = std::max(dims[k], t.dim_size(k));
+          }
+        }
+        std::vector<int64_t> full = {static_cast<int64_t>(rows.size())};
+        for (int64_t k : dims) full.push_back(std::max<int64_t>(k, 0));
+        ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(full));
+        ASSIGN_OR_RETURN(Tensor batch,
+                         Tensor::CreateUninitialized(pad.dtype(), shape));
+        const bool ok =
+            VisitDataType(
+                pad.dtype(),
+                [&]<typename T>() {
+                  std::fill(batch.flat<T>().begin(), batch.flat<T>().end(),
+                            pad.flat<T>()[0]);
+                  for (size_t r = 0; r < rows.size(); ++r) {
+                    Tensor dst = *batch.Slice(r, r + 1);
+                    ASSIGN_OR_RETURN(TensorShape row_shape,
+                                     TensorShape::Create(dims));
+                    dst = *dst.Reshape(row_shape);
+                    CopyIntoCorner<T>(rows[r][c], &dst);
+                  }
+                  return absl::OkStatus();
+                },
+                [] { return absl::UnimplementedError("variant components"); })
+                .ok();
+        if (!ok) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("padded_batch cannot pad ",
+                           DataTypeName(pad.dtype()), " components"));
+        }
+        return batch;
+      }
+
+      const PaddedBatchDataset* d_;
+      std::unique_ptr<DatasetIterator> input_;
+    };
+    return std::make_unique<It>(this, input_->MakeIterator());
+  }
+
+ private:
+  const DatasetPtr input_;
+  const int64_t size_;
+  const bool drop_;
+  const std::vector<std::vector<int64_t>> shapes_;
+  const Element padding_;
+};
+
+class PaddedBatchDatasetOp : public OpKernel {
+ public:
+  explicit PaddedBatchDatasetOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("N", &n_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(DatasetPtr input, DatasetInput(ctx, 0));
+    ASSIGN_OR_RETURN(int64_t size, IntScalarInput(ctx, 1, "batch_size"));
+    if (size <= 0) {
+      return ctx->InvalidArgument(
+          absl::StrCat("batch_size must be greater than zero, got ", size));
+    }
+    std::vector<std::vector<int64_t>> shapes;
+    for (int64_t c = 0; c < n_; ++c) {
+      const Tensor& t = ctx->input(2 + c);
+      if (t.dims() != 1) {
+        return ctx->InvalidArgument(absl::StrCat("padded_shapes[", c,
+                                                 "] must be a vector, got ",
+                                                 t.shape().DebugString()));
+      }
+      shapes.push_back(IntValues(t));
+      for (int64_t d : shapes.back()) {
+        if (d < -1) {
+          return ctx->InvalidArgument(
+              absl::StrCat("padded_shapes[", c, "] has a dimension of ", d));
+        }
+      }
+    }
+    Element padding;
+    for (int64_t c = 0; c < n_; ++c) {
+      const Tensor& t = ctx->input(2 + n_ + c);
+      if (t.NumElements() != 1) {
+        return ctx->InvalidArgument(absl::StrCat("padding_values[", c,
+                                                 "] must be a scalar, got ",
+                                                 t.shape().DebugString()));
+      }
+      padding.push_back(t);
+    }
+    const Tensor& drop = ctx->input(2 + 2 * n_);
+    if (drop.dtype() != DT_BOOL || drop.dims() != 0) {
+      return ctx->InvalidArgument("drop_remainder must be a bool scalar");
+    }
+    SetDatasetOutput(ctx, std::make_shared<PaddedBatchDataset>(
+                              std::move(input), size, drop.scalar<bool>(),
+                              std::move(shapes), std::move(padding)));
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  int64_t n_ = 0;
+};
+
+// CacheDataset without a filename: the first walk that reaches the end
+// keeps the elements in memory, and later walks replay them.
+class CacheDataset : public Dataset {
+ public:
+  explicit CacheDataset(DatasetPtr input) : input_(std::move(input)) {}
+
+  std::unique_ptr<DatasetIterator> MakeIterator() const override {
+    class It : public DatasetIterator {
+     public:
+      explicit It(const CacheDataset* d) : d_(d) {
+        absl::MutexLock lock(&d->mu_);
+        if (!d->complete_) input_ = d->input_->MakeIterator();
+      }
+      absl::Status GetNext(Element* out, bool* end) override {
+        if (input_ == nullptr) {
+          absl::MutexLock lock(&d_->mu_);
+          *end = next_ >= d_->elements_.size();
+          if (!*end) *out = d_->elements_[next_++];
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(input_->GetNext(out, end));
+        if (!*end) {
+          seen_.push_back(*out);
+          return absl::OkStatus();
+        }
+        absl::MutexLock lock(&d_->mu_);
+        if (!d_->complete_) {
+          d_->elements_ = std::move(seen_);
+          d_->complete_ = true;
+        }
+        return absl::OkStatus();
+      }
+
+     private:
+      const CacheDataset* d_;
+      std::unique_ptr<DatasetIterator> input_;  // Null: replaying the cache.
+      std::vector<Element> seen_;
+      size_t next_ = 0;
+    };
+    return std::make_unique<It>(this);
+  }
+
+ private:
+  const DatasetPtr input_;
+  mutable absl::Mutex mu_;
+  mutable bool complete_ ABSL_GUARDED_BY(mu_) = false;
+  mutable std::vector<Element> elements_ ABSL_GUARDED_BY(mu_);
+};
+
 // The kernels of the datasets made from one input dataset.
 class UnaryDatasetOp : public OpKernel {
  public:
@@ -472,6 +833,36 @@ class UnaryDatasetOp : public OpKernel {
         SetDatasetOutput(ctx, std::make_shared<TakeSkipDataset>(
                                   input, count, op == "TakeDataset"));
       }
+      return absl::OkStatus();
+    }
+    if (op == "PrefetchDataset") {
+      // Elements are made when asked for, not ahead on another thread: the
+      // same elements in the same order.
+      ASSIGN_OR_RETURN(int64_t size, IntScalarInput(ctx, 1, "buffer_size"));
+      if (size < -1) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "buffer_size must be >= 0 or -1 (AUTOTUNE), got ", size));
+      }
+      SetDatasetOutput(ctx, std::move(input));
+      return absl::OkStatus();
+    }
+    if (op == "UnbatchDataset") {
+      SetDatasetOutput(ctx, std::make_shared<UnbatchDataset>(std::move(input)));
+      return absl::OkStatus();
+    }
+    if (op == "CacheDataset") {
+      const Tensor& file = ctx->input(1);
+      if (file.dtype() != DT_STRING || file.dims() != 0) {
+        return ctx->InvalidArgument("filename must be a string scalar");
+      }
+      if (!file.scalar<std::string>().empty()) {
+        return absl::UnimplementedError(absl::StrCat(
+            "node '", name(), "': a dataset cache in files ('",
+            file.scalar<std::string>(),
+            "') is not supported; cache() without a filename keeps the "
+            "elements in memory"));
+      }
+      SetDatasetOutput(ctx, std::make_shared<CacheDataset>(std::move(input)));
       return absl::OkStatus();
     }
     if (op == "BatchDatasetV2") {
@@ -530,18 +921,77 @@ class UnaryDatasetOp : public OpKernel {
   mutable std::shared_ptr<SeedGenerator> seeds_ ABSL_GUARDED_BY(mu_);
 };
 
-// MapDataset: each input element through the function (called on the
-// iterating thread, with the captured arguments after the components).
+// ---------------------------------------------------------------------------
+// Datasets that call a function of the graph's library: MapDataset and
+// ParallelMapDatasetV2 (each element through it), FilterDataset (the
+// elements for which it is true), FlatMapDataset and InterleaveDataset (it
+// makes a dataset of each element). The function runs on the iterating
+// thread (FunctionBody::CallInline), one element at a time: a parallel map
+// gives its elements in order, as TensorFlow's deterministic one does.
+
+// A function with the tensors it captured (passed after the element's
+// components), and what it must return.
+struct BoundFunction {
+  std::shared_ptr<const FunctionBody> fn;
+  Element captured;
+  std::vector<DataType> types;  // Of a map's results.
+  std::string node;
+
+  absl::Status Error(absl::string_view message) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node '", node, "': ", message));
+  }
+
+  absl::StatusOr<Element> Call(Element args) const {
+    args.insert(args.end(), captured.begin(), captured.end());
+    return fn->CallInline(std::move(args), 0);
+  }
+
+  // A map's results, checked against output_types.
+  absl::StatusOr<Element> Map(Element args) const {
+    ASSIGN_OR_RETURN(Element out, Call(std::move(args)));
+    if (out.size() != types.size()) {
+      return Error(absl::StrCat("the map function returned ", out.size(),
+                                " values; output_types names ", types.size()));
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i].dtype() != types[i]) {
+        return Error(absl::StrCat("the map function's result ", i, " is ",
+                                  DataTypeName(out[i].dtype()), ", not ",
+                                  DataTypeName(types[i])));
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<bool> Predicate(Element args) const {
+    ASSIGN_OR_RETURN(Element out, Call(std::move(args)));
+    if (out.size() != 1 || out[0].dtype() != DT_BOOL ||
+        out[0].NumElements() != 1) {
+      return Error(
+          "the filter predicate must return one bool scalar, got " +
+          (out.empty() ? std::string("nothing") : out[0].DebugString()));
+    }
+    return out[0].flat<bool>()[0];
+  }
+
+  absl::StatusOr<DatasetPtr> MakeDataset(Element args) const {
+    ASSIGN_OR_RETURN(Element out, Call(std::move(args)));
+    DatasetPtr d;
+    if (out.size() == 1 && out[0].dtype() == DT_VARIANT && out[0].dims() == 0) {
+      d = out[0].scalar<Variant>().shared<Dataset>();
+    }
+    if (d == nullptr) {
+      return Error("the function must return one dataset");
+    }
+    return d;
+  }
+};
+
 class MapDataset : public Dataset {
  public:
-  MapDataset(DatasetPtr input, Element captured,
-             std::shared_ptr<const FunctionBody> fn,
-             std::vector<DataType> types, std::string node)
-      : input_(std::move(input)),
-        captured_(std::move(captured)),
-        fn_(std::move(fn)),
-        types_(std::move(types)),
-        node_(std::move(node)) {}
+  MapDataset(DatasetPtr input, BoundFunction fn)
+      : input_(std::move(input)), fn_(std::move(fn)) {}
 
   std::unique_ptr<DatasetIterator> MakeIterator() const override {
     class It : public DatasetIterator {
@@ -552,21 +1002,7 @@ class MapDataset : public Dataset {
         Element args;
         RETURN_IF_ERROR(input_->GetNext(&args, end));
         if (*end) return absl::OkStatus();
-        args.insert(args.end(), d_->captured_.begin(), d_->captured_.end());
-        ASSIGN_OR_RETURN(*out, d_->fn_->CallInline(std::move(args), 0));
-        if (out->size() != d_->types_.size()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "node '", d_->node_, "': the map function returned ", out->size(),
-              " values; output_types names ", d_->types_.size()));
-        }
-        for (size_t i = 0; i < out->size(); ++i) {
-          if ((*out)[i].dtype() != d_->types_[i]) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "node '", d_->node_, "': the map function's result ", i, " is ",
-                DataTypeName((*out)[i].dtype()), ", not ",
-                DataTypeName(d_->types_[i])));
-          }
-        }
+        ASSIGN_OR_RETURN(*out, d_->fn_.Map(std::move(args)));
         return absl::OkStatus();
       }
 
@@ -579,21 +1015,133 @@ class MapDataset : public Dataset {
 
  private:
   const DatasetPtr input_;
-  const Element captured_;
-  const std::shared_ptr<const FunctionBody> fn_;
-  const std::vector<DataType> types_;
-  const std::string node_;
+  const BoundFunction fn_;
 };
 
-class MapDatasetOp : public OpKernel {
+class FilterDataset : public Dataset {
  public:
-  explicit MapDatasetOp(OpKernelConstruction* c) : OpKernel(c) {
-    status_ = c->GetAttr("output_types", &types_);
+  FilterDataset(DatasetPtr input, BoundFunction fn)
+      : input_(std::move(input)), fn_(std::move(fn)) {}
+
+  std::unique_ptr<DatasetIterator> MakeIterator() const override {
+    class It : public DatasetIterator {
+     public:
+      It(const FilterDataset* d, std::unique_ptr<DatasetIterator> input)
+          : d_(d), input_(std::move(input)) {}
+      absl::Status GetNext(Element* out, bool* end) override {
+        while (true) {
+          RETURN_IF_ERROR(input_->GetNext(out, end));
+          if (*end) return absl::OkStatus();
+          ASSIGN_OR_RETURN(bool keep, d_->fn_.Predicate(*out));
+          if (keep) return absl::OkStatus();
+        }
+      }
+
+     private:
+      const FilterDataset* d_;
+      std::unique_ptr<DatasetIterator> input_;
+    };
+    return std::make_unique<It>(this, input_->MakeIterator());
+  }
+
+ private:
+  const DatasetPtr input_;
+  const BoundFunction fn_;
+};
+
+// InterleaveDataset, and FlatMapDataset (one dataset at a time: a cycle of
+// one with blocks without end). The cycle holds up to cycle_length walks of
+// the datasets the function makes; block_length elements are taken from
+// each in turn, and a walk that ends is replaced by one of the dataset of
+// the next input element, in TensorFlow's order.
+class InterleaveDataset : public Dataset {
+ public:
+  InterleaveDataset(DatasetPtr input, BoundFunction fn, int64_t cycle_length,
+                    int64_t block_length)
+      : input_(std::move(input)),
+        fn_(std::move(fn)),
+        cycle_length_(cycle_length),
+        block_length_(block_length) {}
+
+  std::unique_ptr<DatasetIterator> MakeIterator() const override {
+    class It : public DatasetIterator {
+     public:
+      It(const InterleaveDataset* d, std::unique_ptr<DatasetIterator> input)
+          : d_(d), input_(std::move(input)), cycle_(d->cycle_length_) {}
+      absl::Status GetNext(Element* out, bool* end) override {
+        while (input_ != nullptr || open_ > 0) {
+          Walk& w = cycle_[index_];
+          if (w.it != nullptr) {
+            bool walk_end = false;
+            RETURN_IF_ERROR(w.it->GetNext(out, &walk_end));
+            if (!walk_end) {
+              if (++block_ == d_->block_length_) Advance();
+              *end = false;
+              return absl::OkStatus();
+            }
+            w = Walk();
+            --open_;
+            Advance();
+          } else if (input_ != nullptr) {
+            Element args;
+            bool input_end = false;
+            RETURN_IF_ERROR(input_->GetNext(&args, &input_end));
+            if (input_end) {
+              input_.reset();
+              continue;
+            }
+            ASSIGN_OR_RETURN(w.dataset, d_->fn_.MakeDataset(std::move(args)));
+            w.it = w.dataset->MakeIterator();
+            ++open_;
+          } else {
+            Advance();
+          }
+        }
+        *end = true;
+        return absl::OkStatus();
+      }
+
+     private:
+      struct Walk {
+        DatasetPtr dataset;  // Outlives its walk.
+        std::unique_ptr<DatasetIterator> it;
+      };
+      void Advance() {
+        block_ = 0;
+        index_ = (index_ + 1) % d_->cycle_length_;
+      }
+
+      const InterleaveDataset* d_;
+      std::unique_ptr<DatasetIterator> input_;  // Null once it ended.
+      std::vector<Walk> cycle_;
+      int64_t index_ = 0;
+      int64_t block_ = 0;
+      int64_t open_ = 0;
+    };
+    return std::make_unique<It>(this, input_->MakeIterator());
+  }
+
+ private:
+  const DatasetPtr input_;
+  const BoundFunction fn_;
+  const int64_t cycle_length_, block_length_;
+};
+
+class FunctionDatasetOp : public OpKernel {
+ public:
+  explicit FunctionDatasetOp(OpKernelConstruction* c) : OpKernel(c) {
+    const std::string& op = type_string();
+    // The inputs after other_arguments.
+    trailing_ = op == "ParallelMapDatasetV2" ? 1
+                : op == "InterleaveDataset"  ? 2
+                                             : 0;
+    fn_.node = name();
+    status_ = c->GetAttr("output_types", &fn_.types);
     if (!status_.ok()) return;
     absl::StatusOr<std::unique_ptr<FunctionBody>> fn =
-        FunctionBody::ForAttr(c, "f");
+        FunctionBody::ForAttr(c, op == "FilterDataset" ? "predicate" : "f");
     if (fn.ok()) {
-      fn_ = *std::move(fn);
+      fn_.fn = *std::move(fn);
     } else {
       status_ = fn.status();
     }
@@ -601,21 +1149,58 @@ class MapDatasetOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) const override {
     RETURN_IF_ERROR(status_);
     ASSIGN_OR_RETURN(DatasetPtr input, DatasetInput(ctx, 0));
-    Element captured;
-    for (int i = 1; i < ctx->num_inputs(); ++i) {
-      captured.push_back(ctx->input(i));
+    BoundFunction fn = fn_;
+    const int last = ctx->num_inputs() - trailing_;
+    for (int i = 1; i < last; ++i) fn.captured.push_back(ctx->input(i));
+    const std::string& op = type_string();
+    if (op == "MapDataset" || op == "ParallelMapDatasetV2") {
+      if (trailing_ == 1) {
+        ASSIGN_OR_RETURN(int64_t calls,
+                         IntScalarInput(ctx, last, "num_parallel_calls"));
+        if (calls <= 0 && calls != -1) {
+          return ctx->InvalidArgument(absl::StrCat(
+              "num_parallel_calls must be positive or -1 (AUTOTUNE), got ",
+              calls));
+        }
+      }
+      SetDatasetOutput(
+          ctx, std::make_shared<MapDataset>(std::move(input), std::move(fn)));
+    } else if (op == "FilterDataset") {
+      SetDatasetOutput(ctx, std::make_shared<FilterDataset>(std::move(input),
+                                                            std::move(fn)));
+    } else if (op == "FlatMapDataset") {
+      SetDatasetOutput(ctx, std::make_shared<InterleaveDataset>(
+                                std::move(input), std::move(fn), 1,
+                                std::numeric_limits<int64_t>::max()));
+    } else {
+      ASSIGN_OR_RETURN(int64_t cycle,
+                       IntScalarInput(ctx, last, "cycle_length"));
+      ASSIGN_OR_RETURN(int64_t block,
+                       IntScalarInput(ctx, last + 1, "block_length"));
+      // AUTOTUNE: the machine's cores, as TensorFlow's.
+      if (cycle == -1) {
+        cycle = std::max<int64_t>(1, std::thread::hardware_concurrency());
+      }
+      if (cycle <= 0 || block <= 0) {
+        return ctx->InvalidArgument(absl::StrCat("cycle_length (", cycle,
+                                                 ") and block_length (", block,
+                                                 ") must be positive"));
+      }
+      if (cycle > (int64_t{1} << 20)) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "cycle_length ", cycle, " is more than this kernel holds (2^20)"));
+      }
+      SetDatasetOutput(ctx, std::make_shared<InterleaveDataset>(
+                                std::move(input), std::move(fn), cycle, block));
     }
-    SetDatasetOutput(
-        ctx, std::make_shared<MapDataset>(std::move(input), std::move(captured),
-                                          fn_, types_, name()));
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return false; }
 
  private:
   absl::Status status_;
-  std::vector<DataType> types_;
-  std::shared_ptr<const FunctionBody> fn_;
+  int trailing_ = 0;
+  BoundFunction fn_;
 };
 
 // ---------------------------------------------------------------------------
@@ -636,6 +1221,18 @@ class IteratorResource : public NamedResource {
     absl::MutexLock lock(&mu_);
     it_ = std::move(it);
     dataset_ = std::move(dataset);
+  }
+
+  // Makes the dataset with `make` and installs a walk of it, unless the
+  // iterator has one already (OneShotIterator: made once, on first use).
+  absl::Status InitializeOnce(
+      const std::function<absl::StatusOr<DatasetPtr>()>& make) {
+    absl::MutexLock lock(&mu_);
+    if (it_ != nullptr) return absl::OkStatus();
+    ASSIGN_OR_RETURN(DatasetPtr dataset, make());
+    it_ = dataset->MakeIterator();
+    dataset_ = std::move(dataset);
+    return absl::OkStatus();
   }
 
   absl::Status GetNext(Element* out, bool* end) {
@@ -680,6 +1277,41 @@ class IteratorOp : public HandleOpBase {
 
  private:
   std::vector<DataType> types_;
+};
+
+// OneShotIterator: an iterator over the dataset its dataset_factory
+// function makes when the op first runs; later runs give the same one.
+class OneShotIteratorOp : public HandleOpBase {
+ public:
+  explicit OneShotIteratorOp(OpKernelConstruction* c) : HandleOpBase(c) {
+    status_.Update(c->GetAttr("output_types", &types_));
+    if (!status_.ok()) return;
+    absl::StatusOr<std::unique_ptr<FunctionBody>> fn =
+        FunctionBody::ForAttr(c, "dataset_factory");
+    if (fn.ok()) {
+      factory_.fn = *std::move(fn);
+      factory_.node = name();
+    } else {
+      status_ = fn.status();
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    ASSIGN_OR_RETURN(std::shared_ptr<IteratorResource> it,
+                     ctx->resources()->LookupOrCreate<IteratorResource>(
+                         container_, shared_name_, [&] {
+                           return std::make_shared<IteratorResource>(
+                               container_, shared_name_, types_);
+                         }));
+    RETURN_IF_ERROR(
+        it->InitializeOnce([&] { return factory_.MakeDataset({}); }));
+    SetHandle(ctx, it.get());
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<DataType> types_;
+  BoundFunction factory_;
 };
 
 class MakeIteratorOp : public OpKernel {
@@ -777,9 +1409,17 @@ class IteratorFromStringHandleOp : public HandleOpBase {
   RegisterKernel<TensorsDatasetOp>(KernelDef("TensorSliceDataset", kDeviceCpu));
   RegisterKernel<TensorsDatasetOp>(KernelDef("TensorDataset", kDeviceCpu));
   RegisterKernel<RangeDatasetOp>(KernelDef("RangeDataset", kDeviceCpu));
-  RegisterKernel<MapDatasetOp>(KernelDef("MapDataset", kDeviceCpu));
+  for (const char* op : {"MapDataset", "ParallelMapDatasetV2", "FilterDataset",
+                         "FlatMapDataset", "InterleaveDataset"}) {
+    RegisterKernel<FunctionDatasetOp>(KernelDef(op, kDeviceCpu));
+  }
+  RegisterKernel<ZipDatasetOp>(KernelDef("ZipDataset", kDeviceCpu));
+  RegisterKernel<PaddedBatchDatasetOp>(
+      KernelDef("PaddedBatchDatasetV2", kDeviceCpu));
+  RegisterKernel<OneShotIteratorOp>(KernelDef("OneShotIterator", kDeviceCpu));
   for (const char* op : {"RepeatDataset", "TakeDataset", "SkipDataset",
-                         "BatchDatasetV2", "ShuffleDataset"}) {
+                         "BatchDatasetV2", "ShuffleDataset", "PrefetchDataset",
+                         "UnbatchDataset", "CacheDataset"}) {
     RegisterKernel<UnaryDatasetOp>(KernelDef(op, kDeviceCpu));
   }
   RegisterKernel<IteratorOp>(KernelDef("IteratorV2", kDeviceCpu));

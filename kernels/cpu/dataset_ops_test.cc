@@ -24,16 +24,18 @@ Output Range(const Scope& s, int64_t start, int64_t stop, int64_t step) {
 
 // A session over an iterator of the dataset `build` makes: "init" makes
 // the iterator, "next" fetches an element.
+// The elements have components of `types`; "next" fetches the first.
 class Walk {
  public:
   explicit Walk(const std::function<Output(const Scope&)>& build,
-                bool initialize = true) {
+                bool initialize = true,
+                const std::vector<DataType>& types = kInt64) {
     Scope root = Scope::NewRootScope();
-    auto it = ops::IteratorV2(root.WithOpName("it"), "", "", kInt64, kAnyShape);
+    const std::vector<PartialTensorShape> shapes(types.size());
+    auto it = ops::IteratorV2(root.WithOpName("it"), "", "", types, shapes);
     ops::MakeIterator(root.WithOpName("init"), build(root), it);
-    ops::Identity(
-        root.WithOpName("next"),
-        ops::IteratorGetNext(root, it, kInt64, kAnyShape).components[0]);
+    ops::Identity(root.WithOpName("next"),
+                  ops::IteratorGetNext(root, it, types, shapes).components[0]);
     ::tensorflow::GraphDef def;
     EXPECT_TRUE(root.ToGraphDef(&def).ok()) << root.status();
     auto session = Session::Create(def);
@@ -103,6 +105,78 @@ TEST(DatasetOpsTest, BatchesKeepOrDropTheRemainder) {
   EXPECT_EQ(Walk(batched(true)).All(), (std::vector<int64_t>{0, 1, 2, 3}));
 }
 
+TEST(DatasetOpsTest, ZipUnbatchPaddedBatchCacheAndPrefetch) {
+  const std::vector<DataType> two = {DT_INT64, DT_INT64};
+  const std::vector<PartialTensorShape> two_shapes(2);
+  // Zip stops at the shorter input, whichever it is.
+  EXPECT_EQ(Walk(
+                [&](const Scope& s) {
+                  return ops::ZipDataset(
+                      s, {Range(s, 10, 20, 1), Range(s, 0, 3, 1)}, two,
+                      two_shapes);
+                },
+                true, two)
+                .All(),
+            (std::vector<int64_t>{10, 11, 12}));
+  auto pairs = [](const Scope& s, int64_t n) {
+    return ops::BatchDatasetV2(s, Range(s, 0, n, 1), Int64(s, 2),
+                               ops::Const(s, false), kInt64, kAnyShape);
+  };
+  EXPECT_EQ(Walk([&](const Scope& s) {
+              return ops::UnbatchDataset(s, pairs(s, 5), kInt64, kAnyShape);
+            }).All(),
+            (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  // [0 1] [2 3] [4] padded to 3 with -1, two per batch.
+  auto padded = [&](const Scope& s, int64_t to) {
+    return ops::PaddedBatchDatasetV2(
+        s, pairs(s, 5), Int64(s, 2), {ops::Const(s, {to})},
+        {ops::Const(s, Tensor::Scalar<int64_t>(-1))}, ops::Const(s, false),
+        kAnyShape);
+  };
+  EXPECT_EQ(Walk([&](const Scope& s) { return padded(s, 3); }).All(),
+            (std::vector<int64_t>{0, 1, -1, 2, 3, -1, 4, -1, -1}));
+  // -1: as long as the longest of the batch.
+  EXPECT_EQ(Walk([&](const Scope& s) { return padded(s, -1); }).All(),
+            (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  Walk too_long([&](const Scope& s) { return padded(s, 1); });
+  absl::Status s = too_long.Next().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_TRUE(absl::StrContains(
+      s.message(), "larger than its padded shape in dimension 0 (1)"))
+      << s;
+  // A cache filled by the first pass is replayed by the second.
+  EXPECT_EQ(
+      Walk([](const Scope& s) {
+        auto cached =
+            ops::CacheDataset(s, Range(s, 0, 3, 1),
+                              ops::Const(s, std::string()), kInt64, kAnyShape);
+        return ops::RepeatDataset(s, cached, Int64(s, 2), kInt64, kAnyShape);
+      }).All(),
+      (std::vector<int64_t>{0, 1, 2, 0, 1, 2}));
+  EXPECT_EQ(Walk([](const Scope& s) {
+              return ops::PrefetchDataset(s, Range(s, 0, 3, 1), Int64(s, -1),
+                                          kInt64, kAnyShape);
+            }).All(),
+            (std::vector<int64_t>{0, 1, 2}));
+  // Rows of components that do not share a first dimension.
+  Walk ragged(
+      [&](const Scope& s) {
+        return ops::UnbatchDataset(
+            s,
+            ops::ZipDataset(
+                s,
+                {pairs(s, 4),
+                 ops::BatchDatasetV2(s, Range(s, 0, 3, 1), Int64(s, 3),
+                                     ops::Const(s, false), kInt64, kAnyShape)},
+                two, two_shapes),
+            two, two_shapes);
+      },
+      true, two);
+  s = ragged.Next().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "component 1 of shape [3]")) << s;
+}
+
 TEST(DatasetOpsTest, ErrorsAreClear) {
   // GetNext before the initializer ran.
   Walk idle([](const Scope& s) { return Range(s, 0, 3, 1); },
@@ -141,6 +215,24 @@ TEST(DatasetOpsTest, ErrorsAreClear) {
             {PartialTensorShape(), PartialTensorShape()});
       },
       "cannot be sliced along a first dimension of 2");
+  fails_to_init(
+      [](const Scope& s) {
+        return ops::PrefetchDataset(s, Range(s, 0, 3, 1), Int64(s, -2), kInt64,
+                                    kAnyShape);
+      },
+      "buffer_size must be >= 0 or -1 (AUTOTUNE), got -2");
+  // A cache in files is refused, naming the file.
+  Scope root = Scope::NewRootScope();
+  auto cached = ops::CacheDataset(
+      root.WithOpName("cached"), Range(root, 0, 3, 1),
+      ops::Const(root, std::string("/tmp/cache")), kInt64, kAnyShape);
+  ::tensorflow::GraphDef def;
+  ASSERT_TRUE(root.ToGraphDef(&def).ok());
+  auto session = Session::Create(def);
+  ASSERT_TRUE(session.ok());
+  absl::Status s = (*session)->Run({}, {}, {"cached"}).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "'/tmp/cache'")) << s;
 }
 
 TEST(DatasetOpsTest, StringHandlesNameTheIterator) {

@@ -99,6 +99,8 @@ TensorArrayV3 TensorArrayGradV3 TensorArrayGradWithShape TensorArrayWriteV3
 TensorArrayReadV3 TensorArrayGatherV3 TensorArrayScatterV3 TensorArrayConcatV3
 TensorArraySplitV3 TensorArraySizeV3 TensorArrayCloseV3 StackV2 StackPushV2
 StackPopV2 StackCloseV2 All Any Assert
+PrefetchDataset CacheDataset UnbatchDataset ParallelMapDatasetV2 FilterDataset
+FlatMapDataset InterleaveDataset ZipDataset PaddedBatchDatasetV2 OneShotIterator
 """.split()
 
 

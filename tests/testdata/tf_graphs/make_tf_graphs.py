@@ -561,6 +561,46 @@ def dataset_map():
 
 
 @case
+def dataset_pipeline():
+    """tf.data as training scripts write it: filter, a parallel map, cache,
+    a seeded shuffle, repeat, batch and prefetch, through a one-shot
+    iterator."""
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)
+    ds = tf.data.Dataset.from_tensor_slices((x, np.arange(20)))
+    ds = ds.filter(lambda a, b: b % 3 != 0)
+    ds = ds.map(lambda a, b: (a * 2.0, b), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.cache().shuffle(5, seed=3).repeat(2).batch(4)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    features, labels = v1.data.make_one_shot_iterator(ds).get_next()
+    tf.identity(features, name="features")
+    tf.identity(labels, name="labels")
+    return dict(fetches=["features", "labels"], steps=6)
+
+
+@case
+def dataset_nested():
+    """tf.data datasets of datasets and tuples: interleave, flat_map, zip,
+    padded_batch, unbatch."""
+    def inner(i):
+        return tf.data.Dataset.range(i).map(lambda j: j * 10 + i)
+    ds = tf.data.Dataset.range(1, 5).interleave(inner, cycle_length=2,
+                                                block_length=2)
+    rows = tf.data.Dataset.range(1, 5).flat_map(
+        lambda i: tf.data.Dataset.from_tensors(
+            tf.cast(tf.range(i), tf.int32)).repeat(2))
+    z = tf.data.Dataset.zip((ds, rows)).padded_batch(
+        3, padded_shapes=([], [4]),
+        padding_values=(tf.constant(-1, tf.int64), tf.constant(-7, tf.int32)))
+    z = z.unbatch().batch(3, drop_remainder=True)
+    it = v1.data.make_initializable_iterator(z)
+    ids, padded = it.get_next()
+    tf.identity(ids, name="ids")
+    tf.identity(padded, name="padded")
+    return dict(init=[it.initializer.name], fetches=["ids", "padded"],
+                steps=2)
+
+
+@case
 def dataset_tuples():
     """tf.data: elements of two components (floats and strings) batched."""
     x = np.arange(6, dtype=np.float32).reshape(3, 2)
