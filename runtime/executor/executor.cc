@@ -20,6 +20,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "core/framework/kernel_registry.h"
+#include "core/framework/rendezvous.h"
+#include "core/platform/hash.h"
 #include "core/platform/status_macros.h"
 #include "runtime/device/device.h"
 
@@ -583,8 +585,13 @@ class ExecutorState {
 // enclosing frame. A dead NextIteration ends the loop there; an Exit that
 // never ran live hands its deadness out when the frame is done (every
 // Enter of it fired and nothing of it is left to run). Such steps run on
-// one thread, node after node as they become ready (an async kernel is
-// waited for); graphs without loops keep ExecutorState's concurrent path.
+// one thread, node after node as they become ready; an async kernel (a
+// _Recv) is started and the step goes on with other nodes until its
+// callback reports. Transfers inside a loop carry their frame instance and
+// iteration in the rendezvous key (FrameRendezvous), so a loop may span
+// devices: the partitioner gives every other device a control loop that
+// follows the loop's LoopCond. Graphs without loops keep ExecutorState's
+// concurrent path.
 class LoopState {
  public:
   LoopState(const Executor* executor, const Executor::Args& args)
@@ -592,25 +599,108 @@ class LoopState {
 
   absl::Status Run() {
     frames_.push_back(std::make_unique<Frame>());  // The root: frame 0.
+    frames_[0]->key = "0";
     IterationOf(0, 0);
     for (int id : ex_->roots_) Enqueue(id, 0, 0);
     absl::Status status;
-    while (!queue_.empty()) {
+    while (status.ok()) {
+      // Async kernels that finished (a _Recv whose tensor came) go on
+      // first; with nothing queued, wait for one.
+      std::vector<std::unique_ptr<InFlight>> finished;
+      bool idle = false;
+      {
+        absl::MutexLock lock(&done_mu_);
+        if (queue_.empty() && in_flight_ > 0) {
+          while (done_.empty()) done_cv_.Wait(&done_mu_);
+        }
+        finished.swap(done_);
+        in_flight_ -= static_cast<int>(finished.size());
+        idle = queue_.empty() && finished.empty() && in_flight_ == 0;
+      }
+      if (idle) break;
+      for (std::unique_ptr<InFlight>& f : finished) {
+        if (!status.ok()) break;
+        status = Finish(*f);
+        if (!status.ok()) break;
+        --frames_[f->frame]->outstanding;
+        MaybeFrameDone(f->frame);
+      }
+      if (!status.ok() || queue_.empty()) continue;
       const auto [id, frame, iter] = queue_.front();
       queue_.pop_front();
-      status = RunNode(id, frame, iter);
-      if (!status.ok()) break;
+      bool started = false;
+      status = RunNode(id, frame, iter, &started);
+      if (!status.ok() || started) continue;
       --frames_[frame]->outstanding;
       MaybeFrameDone(frame);
     }
     if (!status.ok() && args_.rendezvous != nullptr) {
       args_.rendezvous->StartAbort(status);
     }
+    // Async kernels still running refer to this state: wait them out (the
+    // abort above wakes every _Recv).
+    absl::MutexLock lock(&done_mu_);
+    while (in_flight_ > 0) {
+      while (done_.empty()) done_cv_.Wait(&done_mu_);
+      in_flight_ -= static_cast<int>(done_.size());
+      done_.clear();
+    }
     return status;
   }
 
  private:
   using NodeItem = Executor::NodeItem;
+
+  // An async kernel's run (a _Recv, a queue's dequeue), kept until its
+  // callback reports.
+  struct InFlight {
+    explicit InFlight(const OpKernelContext::Params& params) : ctx(params) {}
+    OpKernelContext ctx;
+    int id = 0;
+    int frame = 0;
+    int64_t iter = 0;
+    bool dead = false;
+    int64_t start_us = 0;
+    absl::Status status;
+  };
+
+  // Rewrites the rendezvous keys of the transfers of one (frame instance,
+  // iteration): the ";0:0" _Send and _Recv put at the end becomes the
+  // frame instance's key and the iteration, the same on every device
+  // (TensorFlow's keys carry frame and iteration the same way).
+  class FrameRendezvous : public Rendezvous {
+   public:
+    FrameRendezvous(Rendezvous* base, std::string frame_iter)
+        : base_(base), frame_iter_(std::move(frame_iter)) {}
+    absl::Status Send(const std::string& key, const Tensor& value,
+                      bool is_dead) override {
+      return base_->Send(Rewrite(key), value, is_dead);
+    }
+    void RecvAsync(const std::string& key, DoneCallback done) override {
+      base_->RecvAsync(Rewrite(key), std::move(done));
+    }
+    void StartAbort(const absl::Status& status) override {
+      base_->StartAbort(status);
+    }
+
+   private:
+    std::string Rewrite(const std::string& key) const {
+      return absl::StrCat(absl::string_view(key).substr(0, key.rfind(';') + 1),
+                          frame_iter_);
+    }
+    Rendezvous* const base_;
+    const std::string frame_iter_;
+  };
+
+  Rendezvous* RendezvousFor(int frame, int64_t iter) {
+    if (frame == 0 || args_.rendezvous == nullptr) return args_.rendezvous;
+    auto& r = rendezvous_[{frame, iter}];
+    if (r == nullptr) {
+      r = std::make_unique<FrameRendezvous>(
+          args_.rendezvous, absl::StrCat(frames_[frame]->key, ":", iter));
+    }
+    return r.get();
+  }
 
   struct Iteration {
     explicit Iteration(const Executor& ex)
@@ -633,6 +723,9 @@ class LoopState {
   struct Frame {
     int parent = -1;
     int64_t parent_iter = 0;
+    // Names this instance on every device: a fingerprint of the parent's
+    // key, the frame's name and the parent iteration ("0" for the root).
+    std::string key;
     int pending_enters = 0;  // Enter nodes of the frame yet to fire.
     int outstanding = 0;     // Queued nodes and live child frames.
     bool done = false;
@@ -661,8 +754,8 @@ class LoopState {
     return *slot;
   }
 
-  // The instance of loop `frame_id` entered from (frame, iter).
-  int ChildFrame(int frame, int64_t iter, int frame_id) {
+  // The instance of loop `frame_id` entered from (frame, iter) by `enter`.
+  int ChildFrame(int frame, int64_t iter, int frame_id, const Node& enter) {
     auto [it, added] =
         children_.try_emplace(std::make_tuple(frame, iter, frame_id),
                               static_cast<int>(frames_.size()));
@@ -670,6 +763,10 @@ class LoopState {
       auto child = std::make_unique<Frame>();
       child->parent = frame;
       child->parent_iter = iter;
+      std::string name;
+      (void)GetAttr(enter.attrs(), "frame_name", &name);
+      child->key = absl::StrCat(absl::Hex(Fingerprint64(
+          absl::StrCat(frames_[frame]->key, ";", name, ";", iter))));
       child->pending_enters = ex_->frame_enters_[frame_id];
       frames_.push_back(std::move(child));
       ++frames_[frame]->outstanding;
@@ -677,7 +774,9 @@ class LoopState {
     return it->second;
   }
 
-  absl::Status RunNode(int id, int frame, int64_t iter) {
+  // Runs node `id` in (frame, iter); an async kernel is only started
+  // (*started), and Finish takes it on when its callback has reported.
+  absl::Status RunNode(int id, int frame, int64_t iter, bool* started) {
     const NodeItem& item = ex_->items_[id];
     if (args_.cancellation != nullptr && args_.cancellation->cancelled()) {
       return args_.cancellation->status();
@@ -692,34 +791,56 @@ class LoopState {
       for (TensorValue& v : outputs) v.is_dead = true;
       return Propagate(item, frame, iter, &outputs, /*node_dead=*/true);
     }
-    if (item.is_transfer && frame != 0) {
-      return absl::UnimplementedError(absl::StrCat(
-          "node '", item.node->name(),
-          "': a TensorFlow 1 loop (Enter/Exit frames) spanning devices; place "
-          "the loop on one device"));
-    }
     RETURN_IF_ERROR(PrepareInputs(*item.node, inputs));
     const int64_t start_us = args_.stats != nullptr ? NowMicros() : 0;
-    OpKernelContext ctx(KernelParams(item.kernel, ex_->device_, args_, inputs,
-                                     item.num_outputs, dead));
-    absl::Status s;
+    OpKernelContext::Params params = KernelParams(
+        item.kernel, ex_->device_, args_, inputs, item.num_outputs, dead);
+    params.rendezvous = RendezvousFor(frame, iter);
     if (item.async) {
-      absl::Notification finished;
+      auto run = std::make_unique<InFlight>(params);
+      run->id = id;
+      run->frame = frame;
+      run->iter = iter;
+      run->dead = dead;
+      run->start_us = start_us;
+      InFlight* raw = run.release();
+      {
+        absl::MutexLock lock(&done_mu_);
+        ++in_flight_;
+      }
+      *started = true;
       static_cast<const AsyncOpKernel*>(item.kernel)
-          ->ComputeAsync(&ctx, [&](absl::Status done) {
-            s = std::move(done);
-            finished.Notify();
+          ->ComputeAsync(&raw->ctx, [this, raw](absl::Status s) {
+            raw->status = std::move(s);
+            absl::MutexLock lock(&done_mu_);
+            done_.emplace_back(raw);
+            done_cv_.Signal();
           });
-      finished.WaitForNotification();
-    } else {
-      s = item.kernel->Compute(&ctx);
+      return absl::OkStatus();
     }
-    for (TensorValue& v : inputs) v = TensorValue();
+    OpKernelContext ctx(params);
+    absl::Status s = item.kernel->Compute(&ctx);
+    return Done(item, frame, iter, dead, start_us, s, &ctx);
+  }
+
+  absl::Status Finish(InFlight& run) {
+    return Done(ex_->items_[run.id], run.frame, run.iter, run.dead,
+                run.start_us, run.status, &run.ctx);
+  }
+
+  // A kernel's run ended with `s`: its inputs go, its outputs go on.
+  absl::Status Done(const NodeItem& item, int frame, int64_t iter, bool dead,
+                    int64_t start_us, const absl::Status& s,
+                    OpKernelContext* ctx) {
+    Iteration& state = IterationOf(frame, iter);
+    for (int i = 0; i < item.num_inputs; ++i) {
+      state.inputs[item.input_start + i] = TensorValue();
+    }
     if (args_.stats != nullptr) {
       args_.stats->push_back(RunStats(*item.node, *ex_->device_, start_us));
     }
     RETURN_IF_ERROR(s);
-    OpKernelContext::OutputVector* outputs = ctx.outputs();
+    OpKernelContext::OutputVector* outputs = ctx->outputs();
     const bool node_dead =
         item.is_transfer &&
         (dead || (!outputs->empty() && (*outputs)[0].is_dead));
@@ -742,7 +863,7 @@ class LoopState {
         node_dead || (!outputs->empty() && (*outputs)[0].is_dead);
     switch (item.loop) {
       case NodeItem::Loop::kEnter: {
-        const int child = ChildFrame(frame, iter, item.frame);
+        const int child = ChildFrame(frame, iter, item.frame, *item.node);
         Frame& f = *frames_[child];
         --f.pending_enters;
         if (item.constant_enter) {
@@ -858,6 +979,12 @@ class LoopState {
   std::vector<std::unique_ptr<Frame>> frames_;
   std::map<std::tuple<int, int64_t, int>, int> children_;
   std::deque<std::tuple<int, int, int64_t>> queue_;
+  std::map<std::pair<int, int64_t>, std::unique_ptr<FrameRendezvous>>
+      rendezvous_;
+  absl::Mutex done_mu_;
+  absl::CondVar done_cv_;
+  int in_flight_ ABSL_GUARDED_BY(done_mu_) = 0;
+  std::vector<std::unique_ptr<InFlight>> done_ ABSL_GUARDED_BY(done_mu_);
 };
 
 Executor::Executor(std::unique_ptr<Graph> graph, Device* device)

@@ -82,13 +82,16 @@ std::string CountingLoop(const std::string& f, const std::string& start,
 
 absl::StatusOr<std::vector<Tensor>> RunText(
     const std::string& text, const std::vector<std::string>& fetches,
-    int steps = 1) {
+    int steps = 1, int devices = 1) {
   ::tensorflow::GraphDef def;
   if (!google::protobuf::TextFormat::ParseFromString(
           absl::StrReplaceAll(text, {{"'", "\""}}), &def)) {
     return absl::InvalidArgumentError("bad GraphDef text");
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Create(def));
+  SessionOptions options;
+  options.num_cpu_devices = devices;
+  ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
+                   Session::Create(def, options));
   std::vector<Tensor> out;
   for (int s = 0; s < steps; ++s) {
     ASSIGN_OR_RETURN(out, session->Run({}, fetches, {}));
@@ -117,10 +120,10 @@ TEST(LoopTest, ALoopThatNeverIteratesGivesItsInputs) {
   EXPECT_EQ((*got)[1].scalar<float>(), 1.5f);
 }
 
-TEST(LoopTest, NestedLoopsRunPerOuterIteration) {
-  // outer: j from 0 while j < 3; inner (entered each outer iteration): i
-  // from 0 while i < j+1, acc doubling from the outer acc. The outer acc
-  // ends at 2^(1+2+3) = 64.
+// outer: j from 0 while j < 3; inner (entered each outer iteration): i
+// from 0 while i < j+1, acc doubling from the outer acc. The outer acc
+// ends at 2^(1+2+3) = 64.
+std::string NestedLoops() {
   std::string g = Const("j0", "DT_INT32", "0") + Const("m", "DT_INT32", "3") +
                   Const("acc0", "DT_FLOAT", "1");
   const std::string o = "outer";
@@ -151,10 +154,66 @@ TEST(LoopTest, NestedLoopsRunPerOuterIteration) {
       Node(o + "/next_acc", "NextIteration", {"inner/exit_acc"}, T("DT_FLOAT"));
   g += Node(o + "/exit_j", "Exit", {o + "/switch_j"}, T("DT_INT32"));
   g += Node(o + "/exit_acc", "Exit", {o + "/switch_acc"}, T("DT_FLOAT"));
-  auto got = RunText(g, {"outer/exit_j", "outer/exit_acc"}, /*steps=*/2);
+  return g;
+}
+
+TEST(LoopTest, NestedLoopsRunPerOuterIteration) {
+  auto got =
+      RunText(NestedLoops(), {"outer/exit_j", "outer/exit_acc"}, /*steps=*/2);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ((*got)[0].scalar<int32_t>(), 3);
   EXPECT_EQ((*got)[1].scalar<float>(), 64.0f);
+}
+
+// Pins the named nodes of graph text `g` to CPU:1.
+std::string OnSecondDevice(std::string g,
+                           const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    const std::string at = absl::StrCat("name: '", name, "'");
+    const size_t pos = g.find(at);
+    EXPECT_NE(pos, std::string::npos) << name;
+    g.insert(pos + at.size(), " device: '/device:CPU:1'");
+  }
+  return g;
+}
+
+TEST(LoopTest, ALoopSpanningDevicesRunsEachIterationOnBoth) {
+  // The body's Mul (and its constant, made after a node on CPU:0) runs on
+  // CPU:1: every iteration sends acc there and back, keyed by iteration.
+  std::string g = Const("i0", "DT_INT32", "0") + Const("n", "DT_INT32", "5") +
+                  Const("acc0", "DT_FLOAT", "1");
+  g += CountingLoop("loop", "i0", "n", "acc0");
+  g = OnSecondDevice(g, {"loop/mul", "loop/two"});
+  auto got = RunText(g, {"loop/exit_i", "loop/exit_acc"}, /*steps=*/3,
+                     /*devices=*/2);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ((*got)[0].scalar<int32_t>(), 5);
+  EXPECT_EQ((*got)[1].scalar<float>(), 32.0f);
+
+  // The loop's Switch and Exit on CPU:1 too: the LoopCond crosses.
+  g = Const("i0", "DT_INT32", "0") + Const("n", "DT_INT32", "4") +
+      Const("acc0", "DT_FLOAT", "1");
+  g += CountingLoop("loop", "i0", "n", "acc0");
+  g = OnSecondDevice(g, {"loop/mul", "loop/two", "loop/switch_acc",
+                         "loop/exit_acc", "loop/next_acc"});
+  got = RunText(g, {"loop/exit_acc"}, /*steps=*/2, /*devices=*/2);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ((*got)[0].scalar<float>(), 16.0f);
+
+  // Nested: the inner body on CPU:1 (a control loop of each frame there,
+  // the inner one entered once per outer iteration), then the outer
+  // counter too.
+  for (const std::vector<std::string>& moved :
+       {std::vector<std::string>{"inner/mul", "inner/two"},
+        std::vector<std::string>{"inner/mul", "inner/two", "outer/add",
+                                 "outer/one"}}) {
+    got = RunText(OnSecondDevice(NestedLoops(), moved),
+                  {"outer/exit_j", "outer/exit_acc"}, /*steps=*/2,
+                  /*devices=*/2);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ((*got)[0].scalar<int32_t>(), 3);
+    EXPECT_EQ((*got)[1].scalar<float>(), 64.0f);
+  }
 }
 
 TEST(LoopTest, ErrorsInABodyEndTheStep) {

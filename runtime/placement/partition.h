@@ -9,7 +9,10 @@
 // buffer and the bytes are taken when the _Recv asks, so that _Recv waits
 // for every other input and control input of its consumer -- an update
 // ordered before the read is seen, on any device, as TensorFlow's
-// partitioner makes it. Attrs are TensorFlow's
+// partitioner makes it. A TensorFlow 1 loop that spans devices gets a
+// control loop on every other device it reaches (following its LoopCond),
+// so each iteration's transfers run in that iteration there. Attrs are
+// TensorFlow's
 // (tensor_name, send_device, send_device_incarnation, recv_device,
 // client_terminated), so the same pairs work between tasks.
 #ifndef RILL_RUNTIME_PLACEMENT_PARTITION_H_

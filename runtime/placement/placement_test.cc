@@ -110,6 +110,26 @@ TEST_F(PlacementTest, AnOpOnAVariableGoesWhereTheVariableIs) {
   EXPECT_EQ(g->FindNode("read")->assigned_device(), kCpu1);
 }
 
+TEST_F(PlacementTest, TakersOfAResourceThatAsksForNoDeviceGoTogether) {
+  // A TensorArray written on CPU:0 and read by an op pinned to CPU:1 (a
+  // read inside a loop body pinned elsewhere): the read goes with the
+  // array, as TensorFlow places it.
+  Scope root = Scope::NewRootScope();
+  auto array = ops::TensorArrayV3(root.WithOpName("array"),
+                                  ops::Const(root, 2), DT_FLOAT);
+  auto write = ops::TensorArrayWriteV3(
+      root.WithOpName("write").WithDevice("/device:CPU:0"), array.handle, 0,
+      1.0f, array.flow);
+  ops::TensorArrayReadV3(root.WithOpName("read").WithDevice("/device:CPU:1"),
+                         array.handle, 0, write, DT_FLOAT);
+  auto g = Import(root);
+  ASSERT_NE(g, nullptr);
+  ASSERT_TRUE(PlaceGraph(g.get(), devices_).ok());
+  EXPECT_EQ(g->FindNode("array")->assigned_device(), kCpu0);
+  EXPECT_EQ(g->FindNode("write")->assigned_device(), kCpu0);
+  EXPECT_EQ(g->FindNode("read")->assigned_device(), kCpu0);
+}
+
 TEST_F(PlacementTest, PartitionInsertsOneSendRecvPerTensorAndDevice) {
   Scope root = Scope::NewRootScope();
   auto a = ops::Const(root.WithOpName("a").WithDevice("/device:CPU:0"),

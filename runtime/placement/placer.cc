@@ -78,10 +78,12 @@ absl::Status PlaceGraph(Graph* graph, const std::vector<Device*>& devices,
     // (a ref or resource input) goes where the variable is: its own request
     // yields when it disagrees with the variable's side of the group, as
     // in TensorFlow (replica_device_setter pins a global step's
-    // AssignAddVariableOp to the worker; it runs on the ps).
+    // AssignAddVariableOp to the worker; it runs on the ps). So does one
+    // that disagrees with an earlier taker when the resource asks for no
+    // device (a TensorArray's read pinned elsewhere than its writes goes
+    // with them, as TensorFlow places it).
     DeviceName request;
     const Node* requester = nullptr;
-    bool variable_side = false;
     for (const bool consumers : {false, true}) {
       for (const Node* node : group) {
         if (node->requested_device().empty() ||
@@ -97,7 +99,7 @@ absl::Status PlaceGraph(Graph* graph, const std::vector<Device*>& devices,
         DeviceName merged_request = request;
         absl::Status merged = merged_request.MergeFrom(*r);
         if (!merged.ok()) {
-          if (consumers && variable_side) continue;
+          if (consumers && requester != nullptr) continue;
           return absl::InvalidArgumentError(absl::StrCat(
               "nodes '", requester->name(), "' and '", node->name(),
               "' must be on the same device but ask for different ones: ",
@@ -105,7 +107,6 @@ absl::Status PlaceGraph(Graph* graph, const std::vector<Device*>& devices,
         }
         request = merged_request;
         requester = node;
-        variable_side |= !consumers;
       }
     }
     auto supports_all = [&](const Device* d) {

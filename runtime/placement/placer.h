@@ -5,7 +5,8 @@
 // with that input's producer (a variable and the ops that update it). A group
 // goes to the first device that matches every device request of its members
 // (full or partial names, e.g. "/device:CPU:1") and has kernels for all of
-// them. With soft placement, a request that matches devices none of which has
+// them; a taker of a variable or resource whose request disagrees with the
+// variable's (or an earlier taker's) goes with it. With soft placement, a request that matches devices none of which has
 // the kernels falls back to any device that has them. Requests that match no
 // device at all, and groups whose requests conflict, are INVALID_ARGUMENT
 // naming the nodes.
