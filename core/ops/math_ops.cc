@@ -220,6 +220,11 @@ absl::Status CastShape(InferenceContext* c) { return UnchangedShape(c); }
                 "complex64, complex128}");
   RegisterUnary("Sign", kSigned);
   RegisterUnary("Reciprocal", kSigned);
+  RegisterUnary("Inv", kSigned);  // Reciprocal's old name.
+  for (const char* op : {"Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh",
+                         "Cosh", "Asinh", "Acosh", "Atanh", "Expm1"}) {
+    RegisterUnary(op, kFloatAndComplex);
+  }
   for (const char* op :
        {"TanhGrad", "SigmoidGrad", "SqrtGrad", "RsqrtGrad", "ReciprocalGrad"}) {
     RegisterUnaryGrad(op, kFloatAndComplex);

@@ -370,6 +370,27 @@ struct Log1pF {
     return std::log1p(x);
   }
 };
+// std::sin, std::cos, ... for every floating point type.
+#define RILL_STD_UNARY_(Name, fn) \
+  struct Name {                   \
+    template <typename T>         \
+    static T Apply(T x) {         \
+      return std::fn(x);          \
+    }                             \
+  };
+RILL_STD_UNARY_(SinF, sin)
+RILL_STD_UNARY_(CosF, cos)
+RILL_STD_UNARY_(TanF, tan)
+RILL_STD_UNARY_(AsinF, asin)
+RILL_STD_UNARY_(AcosF, acos)
+RILL_STD_UNARY_(AtanF, atan)
+RILL_STD_UNARY_(SinhF, sinh)
+RILL_STD_UNARY_(CoshF, cosh)
+RILL_STD_UNARY_(AsinhF, asinh)
+RILL_STD_UNARY_(AcoshF, acosh)
+RILL_STD_UNARY_(AtanhF, atanh)
+RILL_STD_UNARY_(Expm1F, expm1)
+#undef RILL_STD_UNARY_
 struct TanhF {
   template <typename T>
   static T Apply(T x) {
@@ -661,6 +682,19 @@ void Unary(const char* op) {
   Unary<SquareF, float, double, int32_t, int64_t>("Square");
   Unary<SignF, float, double, int32_t, int64_t>("Sign");
   Unary<ReciprocalF, float, double>("Reciprocal");
+  Unary<ReciprocalF, float, double>("Inv");
+  Unary<SinF, float, double>("Sin");
+  Unary<CosF, float, double>("Cos");
+  Unary<TanF, float, double>("Tan");
+  Unary<AsinF, float, double>("Asin");
+  Unary<AcosF, float, double>("Acos");
+  Unary<AtanF, float, double>("Atan");
+  Unary<SinhF, float, double>("Sinh");
+  Unary<CoshF, float, double>("Cosh");
+  Unary<AsinhF, float, double>("Asinh");
+  Unary<AcoshF, float, double>("Acosh");
+  Unary<AtanhF, float, double>("Atanh");
+  Unary<Expm1F, float, double>("Expm1");
   Unary<SqrtF, float, double>("Sqrt");
   Unary<RsqrtF, float, double>("Rsqrt");
   Unary<ExpF, float, double>("Exp");

@@ -88,6 +88,39 @@ std::map<std::string, std::vector<Check>> Checks() {
   unary("Log", [](const Scope& s, Output x) { return ops::Log(s, x); });
   unary("Log1p", [](const Scope& s, Output x) { return ops::Log1p(s, x); });
   unary(
+      "Inv", [](const Scope& s, Output x) { return ops::Inv(s, x); }, true);
+  unary(
+      "Sin", [](const Scope& s, Output x) { return ops::Sin(s, x); }, true);
+  unary(
+      "Cos", [](const Scope& s, Output x) { return ops::Cos(s, x); }, true);
+  unary(
+      "Tan", [](const Scope& s, Output x) { return ops::Tan(s, x); }, true);
+  unary(
+      "Atan", [](const Scope& s, Output x) { return ops::Atan(s, x); }, true);
+  unary(
+      "Sinh", [](const Scope& s, Output x) { return ops::Sinh(s, x); }, true);
+  unary(
+      "Cosh", [](const Scope& s, Output x) { return ops::Cosh(s, x); }, true);
+  unary(
+      "Asinh", [](const Scope& s, Output x) { return ops::Asinh(s, x); }, true);
+  unary(
+      "Expm1", [](const Scope& s, Output x) { return ops::Expm1(s, x); }, true);
+  // Inside their domains: |x| < 1, and x > 1 for Acosh.
+  for (const char* op : {"Asin", "Acos", "Atanh"}) {
+    unary(
+        op,
+        [op = std::string(op)](const Scope& s, Output x) -> Output {
+          auto half = ops::Mul(s, x, ops::Const(s, 0.5));
+          if (op == "Asin") return ops::Asin(s, half);
+          if (op == "Acos") return ops::Acos(s, half);
+          return ops::Atanh(s, half);
+        },
+        true);
+  }
+  unary("Acosh", [](const Scope& s, Output x) {
+    return ops::Acosh(s, ops::Add(s, x, ops::Const(s, 1.5)));
+  });
+  unary(
       "Erf", [](const Scope& s, Output x) { return ops::Erf(s, x); }, true);
   unary(
       "Erfc", [](const Scope& s, Output x) { return ops::Erfc(s, x); }, true);

@@ -51,6 +51,98 @@ absl::Status ErfGrad(const Scope& s, const Operation& op, const Grads& g,
 RILL_REGISTER_GRADIENT_OP("Erf", ErfGrad<1>);
 RILL_REGISTER_GRADIENT_OP("Erfc", ErfGrad<-1>);
 
+// Trigonometric and hyperbolic functions and expm1: g times the
+// derivative, written with the input x (or, for the inverse hyperbolic
+// ones, the output y as TensorFlow does).
+absl::Status SinGrad(const Scope& s, const Operation& op, const Grads& g,
+                     Grads* dx) {
+  dx->push_back(ops::Mul(s, g[0], ops::Cos(s, In(op, 0))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Sin", SinGrad);
+
+absl::Status CosGrad(const Scope& s, const Operation& op, const Grads& g,
+                     Grads* dx) {
+  dx->push_back(ops::Neg(s, ops::Mul(s, g[0], ops::Sin(s, In(op, 0)))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Cos", CosGrad);
+
+// 1 / cos(x)^2.
+absl::Status TanGrad(const Scope& s, const Operation& op, const Grads& g,
+                     Grads* dx) {
+  dx->push_back(ops::Mul(
+      s, g[0], ops::Reciprocal(s, ops::Square(s, ops::Cos(s, In(op, 0))))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Tan", TanGrad);
+
+// +-1 / sqrt(1 - x^2).
+template <int kSign>
+absl::Status AsinGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  Output x = In(op, 0);
+  auto root =
+      ops::Sqrt(s, ops::Sub(s, Scalar(s, 1.0, x.type()), ops::Square(s, x)));
+  auto slope = ops::Reciprocal(s, root);
+  dx->push_back(kSign > 0 ? Output(ops::Mul(s, g[0], slope))
+                          : Output(ops::Neg(s, ops::Mul(s, g[0], slope))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Asin", AsinGrad<1>);
+RILL_REGISTER_GRADIENT_OP("Acos", AsinGrad<-1>);
+
+// 1 / (1 + x^2); Atanh: 1 / (1 - x^2).
+template <int kSign>
+absl::Status AtanGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  Output x = In(op, 0);
+  auto square = ops::Square(s, x);
+  Output one = Scalar(s, 1.0, x.type());
+  auto denominator = kSign > 0 ? Output(ops::Add(s, one, square))
+                               : Output(ops::Sub(s, one, square));
+  dx->push_back(ops::Div(s, g[0], denominator));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Atan", AtanGrad<1>);
+RILL_REGISTER_GRADIENT_OP("Atanh", AtanGrad<-1>);
+
+absl::Status SinhGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  dx->push_back(ops::Mul(s, g[0], ops::Cosh(s, In(op, 0))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Sinh", SinhGrad);
+
+absl::Status CoshGrad(const Scope& s, const Operation& op, const Grads& g,
+                      Grads* dx) {
+  dx->push_back(ops::Mul(s, g[0], ops::Sinh(s, In(op, 0))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Cosh", CoshGrad);
+
+// Asinh: 1 / cosh(y); Acosh: 1 / sinh(y).
+absl::Status AsinhGrad(const Scope& s, const Operation& op, const Grads& g,
+                       Grads* dx) {
+  dx->push_back(ops::Div(s, g[0], ops::Cosh(s, Output(op, 0))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Asinh", AsinhGrad);
+
+absl::Status AcoshGrad(const Scope& s, const Operation& op, const Grads& g,
+                       Grads* dx) {
+  dx->push_back(ops::Div(s, g[0], ops::Sinh(s, Output(op, 0))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Acosh", AcoshGrad);
+
+absl::Status Expm1Grad(const Scope& s, const Operation& op, const Grads& g,
+                       Grads* dx) {
+  dx->push_back(ops::Mul(s, g[0], ops::Exp(s, In(op, 0))));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Expm1", Expm1Grad);
+
 // Softplus: sigmoid(x); Softsign: 1 / (1 + |x|)^2.
 absl::Status SoftplusGrad(const Scope& s, const Operation& op, const Grads& g,
                           Grads* dx) {
@@ -96,6 +188,7 @@ RILL_REGISTER_GRADIENT_OP("Rsqrt", OutputBasedGrad<kRsqrtGrad>);
 RILL_REGISTER_GRADIENT_OP("Tanh", OutputBasedGrad<kTanhGrad>);
 RILL_REGISTER_GRADIENT_OP("Sigmoid", OutputBasedGrad<kSigmoidGrad>);
 RILL_REGISTER_GRADIENT_OP("Reciprocal", OutputBasedGrad<kReciprocalGrad>);
+RILL_REGISTER_GRADIENT_OP("Inv", OutputBasedGrad<kReciprocalGrad>);
 
 absl::Status ExpGrad(const Scope& s, const Operation& op, const Grads& g,
                      Grads* dx) {

@@ -101,6 +101,7 @@ TensorArraySplitV3 TensorArraySizeV3 TensorArrayCloseV3 StackV2 StackPushV2
 StackPopV2 StackCloseV2 All Any Assert
 PrefetchDataset CacheDataset UnbatchDataset ParallelMapDatasetV2 FilterDataset
 FlatMapDataset InterleaveDataset ZipDataset PaddedBatchDatasetV2 OneShotIterator
+Inv Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Expm1
 """.split()
 
 
