@@ -948,6 +948,28 @@ RILL_REGISTER_OP("BroadcastGradientArgs")
     .Attr("T: {int32, int64} = DT_INT32")
     .SetShapeFn(BroadcastGradientArgsShape);
 
+// The shape s0 and s1 broadcast to.
+RILL_REGISTER_OP("BroadcastArgs")
+    .Input("s0: T")
+    .Input("s1: T")
+    .Output("r0: T")
+    .Attr("T: {int32, int64} = DT_INT32")
+    .SetShapeFn([](InferenceContext* c) {
+      c->set_output(0, PartialTensorShape({-1}));
+      return absl::OkStatus();
+    });
+
+// The tensor with the dimensions in `axis` reversed.
+RILL_REGISTER_OP("ReverseV2")
+    .Input("tensor: T")
+    .Input("axis: Tidx")
+    .Output("output: T")
+    .Attr("Tidx: {int32, int64} = DT_INT32")
+    .Attr(
+        "T: {uint8, int8, uint16, int16, int32, uint32, int64, uint64, bool, "
+        "bfloat16, half, float, double, complex64, complex128, string}")
+    .SetShapeFn(shape_fns::UnchangedShape);
+
 RILL_REGISTER_OP("DynamicStitch")
     .Input("indices: N * int32")
     .Input("data: N * T")

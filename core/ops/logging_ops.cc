@@ -34,6 +34,48 @@ RILL_REGISTER_OP("MergeSummary")
     .Attr("N: int >= 1")
     .SetShapeFn(shape_fns::ScalarShape);
 
+// The tensor, or INVALID_ARGUMENT "<message> : Tensor had NaN values" (or
+// Inf) when it holds any.
+RILL_REGISTER_OP("CheckNumerics")
+    .Input("tensor: T")
+    .Output("output: T")
+    .Attr(absl::StrCat("T: ", type_sets::kFloat))
+    .Attr("message: string")
+    .SetIsStateful()
+    .SetShapeFn(shape_fns::UnchangedShape);
+
+// tf.compat.v1.Print: the input, after writing the message and the data
+// (first_n times; -1: always) to stderr.
+RILL_REGISTER_OP("Print")
+    .Input("input: T")
+    .Input("data: U")
+    .Output("output: T")
+    .Attr("T: type")
+    .Attr("U: list(type) >= 0")
+    .Attr("message: string = ''")
+    .Attr("first_n: int = -1")
+    .Attr("summarize: int = 3")
+    .SetIsStateful()
+    .SetShapeFn(shape_fns::UnchangedShape);
+
+// tf.print: StringFormat puts the tensors, summarized, into the template's
+// placeholders; PrintV2 writes the string out.
+RILL_REGISTER_OP("StringFormat")
+    .Input("inputs: T")
+    .Output("output: string")
+    .Attr("T: list(type) >= 0")
+    .Attr("template: string = '%s'")
+    .Attr("placeholder: string = '%s'")
+    .Attr("summarize: int = 3")
+    .SetShapeFn(shape_fns::ScalarShape);
+
+RILL_REGISTER_OP("PrintV2")
+    .Input("input: string")
+    .Attr("output_stream: string = 'stderr'")
+    .Attr("end: string = '\n'")
+    .SetIsStateful()
+    .SetShapeFn([](InferenceContext*) { return absl::OkStatus(); });
+
 // INVALID_ARGUMENT with the first `summarize` entries of each data tensor
 // when the condition is false (tf.debugging.Assert).
 RILL_REGISTER_OP("Assert")

@@ -508,6 +508,21 @@ RILL_REGISTER_OP("FusedBatchNormGradV3")
     .Attr("is_training: bool = true")
     .SetShapeFn(FusedBatchNormGradShape);
 
+// Whether each row's target class is among its k largest predictions.
+RILL_REGISTER_OP("InTopKV2")
+    .Input("predictions: float")
+    .Input("targets: T")
+    .Input("k: T")
+    .Output("precision: bool")
+    .Attr("T: {int32, int64} = DT_INT32")
+    .SetShapeFn([](InferenceContext* c) -> absl::Status {
+      ASSIGN_OR_RETURN(PartialTensorShape predictions, c->WithRank(0, 2));
+      RETURN_IF_ERROR(c->WithRank(1, 1).status());
+      RETURN_IF_ERROR(c->WithRank(2, 0).status());
+      c->set_output(0, PartialTensorShape({predictions.dim_size(0)}));
+      return absl::OkStatus();
+    });
+
 // The k largest entries of each innermost row, with their indices.
 RILL_REGISTER_OP("TopKV2")
     .Input("input: T")

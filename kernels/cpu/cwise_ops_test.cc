@@ -1,6 +1,7 @@
 // Element-wise math kernels on the op harness, checked against values
 // known in closed form.
 #include <cmath>
+#include <limits>
 
 #include "kernels/cpu/op_harness.h"
 
@@ -54,6 +55,99 @@ TEST(CwiseOpsTest, TrigonometricAndHyperbolicFunctions) {
        one([](const Scope& s, Output x) { return ops::Inv(s, x); }, 4),
        F({0.25f}, {1})},
   });
+}
+
+TEST(CwiseOpsTest, ReverseBroadcastArgsAndInTopK) {
+  RunCases({
+      {"ReverseV2 of the last axis, negative",
+       [](const Scope& s) {
+         return ops::ReverseV2(s, ops::Const(s, {{1, 2, 3}, {4, 5, 6}}),
+                               ops::Const(s, {-1}));
+       },
+       I({3, 2, 1, 6, 5, 4}, {2, 3})},
+      {"ReverseV2 of both axes",
+       [](const Scope& s) {
+         return ops::ReverseV2(s, ops::Const(s, {{1.0f, 2.0f}, {3.0f, 4.0f}}),
+                               ops::Const(s, {0, 1}));
+       },
+       F({4, 3, 2, 1}, {2, 2})},
+      {"BroadcastArgs",
+       [](const Scope& s) {
+         return ops::BroadcastArgs(s, ops::Const(s, {2, 1, 3}),
+                                   ops::Const(s, {4, 1}));
+       },
+       I({2, 4, 3}, {3})},
+      {"InTopKV2: ties at the boundary count; a NaN row and an unknown class "
+       "never do",
+       [](const Scope& s) {
+         const float nan = std::nanf("");
+         auto predictions = ops::Const(s, {{0.1f, 0.5f, 0.5f, 0.2f},
+                                           {0.9f, 0.05f, 0.02f, 0.03f},
+                                           {0.1f, nan, 0.3f, 0.6f},
+                                           {0.1f, 0.2f, 0.3f, 0.4f}});
+         return ops::Cast(
+             s,
+             ops::InTopKV2(s, predictions, ops::Const(s, {2, 1, 3, 7}),
+                           ops::Const(s, 1)),
+             DT_INT32);
+       },
+       I({1, 0, 0, 0}, {4})},
+  });
+}
+
+TEST(CwiseOpsTest, LoggingOpsFormatAndCheck) {
+  RunCases({
+      {"StringFormat summarizes like numpy",
+       [](const Scope& s) {
+         return ops::StringFormat(
+             s,
+             {ops::Const(s, {{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}}),
+              ops::Const(s, 2.5f)},
+             ops::StringFormat::Template("m={} x={}")
+                 .Placeholder("{}")
+                 .Summarize(2));
+       },
+       S({"m=[[1 2 ... 4 5]\n [6 7 ... 9 10]] x=2.5"}, {})},
+      {"Print passes its input on",
+       [](const Scope& s) {
+         return ops::Print(s, ops::Const(s, {1.0f, 2.0f}),
+                           {ops::Const(s, {3, 4})},
+                           ops::Print::Message("printed: "));
+       },
+       F({1, 2}, {2})},
+  });
+  ExpectInvalidArgument(
+      [](const Scope& s) {
+        return ops::CheckNumerics(
+            s, ops::Const(s, {1.0f, std::numeric_limits<float>::infinity()}),
+            "loss");
+      },
+      "loss : Tensor had Inf values");
+  ExpectInvalidArgument(
+      [](const Scope& s) {
+        return ops::StringFormat(
+            s, {ops::Const(s, 1)},
+            ops::StringFormat::Template("{} and {}").Placeholder("{}"));
+      },
+      "the template has 2 placeholders for 1 inputs");
+  ExpectInvalidArgument(
+      [](const Scope& s) {
+        auto print = ops::PrintV2(s, ops::Const(s, std::string("x")),
+                                  ops::PrintV2::OutputStream("nowhere"));
+        return ops::Identity(s.WithControlDependencies({print.operation}),
+                             ops::Const(s, 1));
+      },
+      "unknown output_stream 'nowhere'");
+  ExpectInvalidArgument(
+      [](const Scope& s) {
+        return ops::ReverseV2(s, ops::Const(s, {1, 2}), ops::Const(s, {0, -1}));
+      },
+      "axis -1 is named more than once");
+  ExpectInvalidArgument(
+      [](const Scope& s) {
+        return ops::BroadcastArgs(s, ops::Const(s, {2, 3}), ops::Const(s, {4}));
+      },
+      "incompatible shapes at dimension 1: 3 and 4");
 }
 
 TEST(CwiseOpsTest, OutsideTheDomainIsNan) {

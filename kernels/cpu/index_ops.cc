@@ -1,7 +1,8 @@
 // Kernels that address elements by computed indices: GatherNd, ScatterNd,
-// TopKV2, and the segment reductions (SegmentSum/Mean/Max/Min on sorted
-// ids, UnsortedSegmentMax/Min/Prod).
+// TopKV2, InTopKV2, and the segment reductions (SegmentSum/Mean/Max/Min on
+// sorted ids, UnsortedSegmentMax/Min/Prod).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -132,6 +133,58 @@ class ScatterNdOp : public OpKernel {
     }
     return absl::OkStatus();
   }
+};
+
+// InTopKV2: whether each row's target is among its k largest predictions;
+// classes tied with the target all count as in. A target out of range, or
+// a row with a non-finite prediction, is never in (TensorFlow's rule).
+template <typename T>
+class InTopKOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& predictions = ctx->input(0);
+    const Tensor& targets = ctx->input(1);
+    const std::vector<int64_t> kv = IntValues(ctx->input(2));
+    if (predictions.dims() != 2) {
+      return ctx->InvalidArgument(
+          absl::StrCat("predictions must be 2-D, got shape ",
+                       predictions.shape().DebugString()));
+    }
+    if (targets.dims() != 1 || targets.dim_size(0) != predictions.dim_size(0)) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "targets must be a vector of one class per row of predictions (",
+          predictions.dim_size(0), "), got shape ",
+          targets.shape().DebugString()));
+    }
+    if (ctx->input(2).dims() != 0 || kv.size() != 1) {
+      return ctx->InvalidArgument("k must be a scalar");
+    }
+    const int64_t k = kv[0];
+    const int64_t rows = predictions.dim_size(0);
+    const int64_t classes = predictions.dim_size(1);
+    const float* p = predictions.flat<float>().data();
+    auto target = targets.flat<T>();
+    ASSIGN_OR_RETURN(Tensor * out,
+                     ctx->allocate_output_for_overwrite(0, targets.shape()));
+    auto o = out->flat<bool>();
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = p + r * classes;
+      const int64_t t = target[r];
+      bool known = t >= 0 && t < classes && std::isfinite(row[t]);
+      int64_t above = 0;
+      for (int64_t c = 0; known && c < classes; ++c) {
+        if (!std::isfinite(row[c])) {
+          known = false;
+        } else if (row[c] > row[t]) {
+          ++above;
+        }
+      }
+      o[r] = known && above < k;
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
 };
 
 // TopKV2: the k largest of each innermost row in descending order (equal
@@ -307,6 +360,8 @@ void RegisterSegment(const char* op) {
       KernelDef("ScatterNd", kDeviceCpu), "T");
   RegisterKernelForTypes<TopKOp, float, double, int32_t, int64_t>(
       KernelDef("TopKV2", kDeviceCpu), "T");
+  RegisterKernelForTypes<InTopKOp, int32_t, int64_t>(
+      KernelDef("InTopKV2", kDeviceCpu), "T");
   RegisterSegment<Segment::kSum, true>("SegmentSum");
   RegisterSegment<Segment::kMean, true>("SegmentMean");
   RegisterSegment<Segment::kMax, true>("SegmentMax");

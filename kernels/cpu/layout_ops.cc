@@ -402,7 +402,52 @@ class PadOp : public OpKernel {
   }
 };
 
+// ReverseV2: each axis named once, any sign.
+class ReverseOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    const Tensor& in = ctx->input(0);
+    const int rank = in.dims();
+    const Tensor& axis = ctx->input(1);
+    if (axis.dims() > 1) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "axis must be a vector, got shape ", axis.shape().DebugString()));
+    }
+    std::vector<bool> reversed(rank, false);
+    for (int64_t a : IntValues(axis)) {
+      absl::StatusOr<int> d = CanonicalAxis(a, rank);
+      if (!d.ok()) return ctx->InvalidArgument(d.status().message());
+      if (reversed[*d]) {
+        return ctx->InvalidArgument(
+            absl::StrCat("axis ", a, " is named more than once"));
+      }
+      reversed[*d] = true;
+    }
+    ASSIGN_OR_RETURN(Tensor * out,
+                     ctx->allocate_output_for_overwrite(0, in.shape()));
+    if (in.NumElements() == 0) return absl::OkStatus();
+    const size_t elem = DataTypeSize(in.dtype());
+    const std::vector<int64_t> dims(in.shape().dim_sizes().begin(),
+                                    in.shape().dim_sizes().end());
+    const std::vector<int64_t> strides = Strides(dims);
+    std::vector<int64_t> steps(rank);
+    int64_t first = 0;
+    for (int d = 0; d < rank; ++d) {
+      if (reversed[d]) {
+        first += (dims[d] - 1) * strides[d];
+        steps[d] = -strides[d];
+      } else {
+        steps[d] = strides[d];
+      }
+    }
+    StridedCopy(ctx, Bytes(in) + first * elem, steps, dims, elem, Bytes(out));
+    return absl::OkStatus();
+  }
+};
+
 [[maybe_unused]] const bool kRegistered = [] {
+  RegisterByteKernel<ReverseOp>("ReverseV2", "T");
   for (const char* op : {"ConcatV2", "Pack"}) {
     RegisterByteKernel<ConcatOp>(op, "T");
     // (A sharded Saver packs its shards' file names.)

@@ -1,4 +1,4 @@
-// AddN, Select/SelectV2, Range, OneHot, BroadcastGradientArgs,
+// AddN, Select/SelectV2, Range, OneHot, BroadcastArgs, BroadcastGradientArgs,
 // InvertPermutation, LeakyRelu, Elu.
 #include <algorithm>
 #include <cmath>
@@ -243,6 +243,40 @@ class BroadcastGradientArgsOp : public OpKernel {
   bool IsExpensive() const override { return false; }
 };
 
+// BroadcastArgs: the shape both broadcast to (numpy's rules).
+template <typename T>
+class BroadcastArgsOp : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    for (int i = 0; i < 2; ++i) {
+      if (ctx->input(i).dims() != 1) {
+        return ctx->InvalidArgument(
+            absl::StrCat("s", i, " must be a vector, got shape ",
+                         ctx->input(i).shape().DebugString()));
+      }
+    }
+    auto s0 = ctx->input(0).flat<T>();
+    auto s1 = ctx->input(1).flat<T>();
+    const int rank = static_cast<int>(std::max(s0.size(), s1.size()));
+    std::vector<T> r(rank);
+    for (int i = 0; i < rank; ++i) {
+      const int i0 = i - (rank - static_cast<int>(s0.size()));
+      const int i1 = i - (rank - static_cast<int>(s1.size()));
+      const T d0 = i0 >= 0 ? s0[i0] : T(1);
+      const T d1 = i1 >= 0 ? s1[i1] : T(1);
+      if (d0 != d1 && d0 != 1 && d1 != 1) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "incompatible shapes at dimension ", i, ": ", d0, " and ", d1));
+      }
+      r[i] = d0 == 1 ? d1 : d0;
+    }
+    ctx->set_output(0, Tensor::FromVector<T>(r));
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
 template <typename T>
 class InvertPermutationOp : public OpKernel {
  public:
@@ -324,6 +358,8 @@ class L2LossOp : public OpKernel {
       KernelDef("Range", kDeviceCpu), "Tidx");
   RegisterKernelForTypes<OneHotOp, float, double, int32_t, int64_t, bool>(
       KernelDef("OneHot", kDeviceCpu), "T");
+  RegisterKernelForTypes<BroadcastArgsOp, int32_t, int64_t>(
+      KernelDef("BroadcastArgs", kDeviceCpu), "T");
   RegisterKernelForTypes<BroadcastGradientArgsOp, int32_t, int64_t>(
       KernelDef("BroadcastGradientArgs", kDeviceCpu), "T");
   RegisterKernelForTypes<InvertPermutationOp, int32_t, int64_t>(

@@ -1,14 +1,23 @@
-// ScalarSummary, HistogramSummary and MergeSummary: serialized
-// tensorflow.Summary protos
-// (core/protos/summary.proto), as TensorFlow's kernels make them. And
-// Assert, which fails the step with its data when its condition is false.
+// The logging ops. ScalarSummary, HistogramSummary and MergeSummary:
+// serialized tensorflow.Summary protos (core/protos/summary.proto), as
+// TensorFlow's kernels make them. Assert and CheckNumerics, which fail the
+// step with what they found. Print, StringFormat and PrintV2, which write
+// tensors out, summarized as numpy prints them.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 #include <limits>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
 #include "core/protos/summary.pb.h"
@@ -142,6 +151,192 @@ class MergeSummaryOp : public OpKernel {
   }
 };
 
+// Element i of t as text.
+std::string ElementText(const Tensor& t, int64_t i) {
+  std::string out;
+  if (t.dtype() == DT_STRING) {
+    return absl::StrCat("\"", absl::CEscape(t.flat<std::string>()[i]), "\"");
+  }
+  VisitDataType(
+      t.dtype(),
+      [&]<typename T>() {
+        if constexpr (std::is_same_v<T, bool>) {
+          out = t.flat<bool>()[i] ? "True" : "False";
+        } else if constexpr (std::is_arithmetic_v<T>) {
+          out = absl::StrCat(t.flat<T>()[i]);
+        } else {
+          out = "?";
+        }
+      },
+      [&] { out = "?"; });
+  return out;
+}
+
+// t as numpy prints it: nested brackets, rows on lines of their own, and
+// only the first and last `summarize` entries of a longer dimension (all of
+// them for summarize < 0). A scalar string is given as it is.
+std::string Summarize(const Tensor& t, int64_t summarize) {
+  if (t.dims() == 0) {
+    return t.dtype() == DT_STRING ? t.scalar<std::string>() : ElementText(t, 0);
+  }
+  const std::vector<int64_t> strides = [&] {
+    std::vector<int64_t> s(t.dims(), 1);
+    for (int d = t.dims() - 2; d >= 0; --d) s[d] = s[d + 1] * t.dim_size(d + 1);
+    return s;
+  }();
+  std::function<std::string(int, int64_t)> walk = [&](int d, int64_t at) {
+    if (d == t.dims()) return ElementText(t, at);
+    const int64_t n = t.dim_size(d);
+    const std::string gap =
+        d == t.dims() - 1 ? " " : absl::StrCat("\n", std::string(d + 1, ' '));
+    std::string out = "[";
+    for (int64_t i = 0; i < n; ++i) {
+      if (summarize >= 0 && n > 2 * summarize && i == summarize) {
+        absl::StrAppend(&out, "...", gap);
+        i = n - summarize - 1;
+        continue;
+      }
+      absl::StrAppend(&out, walk(d + 1, at + i * strides[d]),
+                      i + 1 < n ? gap : "");
+    }
+    return out + "]";
+  };
+  return walk(0, 0);
+}
+
+// CheckNumerics: the tensor when every element is finite.
+template <typename T>
+class CheckNumericsOp : public OpKernel {
+ public:
+  explicit CheckNumericsOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_ = c->GetAttr("message", &message_);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    bool nan = false, inf = false;
+    for (T v : ctx->input(0).flat<T>()) {
+      nan |= std::isnan(v);
+      inf |= std::isinf(v);
+    }
+    if (nan || inf) {
+      return ctx->InvalidArgument(absl::StrCat(
+          message_, " : Tensor had ",
+          nan && inf ? "Inf and NaN" : (nan ? "NaN" : "Inf"), " values"));
+    }
+    ctx->set_output(0, ctx->input(0));
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  std::string message_;
+};
+
+// Print (tf.compat.v1.Print): the input, after the message and each data
+// tensor in brackets go to stderr.
+class PrintOp : public OpKernel {
+ public:
+  explicit PrintOp(OpKernelConstruction* c) : OpKernel(c) {
+    status_.Update(c->GetAttr("message", &message_));
+    status_.Update(c->GetAttr("first_n", &first_n_));
+    status_.Update(c->GetAttr("summarize", &summarize_));
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    if (first_n_ < 0 || printed_.fetch_add(1) < first_n_) {
+      std::string line = message_;
+      for (int i = 1; i < ctx->num_inputs(); ++i) {
+        absl::StrAppend(&line, "[", Summarize(ctx->input(i), summarize_), "]");
+      }
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    ctx->set_output(0, ctx->input(0));
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  std::string message_;
+  int64_t first_n_ = -1;
+  int64_t summarize_ = 3;
+  mutable std::atomic<int64_t> printed_{0};
+};
+
+class StringFormatOp : public OpKernel {
+ public:
+  explicit StringFormatOp(OpKernelConstruction* c) : OpKernel(c) {
+    std::string placeholder, format;
+    status_.Update(c->GetAttr("template", &format));
+    status_.Update(c->GetAttr("placeholder", &placeholder));
+    status_.Update(c->GetAttr("summarize", &summarize_));
+    if (status_.ok() && placeholder.empty()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("node '", name(), "': placeholder must not be empty"));
+    }
+    if (status_.ok()) pieces_ = absl::StrSplit(format, placeholder);
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    if (static_cast<int>(pieces_.size()) != ctx->num_inputs() + 1) {
+      return ctx->InvalidArgument(
+          absl::StrCat("the template has ", pieces_.size() - 1,
+                       " placeholders for ", ctx->num_inputs(), " inputs"));
+    }
+    std::string out = pieces_[0];
+    for (int i = 0; i < ctx->num_inputs(); ++i) {
+      absl::StrAppend(&out, Summarize(ctx->input(i), summarize_),
+                      pieces_[i + 1]);
+    }
+    ctx->set_output(0, Tensor::Scalar<std::string>(std::move(out)));
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  std::vector<std::string> pieces_;
+  int64_t summarize_ = 3;
+};
+
+// PrintV2: the string to stderr or stdout (TensorFlow's log streams go to
+// stderr here); files are refused.
+class PrintV2Op : public OpKernel {
+ public:
+  explicit PrintV2Op(OpKernelConstruction* c) : OpKernel(c) {
+    status_.Update(c->GetAttr("output_stream", &stream_));
+    status_.Update(c->GetAttr("end", &end_));
+    if (!status_.ok()) return;
+    if (absl::StartsWith(stream_, "file://")) {
+      status_ = absl::UnimplementedError(
+          absl::StrCat("node '", name(), "': printing to a file ('", stream_,
+                       "') is not supported; use stderr or stdout"));
+    } else if (stream_ != "stderr" && stream_ != "stdout" &&
+               stream_ != "log(info)" && stream_ != "log(warning)" &&
+               stream_ != "log(error)") {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "node '", name(), "': unknown output_stream '", stream_,
+          "' (stderr, stdout, log(info), log(warning), log(error))"));
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& in = ctx->input(0);
+    if (in.dtype() != DT_STRING || in.dims() != 0) {
+      return ctx->InvalidArgument("input must be a string scalar");
+    }
+    std::FILE* to = stream_ == "stdout" ? stdout : stderr;
+    const std::string text = in.scalar<std::string>() + end_;
+    std::fwrite(text.data(), 1, text.size(), to);
+    std::fflush(to);
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  absl::Status status_;
+  std::string stream_;
+  std::string end_;
+};
+
 class AssertOp : public OpKernel {
  public:
   explicit AssertOp(OpKernelConstruction* c) : OpKernel(c) {
@@ -178,6 +373,11 @@ class AssertOp : public OpKernel {
 
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernel<AssertOp>(KernelDef("Assert", kDeviceCpu));
+  RegisterKernelForTypes<CheckNumericsOp, float, double>(
+      KernelDef("CheckNumerics", kDeviceCpu), "T");
+  RegisterKernel<PrintOp>(KernelDef("Print", kDeviceCpu));
+  RegisterKernel<StringFormatOp>(KernelDef("StringFormat", kDeviceCpu));
+  RegisterKernel<PrintV2Op>(KernelDef("PrintV2", kDeviceCpu));
   RegisterKernelForTypes<ScalarSummaryOp, float, double, int32_t, int64_t>(
       KernelDef("ScalarSummary", kDeviceCpu), "T");
   RegisterKernelForTypes<HistogramSummaryOp, float, double, int32_t, int64_t,

@@ -71,6 +71,15 @@ absl::Status TransposeGrad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("Transpose", TransposeGrad);
 
+// ReverseV2: the gradient reversed back.
+absl::Status ReverseGrad(const Scope& s, const Operation& op, const Grads& g,
+                         Grads* dx) {
+  dx->push_back(ops::ReverseV2(s, g[0], In(op, 1)));
+  dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("ReverseV2", ReverseGrad);
+
 // ConcatV2(values..., axis): g split back into pieces of each value's size
 // along the axis.
 absl::Status ConcatV2Grad(const Scope& s, const Operation& op, const Grads& g,

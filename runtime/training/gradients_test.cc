@@ -117,6 +117,26 @@ std::map<std::string, std::vector<Check>> Checks() {
         },
         true);
   }
+  unary(
+      "CheckNumerics",
+      [](const Scope& s, Output x) {
+        return ops::CheckNumerics(s, ops::Square(s, x), "x squared");
+      },
+      true);
+  unary(
+      "Print",
+      [](const Scope& s, Output x) {
+        return ops::Print(s, ops::Square(s, x), {x},
+                          ops::Print::Message("x: ").FirstN(1));
+      },
+      true);
+  add("ReverseV2", {"ReverseV2 over both axes",
+                    {TensorShape({2, 3})},
+                    [](const Scope& s, const Xs& x) {
+                      return ops::Mul(
+                          s, ops::ReverseV2(s, x[0], ops::Const(s, {0, -1})),
+                          ops::Const(s, {{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}));
+                    }});
   unary("Acosh", [](const Scope& s, Output x) {
     return ops::Acosh(s, ops::Add(s, x, ops::Const(s, 1.5)));
   });

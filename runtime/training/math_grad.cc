@@ -143,6 +143,29 @@ absl::Status Expm1Grad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("Expm1", Expm1Grad);
 
+// CheckNumerics: the gradient, checked too (TensorFlow's message).
+absl::Status CheckNumericsGrad(const Scope& s, const Operation& op,
+                               const Grads& g, Grads* dx) {
+  std::string message;
+  (void)GetAttr(op.node()->attrs(), "message", &message);
+  dx->push_back(ops::CheckNumerics(
+      s, g[0],
+      absl::StrCat("Not a number (NaN) or infinity (Inf) values detected in "
+                   "gradient. ",
+                   message)));
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("CheckNumerics", CheckNumericsGrad);
+
+// Print: the gradient passes to the input; the printed data get none.
+absl::Status PrintGrad(const Scope& s, const Operation& op, const Grads& g,
+                       Grads* dx) {
+  dx->push_back(g[0]);
+  for (int i = 1; i < op.node()->num_inputs(); ++i) dx->push_back(Output());
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("Print", PrintGrad);
+
 // Softplus: sigmoid(x); Softsign: 1 / (1 + |x|)^2.
 absl::Status SoftplusGrad(const Scope& s, const Operation& op, const Grads& g,
                           Grads* dx) {
@@ -661,6 +684,10 @@ RILL_REGISTER_NO_GRADIENT_OP("GreaterEqual");
 RILL_REGISTER_NO_GRADIENT_OP("LogicalAnd");
 RILL_REGISTER_NO_GRADIENT_OP("LogicalOr");
 RILL_REGISTER_NO_GRADIENT_OP("LogicalNot");
+RILL_REGISTER_NO_GRADIENT_OP("InTopKV2");
+RILL_REGISTER_NO_GRADIENT_OP("BroadcastArgs");
+RILL_REGISTER_NO_GRADIENT_OP("StringFormat");
+RILL_REGISTER_NO_GRADIENT_OP("PrintV2");
 RILL_REGISTER_NO_GRADIENT_OP("All");
 RILL_REGISTER_NO_GRADIENT_OP("Any");
 // A check: it has no outputs.

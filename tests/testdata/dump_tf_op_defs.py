@@ -102,6 +102,7 @@ StackPopV2 StackCloseV2 All Any Assert
 PrefetchDataset CacheDataset UnbatchDataset ParallelMapDatasetV2 FilterDataset
 FlatMapDataset InterleaveDataset ZipDataset PaddedBatchDatasetV2 OneShotIterator
 Inv Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Expm1
+BroadcastArgs ReverseV2 InTopKV2 CheckNumerics Print StringFormat PrintV2
 """.split()
 
 
