@@ -17,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/framework/kernel_registry.h"
 #include "core/platform/status_macros.h"
@@ -162,6 +163,10 @@ std::string ElementText(const Tensor& t, int64_t i) {
       [&]<typename T>() {
         if constexpr (std::is_same_v<T, bool>) {
           out = t.flat<bool>()[i] ? "True" : "False";
+        } else if constexpr (std::is_floating_point_v<T>) {
+          // Enough digits to read the value back, as TensorFlow prints.
+          out = absl::StrFormat(std::is_same_v<T, float> ? "%.9g" : "%.17g",
+                                static_cast<double>(t.flat<T>()[i]));
         } else if constexpr (std::is_arithmetic_v<T>) {
           out = absl::StrCat(t.flat<T>()[i]);
         } else {

@@ -501,6 +501,30 @@ def tensor_array_v1():
 
 
 @case
+def eval_and_debug_ops():
+    """Evaluation and debugging ops in a training step: trigonometric
+    features, tf.reverse, in_top_k, check_numerics, tf.compat.v1.Print and
+    tf.print, gradients clipped by global norm."""
+    r = rng(23)
+    x = tf.constant(r.normal(size=(5, 4)).astype(np.float32))
+    labels = tf.constant([0, 1, 2, 3, 1])
+    w = var("w", r.normal(size=(4, 4)) * 0.5)
+    logits = tf.matmul(tf.sin(x) + tf.cos(x) * tf.atan(x), w)
+    logits = v1.Print(logits, [tf.reduce_sum(logits)], "logits: ")
+    loss = tf.debugging.check_numerics(tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels, logits=tf.reverse(logits, [1]))), "loss")
+    with tf.control_dependencies([tf.print("loss:", loss)]):
+        loss = tf.identity(loss, name="loss")
+    tf.identity(tf.cast(v1.nn.in_top_k(logits, labels, 2), tf.int32),
+                name="hits")
+    clipped, _ = tf.clip_by_global_norm(tf.gradients(loss, [w]), 0.5)
+    v1.train.GradientDescentOptimizer(0.3).apply_gradients(
+        zip(clipped, [w]), name="train")
+    return dict(targets=["train"], fetches=["loss", "hits"], steps=3)
+
+
+@case
 def sampled_softmax():
     """Sampled softmax loss: a candidate sampler and accidental hits."""
     r = rng(12)
