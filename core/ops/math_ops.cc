@@ -499,7 +499,72 @@ void RegisterSegmentOp(const char* name, const char* types) {
           .SetShapeFn(SegmentShape));
 }
 
+// Sparse segments: rows `indices` of data summed (averaged, divided by
+// the square root of their count) into the sorted segments of
+// segment_ids: what embedding_lookup_sparse computes.
+void RegisterSparseSegmentOp(const char* name, const char* types) {
+  op_registry_internal::Registrar registrar(
+      OpDefBuilder(name)
+          .Input("data: T")
+          .Input("indices: Tidx")
+          .Input("segment_ids: Tsegmentids")
+          .Output("output: T")
+          .Attr(absl::StrCat("T: ", types))
+          .Attr("Tidx: {int32, int64} = DT_INT32")
+          .Attr("Tsegmentids: {int32, int64} = DT_INT32")
+          .Attr("sparse_gradient: bool = false")
+          .SetShapeFn([](InferenceContext* c) -> absl::Status {
+            RETURN_IF_ERROR(c->WithRank(1, 1).status());
+            RETURN_IF_ERROR(c->WithRank(2, 1).status());
+            RETURN_IF_ERROR(c->WithRankAtLeast(0, 1));
+            const PartialTensorShape& data = c->input(0);
+            PartialTensorShape out;
+            if (!data.unknown_rank()) {
+              out = PartialTensorShape({-1});
+              for (int d = 1; d < data.dims(); ++d)
+                out.AddDim(data.dim_size(d));
+            }
+            c->set_output(0, out);
+            return absl::OkStatus();
+          }));
+}
+
+// Their gradients: grad's segment rows sent back to rows `indices` of an
+// [output_dim0, ...] result.
+void RegisterSparseSegmentGradOp(const char* name) {
+  op_registry_internal::Registrar registrar(
+      OpDefBuilder(name)
+          .Input("grad: T")
+          .Input("indices: Tidx")
+          .Input("segment_ids: Tsegmentids")
+          .Input("output_dim0: int32")
+          .Output("output: T")
+          .Attr(absl::StrCat("T: ", type_sets::kFloat))
+          .Attr("Tidx: {int32, int64} = DT_INT32")
+          .Attr("Tsegmentids: {int32, int64} = DT_INT32")
+          .SetShapeFn([](InferenceContext* c) -> absl::Status {
+            ASSIGN_OR_RETURN(auto dim0, c->ConstantInts(3));
+            const PartialTensorShape& grad = c->input(0);
+            PartialTensorShape out;
+            if (!grad.unknown_rank()) {
+              out = PartialTensorShape(
+                  {dim0.has_value() && dim0->size() == 1 ? (*dim0)[0] : -1});
+              for (int d = 1; d < grad.dims(); ++d)
+                out.AddDim(grad.dim_size(d));
+            }
+            c->set_output(0, out);
+            return absl::OkStatus();
+          }));
+}
+
 [[maybe_unused]] const bool kSegmentOps = [] {
+  RegisterSparseSegmentOp("SparseSegmentSum", type_sets::kReal);
+  RegisterSparseSegmentOp("SparseSegmentMean", type_sets::kFloat);
+  RegisterSparseSegmentOp("SparseSegmentSqrtN", type_sets::kFloat);
+  for (const char* op : {"SparseSegmentSumGrad", "SparseSegmentMeanGrad",
+                         "SparseSegmentSqrtNGrad"}) {
+    RegisterSparseSegmentGradOp(op);
+  }
   RegisterSegmentOp("SegmentSum", type_sets::kNumber);
   RegisterSegmentOp("SegmentMean", type_sets::kNumber);
   RegisterSegmentOp("SegmentMax", type_sets::kReal);

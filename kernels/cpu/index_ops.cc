@@ -1,5 +1,6 @@
 // Kernels that address elements by computed indices: GatherNd, ScatterNd,
-// TopKV2, InTopKV2, and the segment reductions (SegmentSum/Mean/Max/Min on
+// TopKV2, InTopKV2, the sparse segment reductions and their gradients,
+// and the segment reductions (SegmentSum/Mean/Max/Min on
 // sorted ids, UnsortedSegmentMax/Min/Prod).
 #include <algorithm>
 #include <cmath>
@@ -354,7 +355,110 @@ void RegisterSegment(const char* op) {
                                                    "T");
 }
 
+// SparseSegmentSum/Mean/SqrtN and their gradients. The forward ops sum
+// data rows `indices` into the sorted segments of segment_ids (mean:
+// divided by the segment's count; sqrt_n: by its square root; an empty
+// segment is 0). The gradients send each segment's gradient row back to
+// those data rows, with the same weight, into [output_dim0, ...].
+enum class SparseSegment { kSum, kMean, kSqrtN };
+
+template <SparseSegment kKind, bool kGrad>
+struct SparseSegmentReduction {
+  template <typename T>
+  class Op : public OpKernel {
+   public:
+    using OpKernel::OpKernel;
+    absl::Status Compute(OpKernelContext* ctx) const override {
+      const Tensor& data = ctx->input(0);
+      const Tensor& indices_t = ctx->input(1);
+      const Tensor& ids_t = ctx->input(2);
+      if (data.dims() < 1) {
+        return ctx->InvalidArgument(absl::StrCat(
+            kGrad ? "grad" : "data", " must have at least one dimension"));
+      }
+      if (indices_t.dims() != 1 || ids_t.dims() != 1 ||
+          indices_t.dim_size(0) != ids_t.dim_size(0)) {
+        return ctx->InvalidArgument(absl::StrCat(
+            "indices and segment_ids must be vectors of one length, got ",
+            indices_t.shape().DebugString(), " and ",
+            ids_t.shape().DebugString()));
+      }
+      const std::vector<int64_t> indices = IntValues(indices_t);
+      const std::vector<int64_t> ids = IntValues(ids_t);
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] < 0 || (i > 0 && ids[i] < ids[i - 1])) {
+          return ctx->InvalidArgument(absl::StrCat(
+              "segment_ids must be sorted and non-negative; entry ", i, " is ",
+              ids[i]));
+        }
+      }
+      const int64_t segments = ids.empty() ? 0 : ids.back() + 1;
+      std::vector<int64_t> counts(segments, 0);
+      for (int64_t id : ids) ++counts[id];
+      int64_t out_rows = segments;
+      const int64_t in_rows = data.dim_size(0);
+      if (kGrad) {
+        ASSIGN_OR_RETURN(out_rows, IntScalarInput(ctx, 3, "output_dim0"));
+        if (out_rows < 0) {
+          return ctx->InvalidArgument(
+              absl::StrCat("output_dim0 must be >= 0, got ", out_rows));
+        }
+        if (segments > in_rows) {
+          return ctx->InvalidArgument(
+              absl::StrCat("segment id ", segments - 1,
+                           " is out of range for grad of ", in_rows, " rows"));
+        }
+      }
+      const int64_t index_limit = kGrad ? out_rows : in_rows;
+      for (size_t i = 0; i < indices.size(); ++i) {
+        if (indices[i] < 0 || indices[i] >= index_limit) {
+          return ctx->InvalidArgument(
+              absl::StrCat("index ", indices[i], " at position ", i,
+                           " is out of range [0, ", index_limit, ")"));
+        }
+      }
+      std::vector<int64_t> dims = {out_rows};
+      for (int d = 1; d < data.dims(); ++d) dims.push_back(data.dim_size(d));
+      ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
+      ASSIGN_OR_RETURN(Tensor * out, ctx->allocate_output(0, shape));  // 0s.
+      const int64_t row = in_rows == 0 ? 0 : data.NumElements() / in_rows;
+      const T* x = data.flat<T>().data();
+      T* y = out->flat<T>().data();
+      for (size_t i = 0; i < ids.size(); ++i) {
+        T weight = T(1);
+        if (kKind == SparseSegment::kMean) {
+          weight = T(1) / static_cast<T>(counts[ids[i]]);
+        } else if (kKind == SparseSegment::kSqrtN) {
+          weight = T(1) / static_cast<T>(std::sqrt(counts[ids[i]]));
+        }
+        const T* from = x + (kGrad ? ids[i] : indices[i]) * row;
+        T* to = y + (kGrad ? indices[i] : ids[i]) * row;
+        for (int64_t k = 0; k < row; ++k) to[k] += from[k] * weight;
+      }
+      return absl::OkStatus();
+    }
+  };
+};
+
+template <SparseSegment kKind, bool kGrad>
+void RegisterSparseSegment(const char* op) {
+  if constexpr (kKind == SparseSegment::kSum && !kGrad) {
+    RegisterKernelForTypes<SparseSegmentReduction<kKind, kGrad>::template Op,
+                           float, double, int32_t, int64_t>(
+        KernelDef(op, kDeviceCpu), "T");
+  } else {
+    RegisterKernelForTypes<SparseSegmentReduction<kKind, kGrad>::template Op,
+                           float, double>(KernelDef(op, kDeviceCpu), "T");
+  }
+}
+
 [[maybe_unused]] const bool kRegistered = [] {
+  RegisterSparseSegment<SparseSegment::kSum, false>("SparseSegmentSum");
+  RegisterSparseSegment<SparseSegment::kMean, false>("SparseSegmentMean");
+  RegisterSparseSegment<SparseSegment::kSqrtN, false>("SparseSegmentSqrtN");
+  RegisterSparseSegment<SparseSegment::kSum, true>("SparseSegmentSumGrad");
+  RegisterSparseSegment<SparseSegment::kMean, true>("SparseSegmentMeanGrad");
+  RegisterSparseSegment<SparseSegment::kSqrtN, true>("SparseSegmentSqrtNGrad");
   RegisterByteKernel<GatherNdOp>("GatherNd", "Tparams");
   RegisterKernelForTypes<ScatterNdOp, float, double, int32_t, int64_t>(
       KernelDef("ScatterNd", kDeviceCpu), "T");

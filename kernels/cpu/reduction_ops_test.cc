@@ -1,5 +1,6 @@
 // Reductions on the op harness: over some or all axes, negative axes,
-// keep_dims, the logical ones, and an Assert that holds.
+// keep_dims, the logical ones, sparse segments, and an Assert that holds.
+#include <cmath>
 #include <string>
 
 #include "kernels/cpu/op_harness.h"
@@ -63,6 +64,62 @@ TEST(ReductionOpsTest, ReduceOverAxes) {
        },
        F({5}, {})},
   });
+}
+
+TEST(ReductionOpsTest, SparseSegmentsAndTheirGradients) {
+  // Rows 0, 2, 2, 3 of data into segments 0, 0, 2, 2 (segment 1 empty).
+  const auto data = [](const Scope& s) {
+    return ops::Const(s,
+                      {{1.0f, 2.0f}, {3.0f, 4.0f}, {5.0f, 6.0f}, {7.0f, 8.0f}});
+  };
+  const auto indices = [](const Scope& s) {
+    return ops::Const(s, {0, 2, 2, 3});
+  };
+  const auto ids = [](const Scope& s) { return ops::Const(s, {0, 0, 2, 2}); };
+  RunCases({
+      {"SparseSegmentSum",
+       [&](const Scope& s) {
+         return ops::SparseSegmentSum(s, data(s), indices(s), ids(s));
+       },
+       F({6, 8, 0, 0, 12, 14}, {3, 2})},
+      {"SparseSegmentMean",
+       [&](const Scope& s) {
+         return ops::SparseSegmentMean(s, data(s), indices(s), ids(s));
+       },
+       F({3, 4, 0, 0, 6, 7}, {3, 2})},
+      {"SparseSegmentSqrtN",
+       [&](const Scope& s) {
+         return ops::SparseSegmentSqrtN(s, data(s), indices(s), ids(s));
+       },
+       F({6 / std::sqrt(2.0f), 8 / std::sqrt(2.0f), 0, 0, 12 / std::sqrt(2.0f),
+          14 / std::sqrt(2.0f)},
+         {3, 2})},
+      {"SparseSegmentMeanGrad sends halves back to rows 0, 2 (twice), 3",
+       [&](const Scope& s) {
+         return ops::SparseSegmentMeanGrad(
+             s, ops::Const(s, {{2.0f, 4.0f}, {9.0f, 9.0f}, {6.0f, 8.0f}}),
+             indices(s), ids(s), 5);
+       },
+       F({1, 2, 0, 0, 4, 6, 3, 4, 0, 0}, {5, 2})},
+  });
+  ExpectInvalidArgument(
+      [&](const Scope& s) {
+        return ops::SparseSegmentSum(s, data(s), ops::Const(s, {0, 4}),
+                                     ops::Const(s, {0, 1}));
+      },
+      "index 4 at position 1 is out of range [0, 4)");
+  ExpectInvalidArgument(
+      [&](const Scope& s) {
+        return ops::SparseSegmentSum(s, data(s), ops::Const(s, {0, 1}),
+                                     ops::Const(s, {1, 0}));
+      },
+      "segment_ids must be sorted and non-negative; entry 1 is 0");
+  ExpectInvalidArgument(
+      [&](const Scope& s) {
+        return ops::SparseSegmentSum(s, data(s), ops::Const(s, {0, 1}),
+                                     ops::Const(s, {0}));
+      },
+      "indices and segment_ids must be vectors of one length");
 }
 
 }  // namespace

@@ -130,6 +130,25 @@ std::map<std::string, std::vector<Check>> Checks() {
                           ops::Print::Message("x: ").FirstN(1));
       },
       true);
+  // Rows 0, 2 (twice) and 4 of five into segments 0, 0, 1, 3 (2 empty).
+  for (const char* op :
+       {"SparseSegmentSum", "SparseSegmentMean", "SparseSegmentSqrtN"}) {
+    add(op, {op,
+             {TensorShape({5, 2})},
+             [op = std::string(op)](const Scope& s, const Xs& x) -> Output {
+               auto indices = ops::Const(s, {0, 2, 2, 4});
+               auto ids = ops::Const(s, {0, 0, 1, 3});
+               Output y;
+               if (op == "SparseSegmentSum") {
+                 y = ops::SparseSegmentSum(s, x[0], indices, ids);
+               } else if (op == "SparseSegmentMean") {
+                 y = ops::SparseSegmentMean(s, x[0], indices, ids);
+               } else {
+                 y = ops::SparseSegmentSqrtN(s, x[0], indices, ids);
+               }
+               return ops::Square(s, y);
+             }});
+  }
   add("ReverseV2", {"ReverseV2 over both axes",
                     {TensorShape({2, 3})},
                     [](const Scope& s, const Xs& x) {

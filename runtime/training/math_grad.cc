@@ -143,6 +143,37 @@ absl::Status Expm1Grad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("Expm1", Expm1Grad);
 
+// SparseSegmentSum/Mean/SqrtN: their *Grad ops send each segment's
+// gradient back to the data rows it came from.
+template <const char* kGradOp>
+absl::Status SparseSegmentGrad(const Scope& s, const Operation& op,
+                               const Grads& g, Grads* dx) {
+  auto rows =
+      ops::Cast(s,
+                ops::StridedSlice(s, ops::Shape(s, In(op, 0)), {0}, {1}, {1},
+                                  ops::StridedSlice::ShrinkAxisMask(1)),
+                DT_INT32);
+  dx->push_back(grad::OpWithAttrsOf(s, kGradOp,
+                                    {g[0], In(op, 1), In(op, 2), rows},
+                                    op.node(), {"T", "Tidx", "Tsegmentids"}));
+  dx->push_back(Output());
+  dx->push_back(Output());
+  return s.status();
+}
+constexpr char kSparseSegmentSumGrad[] = "SparseSegmentSumGrad";
+constexpr char kSparseSegmentMeanGrad[] = "SparseSegmentMeanGrad";
+constexpr char kSparseSegmentSqrtNGrad[] = "SparseSegmentSqrtNGrad";
+RILL_REGISTER_GRADIENT_OP("SparseSegmentSum",
+                          SparseSegmentGrad<kSparseSegmentSumGrad>);
+RILL_REGISTER_GRADIENT_OP("SparseSegmentMean",
+                          SparseSegmentGrad<kSparseSegmentMeanGrad>);
+RILL_REGISTER_GRADIENT_OP("SparseSegmentSqrtN",
+                          SparseSegmentGrad<kSparseSegmentSqrtNGrad>);
+// (TensorFlow gives the gradient ops no gradient either.)
+RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentSumGrad");
+RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentMeanGrad");
+RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentSqrtNGrad");
+
 // CheckNumerics: the gradient, checked too (TensorFlow's message).
 absl::Status CheckNumericsGrad(const Scope& s, const Operation& op,
                                const Grads& g, Grads* dx) {

@@ -103,6 +103,8 @@ PrefetchDataset CacheDataset UnbatchDataset ParallelMapDatasetV2 FilterDataset
 FlatMapDataset InterleaveDataset ZipDataset PaddedBatchDatasetV2 OneShotIterator
 Inv Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Expm1
 BroadcastArgs ReverseV2 InTopKV2 CheckNumerics Print StringFormat PrintV2
+SparseSegmentSum SparseSegmentMean SparseSegmentSqrtN SparseSegmentSumGrad
+SparseSegmentMeanGrad SparseSegmentSqrtNGrad
 """.split()
 
 
