@@ -557,7 +557,40 @@ void RegisterSparseSegmentGradOp(const char* name) {
           }));
 }
 
+// The same gradients as rows of the sorted unique indices only (an
+// IndexedSlices of dense_output_dim0 rows): the form TensorFlow writes
+// when the forward op has sparse_gradient set.
+void RegisterSparseSegmentGradV2Op(const char* name) {
+  op_registry_internal::Registrar registrar(
+      OpDefBuilder(name)
+          .Input("grad: T")
+          .Input("indices: Tidx")
+          .Input("segment_ids: Tsegmentids")
+          .Input("dense_output_dim0: int32")
+          .Output("output: T")
+          .Output("sorted_unique_indices: Tidx")
+          .Attr(absl::StrCat("T: ", type_sets::kFloat))
+          .Attr("Tidx: {int32, int64} = DT_INT32")
+          .Attr("Tsegmentids: {int32, int64} = DT_INT32")
+          .SetShapeFn([](InferenceContext* c) -> absl::Status {
+            const PartialTensorShape& grad = c->input(0);
+            PartialTensorShape out;
+            if (!grad.unknown_rank()) {
+              out = PartialTensorShape({-1});
+              for (int d = 1; d < grad.dims(); ++d)
+                out.AddDim(grad.dim_size(d));
+            }
+            c->set_output(0, out);
+            c->set_output(1, PartialTensorShape({-1}));
+            return absl::OkStatus();
+          }));
+}
+
 [[maybe_unused]] const bool kSegmentOps = [] {
+  for (const char* op : {"SparseSegmentSumGradV2", "SparseSegmentMeanGradV2",
+                         "SparseSegmentSqrtNGradV2"}) {
+    RegisterSparseSegmentGradV2Op(op);
+  }
   RegisterSparseSegmentOp("SparseSegmentSum", type_sets::kReal);
   RegisterSparseSegmentOp("SparseSegmentMean", type_sets::kFloat);
   RegisterSparseSegmentOp("SparseSegmentSqrtN", type_sets::kFloat);

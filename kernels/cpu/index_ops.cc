@@ -362,7 +362,7 @@ void RegisterSegment(const char* op) {
 // those data rows, with the same weight, into [output_dim0, ...].
 enum class SparseSegment { kSum, kMean, kSqrtN };
 
-template <SparseSegment kKind, bool kGrad>
+template <SparseSegment kKind, bool kGrad, bool kV2 = false>
 struct SparseSegmentReduction {
   template <typename T>
   class Op : public OpKernel {
@@ -417,6 +417,28 @@ struct SparseSegmentReduction {
                            " is out of range [0, ", index_limit, ")"));
         }
       }
+      // V2 gradients: only the rows of the sorted unique indices, row k
+      // for unique[k].
+      std::vector<int64_t> row_of = indices;
+      if (kV2) {
+        std::vector<int64_t> unique = indices;
+        std::sort(unique.begin(), unique.end());
+        unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+        for (int64_t& r : row_of) {
+          r = std::lower_bound(unique.begin(), unique.end(), r) -
+              unique.begin();
+        }
+        out_rows = static_cast<int64_t>(unique.size());
+        ASSIGN_OR_RETURN(Tensor * sorted,
+                         ctx->allocate_output(1, TensorShape({out_rows})));
+        for (int64_t k = 0; k < out_rows; ++k) {
+          if (ctx->input(1).dtype() == DT_INT32) {
+            sorted->flat<int32_t>()[k] = static_cast<int32_t>(unique[k]);
+          } else {
+            sorted->flat<int64_t>()[k] = unique[k];
+          }
+        }
+      }
       std::vector<int64_t> dims = {out_rows};
       for (int d = 1; d < data.dims(); ++d) dims.push_back(data.dim_size(d));
       ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
@@ -432,7 +454,7 @@ struct SparseSegmentReduction {
           weight = T(1) / static_cast<T>(std::sqrt(counts[ids[i]]));
         }
         const T* from = x + (kGrad ? ids[i] : indices[i]) * row;
-        T* to = y + (kGrad ? indices[i] : ids[i]) * row;
+        T* to = y + (kGrad ? row_of[i] : ids[i]) * row;
         for (int64_t k = 0; k < row; ++k) to[k] += from[k] * weight;
       }
       return absl::OkStatus();
@@ -440,15 +462,15 @@ struct SparseSegmentReduction {
   };
 };
 
-template <SparseSegment kKind, bool kGrad>
+template <SparseSegment kKind, bool kGrad, bool kV2 = false>
 void RegisterSparseSegment(const char* op) {
+  using R = SparseSegmentReduction<kKind, kGrad, kV2>;
   if constexpr (kKind == SparseSegment::kSum && !kGrad) {
-    RegisterKernelForTypes<SparseSegmentReduction<kKind, kGrad>::template Op,
-                           float, double, int32_t, int64_t>(
+    RegisterKernelForTypes<R::template Op, float, double, int32_t, int64_t>(
         KernelDef(op, kDeviceCpu), "T");
   } else {
-    RegisterKernelForTypes<SparseSegmentReduction<kKind, kGrad>::template Op,
-                           float, double>(KernelDef(op, kDeviceCpu), "T");
+    RegisterKernelForTypes<R::template Op, float, double>(
+        KernelDef(op, kDeviceCpu), "T");
   }
 }
 
@@ -459,6 +481,12 @@ void RegisterSparseSegment(const char* op) {
   RegisterSparseSegment<SparseSegment::kSum, true>("SparseSegmentSumGrad");
   RegisterSparseSegment<SparseSegment::kMean, true>("SparseSegmentMeanGrad");
   RegisterSparseSegment<SparseSegment::kSqrtN, true>("SparseSegmentSqrtNGrad");
+  RegisterSparseSegment<SparseSegment::kSum, true, true>(
+      "SparseSegmentSumGradV2");
+  RegisterSparseSegment<SparseSegment::kMean, true, true>(
+      "SparseSegmentMeanGradV2");
+  RegisterSparseSegment<SparseSegment::kSqrtN, true, true>(
+      "SparseSegmentSqrtNGradV2");
   RegisterByteKernel<GatherNdOp>("GatherNd", "Tparams");
   RegisterKernelForTypes<ScatterNdOp, float, double, int32_t, int64_t>(
       KernelDef("ScatterNd", kDeviceCpu), "T");

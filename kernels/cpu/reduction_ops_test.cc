@@ -101,6 +101,17 @@ TEST(ReductionOpsTest, SparseSegmentsAndTheirGradients) {
              indices(s), ids(s), 5);
        },
        F({1, 2, 0, 0, 4, 6, 3, 4, 0, 0}, {5, 2})},
+      {"SparseSegmentMeanGradV2 gives the rows of indices 0, 2, 3 only",
+       [&](const Scope& s) {
+         auto g = ops::SparseSegmentMeanGradV2(
+             s, ops::Const(s, {{2.0f, 4.0f}, {9.0f, 9.0f}, {6.0f, 8.0f}}),
+             indices(s), ids(s), 5);
+         return ops::ConcatV2(s,
+                              {ops::Reshape(s, g.output, {-1}),
+                               ops::Cast(s, g.sorted_unique_indices, DT_FLOAT)},
+                              0);
+       },
+       F({1, 2, 4, 6, 3, 4, 0, 2, 3}, {9})},
   });
   ExpectInvalidArgument(
       [&](const Scope& s) {

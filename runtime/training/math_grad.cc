@@ -173,6 +173,9 @@ RILL_REGISTER_GRADIENT_OP("SparseSegmentSqrtN",
 RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentSumGrad");
 RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentMeanGrad");
 RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentSqrtNGrad");
+RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentSumGradV2");
+RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentMeanGradV2");
+RILL_REGISTER_NO_GRADIENT_OP("SparseSegmentSqrtNGradV2");
 
 // CheckNumerics: the gradient, checked too (TensorFlow's message).
 absl::Status CheckNumericsGrad(const Scope& s, const Operation& op,

@@ -104,7 +104,8 @@ FlatMapDataset InterleaveDataset ZipDataset PaddedBatchDatasetV2 OneShotIterator
 Inv Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Expm1
 BroadcastArgs ReverseV2 InTopKV2 CheckNumerics Print StringFormat PrintV2
 SparseSegmentSum SparseSegmentMean SparseSegmentSqrtN SparseSegmentSumGrad
-SparseSegmentMeanGrad SparseSegmentSqrtNGrad
+SparseSegmentMeanGrad SparseSegmentSqrtNGrad SparseSegmentSumGradV2
+SparseSegmentMeanGradV2 SparseSegmentSqrtNGradV2
 """.split()
 
 

@@ -525,6 +525,27 @@ def eval_and_debug_ops():
 
 
 @case
+def embedding_sparse():
+    """Sparse features: embedding_lookup_sparse with the mean and sqrtn
+    combiners (weighted and not), trained with Adagrad."""
+    r = rng(24)
+    table = var("table", r.normal(size=(8, 3)) * 0.5)
+    ids = tf.sparse.SparseTensor([[0, 0], [0, 1], [1, 0], [3, 0], [3, 1],
+                                  [3, 2]],
+                                 tf.constant([1, 5, 2, 5, 7, 1], tf.int64),
+                                 [4, 3])
+    weights = tf.sparse.SparseTensor(ids.indices,
+                                     [1.0, 0.5, 2.0, 1.0, 1.0, 0.25], [4, 3])
+    mean = tf.nn.embedding_lookup_sparse(table, ids, None, combiner="mean")
+    sqrtn = tf.nn.embedding_lookup_sparse(table, ids, weights,
+                                          combiner="sqrtn")
+    loss = tf.identity(tf.reduce_sum(tf.square(mean - 0.1)) +
+                       tf.reduce_sum(tf.square(sqrtn + 0.2)), name="loss")
+    v1.train.AdagradOptimizer(0.2).minimize(loss, name="train")
+    return dict(targets=["train"], fetches=["loss"], steps=3)
+
+
+@case
 def sampled_softmax():
     """Sampled softmax loss: a candidate sampler and accidental hits."""
     r = rng(12)
