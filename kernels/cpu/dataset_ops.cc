@@ -988,57 +988,37 @@ struct BoundFunction {
   }
 };
 
-class MapDataset : public Dataset {
+// MapDataset (each element through the function) and FilterDataset (the
+// elements for which it is true).
+class MapOrFilterDataset : public Dataset {
  public:
-  MapDataset(DatasetPtr input, BoundFunction fn)
-      : input_(std::move(input)), fn_(std::move(fn)) {}
+  MapOrFilterDataset(DatasetPtr input, BoundFunction fn, bool filter)
+      : input_(std::move(input)), fn_(std::move(fn)), filter_(filter) {}
 
   std::unique_ptr<DatasetIterator> MakeIterator() const override {
     class It : public DatasetIterator {
      public:
-      It(const MapDataset* d, std::unique_ptr<DatasetIterator> input)
-          : d_(d), input_(std::move(input)) {}
-      absl::Status GetNext(Element* out, bool* end) override {
-        Element args;
-        RETURN_IF_ERROR(input_->GetNext(&args, end));
-        if (*end) return absl::OkStatus();
-        ASSIGN_OR_RETURN(*out, d_->fn_.Map(std::move(args)));
-        return absl::OkStatus();
-      }
-
-     private:
-      const MapDataset* d_;
-      std::unique_ptr<DatasetIterator> input_;
-    };
-    return std::make_unique<It>(this, input_->MakeIterator());
-  }
-
- private:
-  const DatasetPtr input_;
-  const BoundFunction fn_;
-};
-
-class FilterDataset : public Dataset {
- public:
-  FilterDataset(DatasetPtr input, BoundFunction fn)
-      : input_(std::move(input)), fn_(std::move(fn)) {}
-
-  std::unique_ptr<DatasetIterator> MakeIterator() const override {
-    class It : public DatasetIterator {
-     public:
-      It(const FilterDataset* d, std::unique_ptr<DatasetIterator> input)
+      It(const MapOrFilterDataset* d, std::unique_ptr<DatasetIterator> input)
           : d_(d), input_(std::move(input)) {}
       absl::Status GetNext(Element* out, bool* end) override {
         while (true) {
-          RETURN_IF_ERROR(input_->GetNext(out, end));
+          Element element;
+          RETURN_IF_ERROR(input_->GetNext(&element, end));
           if (*end) return absl::OkStatus();
-          ASSIGN_OR_RETURN(bool keep, d_->fn_.Predicate(*out));
-          if (keep) return absl::OkStatus();
+          if (!d_->filter_) {
+            ASSIGN_OR_RETURN(*out, d_->fn_.Map(std::move(element)));
+            return absl::OkStatus();
+          }
+          ASSIGN_OR_RETURN(bool keep, d_->fn_.Predicate(element));
+          if (keep) {
+            *out = std::move(element);
+            return absl::OkStatus();
+          }
         }
       }
 
      private:
-      const FilterDataset* d_;
+      const MapOrFilterDataset* d_;
       std::unique_ptr<DatasetIterator> input_;
     };
     return std::make_unique<It>(this, input_->MakeIterator());
@@ -1047,6 +1027,7 @@ class FilterDataset : public Dataset {
  private:
   const DatasetPtr input_;
   const BoundFunction fn_;
+  const bool filter_;
 };
 
 // InterleaveDataset, and FlatMapDataset (one dataset at a time: a cycle of
@@ -1163,11 +1144,11 @@ class FunctionDatasetOp : public OpKernel {
               calls));
         }
       }
-      SetDatasetOutput(
-          ctx, std::make_shared<MapDataset>(std::move(input), std::move(fn)));
+      SetDatasetOutput(ctx, std::make_shared<MapOrFilterDataset>(
+                                std::move(input), std::move(fn), false));
     } else if (op == "FilterDataset") {
-      SetDatasetOutput(ctx, std::make_shared<FilterDataset>(std::move(input),
-                                                            std::move(fn)));
+      SetDatasetOutput(ctx, std::make_shared<MapOrFilterDataset>(
+                                std::move(input), std::move(fn), true));
     } else if (op == "FlatMapDataset") {
       SetDatasetOutput(ctx, std::make_shared<InterleaveDataset>(
                                 std::move(input), std::move(fn), 1,

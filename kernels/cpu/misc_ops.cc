@@ -2,6 +2,7 @@
 // InvertPermutation, LeakyRelu, Elu.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/framework/kernel_registry.h"
@@ -211,6 +212,29 @@ class OneHotOp : public OpKernel {
   int64_t axis_ = -1;
 };
 
+// The dimensions of two shapes side by side, the shorter padded with
+// leading 1s; INVALID_ARGUMENT where they do not broadcast.
+template <typename T>
+absl::StatusOr<std::vector<std::pair<T, T>>> BroadcastPairs(
+    OpKernelContext* ctx) {
+  auto s0 = ctx->input(0).flat<T>();
+  auto s1 = ctx->input(1).flat<T>();
+  const int rank = static_cast<int>(std::max(s0.size(), s1.size()));
+  std::vector<std::pair<T, T>> pairs(rank);
+  for (int i = 0; i < rank; ++i) {
+    const int i0 = i - (rank - static_cast<int>(s0.size()));
+    const int i1 = i - (rank - static_cast<int>(s1.size()));
+    const T d0 = i0 >= 0 ? s0[i0] : T(1);
+    const T d1 = i1 >= 0 ? s1[i1] : T(1);
+    if (d0 != d1 && d0 != 1 && d1 != 1) {
+      return ctx->InvalidArgument(absl::StrCat(
+          "incompatible shapes at dimension ", i, ": ", d0, " and ", d1));
+    }
+    pairs[i] = {d0, d1};
+  }
+  return pairs;
+}
+
 // The reduction axes for the gradients of a broadcast binary op.
 template <typename T>
 class BroadcastGradientArgsOp : public OpKernel {
@@ -219,22 +243,14 @@ class BroadcastGradientArgsOp : public OpKernel {
   absl::Status Compute(OpKernelContext* ctx) const override {
     auto s0 = ctx->input(0).flat<T>();
     auto s1 = ctx->input(1).flat<T>();
-    const int rank = static_cast<int>(std::max(s0.size(), s1.size()));
+    ASSIGN_OR_RETURN(auto pairs, BroadcastPairs<T>(ctx));
     std::vector<T> r0, r1;
     // Identical shapes need no reduction; otherwise every dimension where
     // an input (padded with leading 1s) is 1 is reduced for that input.
     const bool same = std::equal(s0.begin(), s0.end(), s1.begin(), s1.end());
-    for (int i = 0; i < rank && !same; ++i) {
-      const int i0 = i - (rank - static_cast<int>(s0.size()));
-      const int i1 = i - (rank - static_cast<int>(s1.size()));
-      const T d0 = i0 >= 0 ? s0[i0] : T(1);
-      const T d1 = i1 >= 0 ? s1[i1] : T(1);
-      if (d0 != d1 && d0 != 1 && d1 != 1) {
-        return ctx->InvalidArgument(absl::StrCat(
-            "incompatible shapes at dimension ", i, ": ", d0, " and ", d1));
-      }
-      if (d0 == 1) r0.push_back(static_cast<T>(i));
-      if (d1 == 1) r1.push_back(static_cast<T>(i));
+    for (size_t i = 0; i < pairs.size() && !same; ++i) {
+      if (pairs[i].first == 1) r0.push_back(static_cast<T>(i));
+      if (pairs[i].second == 1) r1.push_back(static_cast<T>(i));
     }
     ctx->set_output(0, Tensor::FromVector<T>(r0));
     ctx->set_output(1, Tensor::FromVector<T>(r1));
@@ -256,21 +272,9 @@ class BroadcastArgsOp : public OpKernel {
                          ctx->input(i).shape().DebugString()));
       }
     }
-    auto s0 = ctx->input(0).flat<T>();
-    auto s1 = ctx->input(1).flat<T>();
-    const int rank = static_cast<int>(std::max(s0.size(), s1.size()));
-    std::vector<T> r(rank);
-    for (int i = 0; i < rank; ++i) {
-      const int i0 = i - (rank - static_cast<int>(s0.size()));
-      const int i1 = i - (rank - static_cast<int>(s1.size()));
-      const T d0 = i0 >= 0 ? s0[i0] : T(1);
-      const T d1 = i1 >= 0 ? s1[i1] : T(1);
-      if (d0 != d1 && d0 != 1 && d1 != 1) {
-        return ctx->InvalidArgument(absl::StrCat(
-            "incompatible shapes at dimension ", i, ": ", d0, " and ", d1));
-      }
-      r[i] = d0 == 1 ? d1 : d0;
-    }
+    ASSIGN_OR_RETURN(auto pairs, BroadcastPairs<T>(ctx));
+    std::vector<T> r;
+    for (const auto& [d0, d1] : pairs) r.push_back(d0 == 1 ? d1 : d0);
     ctx->set_output(0, Tensor::FromVector<T>(r));
     return absl::OkStatus();
   }
