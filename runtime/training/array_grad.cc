@@ -71,6 +71,20 @@ absl::Status TransposeGrad(const Scope& s, const Operation& op, const Grads& g,
 }
 RILL_REGISTER_GRADIENT_OP("Transpose", TransposeGrad);
 
+// SparseFillEmptyRows(indices, values, dense_shape, default_value): the
+// output values' gradient goes back to the values and, for the filled
+// entries, to default_value.
+absl::Status SparseFillEmptyRowsGrad(const Scope& s, const Operation& op,
+                                     const Grads& g, Grads* dx) {
+  auto back = ops::SparseFillEmptyRowsGrad(s, Output(op, 3),
+                                           grad::GradOrZeros(s, op, g, 1));
+  *dx = {Output(), back.d_values, Output(), back.d_default_value};
+  return s.status();
+}
+RILL_REGISTER_GRADIENT_OP("SparseFillEmptyRows", SparseFillEmptyRowsGrad);
+RILL_REGISTER_NO_GRADIENT_OP("SparseFillEmptyRowsGrad");
+RILL_REGISTER_NO_GRADIENT_OP("SparseReshape");
+
 // ReverseV2: the gradient reversed back.
 absl::Status ReverseGrad(const Scope& s, const Operation& op, const Grads& g,
                          Grads* dx) {

@@ -149,6 +149,20 @@ std::map<std::string, std::vector<Check>> Checks() {
                return ops::Square(s, y);
              }});
   }
+  // Rows 1 and 3 of four are empty: they get the default value.
+  add("SparseFillEmptyRows",
+      {"SparseFillEmptyRows of values and the default",
+       {TensorShape({3}), TensorShape({})},
+       [](const Scope& s, const Xs& x) {
+         auto filled = ops::SparseFillEmptyRows(
+             s,
+             ops::Const(s, {{int64_t{2}, int64_t{0}},
+                            {int64_t{0}, int64_t{1}},
+                            {int64_t{0}, int64_t{0}}}),
+             x[0], ops::Const(s, {int64_t{4}, int64_t{2}}), x[1]);
+         return ops::Mul(s, ops::Square(s, filled.output_values),
+                         ops::Const(s, {1.0, 2.0, 3.0, 4.0, 5.0}));
+       }});
   add("ReverseV2", {"ReverseV2 over both axes",
                     {TensorShape({2, 3})},
                     [](const Scope& s, const Xs& x) {

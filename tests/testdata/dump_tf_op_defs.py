@@ -105,7 +105,8 @@ Inv Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Expm1
 BroadcastArgs ReverseV2 InTopKV2 CheckNumerics Print StringFormat PrintV2
 SparseSegmentSum SparseSegmentMean SparseSegmentSqrtN SparseSegmentSumGrad
 SparseSegmentMeanGrad SparseSegmentSqrtNGrad SparseSegmentSumGradV2
-SparseSegmentMeanGradV2 SparseSegmentSqrtNGradV2
+SparseSegmentMeanGradV2 SparseSegmentSqrtNGradV2 SparseFillEmptyRows
+SparseFillEmptyRowsGrad SparseReshape
 """.split()
 
 

@@ -527,7 +527,8 @@ def eval_and_debug_ops():
 @case
 def embedding_sparse():
     """Sparse features: embedding_lookup_sparse with the mean and sqrtn
-    combiners (weighted and not), trained with Adagrad."""
+    combiners (weighted and not) and safe_embedding_lookup_sparse over a
+    batch with an empty row, trained with Adagrad."""
     r = rng(24)
     table = var("table", r.normal(size=(8, 3)) * 0.5)
     ids = tf.sparse.SparseTensor([[0, 0], [0, 1], [1, 0], [3, 0], [3, 1],
@@ -539,8 +540,12 @@ def embedding_sparse():
     mean = tf.nn.embedding_lookup_sparse(table, ids, None, combiner="mean")
     sqrtn = tf.nn.embedding_lookup_sparse(table, ids, weights,
                                           combiner="sqrtn")
+    # The safe form fills empty rows (row 2 has no ids) first.
+    safe = tf.nn.safe_embedding_lookup_sparse(table, ids, weights,
+                                              combiner="sum")
     loss = tf.identity(tf.reduce_sum(tf.square(mean - 0.1)) +
-                       tf.reduce_sum(tf.square(sqrtn + 0.2)), name="loss")
+                       tf.reduce_sum(tf.square(sqrtn + 0.2)) +
+                       tf.reduce_sum(tf.square(safe)), name="loss")
     v1.train.AdagradOptimizer(0.2).minimize(loss, name="train")
     return dict(targets=["train"], fetches=["loss"], steps=3)
 
