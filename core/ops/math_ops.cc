@@ -247,6 +247,14 @@ absl::Status CastShape(InferenceContext* c) { return UnchangedShape(c); }
   return true;
 }();
 
+// The bucket of each element: how many boundaries are <= it.
+RILL_REGISTER_OP("Bucketize")
+    .Input("input: T")
+    .Output("output: int32")
+    .Attr("T: {int32, int64, float, double}")
+    .Attr("boundaries: list(float)")
+    .SetShapeFn(UnchangedShape);
+
 // atan2(y, x), TensorFlow's argument order.
 RILL_REGISTER_OP("Atan2")
     .Input("y: T")

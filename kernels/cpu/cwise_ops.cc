@@ -652,8 +652,9 @@ void Unary(const char* op) {
   Binary<LessEqualF, float, double, int32_t, int64_t>("LessEqual");
   Binary<GreaterF, float, double, int32_t, int64_t>("Greater");
   Binary<GreaterEqualF, float, double, int32_t, int64_t>("GreaterEqual");
-  Binary<EqualF, float, double, int32_t, int64_t, bool>("Equal");
-  Binary<NotEqualF, float, double, int32_t, int64_t, bool>("NotEqual");
+  Binary<EqualF, float, double, int32_t, int64_t, bool, std::string>("Equal");
+  Binary<NotEqualF, float, double, int32_t, int64_t, bool, std::string>(
+      "NotEqual");
   RegisterKernelForTypes<BindGradHelper<TanhGradF>::Op, float, double>(
       KernelDef("TanhGrad", kDeviceCpu), "T");
   RegisterKernelForTypes<BindGradHelper<SigmoidGradF>::Op, float, double>(

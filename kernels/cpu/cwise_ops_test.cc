@@ -71,6 +71,16 @@ TEST(CwiseOpsTest, ReverseBroadcastArgsAndInTopK) {
                                ops::Const(s, {0, 1}));
        },
        F({4, 3, 2, 1}, {2, 2})},
+      {"Equal and NotEqual of strings (to_sparse_input of string features)",
+       [](const Scope& s) {
+         auto a = ops::Const(
+             s, {std::string("x"), std::string(""), std::string("yz")});
+         auto b = ops::Const(s, std::string(""));
+         return ops::Cast(
+             s, ops::Pack(s, {ops::Equal(s, a, b), ops::NotEqual(s, a, b)}),
+             DT_INT32);
+       },
+       I({0, 1, 0, 1, 0, 1}, {2, 3})},
       {"BroadcastArgs",
        [](const Scope& s) {
          return ops::BroadcastArgs(s, ops::Const(s, {2, 1, 3}),

@@ -83,6 +83,15 @@ class GatherNdOp : public OpKernel {
     ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(dims));
     ASSIGN_OR_RETURN(Tensor * out,
                      ctx->allocate_output_for_overwrite(0, shape));
+    if (params.dtype() == DT_STRING) {  // Strings are objects, not bytes.
+      auto from = params.flat<std::string>();
+      auto to = out->flat<std::string>();
+      for (size_t i = 0; i < rows.size(); ++i) {
+        std::copy(from.begin() + rows[i] * slice,
+                  from.begin() + (rows[i] + 1) * slice, to.begin() + i * slice);
+      }
+      return absl::OkStatus();
+    }
     const size_t bytes = slice * DataTypeSize(params.dtype());
     for (size_t i = 0; i < rows.size(); ++i) {
       std::memcpy(Bytes(out) + i * bytes, Bytes(params) + rows[i] * bytes,
@@ -488,6 +497,8 @@ void RegisterSparseSegment(const char* op) {
   RegisterSparseSegment<SparseSegment::kSqrtN, true, true>(
       "SparseSegmentSqrtNGradV2");
   RegisterByteKernel<GatherNdOp>("GatherNd", "Tparams");
+  RegisterKernel<GatherNdOp>(
+      KernelDef("GatherNd", kDeviceCpu).TypeConstraint("Tparams", {DT_STRING}));
   RegisterKernelForTypes<ScatterNdOp, float, double, int32_t, int64_t>(
       KernelDef("ScatterNd", kDeviceCpu), "T");
   RegisterKernelForTypes<TopKOp, float, double, int32_t, int64_t>(

@@ -1,5 +1,5 @@
-// AddN, Select/SelectV2, Range, OneHot, BroadcastArgs, BroadcastGradientArgs,
-// InvertPermutation, LeakyRelu, Elu.
+// AddN, Select/SelectV2, Range, OneHot, Bucketize, BroadcastArgs,
+// BroadcastGradientArgs, InvertPermutation, LeakyRelu, Elu.
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -212,6 +212,47 @@ class OneHotOp : public OpKernel {
   int64_t axis_ = -1;
 };
 
+// Bucketize: the number of boundaries (sorted) at or below each element.
+template <typename T>
+class BucketizeOp : public OpKernel {
+ public:
+  explicit BucketizeOp(OpKernelConstruction* c) : OpKernel(c) {
+    // (A list(float) attr: read from the AttrValue itself.)
+    const AttrMap& attrs = c->node().attrs();
+    auto it = attrs.find("boundaries");
+    if (it == attrs.end() || !it->second.has_list()) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "node '", name(), "': boundaries must be a list of floats"));
+      return;
+    }
+    boundaries_.assign(it->second.list().f().begin(),
+                       it->second.list().f().end());
+    if (!std::is_sorted(boundaries_.begin(), boundaries_.end())) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("node '", name(), "': boundaries must be sorted"));
+    }
+  }
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    RETURN_IF_ERROR(status_);
+    const Tensor& in = ctx->input(0);
+    ASSIGN_OR_RETURN(Tensor * out,
+                     ctx->allocate_output_for_overwrite(0, in.shape()));
+    auto x = in.flat<T>();
+    auto y = out->flat<int32_t>();
+    for (size_t i = 0; i < x.size(); ++i) {
+      y[i] = static_cast<int32_t>(std::upper_bound(boundaries_.begin(),
+                                                   boundaries_.end(),
+                                                   static_cast<double>(x[i])) -
+                                  boundaries_.begin());
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status status_;
+  std::vector<float> boundaries_;
+};
+
 // The dimensions of two shapes side by side, the shorter padded with
 // leading 1s; INVALID_ARGUMENT where they do not broadcast.
 template <typename T>
@@ -362,6 +403,8 @@ class L2LossOp : public OpKernel {
       KernelDef("Range", kDeviceCpu), "Tidx");
   RegisterKernelForTypes<OneHotOp, float, double, int32_t, int64_t, bool>(
       KernelDef("OneHot", kDeviceCpu), "T");
+  RegisterKernelForTypes<BucketizeOp, int32_t, int64_t, float, double>(
+      KernelDef("Bucketize", kDeviceCpu), "T");
   RegisterKernelForTypes<BroadcastArgsOp, int32_t, int64_t>(
       KernelDef("BroadcastArgs", kDeviceCpu), "T");
   RegisterKernelForTypes<BroadcastGradientArgsOp, int32_t, int64_t>(

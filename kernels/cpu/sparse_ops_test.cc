@@ -61,6 +61,15 @@ TEST(SparseOpsTest, FillEmptyRowsAndReshape) {
              s, {g.d_values, ops::Reshape(s, g.d_default_value, {1})}, 0);
        },
        F({40, 10, 20, 80}, {4})},
+      {"GatherNd of strings (the values of a sparse string feature)",
+       [](const Scope& s) {
+         return ops::GatherNd(
+             s,
+             ops::Const(s, {{std::string("a"), std::string("b")},
+                            {std::string("c"), std::string("d")}}),
+             ops::Const(s, {{1, 0}, {0, 1}}));
+       },
+       S({"c", "b"}, {2})},
       {"SparseReshape of a 2x3 into [3, -1]",
        [](const Scope& s) {
          return ops::SparseReshape(s, ops::Const(s, I64({0, 2, 1, 1}, {2, 2})),

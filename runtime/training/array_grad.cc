@@ -707,6 +707,12 @@ RILL_REGISTER_NO_GRADIENT_OP("ZipDataset");
 RILL_REGISTER_NO_GRADIENT_OP("PaddedBatchDatasetV2");
 RILL_REGISTER_NO_GRADIENT_OP("OneShotIterator");
 RILL_REGISTER_NO_GRADIENT_OP("IteratorV2");
+// Lookup tables: keys and values are data, not parameters.
+RILL_REGISTER_NO_GRADIENT_OP("HashTableV2");
+RILL_REGISTER_NO_GRADIENT_OP("LookupTableFindV2");
+RILL_REGISTER_NO_GRADIENT_OP("LookupTableImportV2");
+RILL_REGISTER_NO_GRADIENT_OP("InitializeTableV2");
+RILL_REGISTER_NO_GRADIENT_OP("LookupTableSizeV2");
 RILL_REGISTER_NO_GRADIENT_OP("MakeIterator");
 RILL_REGISTER_NO_GRADIENT_OP("IteratorGetNext");
 RILL_REGISTER_NO_GRADIENT_OP("IteratorToStringHandle");

@@ -106,7 +106,8 @@ BroadcastArgs ReverseV2 InTopKV2 CheckNumerics Print StringFormat PrintV2
 SparseSegmentSum SparseSegmentMean SparseSegmentSqrtN SparseSegmentSumGrad
 SparseSegmentMeanGrad SparseSegmentSqrtNGrad SparseSegmentSumGradV2
 SparseSegmentMeanGradV2 SparseSegmentSqrtNGradV2 SparseFillEmptyRows
-SparseFillEmptyRowsGrad SparseReshape
+SparseFillEmptyRowsGrad SparseReshape HashTableV2 LookupTableFindV2
+LookupTableImportV2 InitializeTableV2 LookupTableSizeV2 Bucketize
 """.split()
 
 

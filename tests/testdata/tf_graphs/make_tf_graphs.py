@@ -551,6 +551,36 @@ def embedding_sparse():
 
 
 @case
+def feature_columns():
+    """Feature columns into a linear model: an embedding and an indicator of
+    a vocabulary list with an out-of-vocabulary bucket (lookup tables), a
+    hashed categorical column, a bucketized numeric column; trained."""
+    fc = tf.feature_column
+    words = fc.categorical_column_with_vocabulary_list(
+        "word", ["red", "green", "blue"], num_oov_buckets=1)
+    hashed = fc.categorical_column_with_hash_bucket("tag", 5)
+    age = fc.bucketized_column(fc.numeric_column("age"), [18.0, 30.0, 50.0])
+    columns = [fc.embedding_column(words, 3, initializer=v1.constant_initializer(
+                   rng(25).normal(size=(4, 3)) * 0.5)),
+               fc.indicator_column(words), fc.indicator_column(hashed), age]
+    feeds = {"word": np.array([[b"red"], [b"blue"], [b"pink"], [b"green"]]),
+             "tag": np.array([[b"x"], [b"y"], [b"x"], [b"zz"]]),
+             "age": np.array([[12.0], [35.0], [64.0], [30.0]], np.float32)}
+    inputs = {
+        "word": v1.placeholder(tf.string, [None, 1], name="word"),
+        "tag": v1.placeholder(tf.string, [None, 1], name="tag"),
+        "age": v1.placeholder(tf.float32, [None, 1], name="age")}
+    features = v1.feature_column.input_layer(inputs, columns)
+    w = var("w", rng(26).normal(size=(3 + 4 + 5 + 4, 1)) * 0.3)
+    y = tf.constant([[1.0], [0.0], [1.0], [0.5]])
+    loss = tf.identity(tf.reduce_mean(tf.square(tf.matmul(features, w) - y)),
+                       name="loss")
+    v1.train.GradientDescentOptimizer(0.3).minimize(loss, name="train")
+    return dict(feeds=feeds, init=[v1.tables_initializer().name],
+                targets=["train"], fetches=["loss"], steps=3)
+
+
+@case
 def sampled_softmax():
     """Sampled softmax loss: a candidate sampler and accidental hits."""
     r = rng(12)
