@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "tools/commands.h"
 
@@ -66,6 +69,27 @@ constexpr char kUsage[] =
     "\n"
     "GRAPH is a TensorFlow GraphDef, binary .pb or text .pbtxt.\n";
 
+// A command's own lines of kUsage (its first line and the indented ones
+// after it); empty for a command that has none.
+std::string CommandHelp(const std::string& command) {
+  const std::vector<std::string> lines =
+      absl::StrSplit(kUsage, '\n', absl::SkipEmpty());
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!absl::StartsWith(lines[i], absl::StrCat("  ", command, " "))) continue;
+    absl::StrAppend(
+        &out, "usage: rill ",
+        absl::StripLeadingAsciiWhitespace(absl::string_view(lines[i])), "\n");
+    for (size_t j = i + 1;
+         j < lines.size() && absl::StartsWith(lines[j], "                   ");
+         ++j) {
+      absl::StrAppend(&out, lines[j], "\n");
+    }
+    break;
+  }
+  return out;
+}
+
 absl::Status Dispatch(const std::vector<std::string>& argv) {
   if (argv.empty()) {
     return absl::InvalidArgumentError(
@@ -75,6 +99,14 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   const Args args(argv.begin() + 1, argv.end());
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
+    return absl::OkStatus();
+  }
+  // `rill COMMAND --help`: that command's flags.
+  for (const std::string& arg : args) {
+    if (arg != "--help" && arg != "-h") continue;
+    const std::string help = CommandHelp(command);
+    if (help.empty()) break;  // An unknown command: said below.
+    std::cout << help;
     return absl::OkStatus();
   }
   if (command == "inspect") return Inspect(args, std::cout);

@@ -10,6 +10,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 
 
+# Every command answers --help with its own flags, exit 0.
+for c in "inspect:GRAPH" "dot:GRAPH" "convert:IN OUT" "run:--feed" \
+  "server:--cluster" "train:--scheme" "fit:--labels"; do
+  cmd="${c%%:*}"
+  want="${c#*:}"
+  expect_ok "$cmd --help" "$RILL" "$cmd" --help
+  head -1 "$TMP/out" | grep -q "^usage: rill $cmd " ||
+    fail "$cmd --help: no usage line"
+  grep -q -- "$want" "$TMP/out" || fail "$cmd --help: no '$want'"
+done
+expect_ok "run GRAPH -h" "$RILL" run "$DATA/mlp_train.pb" -h
+grep -q -- "--fetch NAME" "$TMP/out" || fail "run -h: no flags"
+
 # inspect: every TensorFlow fixture validates.
 for g in mlp_train.pb mlp_train.pbtxt resource_vars.pb convnet.pbtxt array_ops.pb; do
   expect_ok "inspect $g" "$RILL" inspect "$DATA/$g"
