@@ -6,7 +6,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 
 namespace rill {
@@ -84,9 +86,19 @@ absl::Status WriteGraphDef(const ::tensorflow::GraphDef& def,
     if (!google::protobuf::TextFormat::PrintToString(def, &bytes)) {
       return absl::InternalError("cannot print the GraphDef as text");
     }
-  } else if (!def.SerializeToString(&bytes)) {
-    return absl::InvalidArgumentError(
-        "cannot serialize the GraphDef (is it larger than 2 GiB?)");
+  } else {
+    if (def.ByteSizeLong() > static_cast<size_t>(INT32_MAX)) {
+      return absl::InvalidArgumentError(
+          "cannot serialize the GraphDef: it is larger than 2 GiB");
+    }
+    // Deterministic: attr maps in key order, so the same graph is always
+    // the same bytes.
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!def.SerializeToCodedStream(&coded)) {
+      return absl::InternalError("cannot serialize the GraphDef");
+    }
   }
   const std::string tmp = absl::StrCat(path, ".tmp");
   {

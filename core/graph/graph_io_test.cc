@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -32,6 +34,37 @@ TEST(GraphIoTest, WritesAndReadsBothFormats) {
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(back->SerializeAsString(), SmallGraph().SerializeAsString());
   }
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(GraphIoTest, TheSameGraphIsAlwaysTheSameBytes) {
+  // One node's attrs put into its map in two orders: the written files
+  // are identical (map entries in key order).
+  ::tensorflow::GraphDef forward = SmallGraph(), backward = SmallGraph();
+  for (int i = 0; i < 40; ++i) {
+    (*forward.mutable_node(0)->mutable_attr())["attr" + std::to_string(i)]
+        .set_i(i);
+    (*backward.mutable_node(0)->mutable_attr())["attr" + std::to_string(39 - i)]
+        .set_i(39 - i);
+  }
+  const std::string a = TempPath("forward.pb"), b = TempPath("backward.pb");
+  ASSERT_TRUE(WriteGraphDef(forward, a, GraphFormat::kBinary).ok());
+  ASSERT_TRUE(WriteGraphDef(backward, b, GraphFormat::kBinary).ok());
+  EXPECT_EQ(FileBytes(a), FileBytes(b));
+  // And .pb -> .pbtxt -> .pb gives the file back.
+  const std::string text = TempPath("round.pbtxt"),
+                    again = TempPath("again.pb");
+  auto read = ReadGraphDef(a);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(WriteGraphDef(*read, text, GraphFormat::kText).ok());
+  auto from_text = ReadGraphDef(text);
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  ASSERT_TRUE(WriteGraphDef(*from_text, again, GraphFormat::kBinary).ok());
+  EXPECT_EQ(FileBytes(a), FileBytes(again));
 }
 
 TEST(GraphIoTest, ErrorsNameTheFile) {

@@ -36,6 +36,15 @@ grep -Eq "^  ApplyGradientDescent +4$" "$TMP/out" || fail "inspect: histogram"
 expect_ok "convert to text" "$RILL" convert "$DATA/convnet.pb" "$TMP/c.pbtxt"
 grep -q 'op: "Conv2D"' "$TMP/c.pbtxt" || fail "convert: text lacks Conv2D"
 expect_ok "convert back" "$RILL" convert "$TMP/c.pbtxt" "$TMP/c.pb"
+# Written GraphDefs are deterministic: a second round trip, and a second
+# conversion of the same file, give the same bytes.
+"$RILL" convert "$TMP/c.pb" "$TMP/c2.pbtxt" >/dev/null &&
+  "$RILL" convert "$TMP/c2.pbtxt" "$TMP/c2.pb" >/dev/null ||
+  fail "convert: second round trip"
+cmp -s "$TMP/c.pb" "$TMP/c2.pb" || fail "convert round trip: other bytes"
+"$RILL" convert "$DATA/tf_graphs/dynamic_rnn_lstm.pb" "$TMP/d1.pb" >/dev/null
+"$RILL" convert "$DATA/tf_graphs/dynamic_rnn_lstm.pb" "$TMP/d2.pb" >/dev/null
+cmp -s "$TMP/d1.pb" "$TMP/d2.pb" || fail "convert: bytes differ run to run"
 "$RILL" inspect "$TMP/c.pb" >"$TMP/a"
 "$RILL" inspect "$DATA/convnet.pb" >"$TMP/b"
 diff <(tail -n +2 "$TMP/a") <(tail -n +2 "$TMP/b") >/dev/null ||
