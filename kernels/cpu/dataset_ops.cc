@@ -304,6 +304,27 @@ class TakeSkipDataset : public Dataset {
   const bool take_;
 };
 
+// The next batch's elements: up to `size` of them from `input`; *end when
+// there are none, or fewer than `size` and `drop_remainder`. `check` sees
+// each element as it comes.
+absl::Status NextRows(
+    DatasetIterator* input, int64_t size, bool drop_remainder,
+    std::vector<Element>* rows, bool* end,
+    const std::function<absl::Status(const Element&)>& check = nullptr) {
+  rows->clear();
+  Element row;
+  bool input_end = false;
+  while (static_cast<int64_t>(rows->size()) < size) {
+    RETURN_IF_ERROR(input->GetNext(&row, &input_end));
+    if (input_end) break;
+    if (check) RETURN_IF_ERROR(check(row));
+    rows->push_back(std::move(row));
+  }
+  *end = rows->empty() ||
+         (drop_remainder && static_cast<int64_t>(rows->size()) < size);
+  return absl::OkStatus();
+}
+
 // BatchDatasetV2: `size` consecutive elements stacked per component; the
 // last, smaller batch is kept unless drop_remainder.
 class BatchDataset : public Dataset {
@@ -318,15 +339,8 @@ class BatchDataset : public Dataset {
           : d_(d), input_(std::move(input)) {}
       absl::Status GetNext(Element* out, bool* end) override {
         std::vector<Element> rows;
-        Element row;
-        bool input_end = false;
-        while (static_cast<int64_t>(rows.size()) < d_->size_) {
-          RETURN_IF_ERROR(input_->GetNext(&row, &input_end));
-          if (input_end) break;
-          rows.push_back(std::move(row));
-        }
-        *end = rows.empty() ||
-               (d_->drop_ && static_cast<int64_t>(rows.size()) < d_->size_);
+        RETURN_IF_ERROR(
+            NextRows(input_.get(), d_->size_, d_->drop_, &rows, end));
         if (*end) return absl::OkStatus();
         return Stack(rows, out);
       }
@@ -615,20 +629,16 @@ class PaddedBatchDataset : public Dataset {
           : d_(d), input_(std::move(input)) {}
       absl::Status GetNext(Element* out, bool* end) override {
         std::vector<Element> rows;
-        Element row;
-        bool input_end = false;
-        while (static_cast<int64_t>(rows.size()) < d_->size_) {
-          RETURN_IF_ERROR(input_->GetNext(&row, &input_end));
-          if (input_end) break;
-          if (row.size() != d_->shapes_.size()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "padded_batch: elements have ", row.size(),
-                " components, padded_shapes names ", d_->shapes_.size()));
-          }
-          rows.push_back(std::move(row));
-        }
-        *end = rows.empty() ||
-               (d_->drop_ && static_cast<int64_t>(rows.size()) < d_->size_);
+        RETURN_IF_ERROR(NextRows(
+            input_.get(), d_->size_, d_->drop_, &rows, end,
+            [this](const Element& row) -> absl::Status {
+              if (row.size() != d_->shapes_.size()) {
+                return absl::InvalidArgumentError(absl::StrCat(
+                    "padded_batch: elements have ", row.size(),
+                    " components, padded_shapes names ", d_->shapes_.size()));
+              }
+              return absl::OkStatus();
+            }));
         if (*end) return absl::OkStatus();
         out->clear();
         for (size_t c = 0; c < d_->shapes_.size(); ++c) {
@@ -665,33 +675,30 @@ class PaddedBatchDataset : public Dataset {
             if (want[k] < 0) dims[k] = std::max(dims[k], t.dim_size(k));
           }
         }
+        for (int64_t& k : dims) k = std::max<int64_t>(k, 0);
+        ASSIGN_OR_RETURN(TensorShape row_shape, TensorShape::Create(dims));
         std::vector<int64_t> full = {static_cast<int64_t>(rows.size())};
-        for (int64_t k : dims) full.push_back(std::max<int64_t>(k, 0));
+        full.insert(full.end(), dims.begin(), dims.end());
         ASSIGN_OR_RETURN(TensorShape shape, TensorShape::Create(full));
         ASSIGN_OR_RETURN(Tensor batch,
                          Tensor::CreateUninitialized(pad.dtype(), shape));
-        const bool ok =
-            VisitDataType(
-                pad.dtype(),
-                [&]<typename T>() {
-                  std::fill(batch.flat<T>().begin(), batch.flat<T>().end(),
-                            pad.flat<T>()[0]);
-                  for (size_t r = 0; r < rows.size(); ++r) {
-                    Tensor dst = *batch.Slice(r, r + 1);
-                    ASSIGN_OR_RETURN(TensorShape row_shape,
-                                     TensorShape::Create(dims));
-                    dst = *dst.Reshape(row_shape);
-                    CopyIntoCorner<T>(rows[r][c], &dst);
-                  }
-                  return absl::OkStatus();
-                },
-                [] { return absl::UnimplementedError("variant components"); })
-                .ok();
-        if (!ok) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("padded_batch cannot pad ",
-                           DataTypeName(pad.dtype()), " components"));
-        }
+        RETURN_IF_ERROR(VisitDataType(
+            pad.dtype(),
+            [&]<typename T>() -> absl::Status {
+              std::fill(batch.flat<T>().begin(), batch.flat<T>().end(),
+                        pad.flat<T>()[0]);
+              for (size_t r = 0; r < rows.size(); ++r) {
+                ASSIGN_OR_RETURN(Tensor dst, batch.Slice(r, r + 1));
+                ASSIGN_OR_RETURN(dst, dst.Reshape(row_shape));
+                CopyIntoCorner<T>(rows[r][c], &dst);
+              }
+              return absl::OkStatus();
+            },
+            [&]() -> absl::Status {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("padded_batch cannot pad ",
+                               DataTypeName(pad.dtype()), " components"));
+            }));
         return batch;
       }
 
