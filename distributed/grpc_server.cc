@@ -167,6 +167,8 @@ using Handler =
 class RillServer::Dispatcher {
  public:
   absl::flat_hash_map<std::string, Handler> handlers;
+  // Every call must carry it (empty: none is asked for).
+  std::string auth_token;
 
   void Dispatch(const std::string& method, const grpc::ByteBuffer& request,
                 std::shared_ptr<Call> call) const {
@@ -267,7 +269,11 @@ class AsyncCall {
       call_ = call;
       over = over_;
     }
-    if (!ok) {
+    if (!CarriesToken(ctx_.client_metadata(), dispatcher_->auth_token)) {
+      call->Reply(absl::UnauthenticatedError(
+          "the call carries no valid auth token: this server was started "
+          "with --auth_token_file, and so must its clients be"));
+    } else if (!ok) {
       call->Reply(
           absl::InvalidArgumentError("the call carried no request message"));
     } else {
@@ -613,6 +619,17 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   server->arena_ = std::make_unique<oneapi::tbb::task_arena>(
       threads, /*reserved_for_masters=*/0);
   server->max_message_bytes_ = options.max_message_bytes;
+  server->security_ = options.security;
+  if (options.bind.empty()) {
+    ASSIGN_OR_RETURN(server->bind_, HostOf(address));
+  } else {
+    server->bind_ = options.bind;
+  }
+  // An IPv6 literal takes brackets before its port.
+  if (server->bind_.find(':') != std::string::npos &&
+      server->bind_.front() != '[') {
+    server->bind_ = absl::StrCat("[", server->bind_, "]");
+  }
   // One completion queue for the server's calls and its calls to the
   // other tasks, polled by the server's queue threads from Start on.
   server->builder_ = std::make_unique<grpc::ServerBuilder>();
@@ -649,6 +666,7 @@ absl::StatusOr<std::unique_ptr<RillServer>> RillServer::Create(
   server->master_pool_ = std::make_unique<CallPool>(options.max_master_threads);
   server->worker_pool_ = std::make_unique<CallPool>(options.max_worker_threads);
   server->dispatcher_ = std::make_unique<Dispatcher>();
+  server->dispatcher_->auth_token = options.security.auth_token;
   AddMasterMethods(server->master_.get(), server->master_pool_.get(),
                    &server->dispatcher_->handlers);
   AddWorkerMethods(server->worker_.get(), server->worker_pool_.get(),
@@ -666,8 +684,8 @@ absl::Status RillServer::Start() {
   }
   grpc::ServerBuilder& builder = *builder_;
   int bound = 0;
-  builder.AddListeningPort(absl::StrCat("0.0.0.0:", port),
-                           grpc::InsecureServerCredentials(), &bound);
+  const std::string listen = absl::StrCat(bind_, ":", port);
+  builder.AddListeningPort(listen, RillServerCredentials(security_), &bound);
   // One task per port: without this, gRPC lets a second server share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
@@ -686,9 +704,10 @@ absl::Status RillServer::Start() {
   builder_.reset();
   if (server_ == nullptr || bound == 0) {
     server_.reset();
-    return absl::UnavailableError(
-        absl::StrCat("task ", task_name_, " cannot listen on port ", port,
-                     " (is another server using it?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "task ", task_name_, " cannot listen on ", listen,
+        " (is another server using the port, or is the address not one of "
+        "this host's? --bind chooses it)"));
   }
   for (int i = 0; i < kAwaitedCalls; ++i) {
     AsyncCall::Await(dispatcher_.get(), generic_.get(), cq_.get());

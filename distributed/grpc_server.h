@@ -3,7 +3,7 @@
 //
 //   auto cluster = ClusterSpec::FromJson(R"({"ps": ["localhost:2222"], ...})");
 //   auto server = RillServer::Create(*cluster, "ps", 0);
-//   RETURN_IF_ERROR((*server)->Start());   // binds 0.0.0.0:2222
+//   RETURN_IF_ERROR((*server)->Start());   // listens on localhost:2222
 //   (*server)->Wait();                     // until Stop()
 #ifndef RILL_DISTRIBUTED_GRPC_SERVER_H_
 #define RILL_DISTRIBUTED_GRPC_SERVER_H_
@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "distributed/cluster.h"
 #include "distributed/master.h"
+#include "distributed/transport_security.h"
 #include "distributed/worker.h"
 #include "distributed/worker_cache.h"
 #include "distributed/worker_channels.h"
@@ -43,6 +44,11 @@ struct ServerOptions {
   // at most this many each, more calls wait their turn.
   int max_master_threads = 64;
   int max_worker_threads = 8;
+  // The address to listen on (a host name or IP, no port); empty: the
+  // host of this task in the cluster spec.
+  std::string bind;
+  // The token every call must carry and the TLS this server speaks.
+  TransportSecurity security;
   WorkerOptions worker;
   MasterOptions master;
   GlooExecutorOptions collectives;  // Its hostname is the task's host.
@@ -56,8 +62,8 @@ class RillServer {
       const ServerOptions& options = {});
   ~RillServer();
 
-  // Binds 0.0.0.0:<the task's port>. UNAVAILABLE naming the address when
-  // the port cannot be bound.
+  // Listens on <options.bind or the task's host>:<the task's port>.
+  // UNAVAILABLE naming the address when it cannot be bound.
   absl::Status Start();
   // Stops accepting calls, lets running ones finish (a few seconds at most),
   // and returns; Wait() returns after it.
@@ -82,6 +88,8 @@ class RillServer {
  private:
   std::string task_name_;
   std::string address_;
+  std::string bind_;
+  TransportSecurity security_;
   int max_message_bytes_ = kMaxMessageBytes;
   std::vector<std::unique_ptr<Device>> devices_;
   std::unique_ptr<oneapi::tbb::global_control> parallelism_;

@@ -8,6 +8,7 @@
 #include "core/platform/status_macros.h"
 #include "distributed/grpc_util.h"
 #include "distributed/step_stats.h"
+#include "distributed/transport_security.h"
 #include "distributed/worker_channels.h"
 #include "grpcpp/grpcpp.h"
 
@@ -26,8 +27,7 @@ absl::StatusOr<std::unique_ptr<GrpcSession>> GrpcSession::Create(
   std::unique_ptr<GrpcSession> session(new GrpcSession);
   session->address_ = address;
   session->stub_ = ::tensorflow::MasterService::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                RillChannelArguments(kMaxMessageBytes)));
+      NewRillChannel(address, RillChannelArguments(kMaxMessageBytes)));
   ::tensorflow::CreateSessionRequest request;
   *request.mutable_graph_def() = std::move(graph);
   request.mutable_config()->set_allow_soft_placement(
@@ -139,7 +139,7 @@ absl::Status Reset(const std::string& target,
   std::string address = target;
   if (absl::StartsWith(address, "grpc://")) address = address.substr(7);
   auto stub = ::tensorflow::MasterService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      NewRillChannel(address, RillChannelArguments(kMaxMessageBytes)));
   ::tensorflow::ResetRequest request;
   for (const std::string& c : containers) request.add_container(c);
   ::tensorflow::ResetResponse response;

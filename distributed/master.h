@@ -9,13 +9,14 @@
 
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "distributed/master_session.h"
 #include "distributed/protos/master.pb.h"
 #include "distributed/worker_interface.h"
@@ -55,20 +56,37 @@ class Master {
       const ::tensorflow::ReleaseCallableRequest& request);
   absl::Status ListDevices(const ::tensorflow::ListDevicesRequest& request,
                            ::tensorflow::ListDevicesResponse* response);
+  // Clears the named containers (the default one when none is named) on
+  // every task: their variables lose their values. Sessions stay open; a
+  // session is closed only through its handle, which only the client that
+  // made it holds (128 random bits), or when it sits idle past
+  // session_gc_seconds.
   absl::Status Reset(const ::tensorflow::ResetRequest& request);
 
+  int num_sessions() const;
+
  private:
+  struct Entry {
+    std::shared_ptr<MasterSession> session;
+    absl::Time last_used;
+  };
+
   absl::StatusOr<std::shared_ptr<MasterSession>> Find(
       const std::string& handle);
+  // Takes out of sessions_ those idle past session_gc_seconds (at most once
+  // a second); the caller closes them after unlocking.
+  void TakeIdle(absl::Time now,
+                std::vector<std::shared_ptr<MasterSession>>* idle)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CloseIdle();
 
   const std::string task_name_;
   WorkerCacheInterface* const workers_;
   const MasterOptions options_;
 
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<MasterSession>> sessions_
-      ABSL_GUARDED_BY(mu_);
-  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> sessions_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace rill

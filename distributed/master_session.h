@@ -54,6 +54,12 @@ struct MasterOptions {
   int64_t connect_timeout_ms = 3000;
   // The limit of a tensor fed or fetched through the master.
   int64_t max_tensor_bytes = int64_t{1} << 30;
+  // The most sessions open at once; CreateSession past it is
+  // RESOURCE_EXHAUSTED.
+  int max_sessions = 1024;
+  // A session no call has used for this long (and none is using) is
+  // closed; 0: never.
+  int64_t session_gc_seconds = 0;
 };
 
 struct StepPlan;  // master_session.cc

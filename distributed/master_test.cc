@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "core/cc/ops.h"
 #include "core/framework/tensor_proto.h"
 #include "core/platform/status_macros.h"
@@ -267,6 +268,9 @@ TEST_F(MasterTest, CloseDeregistersAndResetCleansEveryTask) {
   }
   EXPECT_EQ(FetchB(handle).status().code(), absl::StatusCode::kNotFound);
 
+  // Reset clears the containers on every task and leaves other clients'
+  // sessions open.
+  const std::string other = CreateSession();
   ::tensorflow::ResetRequest reset;
   reset.add_container("c");
   ASSERT_TRUE(master_.Reset(reset).ok());
@@ -275,6 +279,54 @@ TEST_F(MasterTest, CloseDeregistersAndResetCleansEveryTask) {
     EXPECT_EQ(cache_.at(i).cleaned_containers[0],
               std::vector<std::string>{"c"});
   }
+  EXPECT_TRUE(FetchB(other).ok());
+  EXPECT_EQ(master_.num_sessions(), 1);
+}
+
+TEST_F(MasterTest, HandlesAreUnguessable) {
+  const std::string a = CreateSession(), b = CreateSession();
+  EXPECT_NE(a, b);
+  // "session_" and 128 random bits in hex.
+  EXPECT_GE(a.size(), 8u + 16u);
+  ::tensorflow::CloseSessionRequest close;
+  close.set_session_handle("session_0");
+  EXPECT_EQ(master_.CloseSession(close).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(master_.num_sessions(), 2);
+}
+
+TEST(MasterLimitsTest, SessionsPastTheLimitAreRefusedAndIdleOnesClosed) {
+  FakeCache cache(2);
+  Master master(Task(0), &cache, {.max_sessions = 2, .session_gc_seconds = 1});
+  auto create = [&] {
+    ::tensorflow::CreateSessionRequest request;
+    *request.mutable_graph_def() = TwoTaskGraph();
+    ::tensorflow::CreateSessionResponse response;
+    absl::Status s = master.CreateSession(request, &response);
+    return s.ok() ? absl::StatusOr<std::string>(response.session_handle())
+                  : absl::StatusOr<std::string>(s);
+  };
+  absl::StatusOr<std::string> a = create(), b = create();
+  ASSERT_TRUE(a.ok() && b.ok());
+  absl::StatusOr<std::string> c = create();
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(c.status().message().find("--max_sessions"), std::string::npos)
+      << c.status();
+  // Both go idle; `b` is used again before the limit passes.
+  absl::SleepFor(absl::Milliseconds(700));
+  ::tensorflow::RunStepRequest run;
+  run.set_session_handle(*b);
+  run.add_fetch("b");
+  ::tensorflow::RunStepResponse response;
+  ASSERT_TRUE(master.RunStep(run, &response).ok());
+  absl::SleepFor(absl::Milliseconds(700));
+  // `a` has been idle 1.4 s: closed, its place free.
+  ASSERT_TRUE(create().ok());
+  EXPECT_EQ(master.num_sessions(), 2);
+  run.set_session_handle(*a);
+  absl::Status gone = master.RunStep(run, &response);
+  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(gone.message().find("--session_gc_seconds"), std::string::npos)
+      << gone;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/platform/status_macros.h"
+#include "distributed/transport_security.h"
 #include "grpcpp/grpcpp.h"
 #include "runtime/device/device_name.h"
 
@@ -93,8 +94,7 @@ absl::StatusOr<WorkerChannels::Stubs*> WorkerChannels::Find(
   }
   ASSIGN_OR_RETURN(std::string address, cluster_.Address(name.job, name.task));
   auto channel =
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                RillChannelArguments(max_message_bytes_));
+      NewRillChannel(address, RillChannelArguments(max_message_bytes_));
   Stubs& stubs = stubs_[task_name];
   stubs.typed = ::tensorflow::WorkerService::NewStub(channel);
   stubs.raw = std::make_unique<grpc::GenericStub>(channel);

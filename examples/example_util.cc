@@ -50,18 +50,29 @@ absl::StatusOr<int64_t> StartOrResume(SessionInterface* session, Saver* saver,
     }
   }
   if (resume && !dir.empty()) {
-    absl::StatusOr<std::string> latest = LatestCheckpoint(dir);
-    if (latest.ok()) {
-      RETURN_IF_ERROR(saver->Restore(session, *latest));
+    // The newest checkpoint that restores; older ones when newer ones are
+    // damaged or gone; an error when there are checkpoints and none
+    // restores. Only an empty directory starts fresh.
+    ASSIGN_OR_RETURN(std::string restored,
+                     RestoreNewestIntact(
+                         dir,
+                         [&](const std::string& path) {
+                           return saver->Restore(session, path);
+                         },
+                         [](const std::string& path, const absl::Status& why) {
+                           std::printf(
+                               "checkpoint %s does not restore (%s); trying an "
+                               "older one\n",
+                               path.c_str(),
+                               std::string(why.message()).c_str());
+                         }));
+    if (!restored.empty()) {
       ASSIGN_OR_RETURN(std::vector<Tensor> step,
                        session->Run({}, {global_step}, {}));
       const int64_t at = step[0].scalar<int64_t>();
-      std::printf("resumed from %s at step %lld\n", latest->c_str(),
+      std::printf("resumed from %s at step %lld\n", restored.c_str(),
                   static_cast<long long>(at));
       return at;
-    }
-    if (latest.status().code() != absl::StatusCode::kNotFound) {
-      return latest.status();
     }
     std::printf("no checkpoint in %s yet: starting fresh\n", dir.c_str());
   }

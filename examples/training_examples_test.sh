@@ -92,7 +92,7 @@ printf 'model_checkpoint_path: "model-1"\n' >"$TMP/bad/checkpoint"
 if "$LINREG" --checkpoint_dir="$TMP/bad" --resume 2>"$TMP/err"; then
   fail "resuming from a corrupt checkpoint succeeded"
 fi
-grep -q "DATA_LOSS: checkpoint index .*model-1.index is corrupt" "$TMP/err" ||
+grep -q "DATA_LOSS: none of the 1 checkpoints in .*bad restores (.*model-1.index is corrupt" "$TMP/err" ||
   fail "corrupt checkpoint: $(cat "$TMP/err")"
 
 if [[ $failures -gt 0 ]]; then

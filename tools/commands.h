@@ -31,6 +31,12 @@ absl::Status Convert(const Args& args, std::ostream& out);
 // first, before any thread starts.
 absl::Status Server(const Args& args, std::ostream& out);
 void BlockStopSignals();
+// rill health grpc://HOST:PORT [--timeout S]: OK when the server there
+// answers GetStatus in time (a readiness probe).
+absl::Status Health(const Args& args, std::ostream& out);
+// rill ops: every registered op's OpDef, as a text OpList sorted by name
+// (what client libraries generate their wrappers from).
+absl::Status Ops(const Args& args, std::ostream& out);
 // rill train MODEL --loss NAME --data NAME=FILE.npy --scheme SCHEME [...]
 // (SPEC 7): trains the model with a distributed scheme.
 absl::Status Train(const Args& args, std::ostream& out);

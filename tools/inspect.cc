@@ -10,6 +10,7 @@
 #include "core/graph/graph_io.h"
 #include "core/graph/shape_refiner.h"
 #include "core/platform/status_macros.h"
+#include "google/protobuf/text_format.h"
 #include "tools/commands.h"
 
 namespace rill::tools {
@@ -72,6 +73,22 @@ absl::Status Inspect(const Args& args, std::ostream& out) {
     return shapes.status();
   }
   out << "validation: ok (ops, attrs, inputs, dtypes, acyclic, shapes)\n";
+  return absl::OkStatus();
+}
+
+absl::Status Ops(const Args& args, std::ostream& out) {
+  if (!args.empty()) return absl::InvalidArgumentError("usage: rill ops");
+  std::vector<const OpRegistrationData*> ops = OpRegistry::Global()->List();
+  std::sort(ops.begin(), ops.end(), [](const auto* a, const auto* b) {
+    return a->op_def.name() < b->op_def.name();
+  });
+  ::tensorflow::OpList list;
+  for (const OpRegistrationData* op : ops) *list.add_op() = op->op_def;
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(list, &text)) {
+    return absl::InternalError("cannot print the op list");
+  }
+  out << text;
   return absl::OkStatus();
 }
 

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/platform/status_macros.h"
+#include "tools/flag_values.h"
 
 namespace rill::tools {
 namespace {
@@ -198,9 +199,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     });
     for (const auto& [job, addresses] : cluster->addresses_) {
       for (size_t t = 0; t < addresses.size(); ++t) {
-        ASSIGN_OR_RETURN(pid_t pid,
-                         Spawn({self, "server", "--cluster", cluster->json_,
-                                "--job", job, "--task", std::to_string(t)}));
+        ASSIGN_OR_RETURN(pid_t pid, cluster->SpawnServer(job, t));
         cluster->pids_[{job, static_cast<int>(t)}] = pid;
       }
     }
@@ -259,11 +258,18 @@ absl::Status LocalCluster::Restart(const std::string& job, int task) {
     Reap(old, std::chrono::steady_clock::now() + std::chrono::seconds(5));
     pids_.erase(it);
   }
-  ASSIGN_OR_RETURN(pid_t pid,
-                   Spawn({self_, "server", "--cluster", json_, "--job", job,
-                          "--task", std::to_string(task)}));
+  ASSIGN_OR_RETURN(pid_t pid, SpawnServer(job, task));
   pids_[{job, task}] = pid;
   return WaitListening(job, task, address, pid);
+}
+
+absl::StatusOr<pid_t> LocalCluster::SpawnServer(const std::string& job,
+                                                int task) const {
+  std::vector<std::string> argv = {
+      self_,   "server", "--cluster", json_,
+      "--job", job,      "--task",    std::to_string(task)};
+  for (std::string& flag : LocalServerArgs()) argv.push_back(flag);
+  return Spawn(argv);
 }
 
 std::string LocalCluster::Address(const std::string& job, int task) const {

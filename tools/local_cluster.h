@@ -2,7 +2,8 @@
 // (rill train --local-cluster) and stopped when it ends.
 //
 // Each server is this program (/proc/self/exe) run as
-// `rill server --cluster JSON --job J --task I`; its stdout goes to
+// `rill server --cluster JSON --job J --task I` (and LocalServerArgs():
+// this process's security flags, rill train's file root); its stdout goes to
 // /dev/null and its stderr is inherited. A server also gets SIGTERM when
 // the process that started it dies (PR_SET_PDEATHSIG), so none outlives a
 // killed command. Not thread-safe.
@@ -42,6 +43,8 @@ class LocalCluster {
 
  private:
   LocalCluster() = default;
+  // This program as `rill server` for the task, with LocalServerArgs().
+  absl::StatusOr<pid_t> SpawnServer(const std::string& job, int task) const;
   absl::Status WaitListening(const std::string& job, int task,
                              const std::string& address, pid_t pid);
 

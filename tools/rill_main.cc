@@ -1,11 +1,12 @@
 // rill: the command-line program (SPEC 3).
 //
-//   rill inspect GRAPH | rill dot GRAPH | rill convert IN OUT
-//   rill run GRAPH ...  | rill server ...
+//   rill inspect GRAPH | rill dot GRAPH | rill convert IN OUT | rill ops
+//   rill run GRAPH ...  | rill server ... | rill health grpc://H:P
 //
 // Every error ends as one line on stderr, "rill: CODE: message", and a
 // non-zero exit status.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/stubs/logging.h"
+#include "grpc/support/log.h"
 #include "tools/commands.h"
 
 namespace rill::tools {
@@ -35,12 +38,31 @@ constexpr char kUsage[] =
     "FILE.json,\n"
     "                     --logdir DIR (fetched summaries as TensorBoard "
     "events)\n"
-    "                     --master grpc://HOST:PORT (on a cluster)\n"
+    "                     --memory_limit BYTES (512M, 8G; default 4/5 of "
+    "RAM),\n"
+    "                     --summarize N (values shown from each end of a "
+    "tensor\n"
+    "                     over 1000 elements; -1: all),\n"
+    "                     --master grpc://HOST:PORT (on a cluster) with\n"
+    "                     --auth_token_file F, --tls_cert F --tls_key F "
+    "--tls_ca F\n"
     "  server ...         serve a cluster task: --cluster JSON --job NAME "
     "--task I\n"
-    "                     [--devices CPU=N] [--max_message_bytes N], or "
-    "TF_CONFIG;\n"
+    "                     (or TF_CONFIG), --devices CPU=N, "
+    "--max_message_bytes N,\n"
+    "                     --bind ADDR (default: the task's host), "
+    "--file_root DIR\n"
+    "                     (default: the working directory), --memory_limit "
+    "BYTES,\n"
+    "                     --max_sessions N (1024), --session_gc_seconds S "
+    "(0: never),\n"
+    "                     --auth_token_file F, --tls_cert F --tls_key F "
+    "--tls_ca F;\n"
     "                     stops on SIGTERM/SIGINT\n"
+    "  health grpc://H:P  exit 0 when that server answers: --timeout S (5),\n"
+    "                     --auth_token_file F, --tls_cert F --tls_key F "
+    "--tls_ca F\n"
+    "  ops                the registered ops as a text OpList\n"
     "  train MODEL ...    train with a distributed scheme: --loss NAME,\n"
     "                     --data NAME=FILE.npy,\n"
     "                     --scheme allreduce|sync-ps|async-ps|ssp|local-sgd|"
@@ -57,7 +79,9 @@ constexpr char kUsage[] =
     "text|json,\n"
     "                     --checkpoint-dir DIR (after every epoch), "
     "--resume,\n"
-    "                     --logdir DIR (TensorBoard scalars per step)\n"
+    "                     --logdir DIR (TensorBoard scalars per step),\n"
+    "                     --auth_token_file F, --tls_cert F --tls_key F "
+    "--tls_ca F\n"
     "  fit ALGORITHM ...  an exact algorithm, map-reduced over the workers\n"
     "                     (Chu et al.): kmeans|logreg|linreg|naive-bayes|pca,\n"
     "                     --data FILE.npy, --labels FILE.npy, --eval "
@@ -114,11 +138,56 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   if (command == "convert") return Convert(args, std::cout);
   if (command == "run") return Run(args, std::cout);
   if (command == "server") return Server(args, std::cout);
+  if (command == "health") return Health(args, std::cout);
+  if (command == "ops") return Ops(args, std::cout);
   if (command == "train") return Train(args, std::cout);
   if (command == "fit") return Fit(args, std::cout);
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown command '", command, "'; run 'rill help' for the list"));
 }
+
+// The message as one printable line: newlines become spaces, other
+// control bytes and bytes that are not UTF-8 become \xNN.
+std::string PrintableLine(absl::string_view message) {
+  std::string out;
+  for (size_t i = 0; i < message.size();) {
+    const unsigned char c = message[i];
+    size_t len = c < 0x80    ? 1
+                 : c >= 0xf0 ? 4
+                 : c >= 0xe0 ? 3
+                 : c >= 0xc2 ? 2
+                             : 0;
+    for (size_t k = 1; len > 1 && k < len; ++k) {
+      if (i + k >= message.size() || (message[i + k] & 0xc0) != 0x80) len = 0;
+    }
+    if (c == '\n' || c == '\r' || c == '\t') {
+      out += ' ';
+      ++i;
+    } else if (len == 0 || c < 0x20 || c == 0x7f || (c >= 0xf5 && len == 4)) {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+      ++i;
+    } else {
+      out.append(message.data() + i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
+// Protocol Buffers reports a malformed message both as a failed parse,
+// which Rill turns into its error line, and as its own log line: only the
+// first is printed. Fatal ones still are.
+void QuietProtobufLog(google::protobuf::LogLevel level, const char* filename,
+                      int line, const std::string& message) {
+  if (level == google::protobuf::LOGLEVEL_FATAL) {
+    std::fprintf(stderr, "rill: INTERNAL: protobuf %s:%d: %s\n", filename, line,
+                 PrintableLine(message).c_str());
+  }
+}
+
+// gRPC's own log lines (a port already in use, a peer that went away)
+// repeat what the statuses say; GRPC_VERBOSITY, when set, lets them out.
+void QuietGrpcLog(gpr_log_func_args*) {}
 
 }  // namespace
 }  // namespace rill::tools
@@ -126,18 +195,19 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  google::protobuf::SetLogHandler(rill::tools::QuietProtobufLog);
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function(rill::tools::QuietGrpcLog);
+  }
   // A server waits for its stop signal with sigwait: block it in every
   // thread, which all start after this.
   if (!args.empty() && args[0] == "server") rill::tools::BlockStopSignals();
   absl::Status s = rill::tools::Dispatch(args);
   std::cout.flush();
   if (!s.ok()) {
-    std::string message(s.message());
-    for (char& c : message) {
-      if (c == '\n') c = ' ';
-    }
     std::fprintf(stderr, "rill: %s: %s\n",
-                 absl::StatusCodeToString(s.code()).c_str(), message.c_str());
+                 absl::StatusCodeToString(s.code()).c_str(),
+                 rill::tools::PrintableLine(s.message()).c_str());
     return 1;
   }
   return 0;

@@ -17,6 +17,7 @@
 #include "runtime/session/session.h"
 #include "runtime/training/events_writer.h"
 #include "tools/commands.h"
+#include "tools/flag_values.h"
 #include "tools/tensor_text.h"
 
 namespace rill::tools {
@@ -35,6 +36,9 @@ struct RunFlags {
   bool json = false;
   std::string trace;
   std::string logdir;  // "" without --logdir.
+  // Values printed from each end of a large tensor in text; -1: all.
+  int64_t summarize = 3;
+  SecurityFlags security;  // To reach a secured --master.
 };
 
 absl::Status FlagError(absl::string_view flag, absl::string_view why) {
@@ -104,9 +108,19 @@ absl::StatusOr<RunFlags> ParseFlags(const Args& args) {
       f.json = value == "json";
     } else if (name == "--trace") {
       f.trace = value;
+    } else if (name == "--memory_limit") {
+      RETURN_IF_ERROR(ApplyMemoryLimit(value));
+    } else if (name == "--summarize") {
+      if (!absl::SimpleAtoi(value, &f.summarize) || f.summarize < -1) {
+        return FlagError(
+            name, absl::StrCat("expected a count of values, or -1 for all; "
+                               "got '",
+                               value, "'"));
+      }
     } else if (name == "--logdir") {
       if (value.empty()) return FlagError(name, "needs a directory");
       f.logdir = value;
+    } else if (f.security.Take(name, value)) {
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag '", name, "'"));
@@ -229,7 +243,9 @@ absl::Status WriteSummaries(EventsWriter* events,
 void PrintFetches(const RunFlags& f, const std::vector<Tensor>& values,
                   std::ostream& out, absl::string_view prefix) {
   for (size_t i = 0; i < values.size(); ++i) {
-    out << prefix << f.fetches[i] << " = " << TensorToText(values[i]) << "\n";
+    out << prefix << f.fetches[i] << " = ";
+    WriteTensorText(values[i], f.summarize, out);
+    out << "\n";
   }
 }
 
@@ -237,6 +253,7 @@ void PrintFetches(const RunFlags& f, const std::vector<Tensor>& values,
 
 absl::Status Run(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(RunFlags f, ParseFlags(args));
+  RETURN_IF_ERROR(f.security.Apply().status());
   if (!f.master.empty() && f.cpu_devices != 1) {
     return absl::InvalidArgumentError(
         "--devices applies to in-process runs; a cluster's devices are its "
@@ -285,17 +302,18 @@ absl::Status Run(const Args& args, std::ostream& out) {
     }
     if (!f.json && f.every > 0 && step % f.every == 0 && !final_step) {
       PrintFetches(f, last, out, absl::StrCat("step ", step, ": "));
+      out.flush();  // Progress, seen as it comes even through a pipe.
     }
   }
   if (events != nullptr) RETURN_IF_ERROR(events->Flush());
   if (!f.trace.empty()) RETURN_IF_ERROR(WriteTrace(f.trace, meta));
   if (f.json) {
-    std::vector<std::string> entries;
+    out << "{\"fetches\": {";
     for (size_t i = 0; i < last.size(); ++i) {
-      entries.push_back(
-          absl::StrCat(JsonString(f.fetches[i]), ": ", TensorToJson(last[i])));
+      out << (i > 0 ? ", " : "") << JsonString(f.fetches[i]) << ": ";
+      WriteTensorJson(last[i], out);
     }
-    out << "{\"fetches\": {" << absl::StrJoin(entries, ", ") << "}}\n";
+    out << "}}\n";
   } else {
     PrintFetches(f, last, out,
                  f.steps > 1 ? absl::StrCat("step ", f.steps, ": ") : "");

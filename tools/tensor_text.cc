@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <sstream>
 #include <vector>
 
@@ -297,20 +298,33 @@ void AppendValue(std::string* out, T v) {
   }
 }
 
-std::string Values(const Tensor& t) {
-  std::string out;
+// Writes the values ", "-separated, a buffer at a time (a tensor's text can
+// be many times its size). With 0 <= edge and more than
+// kSummarizeThreshold values, only the first and last `edge`, "..." between.
+void WriteValues(const Tensor& t, int64_t edge, std::ostream& out) {
+  const int64_t n = t.NumElements();
+  const bool summarize = edge >= 0 && n > kSummarizeThreshold && n > 2 * edge;
   VisitDataType(
       t.dtype(),
       [&]<typename T>() {
-        bool first = true;
-        for (const T& v : t.flat<T>()) {
-          if (!first) out += ", ";
-          first = false;
-          AppendValue(&out, v);
+        const std::span<const T> values = t.flat<T>();
+        std::string buffer;
+        for (int64_t i = 0; i < n; ++i) {
+          if (summarize && i == edge) {
+            buffer += i > 0 ? ", ..." : "...";
+            i = n - edge - 1;
+            continue;
+          }
+          if (i > 0) buffer += ", ";
+          AppendValue(&buffer, values[i]);
+          if (buffer.size() >= (64 << 10)) {
+            out << buffer;
+            buffer.clear();
+          }
         }
+        out << buffer;
       },
       [] {});
-  return out;
 }
 
 }  // namespace
@@ -523,17 +537,31 @@ absl::Status WriteNpy(const Tensor& t, const std::string& path) {
              : absl::DataLossError(absl::StrCat("error writing '", path, "'"));
 }
 
-std::string TensorToJson(const Tensor& t) {
+void WriteTensorJson(const Tensor& t, std::ostream& out) {
   std::vector<std::string> dims;
   for (int64_t d : t.shape().dim_sizes()) dims.push_back(absl::StrCat(d));
-  return absl::StrCat("{\"dtype\": \"", NumpyName(t.dtype()),
-                      "\", \"shape\": [", absl::StrJoin(dims, ", "),
-                      "], \"values\": [", Values(t), "]}");
+  out << "{\"dtype\": \"" << NumpyName(t.dtype()) << "\", \"shape\": ["
+      << absl::StrJoin(dims, ", ") << "], \"values\": [";
+  WriteValues(t, /*edge=*/-1, out);
+  out << "]}";
 }
 
-std::string TensorToText(const Tensor& t) {
-  return absl::StrCat(NumpyName(t.dtype()), " ", t.shape().DebugString(), " [",
-                      Values(t), "]");
+void WriteTensorText(const Tensor& t, int64_t edge_items, std::ostream& out) {
+  out << NumpyName(t.dtype()) << " " << t.shape().DebugString() << " [";
+  WriteValues(t, edge_items, out);
+  out << "]";
+}
+
+std::string TensorToJson(const Tensor& t) {
+  std::ostringstream out;
+  WriteTensorJson(t, out);
+  return out.str();
+}
+
+std::string TensorToText(const Tensor& t, int64_t edge_items) {
+  std::ostringstream out;
+  WriteTensorText(t, edge_items, out);
+  return out.str();
 }
 
 namespace {

@@ -4,6 +4,8 @@
 #ifndef RILL_TOOLS_TENSOR_TEXT_H_
 #define RILL_TOOLS_TENSOR_TEXT_H_
 
+#include <cstdint>
+#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,10 +25,19 @@ absl::StatusOr<Tensor> ReadNpy(const std::string& path, DataType dtype);
 // Writes a tensor as .npy (for tests and tools).
 absl::Status WriteNpy(const Tensor& t, const std::string& path);
 
-// {"dtype": "float32", "shape": [2, 2], "values": [1, 2, 3, 4]}
+// Tensors of more elements than this print summarized in text: the first
+// and last few values with "..." between, as numpy prints them.
+inline constexpr int64_t kSummarizeThreshold = 1000;
+
+// {"dtype": "float32", "shape": [2, 2], "values": [1, 2, 3, 4]}: every
+// value, written to `out` as it goes (never the whole text in memory).
+void WriteTensorJson(const Tensor& t, std::ostream& out);
 std::string TensorToJson(const Tensor& t);
-// "float32 [2,2] [1, 2, 3, 4]"
-std::string TensorToText(const Tensor& t);
+// "float32 [2,2] [1, 2, 3, 4]"; past kSummarizeThreshold elements, only
+// the first and last `edge_items` values ("float32 [5000] [0, 1, 2, ...,
+// 4997, 4998, 4999]"); every value when edge_items < 0.
+void WriteTensorText(const Tensor& t, int64_t edge_items, std::ostream& out);
+std::string TensorToText(const Tensor& t, int64_t edge_items = 3);
 
 // A JSON string literal of `s`, quotes included: valid UTF-8 is kept as
 // it is (quotes, backslashes and control characters escaped); bytes that

@@ -130,6 +130,25 @@ TEST(TensorJsonTest, Format) {
   EXPECT_EQ(TensorToText(Tensor::FromVector<int64_t>({7})), "int64 [1] [7]");
 }
 
+TEST(TensorTextTest, LargeTensorsPrintSummarizedUnlessAskedForAll) {
+  std::vector<int32_t> values(5000);
+  for (int i = 0; i < 5000; ++i) values[i] = i;
+  Tensor t = Tensor::FromVector<int32_t>(values);
+  EXPECT_EQ(TensorToText(t), "int32 [5000] [0, 1, 2, ..., 4997, 4998, 4999]");
+  EXPECT_EQ(TensorToText(t, 1), "int32 [5000] [0, ..., 4999]");
+  EXPECT_EQ(TensorToText(t, 0), "int32 [5000] [...]");
+  const std::string all = TensorToText(t, -1);
+  EXPECT_NE(all.find(", 2500, 2501, "), std::string::npos);
+  EXPECT_EQ(all.find("..."), std::string::npos);
+  // At the threshold every value is printed; JSON always has them all.
+  Tensor small = Tensor::FromVector<int32_t>(
+      std::vector<int32_t>(values.begin(), values.begin() + 1000));
+  EXPECT_EQ(TensorToText(small).find("..."), std::string::npos);
+  const std::string json = TensorToJson(t);
+  EXPECT_EQ(json.find("..."), std::string::npos);
+  EXPECT_NE(json.find(", 4998, 4999]}"), std::string::npos);
+}
+
 TEST(TensorTextTest, JsonStringsAreValidJson) {
   EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
   EXPECT_EQ(JsonString("line\nnext\t\x01"), "\"line\\nnext\\u0009\\u0001\"");

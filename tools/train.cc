@@ -161,6 +161,7 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     } else if (name == "--logdir") {
       if (value.empty()) return FlagError(name, "needs a directory");
       f.logdir = value;
+    } else if (f.security.Take(name, value)) {
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag '", name, "'; run 'rill help'"));
@@ -222,6 +223,8 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
       return FlagError("--checkpoint-dir",
                        absl::StrCat(f.checkpoint_dir, " is not a directory"));
     }
+    // The servers of --local-cluster save and restore there.
+    AddLocalServerArgs({"--file_root", f.checkpoint_dir});
   }
   if (!f.cluster_json.empty() && !f.local_cluster.empty()) {
     return absl::InvalidArgumentError(
@@ -636,6 +639,7 @@ absl::Status Trainer::Train() {
 
 absl::Status Train(const Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(TrainFlags f, ParseFlags(args));
+  RETURN_IF_ERROR(f.security.Apply().status());
   ASSIGN_OR_RETURN(::tensorflow::GraphDef model_def, ReadGraphDef(f.model));
   ASSIGN_OR_RETURN(std::unique_ptr<Graph> model, ImportGraphDef(model_def));
   absl::StatusOr<InputRef> loss = ParseInputRef(f.loss);

@@ -402,23 +402,24 @@ absl::StatusOr<std::string> TrainCheckpoints::Save(SessionInterface& session,
 
 absl::StatusOr<int64_t> TrainCheckpoints::RestoreNewest(
     SessionInterface& session, std::ostream& log) {
-  std::vector<std::string> listed = ListedCheckpoints(dir_);
-  for (auto it = listed.rbegin(); it != listed.rend(); ++it) {
-    absl::Status s = saver_->Restore(&session, *it);
-    if (s.ok()) {
-      ASSIGN_OR_RETURN(std::vector<Tensor> epochs,
-                       session.Run({}, {absl::StrCat(kEpochVar, ":0")}, {}));
-      log << "resumed from " << *it << " (after epoch "
-          << epochs[0].scalar<int64_t>() << ")" << std::endl;
-      return epochs[0].scalar<int64_t>();
-    }
-    // A checkpoint the run cannot use: damaged, or of another model.
-    if (!absl::IsDataLoss(s) && !absl::IsNotFound(s) &&
-        !absl::IsInvalidArgument(s)) {
-      return s;
-    }
-    log << "checkpoint " << *it << " does not restore (" << s.message()
-        << "); trying an older one" << std::endl;
+  ASSIGN_OR_RETURN(std::string restored,
+                   RestoreNewestIntact(
+                       dir_,
+                       [&](const std::string& path) {
+                         return saver_->Restore(&session, path);
+                       },
+                       [&](const std::string& path, const absl::Status& why) {
+                         // Damaged, gone, or of another model.
+                         log << "checkpoint " << path << " does not restore ("
+                             << why.message() << "); trying an older one"
+                             << std::endl;
+                       }));
+  if (!restored.empty()) {
+    ASSIGN_OR_RETURN(std::vector<Tensor> epochs,
+                     session.Run({}, {absl::StrCat(kEpochVar, ":0")}, {}));
+    log << "resumed from " << restored << " (after epoch "
+        << epochs[0].scalar<int64_t>() << ")" << std::endl;
+    return epochs[0].scalar<int64_t>();
   }
   log << "no checkpoint to resume from in " << dir_ << "; starting afresh"
       << std::endl;

@@ -27,6 +27,7 @@
 #include "runtime/training/events_writer.h"
 #include "runtime/training/optimizer.h"
 #include "runtime/training/saver.h"
+#include "tools/flag_values.h"
 #include "tools/local_cluster.h"
 #include "tools/tensor_text.h"  // JsonString
 
@@ -34,6 +35,7 @@ namespace rill::tools {
 
 struct TrainFlags {
   std::string model;
+  SecurityFlags security;  // To reach secured servers; given to local ones.
   std::string loss;
   std::vector<std::pair<std::string, std::string>> data, eval;
   std::vector<std::string> metrics;

@@ -1,7 +1,11 @@
 #include "core/framework/allocator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -95,13 +99,48 @@ size_t Rounded(size_t num_bytes, size_t alignment) {
   return rounded == 0 ? alignment : rounded;
 }
 
+// The cgroup (v2, then v1) memory limit of this process; 0 when there is
+// none or it cannot be read.
+int64_t CgroupMemoryLimit() {
+  for (const char* path : {"/sys/fs/cgroup/memory.max",
+                           "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(path);
+    std::string text;
+    if (!(in >> text) || text == "max") continue;
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (end != text.c_str() && v > 0) return v;
+  }
+  return 0;
+}
+
 }  // namespace
+
+int64_t DefaultMemoryLimit() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  int64_t memory = pages > 0 && page > 0 ? int64_t{pages} * page : 0;
+  const int64_t cgroup = CgroupMemoryLimit();
+  if (cgroup > 0 && (memory == 0 || cgroup < memory)) memory = cgroup;
+  if (memory <= 0) return int64_t{1} << 62;  // Unknown: no limit.
+  return memory / 5 * 4;
+}
 
 void* CpuAllocatorImpl::AllocateRaw(size_t alignment, size_t num_bytes) {
   alignment = std::max(alignment, kAllocatorAlignment);
   // aligned_alloc needs a size that is a multiple of the alignment.
   const size_t rounded = Rounded(num_bytes, alignment);
   if (rounded == 0) return nullptr;  // Overflow.
+  const int64_t limit = limit_.load();
+  if (num_bytes > static_cast<size_t>(limit)) return nullptr;
+  // Counted before the memory is taken, so that concurrent requests cannot
+  // pass the limit together.
+  const int64_t bytes = static_cast<int64_t>(num_bytes);
+  const int64_t now = in_use_.fetch_add(bytes) + bytes;
+  if (now > limit) {
+    in_use_.fetch_sub(bytes);
+    return nullptr;
+  }
   void* p = nullptr;
   if (alignment == kAllocatorAlignment && rounded <= kSmallMax) {
     std::vector<void*>* list = ClassList(rounded);
@@ -113,13 +152,18 @@ void* CpuAllocatorImpl::AllocateRaw(size_t alignment, size_t num_bytes) {
     // Whole pages, page-aligned: any block of the cache fits any request
     // of its size.
     const size_t pages = Rounded(num_bytes, kPage);
-    if (pages == 0) return nullptr;
+    if (pages == 0) {
+      in_use_.fetch_sub(num_bytes);
+      return nullptr;
+    }
     p = Large().Take(pages);
     if (p == nullptr) p = std::aligned_alloc(kPage, pages);
   }
   if (p == nullptr) p = std::aligned_alloc(alignment, rounded);
-  if (p == nullptr) return nullptr;
-  int64_t now = in_use_.fetch_add(num_bytes) + num_bytes;
+  if (p == nullptr) {
+    in_use_.fetch_sub(num_bytes);
+    return nullptr;
+  }
   int64_t peak = peak_.load();
   while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
   }

@@ -4,7 +4,10 @@
 // their buffer and hand the memory back to it. Implementations must be
 // thread-safe. The CPU allocator aligns every buffer to 64 bytes (a cache
 // line, and enough for AVX-512 loads) and counts bytes in use and the peak,
-// which memory benchmarks read.
+// which memory benchmarks read, and refuses an allocation that would take
+// the bytes in use past its limit (--memory_limit), so that a step asking
+// for more memory than the process may use fails with RESOURCE_EXHAUSTED
+// instead of bringing the kernel's OOM killer.
 #ifndef RILL_CORE_FRAMEWORK_ALLOCATOR_H_
 #define RILL_CORE_FRAMEWORK_ALLOCATOR_H_
 
@@ -29,9 +32,14 @@ class Allocator {
   virtual void DeallocateRaw(void* ptr, size_t num_bytes) = 0;
 };
 
+// Four fifths of the memory this process can have: the machine's physical
+// memory, or its cgroup's limit when that is lower.
+int64_t DefaultMemoryLimit();
+
 // Heap memory with byte accounting.
 class CpuAllocatorImpl : public Allocator {
  public:
+  CpuAllocatorImpl() : limit_(DefaultMemoryLimit()) {}
   std::string Name() const override { return "cpu"; }
   void* AllocateRaw(size_t alignment, size_t num_bytes) override;
   void DeallocateRaw(void* ptr, size_t num_bytes) override;
@@ -41,9 +49,15 @@ class CpuAllocatorImpl : public Allocator {
   // Starts a new peak measurement at the current usage.
   void ResetPeak() { peak_.store(in_use_.load()); }
 
+  // The most bytes in use at once; AllocateRaw returns nullptr for a
+  // request past it. Starts at DefaultMemoryLimit().
+  int64_t limit() const { return limit_.load(); }
+  void set_limit(int64_t bytes) { limit_.store(bytes); }
+
  private:
   std::atomic<int64_t> in_use_{0};
   std::atomic<int64_t> peak_{0};
+  std::atomic<int64_t> limit_;
 };
 
 // The process-wide CPU allocator; never destroyed.

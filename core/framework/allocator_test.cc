@@ -30,6 +30,29 @@ TEST(AllocatorTest, AlignsAndCounts) {
   EXPECT_EQ(a.bytes_in_use(), 0);
 }
 
+TEST(AllocatorTest, RefusesPastItsLimitAndRecovers) {
+  CpuAllocatorImpl a;
+  EXPECT_EQ(a.limit(), DefaultMemoryLimit());
+  EXPECT_GT(DefaultMemoryLimit(), 0);
+  a.set_limit(1 << 20);
+  void* p = a.AllocateRaw(64, 600 << 10);
+  ASSERT_NE(p, nullptr);
+  // 600 KiB more would pass 1 MiB: refused, and nothing is counted.
+  EXPECT_EQ(a.AllocateRaw(64, 600 << 10), nullptr);
+  EXPECT_EQ(a.bytes_in_use(), 600 << 10);
+  // A single request past the limit, however large.
+  EXPECT_EQ(a.AllocateRaw(64, size_t{1} << 40), nullptr);
+  void* q = a.AllocateRaw(64, 400 << 10);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(a.bytes_in_use(), 1000 << 10);
+  a.DeallocateRaw(p, 600 << 10);
+  p = a.AllocateRaw(64, 600 << 10);
+  EXPECT_NE(p, nullptr);
+  a.DeallocateRaw(p, 600 << 10);
+  a.DeallocateRaw(q, 400 << 10);
+  EXPECT_EQ(a.bytes_in_use(), 0);
+}
+
 TEST(AllocatorTest, ZeroBytesAndImpossibleSizes) {
   CpuAllocatorImpl a;
   void* p = a.AllocateRaw(64, 0);

@@ -66,11 +66,22 @@ absl::Status CheckMinimum(const OpDef_AttrDef& def, const AttrValue& value) {
   return absl::OkStatus();
 }
 
+// The most tensors one arg of a node may have (inputs of AddN or
+// ConcatV2, outputs of Split or Unpack).
+constexpr int64_t kMaxArgCount = 1 << 20;
+
 absl::Status ArgTypes(const OpDef_ArgDef& arg, const AttrMap& attrs,
                       std::vector<DataType>* out) {
   int64_t n = 1;
   if (!arg.number_attr().empty()) {
     RETURN_IF_ERROR(GetAttr(attrs, arg.number_attr(), &n));
+    // Checked before anything is sized by it: a count the node cannot
+    // have (AddN with N = 2^32) must not become an allocation.
+    if (n < 0 || n > kMaxArgCount) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attr '", arg.number_attr(), "' is ", n, ": arg '", arg.name(),
+          "' may have 0 to ", kMaxArgCount, " tensors"));
+    }
   }
   if (!arg.type_list_attr().empty()) {
     std::vector<DataType> types;

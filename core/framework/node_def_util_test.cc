@@ -41,6 +41,22 @@ TEST(NodeDefUtilTest, DefaultsValidationAndTypes) {
   EXPECT_EQ(out, (std::vector<DataType>{::tensorflow::DT_DOUBLE}));
 }
 
+TEST(NodeDefUtilTest, ImpossibleCountsAreRefusedBeforeAnyAllocation) {
+  auto def = TestOp();
+  for (int64_t n : {int64_t{1} << 32, int64_t{2147483647}, int64_t{-1},
+                    int64_t{1000000000}}) {
+    AttrMap attrs;
+    attrs["T"] = MakeAttr(::tensorflow::DT_DOUBLE);
+    attrs["N"] = MakeAttr(n);
+    attrs["L"] = MakeAttr(std::vector<DataType>{::tensorflow::DT_BOOL});
+    AddDefaultAttrs(def, &attrs);
+    std::vector<DataType> in, out;
+    absl::Status s = InOutTypes(def, attrs, &in, &out);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << n;
+    EXPECT_NE(s.message().find("attr 'N' is"), std::string::npos) << s;
+  }
+}
+
 TEST(NodeDefUtilTest, ValidationErrorsNameTheAttr) {
   auto def = TestOp();
   AttrMap attrs;

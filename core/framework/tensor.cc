@@ -86,10 +86,16 @@ absl::StatusOr<Tensor> Tensor::CreateUninitialized(DataType dtype,
   }
   void* data = allocator->AllocateRaw(kAllocatorAlignment, bytes);
   if (data == nullptr) {
+    std::string why;
+    if (allocator == CpuAllocator()) {
+      const CpuAllocatorImpl* cpu = CpuAllocator();
+      why = absl::StrCat(" (memory limit ", cpu->limit(), " bytes, ",
+                         cpu->bytes_in_use(), " in use; see --memory_limit)");
+    }
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory allocating ", bytes, " bytes for a ",
                      DataTypeName(dtype), " tensor of shape ",
-                     shape.DebugString(), " on ", allocator->Name()));
+                     shape.DebugString(), " on ", allocator->Name(), why));
   }
   if (dtype == ::tensorflow::DT_STRING) {
     auto* s = static_cast<std::string*>(data);

@@ -96,6 +96,22 @@ TEST(TensorTest, AllocatorCountsBytes) {
   EXPECT_EQ(a->bytes_in_use(), before);
 }
 
+TEST(TensorTest, PastTheMemoryLimitIsResourceExhaustedNamingIt) {
+  CpuAllocatorImpl* cpu = CpuAllocator();
+  const int64_t saved = cpu->limit();
+  cpu->set_limit(cpu->bytes_in_use() + (1 << 20));
+  absl::StatusOr<Tensor> t =
+      Tensor::Create(::tensorflow::DT_FLOAT, TensorShape({1000, 1000}));
+  cpu->set_limit(saved);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(t.status().message().find("4000000 bytes"), std::string::npos)
+      << t.status();
+  EXPECT_NE(t.status().message().find("memory limit"), std::string::npos)
+      << t.status();
+  EXPECT_TRUE(
+      Tensor::Create(::tensorflow::DT_FLOAT, TensorShape({1000, 1000})).ok());
+}
+
 TEST(TensorTest, DebugStringTruncates) {
   Tensor t = Tensor::FromVector<int32_t>({1, 2, 3, 4});
   EXPECT_EQ(t.DebugString(2), "int32 [4] [1 2 ...]");

@@ -21,9 +21,12 @@ class ConstOp : public OpKernel {
       if (t.ok()) {
         value_ = *std::move(t);
       } else {
-        status_ = absl::InvalidArgumentError(
-            absl::StrCat("node '", c->node().name(),
-                         "': bad value: ", t.status().message()));
+        // The code is kept: a value too large for the memory limit is
+        // RESOURCE_EXHAUSTED, a malformed one INVALID_ARGUMENT.
+        status_ =
+            absl::Status(t.status().code(),
+                         absl::StrCat("node '", c->node().name(),
+                                      "': bad value: ", t.status().message()));
       }
     }
   }

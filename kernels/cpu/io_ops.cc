@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/framework/kernel_registry.h"
+#include "core/platform/file_root.h"
 #include "core/platform/status_macros.h"
 #include "runtime/training/checkpoint_file.h"
 
@@ -60,8 +61,9 @@ class SaveV2Op : public OpKernel {
     for (int64_t i = 0; i < count; ++i) {
       tensors.emplace_back(named.names[i], ctx->input(3 + i));
     }
-    return Named(*this, WriteCheckpoint(ctx->input(0).scalar<std::string>(),
-                                        tensors, named.slices));
+    const std::string& prefix = ctx->input(0).scalar<std::string>();
+    RETURN_IF_ERROR(Named(*this, CheckUnderFileRoot(prefix)));
+    return Named(*this, WriteCheckpoint(prefix, tensors, named.slices));
   }
 };
 
@@ -72,7 +74,9 @@ class RestoreV2Op : public OpKernel {
     const int64_t count = ctx->num_outputs();
     ASSIGN_OR_RETURN(NamedSlices named, NameInputs(ctx, count));
     const std::vector<std::string>& names = named.names;
-    auto reader = CheckpointReader::Open(ctx->input(0).scalar<std::string>());
+    const std::string& prefix = ctx->input(0).scalar<std::string>();
+    RETURN_IF_ERROR(Named(*this, CheckUnderFileRoot(prefix)));
+    auto reader = CheckpointReader::Open(prefix);
     RETURN_IF_ERROR(Named(*this, reader.status()));
     for (int64_t i = 0; i < count; ++i) {
       absl::StatusOr<Tensor> t;
@@ -115,8 +119,11 @@ class MergeV2CheckpointsOp : public OpKernel {
                        ") and destination_prefix a scalar (got ",
                        destination.shape().DebugString(), ")"));
     }
+    RETURN_IF_ERROR(
+        Named(*this, CheckUnderFileRoot(destination.flat<std::string>()[0])));
     std::vector<std::string> sources;
     for (const std::string& p : prefixes.flat<std::string>()) {
+      RETURN_IF_ERROR(Named(*this, CheckUnderFileRoot(p)));
       if (allow_missing_files_ &&
           ::access(CheckpointFileOf(p).c_str(), F_OK) != 0) {
         continue;

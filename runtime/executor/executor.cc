@@ -6,7 +6,9 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <new>
 #include <span>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 
@@ -93,6 +95,21 @@ void Executor::ReturnBuffers(std::unique_ptr<StepBuffers> buffers) const {
 }
 
 namespace {
+
+// A kernel's Compute. Rill code returns statuses, but the C++ library
+// throws when a container sized from input cannot be had (a std::vector
+// past the machine's memory): that becomes the node's RESOURCE_EXHAUSTED
+// instead of ending the process.
+absl::Status GuardedCompute(const OpKernel& kernel, OpKernelContext* ctx) {
+  try {
+    return kernel.Compute(ctx);
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat("node '", kernel.name(), "' (", kernel.type_string(),
+                   "): out of memory for its working storage"));
+}
 
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -379,7 +396,7 @@ class ExecutorState {
       }
       OpKernelContext ctx(p);
       const uint64_t begin = timed_ ? Cycles() : 0;
-      s = item.kernel->Compute(&ctx);
+      s = GuardedCompute(*item.kernel, &ctx);
       if (timed_) executor_->RecordCost(id, Cycles() - begin);
       FinishNode(item, s, ctx.outputs(), start_us, ready);
       return;
@@ -819,7 +836,7 @@ class LoopState {
       return absl::OkStatus();
     }
     OpKernelContext ctx(params);
-    absl::Status s = item.kernel->Compute(&ctx);
+    absl::Status s = GuardedCompute(*item.kernel, &ctx);
     return Done(item, frame, iter, dead, start_us, s, &ctx);
   }
 

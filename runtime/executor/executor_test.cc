@@ -3,9 +3,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -44,6 +46,22 @@ RILL_REGISTER_OP("RillTestBusy")
     .Input("x: float")
     .Output("y: float")
     .SetShapeFn(shape_fns::UnknownShape);
+RILL_REGISTER_OP("RillTestHuge")
+    .Input("x: float")
+    .Output("y: float")
+    .SetShapeFn(shape_fns::UnknownShape);
+
+// Sizes a std::vector past what any machine has, as a kernel trusting an
+// input would: the library throws.
+class HugeOp : public OpKernel {
+ public:
+  explicit HugeOp(OpKernelConstruction* c) : OpKernel(c) {}
+  absl::Status Compute(OpKernelContext* ctx) const override {
+    std::vector<float> scratch(std::numeric_limits<size_t>::max() / 2);
+    ctx->set_output(0, ctx->input(0));
+    return absl::OkStatus();
+  }
+};
 
 class WhereOp : public OpKernel {
  public:
@@ -64,6 +82,7 @@ class WhereOp : public OpKernel {
 [[maybe_unused]] const bool kRegistered = [] {
   RegisterKernel<WhereOp>(KernelDef("RillTestWhere", kDeviceCpu));
   RegisterKernel<WhereOp>(KernelDef("RillTestBusy", kDeviceCpu));
+  RegisterKernel<HugeOp>(KernelDef("RillTestHuge", kDeviceCpu));
   return true;
 }();
 
@@ -151,6 +170,23 @@ constexpr char kConst[] = R"pb(
     }
   }
 )pb";
+
+TEST(ExecutorTest, AKernelsLibraryAllocationFailureIsTheNodesError) {
+  auto device = NewCpuDevice("localhost", 0, 0, 0);
+  auto executor =
+      MakeExecutor(absl::StrCat(kConst, R"pb(
+                     node { name: "huge" op: "RillTestHuge" input: "c" }
+                   )pb"),
+                   device.get());
+  ASSERT_NE(executor, nullptr);
+  PoolThread pool;
+  Executor::Args args;
+  args.runner = pool.runner();
+  const absl::Status s = executor->Run(args);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_NE(s.message().find("node 'huge' (RillTestHuge)"), std::string::npos)
+      << s;
+}
 
 TEST(ExecutorTest, NodesThatProvedCheapRunOnTheCallersThread) {
   auto device = NewCpuDevice("localhost", 0, 0, 0);

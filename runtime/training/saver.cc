@@ -113,7 +113,51 @@ void RemoveAbandonedTemporaries(const std::string& dir) {
   ::closedir(d);
 }
 
+// The global step a checkpoint's name ends with ("model-120": 120), or -1.
+int64_t StepOf(const std::string& path) {
+  const size_t dash = path.rfind('-');
+  int64_t step;
+  if (dash == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(path).substr(dash + 1), &step) ||
+      step < 0) {
+    return -1;
+  }
+  return step;
+}
+
+// Modification time of the checkpoint's index file (0 when it is gone).
+int64_t IndexTime(const std::string& path) {
+  struct stat st;
+  if (::stat(absl::StrCat(path, ".index").c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+         st.st_mtim.tv_nsec;
+}
+
 }  // namespace
+
+std::vector<std::string> CheckpointsNewestFirst(const std::string& dir) {
+  std::vector<std::string> all = ListedCheckpoints(dir);
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      absl::string_view name = e->d_name;
+      if (!absl::ConsumeSuffix(&name, ".index") || name.empty()) continue;
+      const std::string path = absl::StrCat(dir, "/", name);
+      if (std::find(all.begin(), all.end(), path) == all.end()) {
+        all.push_back(path);
+      }
+    }
+    ::closedir(d);
+  }
+  // Listed ones first kept their order (oldest first): a stable sort by
+  // step, then by time, newest first.
+  std::stable_sort(all.begin(), all.end(),
+                   [](const std::string& a, const std::string& b) {
+                     const int64_t sa = StepOf(a), sb = StepOf(b);
+                     if (sa != sb) return sa > sb;
+                     return IndexTime(a) > IndexTime(b);
+                   });
+  return all;
+}
 
 absl::StatusOr<std::unique_ptr<Saver>> Saver::Create(
     const Scope& scope, const SaverOptions& options) {
@@ -226,6 +270,20 @@ absl::StatusOr<std::string> Saver::Save(SessionInterface* session,
     kept_ = ReadState(dir, &latest);
     kept_dir_ = dir;
     RemoveAbandonedTemporaries(dir);
+    // A save killed after its files were in place but before the list
+    // named them left a checkpoint of this prefix that nothing lists: kept
+    // (so it is rotated away in turn), in step order.
+    const std::vector<std::string> found = CheckpointsNewestFirst(dir);
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {
+      if (StepOf(*it) >= 0 && it->substr(0, it->rfind('-')) == prefix &&
+          std::find(kept_.begin(), kept_.end(), *it) == kept_.end()) {
+        kept_.push_back(*it);
+      }
+    }
+    std::stable_sort(kept_.begin(), kept_.end(),
+                     [](const std::string& a, const std::string& b) {
+                       return StepOf(a) < StepOf(b);
+                     });
   }
   kept_.erase(std::remove(kept_.begin(), kept_.end(), path), kept_.end());
   kept_.push_back(path);
@@ -293,6 +351,30 @@ absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir) {
                                             " is missing"));
   }
   return latest;
+}
+
+absl::StatusOr<std::string> RestoreNewestIntact(
+    const std::string& dir,
+    const std::function<absl::Status(const std::string&)>& restore,
+    const std::function<void(const std::string&, const absl::Status&)>&
+        skipped) {
+  const std::vector<std::string> candidates = CheckpointsNewestFirst(dir);
+  absl::Status newest_fault;
+  for (const std::string& path : candidates) {
+    absl::Status s = restore(path);
+    if (s.ok()) return path;
+    if (!absl::IsDataLoss(s) && !absl::IsNotFound(s) &&
+        !absl::IsInvalidArgument(s)) {
+      return s;
+    }
+    if (newest_fault.ok()) newest_fault = s;
+    if (skipped != nullptr) skipped(path, s);
+  }
+  if (candidates.empty()) return std::string();
+  return absl::DataLossError(absl::StrCat(
+      "none of the ", candidates.size(), " checkpoints in ", dir,
+      " restores (the newest, ", candidates.front(), ": ",
+      newest_fault.message(), "); move them away to start afresh"));
 }
 
 }  // namespace rill

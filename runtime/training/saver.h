@@ -20,6 +20,7 @@
 #ifndef RILL_RUNTIME_TRAINING_SAVER_H_
 #define RILL_RUNTIME_TRAINING_SAVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,6 +88,24 @@ class Saver {
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir);
 // Every checkpoint dir/checkpoint lists, oldest first (empty when none).
 std::vector<std::string> ListedCheckpoints(const std::string& dir);
+// Every checkpoint in `dir`, newest first (by the global step its name
+// ends with, then by time): those dir/checkpoint lists and any other whose
+// index file is there (a save the list never recorded; a list that is
+// damaged or gone). What a resume tries in turn; empty when there is none.
+std::vector<std::string> CheckpointsNewestFirst(const std::string& dir);
+
+// Restores the newest checkpoint in `dir` that restores (`restore`, on
+// each of CheckpointsNewestFirst in turn, skipping those that are damaged,
+// missing or of another model: DATA_LOSS, NOT_FOUND, INVALID_ARGUMENT) and
+// returns its path; "" when `dir` holds no checkpoint at all. DATA_LOSS
+// naming the directory and the newest one's fault when there are
+// checkpoints but none restores: a resume must not start over on top of
+// them. `skipped` hears of each one passed over.
+absl::StatusOr<std::string> RestoreNewestIntact(
+    const std::string& dir,
+    const std::function<absl::Status(const std::string&)>& restore,
+    const std::function<void(const std::string&, const absl::Status&)>&
+        skipped = nullptr);
 
 }  // namespace rill
 

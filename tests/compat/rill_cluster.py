@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,7 +42,8 @@ class RillCluster:
             for task in range(len(addresses)):
                 self.procs.append(subprocess.Popen(
                     [RILL, "server", "--cluster", spec, "--job", job, "--task",
-                     str(task)], stdout=subprocess.DEVNULL,
+                     str(task), "--file_root", tempfile.gettempdir()],
+                    stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL))
         # Until every server accepts connections.
         deadline = time.time() + 30

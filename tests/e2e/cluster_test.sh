@@ -172,7 +172,7 @@ grep -q "^rill: INVALID_ARGUMENT: --cluster: task 0 of job 'ps': address 'nonsen
 if timeout 10 "$RILL" server --cluster "$CLUSTER" --job ps --task 0 2>"$TMP/err"; then
   fail "two servers bound one port"
 fi
-grep -q "^rill: UNAVAILABLE: .*cannot listen on port $P0" "$TMP/err" || fail "port in use: $(cat "$TMP/err")"
+grep -q "^rill: UNAVAILABLE: .*cannot listen on localhost:$P0 " "$TMP/err" || fail "port in use: $(cat "$TMP/err")"
 if timeout 10 "$RILL" server --cluster "$CLUSTER" --job chief --task 0 2>"$TMP/err"; then
   fail "a task outside the cluster started"
 fi

@@ -57,7 +57,7 @@ for _ in $(seq 300); do
   grep -q "^epoch 3 " "$TMP/kill.err" 2>/dev/null && break
   sleep 0.1
 done
-victim=$(pgrep -P "$driver" -f -- "--job worker --task 1$" | head -1)
+victim=$(pgrep -P "$driver" -f -- "--job worker --task 1( |$)" | head -1)
 [ -n "$victim" ] && kill -9 "$victim"
 if wait "$driver"; then
   grep -q "^lost worker 1 .*continuing with 2 workers$" "$TMP/kill.err" ||

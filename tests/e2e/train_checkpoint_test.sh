@@ -25,7 +25,7 @@ for scheme in sync-ps async-ps; do
       [ "$(grep -c '^checkpoint ' "$TMP/$scheme.err")" -ge 5 ] && break
     sleep 0.05
   done
-  victim=$(pgrep -P "$driver" -f -- "--job ps --task 0$" | head -1)
+  victim=$(pgrep -P "$driver" -f -- "--job ps --task 0( |$)" | head -1)
   [ -n "$victim" ] || fail "$scheme: no ps among $(pgrep -P "$driver" -a)"
   kill -9 "$victim"
   if wait "$driver"; then
@@ -75,6 +75,25 @@ grep -q "^checkpoint $dir/$newest does not restore (.*checksum.*); trying an old
   "$TMP/out" || fail "damaged: $(head -3 "$TMP/out")"
 grep -q "^resumed from $dir/model-56 (after epoch 4)$" "$TMP/out" ||
   fail "damaged: not the older one: $(head -3 "$TMP/out")"
+
+# The list damaged or gone: the newest checkpoint on disk is found anyway.
+echo "garbage {{{" >"$dir/checkpoint"
+expect_ok "garbage list" "${TRAIN[@]}" --scheme allreduce --epochs 6 \
+  --local-cluster ps=0,worker=2 --checkpoint-dir "$dir" --resume
+grep -q "^resumed from $dir/model-84 (after epoch 6)$" "$TMP/out" ||
+  fail "garbage list: $(head -3 "$TMP/out")"
+rm -f "$dir/checkpoint"
+expect_ok "no list" "${TRAIN[@]}" --scheme allreduce --epochs 6 \
+  --local-cluster ps=0,worker=2 --checkpoint-dir "$dir" --resume
+grep -q "^resumed from $dir/model-84 (after epoch 6)$" "$TMP/out" ||
+  fail "no list: $(head -3 "$TMP/out")"
+
+# Every checkpoint damaged: an error, never a fresh start over them.
+cp -r "$dir" "$TMP/all_bad"
+for f in "$TMP"/all_bad/*.data-*; do : >"$f"; done
+expect_error "all damaged" DATA_LOSS "none of the .* checkpoints in $TMP/all_bad restores" \
+  "${TRAIN[@]}" --scheme allreduce --epochs 7 --checkpoint-dir "$TMP/all_bad" --resume
+[ -z "$(grep -l '^epoch' "$TMP/out" 2>/dev/null)" ] || fail "all damaged: trained anyway"
 
 # Nothing to resume from: a fresh start, said so.
 expect_ok "resume, empty dir" "${TRAIN[@]}" --scheme allreduce --epochs 1 \

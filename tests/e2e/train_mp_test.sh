@@ -50,7 +50,7 @@ for _ in $(seq 300); do
   grep -q "^epoch 2 " "$TMP/kill.out" 2>/dev/null && break
   sleep 0.1
 done
-victim=$(pgrep -P "$driver" -f -- "--job worker --task 1$" | head -1)
+victim=$(pgrep -P "$driver" -f -- "--job worker --task 1( |$)" | head -1)
 [ -n "$victim" ] || fail "kill: no worker 1 under the driver"
 kill -9 "$victim"
 for _ in $(seq 300); do

@@ -77,7 +77,7 @@ for _ in $(seq 300); do
   grep -q "^epoch 3 " "$TMP/kill.err" 2>/dev/null && break
   sleep 0.1
 done
-victim=$(pgrep -P "$driver" -f -- "--job worker --task 2$" | head -1)
+victim=$(pgrep -P "$driver" -f -- "--job worker --task 2( |$)" | head -1)
 [ -n "$victim" ] || fail "kill: no worker 2 among $(pgrep -P "$driver" -a)"
 kill -9 "$victim"
 for _ in $(seq 300); do
@@ -103,7 +103,7 @@ for _ in $(seq 300); do
   grep -q "^epoch 2 " "$TMP/ps.out" 2>/dev/null && break
   sleep 0.1
 done
-kill -9 "$(pgrep -P "$driver" -f -- "--job ps --task 0$" | head -1)"
+kill -9 "$(pgrep -P "$driver" -f -- "--job ps --task 0( |$)" | head -1)"
 for _ in $(seq 600); do
   kill -0 "$driver" 2>/dev/null || break
   sleep 0.1

@@ -68,7 +68,7 @@ for _ in $(seq 300); do
 done
 servers=$(pgrep -P "$driver" | tr '\n' ' ')
 [ "$(echo $servers | wc -w)" = 4 ] || fail "elastic: servers: $servers"
-victim=$(pgrep -P "$driver" -f -- "--job worker --task 1$" | head -1)
+victim=$(pgrep -P "$driver" -f -- "--job worker --task 1( |$)" | head -1)
 cluster=$(tr '\0' '\n' <"/proc/$victim/cmdline" | sed -n '4p')
 kill -9 "$victim"
 for _ in $(seq 300); do
