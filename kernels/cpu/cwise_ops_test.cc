@@ -1,8 +1,13 @@
 // Element-wise math kernels on the op harness, checked against values
 // known in closed form.
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
+#include "core/platform/file_root.h"
 #include "kernels/cpu/op_harness.h"
 
 namespace rill {
@@ -158,6 +163,38 @@ TEST(CwiseOpsTest, LoggingOpsFormatAndCheck) {
         return ops::BroadcastArgs(s, ops::Const(s, {2, 3}), ops::Const(s, {4}));
       },
       "incompatible shapes at dimension 1: 3 and 4");
+}
+
+TEST(CwiseOpsTest, PrintV2AppendsToAFileUnderTheFileRoot) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = tmp != nullptr ? tmp : "/tmp";
+  const std::string path = dir + "/printed.txt";
+  std::remove(path.c_str());
+  auto run = [](const std::string& stream) {
+    Scope root = Scope::NewRootScope();
+    auto print = ops::PrintV2(root.WithOpName("print"),
+                              ops::Const(root, std::string("loss 0.5")),
+                              ops::PrintV2::OutputStream(stream));
+    ::tensorflow::GraphDef def;
+    EXPECT_TRUE(root.ToGraphDef(&def).ok());
+    auto session = Session::Create(def);
+    if (!session.ok()) return session.status();
+    absl::Status s = (*session)->Run({}, {}, {"print"}).status();
+    if (s.ok()) s = (*session)->Run({}, {}, {"print"}).status();
+    return s;
+  };
+  ASSERT_TRUE(SetFileRoot(dir).ok());
+  absl::Status in_root = run("file://" + path);
+  absl::Status outside = run("file://" + dir + "/../escaped.txt");
+  ASSERT_TRUE(SetFileRoot("").ok());
+  ASSERT_TRUE(in_root.ok()) << in_root;
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "loss 0.5\nloss 0.5\n");
+  EXPECT_EQ(outside.code(), absl::StatusCode::kPermissionDenied) << outside;
+  EXPECT_NE(outside.message().find("node 'print'"), std::string::npos)
+      << outside;
 }
 
 TEST(CwiseOpsTest, OutsideTheDomainIsNan) {

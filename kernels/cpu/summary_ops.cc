@@ -5,8 +5,10 @@
 // tensors out, summarized as numpy prints them.
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <string>
@@ -20,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/framework/kernel_registry.h"
+#include "core/platform/file_root.h"
 #include "core/platform/status_macros.h"
 #include "core/protos/summary.pb.h"
 
@@ -303,7 +306,8 @@ class StringFormatOp : public OpKernel {
 };
 
 // PrintV2: the string to stderr or stdout (TensorFlow's log streams go to
-// stderr here); files are refused.
+// stderr here), or appended to the file of "file://PATH", which must lie
+// under the process's file root (PERMISSION_DENIED otherwise).
 class PrintV2Op : public OpKernel {
  public:
   explicit PrintV2Op(OpKernelConstruction* c) : OpKernel(c) {
@@ -311,15 +315,21 @@ class PrintV2Op : public OpKernel {
     status_.Update(c->GetAttr("end", &end_));
     if (!status_.ok()) return;
     if (absl::StartsWith(stream_, "file://")) {
-      status_ = absl::UnimplementedError(
-          absl::StrCat("node '", name(), "': printing to a file ('", stream_,
-                       "') is not supported; use stderr or stdout"));
+      file_ = stream_.substr(7);
+      if (file_.empty()) {
+        status_ = absl::InvalidArgumentError(absl::StrCat(
+            "node '", name(), "': output_stream 'file://' names no file"));
+      } else if (absl::Status s = CheckUnderFileRoot(file_); !s.ok()) {
+        status_ = absl::Status(
+            s.code(), absl::StrCat("node '", name(), "': ", s.message()));
+      }
     } else if (stream_ != "stderr" && stream_ != "stdout" &&
                stream_ != "log(info)" && stream_ != "log(warning)" &&
                stream_ != "log(error)") {
       status_ = absl::InvalidArgumentError(absl::StrCat(
           "node '", name(), "': unknown output_stream '", stream_,
-          "' (stderr, stdout, log(info), log(warning), log(error))"));
+          "' (stderr, stdout, log(info), log(warning), log(error), "
+          "file://PATH)"));
     }
   }
   absl::Status Compute(OpKernelContext* ctx) const override {
@@ -328,8 +338,19 @@ class PrintV2Op : public OpKernel {
     if (in.dtype() != DT_STRING || in.dims() != 0) {
       return ctx->InvalidArgument("input must be a string scalar");
     }
-    std::FILE* to = stream_ == "stdout" ? stdout : stderr;
     const std::string text = in.scalar<std::string>() + end_;
+    if (!file_.empty()) {
+      std::FILE* f = std::fopen(file_.c_str(), "a");
+      const bool written =
+          f != nullptr &&
+          std::fwrite(text.data(), 1, text.size(), f) == text.size();
+      if (f == nullptr || std::fclose(f) != 0 || !written) {
+        return ctx->InvalidArgument(absl::StrCat("cannot append to '", file_,
+                                                 "': ", std::strerror(errno)));
+      }
+      return absl::OkStatus();
+    }
+    std::FILE* to = stream_ == "stdout" ? stdout : stderr;
     std::fwrite(text.data(), 1, text.size(), to);
     std::fflush(to);
     return absl::OkStatus();
@@ -340,6 +361,7 @@ class PrintV2Op : public OpKernel {
   absl::Status status_;
   std::string stream_;
   std::string end_;
+  std::string file_;  // Of "file://PATH"; empty for the standard streams.
 };
 
 class AssertOp : public OpKernel {

@@ -12,7 +12,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -105,6 +107,29 @@ TEST(CheckpointFileTest, WhatRillWritesReadsBackBitForBit) {
   EXPECT_FALSE(Exists(prefix + ".data-00000-of-00001"));
   EXPECT_EQ(CheckpointReader::Open(prefix).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST(CheckpointFileTest, TheSameTensorsGiveTheSameBytes) {
+  // Whatever order the tensors come in, and from save to save.
+  const std::vector<std::pair<std::string, Tensor>> tensors = {
+      {"w", Tensor::FromVector<float>({1, 2, 3})},
+      {"b", Tensor::Scalar<double>(0.5)},
+      {"words", Tensor::FromVector<std::string>({"x", "yz"})},
+  };
+  const std::vector<std::pair<std::string, Tensor>> reversed(tensors.rbegin(),
+                                                             tensors.rend());
+  const std::string a = TestDir("same_a") + "/model";
+  const std::string b = TestDir("same_b") + "/model";
+  ASSERT_TRUE(WriteCheckpoint(a, tensors).ok());
+  ASSERT_TRUE(WriteCheckpoint(b, reversed).ok());
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (const char* suffix : {".index", ".data-00000-of-00001"}) {
+    EXPECT_FALSE(bytes(a + suffix).empty()) << suffix;
+    EXPECT_EQ(bytes(a + suffix), bytes(b + suffix)) << suffix;
+  }
 }
 
 TEST(CheckpointFileTest, ShardsOfASaveMergeIntoOne) {

@@ -105,7 +105,14 @@ void RemoveAbandonedTemporaries(const std::string& dir) {
   while (const dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     int pid = 0;
-    if (!IsCheckpointTemporary(name, &pid)) continue;
+    // A checkpoint's files being written, or the list's ("checkpoint.tmp.PID").
+    const absl::string_view list_tmp = ".tmp.";
+    const bool of_list =
+        absl::StartsWith(name, absl::StrCat(kStateFile, list_tmp)) &&
+        absl::SimpleAtoi(name.substr(strlen(kStateFile) + list_tmp.size()),
+                         &pid) &&
+        pid > 0;
+    if (!of_list && !IsCheckpointTemporary(name, &pid)) continue;
     if (::kill(pid, 0) != 0 && errno == ESRCH) {
       ::unlink(absl::StrCat(dir, "/", name).c_str());
     }

@@ -4,10 +4,12 @@
 #include "runtime/training/saver.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -210,6 +212,74 @@ TEST(SaverTest, KeepsTheLastKAndContinuesAcrossProcesses) {
   ASSERT_TRUE(next.saver->Save(next.session.get(), dir + "/m", 5).ok());
   EXPECT_FALSE(Exists(dir + "/m-3.index"));
   EXPECT_EQ(*LatestCheckpoint(dir), dir + "/m-5");
+}
+
+TEST(SaverTest, WhatAKilledSaveLeftIsCleanedUpAndRotated) {
+  const std::string dir = TestDir("killed");
+  {
+    Model m(/*max_to_keep=*/2);
+    ASSERT_TRUE(m.session->Run({}, {}, {"init"}).ok());
+    for (int step = 1; step <= 3; ++step) {
+      ASSERT_TRUE(m.saver->Save(m.session.get(), dir + "/m", step).ok());
+    }
+  }
+  // A save killed after its files were in place, before the list named
+  // them: m-4 exists but is not listed; the list's temporary remains.
+  ASSERT_TRUE(
+      std::filesystem::copy_file(dir + "/m-3.index", dir + "/m-4.index"));
+  ASSERT_TRUE(std::filesystem::copy_file(dir + "/m-3.data-00000-of-00001",
+                                         dir + "/m-4.data-00000-of-00001"));
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  const std::string list_tmp = absl::StrCat(dir, "/checkpoint.tmp.", dead);
+  std::ofstream(list_tmp) << "half a list";
+  // A resume finds m-4, the newest, though the list stops at m-3.
+  EXPECT_EQ(
+      CheckpointsNewestFirst(dir),
+      (std::vector<std::string>{dir + "/m-4", dir + "/m-3", dir + "/m-2"}));
+  // The next saver removes the dead writer's temporary and rotates m-4
+  // away in turn.
+  Model next(/*max_to_keep=*/2);
+  ASSERT_TRUE(next.session->Run({}, {}, {"init"}).ok());
+  ASSERT_TRUE(next.saver->Save(next.session.get(), dir + "/m", 5).ok());
+  EXPECT_FALSE(Exists(list_tmp));
+  EXPECT_EQ(next.saver->checkpoints(),
+            (std::vector<std::string>{dir + "/m-4", dir + "/m-5"}));
+  EXPECT_FALSE(Exists(dir + "/m-2.index"));
+  EXPECT_FALSE(Exists(dir + "/m-3.index"));
+  ASSERT_TRUE(next.saver->Save(next.session.get(), dir + "/m", 6).ok());
+  EXPECT_FALSE(Exists(dir + "/m-4.index"));
+}
+
+TEST(SaverTest, ResumeTakesTheNewestThatRestoresOrRefusesToStartOver) {
+  const std::string dir = TestDir("resume");
+  Model m(/*max_to_keep=*/3);
+  ASSERT_TRUE(m.session->Run({}, {}, {"init"}).ok());
+  for (int step = 1; step <= 3; ++step) {
+    ASSERT_TRUE(m.saver->Save(m.session.get(), dir + "/m", step).ok());
+  }
+  auto restore = [&](const std::string& path) {
+    return m.saver->Restore(m.session.get(), path);
+  };
+  std::vector<std::string> skipped;
+  auto note = [&](const std::string& path, const absl::Status&) {
+    skipped.push_back(path);
+  };
+  // The newest deleted, the list garbage: the one before it.
+  ::unlink((dir + "/m-3.index").c_str());
+  std::ofstream(dir + "/checkpoint") << "garbage {{";
+  EXPECT_EQ(*RestoreNewestIntact(dir, restore, note), dir + "/m-2");
+  // Every one damaged: an error, not a fresh start.
+  for (const char* step : {"1", "2"}) {
+    std::ofstream(absl::StrCat(dir, "/m-", step, ".data-00000-of-00001"),
+                  std::ios::trunc);
+  }
+  absl::StatusOr<std::string> none = RestoreNewestIntact(dir, restore, note);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kDataLoss) << none.status();
+  EXPECT_NE(none.status().message().find("move them away"), std::string::npos);
+  // Nothing there at all: start fresh ("").
+  EXPECT_EQ(*RestoreNewestIntact(TestDir("resume_empty"), restore), "");
 }
 
 TEST(SaverTest, RestoringIntoAnotherShapeFailsClearlyAndChangesNothing) {
