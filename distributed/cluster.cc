@@ -18,12 +18,14 @@ struct Json {
   bool boolean = false;
   double number = 0;
   std::string text;
+  // An array's elements, or an object's values (keys[i] names items[i]);
+  // two vectors, since a pair holding a Json inside Json is not portable.
   std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
+  std::vector<std::string> keys;
 
   const Json* Find(const std::string& key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return &v;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return &items[i];
     }
     return nullptr;
   }
@@ -102,7 +104,8 @@ class JsonReader {
         ASSIGN_OR_RETURN(std::string key, String());
         if (!Consume(':')) return Error("expected ':'");
         ASSIGN_OR_RETURN(Json item, Value(depth + 1));
-        v.members.emplace_back(std::move(key), std::move(item));
+        v.keys.push_back(std::move(key));
+        v.items.push_back(std::move(item));
       } while (Consume(','));
       if (!Consume('}')) return Error("expected '}'");
     } else if (c == '[') {
@@ -156,13 +159,15 @@ absl::Status CheckAddress(const std::string& job, int task,
 }
 
 absl::StatusOr<ClusterSpec> FromJsonValue(const Json& root) {
-  if (root.kind != Json::kObject || root.members.empty()) {
+  if (root.kind != Json::kObject || root.keys.empty()) {
     return absl::InvalidArgumentError(
         "the cluster must be a JSON object of jobs, e.g. "
         "{\"worker\": [\"localhost:2222\"]}");
   }
   ::tensorflow::ClusterDef def;
-  for (const auto& [job, tasks] : root.members) {
+  for (size_t m = 0; m < root.keys.size(); ++m) {
+    const std::string& job = root.keys[m];
+    const Json& tasks = root.items[m];
     ::tensorflow::JobDef* j = def.add_job();
     j->set_name(job);
     if (tasks.kind == Json::kArray) {
@@ -174,7 +179,9 @@ absl::StatusOr<ClusterSpec> FromJsonValue(const Json& root) {
         (*j->mutable_tasks())[static_cast<int>(i)] = tasks.items[i].text;
       }
     } else if (tasks.kind == Json::kObject) {
-      for (const auto& [index, address] : tasks.members) {
+      for (size_t t_at = 0; t_at < tasks.keys.size(); ++t_at) {
+        const std::string& index = tasks.keys[t_at];
+        const Json& address = tasks.items[t_at];
         int t = -1;
         if (!absl::SimpleAtoi(index, &t) || t < 0 ||
             address.kind != Json::kString) {

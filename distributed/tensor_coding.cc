@@ -187,9 +187,10 @@ void EncodeRecvTensorResponse(const Tensor& tensor, bool is_dead,
   *out = grpc::ByteBuffer(slices, count);
 }
 
-absl::Status DecodeRecvTensorResponse(const grpc::ByteBuffer& in,
-                                      int64_t max_bytes, Tensor* tensor,
-                                      bool* is_dead) {
+namespace {
+
+absl::Status DecodeResponse(const grpc::ByteBuffer& in, int64_t max_bytes,
+                            Tensor* tensor, bool* is_dead) {
   std::vector<grpc::Slice> slices;
   if (!in.Dump(&slices).ok()) return Malformed("unreadable buffer");
   *is_dead = false;
@@ -218,14 +219,21 @@ absl::Status DecodeRecvTensorResponse(const grpc::ByteBuffer& in,
     uint64_t dtype = 0;
     ::tensorflow::TensorShapeProto shape;
     bool have_content = false;
+    // Bytes of the tensor message still unread; 0 once a field has run
+    // past its end (which makes that field malformed).
+    auto inside = [&r, end] { return r.left() > end ? r.left() - end : 0; };
     while (r.left() > end) {
       uint64_t k;
-      if (!r.ReadVarint(&k)) return Malformed("truncated tensor field");
+      if (!r.ReadVarint(&k) || inside() == 0) {
+        return Malformed("truncated tensor field");
+      }
       if (k == kProtoDtype && !have_content) {
-        if (!r.ReadVarint(&dtype)) return Malformed("truncated dtype");
+        if (!r.ReadVarint(&dtype) || r.left() < end) {
+          return Malformed("truncated dtype");
+        }
       } else if (k == kProtoShape && !have_content) {
         uint64_t n;
-        if (!r.ReadVarint(&n) || n > r.left() - end) {
+        if (!r.ReadVarint(&n) || n > inside()) {
           return Malformed("truncated shape");
         }
         std::string bytes(n, '\0');
@@ -233,14 +241,18 @@ absl::Status DecodeRecvTensorResponse(const grpc::ByteBuffer& in,
         if (!shape.ParseFromString(bytes)) return Malformed("bad shape");
       } else if (k == kProtoContent && !have_content) {
         uint64_t n;
-        if (!r.ReadVarint(&n) || n > r.left() - end) {
+        if (!r.ReadVarint(&n) || n > inside()) {
           return Malformed("truncated content");
         }
         ::tensorflow::TensorProto meta;
         meta.set_dtype(static_cast<DataType>(dtype));
         *meta.mutable_tensor_shape() = shape;
+        // Strings, and the dtypes no wire form carries (variant, resource,
+        // and their refs: refused there), take protobuf's path.
+        const DataType base = BaseType(static_cast<DataType>(dtype));
         if (!::tensorflow::DataType_IsValid(static_cast<int>(dtype)) ||
-            dtype == DT_STRING) {
+            base == DT_STRING || base == ::tensorflow::DT_VARIANT ||
+            base == ::tensorflow::DT_RESOURCE) {
           return DecodeWithProtobuf(slices, max_bytes, tensor, is_dead);
         }
         absl::StatusOr<TensorShape> dims =
@@ -271,6 +283,18 @@ absl::Status DecodeRecvTensorResponse(const grpc::ByteBuffer& in,
     }
   }
   if (!have_tensor && !*is_dead) return Malformed("no tensor");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status DecodeRecvTensorResponse(const grpc::ByteBuffer& in,
+                                      int64_t max_bytes, Tensor* tensor,
+                                      bool* is_dead) {
+  RETURN_IF_ERROR(DecodeResponse(in, max_bytes, tensor, is_dead));
+  // A dead tensor has no value, whatever else the message carried (as
+  // the encoder writes none).
+  if (*is_dead) tensor->Clear();
   return absl::OkStatus();
 }
 

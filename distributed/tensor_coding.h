@@ -20,7 +20,7 @@ void EncodeRecvTensorResponse(const Tensor& tensor, bool is_dead,
                               grpc::ByteBuffer* out);
 
 // INVALID_ARGUMENT for a malformed message; RESOURCE_EXHAUSTED for a tensor
-// larger than max_bytes.
+// larger than max_bytes. A dead response leaves `tensor` uninitialized.
 absl::Status DecodeRecvTensorResponse(const grpc::ByteBuffer& in,
                                       int64_t max_bytes, Tensor* tensor,
                                       bool* is_dead);

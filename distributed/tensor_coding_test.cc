@@ -89,6 +89,15 @@ TEST(TensorCodingTest, DeadAndBadMessages) {
   s = DecodeRecvTensorResponse(FromBytes("\x0a\xff\xff\xff\xff\x0f"), 1 << 20,
                                &t, &dead);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  // A one-byte tensor message whose shape field's length runs past it (a
+  // fuzzer's find: the remaining length underflowed, and a string of 2^63
+  // bytes was asked for).
+  s = DecodeRecvTensorResponse(
+      FromBytes(std::string("\x0a\x01\x12\xff\xff\xff\xff\xff\xff\xff\xff\x0f"
+                            "\xff\x01\x12\xff\x01\x12",
+                            18)),
+      1 << 20, &t, &dead);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
 }
 
 }  // namespace

@@ -189,26 +189,31 @@ class CastOp : public OpKernel {
     return VisitDataType(
         in.dtype(),
         [&]<typename S>() -> absl::Status {
-          return VisitDataType(
-              out->dtype(),
-              [&]<typename D>() -> absl::Status {
-                if constexpr (std::is_arithmetic_v<S> &&
-                              std::is_arithmetic_v<D>) {
-                  auto s = in.flat<S>();
-                  auto d = out->flat<D>();
-                  for (size_t i = 0; i < s.size(); ++i) {
-                    if constexpr (std::is_same_v<D, bool>) {
-                      d[i] = s[i] != S(0);
-                    } else {
-                      d[i] = static_cast<D>(s[i]);
+          // Decided here, not in the inner lambda: clang checks an inner
+          // lambda's expressions in S once S is known, whatever D is.
+          if constexpr (!std::is_arithmetic_v<S>) {
+            return Unsupported(in.dtype(), out->dtype());
+          } else {
+            return VisitDataType(
+                out->dtype(),
+                [&]<typename D>() -> absl::Status {
+                  if constexpr (std::is_arithmetic_v<D>) {
+                    auto s = in.flat<S>();
+                    auto d = out->flat<D>();
+                    for (size_t i = 0; i < s.size(); ++i) {
+                      if constexpr (std::is_same_v<D, bool>) {
+                        d[i] = s[i] != S(0);
+                      } else {
+                        d[i] = static_cast<D>(s[i]);
+                      }
                     }
+                    return absl::OkStatus();
+                  } else {
+                    return Unsupported(in.dtype(), out->dtype());
                   }
-                  return absl::OkStatus();
-                } else {
-                  return Unsupported(in.dtype(), out->dtype());
-                }
-              },
-              [&] { return Unsupported(in.dtype(), out->dtype()); });
+                },
+                [&] { return Unsupported(in.dtype(), out->dtype()); });
+          }
         },
         [&] { return Unsupported(in.dtype(), out->dtype()); });
   }

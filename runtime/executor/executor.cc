@@ -296,11 +296,16 @@ class ExecutorState {
     // while others are still to be launched.
     outstanding_.store(static_cast<int>(expensive.size()) + !cheap.empty() +
                        !now.empty());
+    // The last task launched may end the step, and delete this state with
+    // its args_, before the runner has returned: the runner is called from
+    // a copy of its own. (ThreadSanitizer found the runner reading its
+    // freed closure.)
+    const Runner runner = args_.runner;
     for (int id : expensive) {
-      args_.runner([this, id] { Process(id); });
+      runner([this, id] { Process(id); });
     }
     if (!cheap.empty()) {
-      args_.runner([this, cheap = std::move(cheap)] {
+      runner([this, cheap = std::move(cheap)] {
         ReadyQueue ready;
         ready.ids.assign(cheap.begin(), cheap.end());
         ProcessQueue(&ready);

@@ -24,11 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r P0 P1 P2 P3 < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')
+read -r P0 P1 P2 P3 < <(free_ports 4)
 CLUSTER="{\"ps\": [\"localhost:$P0\"], \"worker\": [\"localhost:$P1\", \"localhost:$P2\"]}"
 start() {  # job task log
   "$RILL" server --cluster "$CLUSTER" --job "$1" --task "$2" >"$3" 2>&1 &

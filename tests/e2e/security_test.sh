@@ -22,13 +22,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_ports() {
-  python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
-}
 # start LOG ARGS...: a server in the background; waits until it serves.
 start() {
   local log=$1

@@ -64,6 +64,15 @@ close_to() {
   python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t*max(1,abs(b)) else 1)" "$@"
 }
 
+# free_ports N: N TCP ports free on loopback now, space-separated.
+free_ports() {
+  python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+
 finish() {
   if [ "$failures" -gt 0 ]; then
     echo "$1: $failures check(s) failed" >&2

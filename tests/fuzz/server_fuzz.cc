@@ -54,6 +54,14 @@ struct Opened {
   }
 };
 
+// A request naming no session gets the last one this input made.
+template <typename Request>
+void DefaultSession(const Opened& opened, Request* request) {
+  if (request->session_handle().empty()) {
+    request->set_session_handle(opened.session());
+  }
+}
+
 void Call(int method, const std::string& bytes, Opened* opened) {
   rill::Master* master = Server()->master();
   rill::Worker* worker = Server()->worker();
@@ -71,9 +79,7 @@ void Call(int method, const std::string& bytes, Opened* opened) {
     case 1: {
       tf::ExtendSessionRequest request;
       if (!Parse(bytes, &request)) return;
-      if (request.session_handle().empty()) {
-        request.set_session_handle(opened->session());
-      }
+      DefaultSession(*opened, &request);
       tf::ExtendSessionResponse response;
       (void)master->ExtendSession(request, &response);
       return;
@@ -81,9 +87,7 @@ void Call(int method, const std::string& bytes, Opened* opened) {
     case 2: {
       tf::RunStepRequest request;
       if (!Parse(bytes, &request)) return;
-      if (request.session_handle().empty()) {
-        request.set_session_handle(opened->session());
-      }
+      DefaultSession(*opened, &request);
       request.mutable_options()->set_timeout_in_ms(kStepMs);
       tf::RunStepResponse response;
       (void)master->RunStep(request, &response);
@@ -109,9 +113,7 @@ void Call(int method, const std::string& bytes, Opened* opened) {
     case 6: {
       tf::MakeCallableRequest request;
       if (!Parse(bytes, &request)) return;
-      if (request.session_handle().empty()) {
-        request.set_session_handle(opened->session());
-      }
+      DefaultSession(*opened, &request);
       request.mutable_options()->mutable_run_options()->set_timeout_in_ms(
           kStepMs);
       tf::MakeCallableResponse response;
@@ -121,9 +123,7 @@ void Call(int method, const std::string& bytes, Opened* opened) {
     case 7: {
       tf::RunCallableRequest request;
       if (!Parse(bytes, &request)) return;
-      if (request.session_handle().empty()) {
-        request.set_session_handle(opened->session());
-      }
+      DefaultSession(*opened, &request);
       tf::RunCallableResponse response;
       (void)master->RunCallable(request, &response);
       return;
