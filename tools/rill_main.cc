@@ -20,6 +20,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "grpc/support/log.h"
 #include "tools/commands.h"
+#include "tools/tensor_text.h"
 
 namespace rill::tools {
 namespace {
@@ -152,18 +153,14 @@ std::string PrintableLine(absl::string_view message) {
   std::string out;
   for (size_t i = 0; i < message.size();) {
     const unsigned char c = message[i];
-    size_t len = c < 0x80    ? 1
-                 : c >= 0xf0 ? 4
-                 : c >= 0xe0 ? 3
-                 : c >= 0xc2 ? 2
-                             : 0;
-    for (size_t k = 1; len > 1 && k < len; ++k) {
-      if (i + k >= message.size() || (message[i + k] & 0xc0) != 0x80) len = 0;
-    }
+    // Also escaped: lead bytes no well-formed sequence starts with (an
+    // overlong C0/C1, past U+10FFFF).
+    const size_t len =
+        c == 0xc0 || c == 0xc1 || c >= 0xf5 ? 0 : Utf8Length(message, i);
     if (c == '\n' || c == '\r' || c == '\t') {
       out += ' ';
       ++i;
-    } else if (len == 0 || c < 0x20 || c == 0x7f || (c >= 0xf5 && len == 4)) {
+    } else if (len == 0 || c < 0x20 || c == 0x7f) {
       absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
       ++i;
     } else {

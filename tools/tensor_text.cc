@@ -564,9 +564,6 @@ std::string TensorToText(const Tensor& t, int64_t edge_items) {
   return out.str();
 }
 
-namespace {
-
-// Length of the UTF-8 sequence at s[i], or 0 when it is not valid UTF-8.
 size_t Utf8Length(absl::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);
@@ -581,6 +578,8 @@ size_t Utf8Length(absl::string_view s, size_t i) {
   }
   return n;
 }
+
+namespace {
 
 bool IsUtf8(absl::string_view s) {
   for (size_t i = 0; i < s.size();) {

@@ -39,6 +39,10 @@ std::string TensorToJson(const Tensor& t);
 void WriteTensorText(const Tensor& t, int64_t edge_items, std::ostream& out);
 std::string TensorToText(const Tensor& t, int64_t edge_items = 3);
 
+// Length of the UTF-8 sequence at s[i], or 0 when it is not valid UTF-8
+// there (a stray continuation byte, a truncated sequence).
+size_t Utf8Length(absl::string_view s, size_t i);
+
 // A JSON string literal of `s`, quotes included: valid UTF-8 is kept as
 // it is (quotes, backslashes and control characters escaped); bytes that
 // are not UTF-8 are written one per code point, \u0000 to \u00ff (so that
