@@ -37,6 +37,10 @@ absl::Status Health(const Args& args, std::ostream& out);
 // rill ops: every registered op's OpDef, as a text OpList sorted by name
 // (what client libraries generate their wrappers from).
 absl::Status Ops(const Args& args, std::ostream& out);
+// rill minimize GRAPH --loss NAME --out OUT [...]: the graph with the
+// gradients and an optimizer's updates added (for clients without a
+// gradient library); prints a JSON object naming the train op.
+absl::Status Minimize(const Args& args, std::ostream& out);
 // rill train MODEL --loss NAME --data NAME=FILE.npy --scheme SCHEME [...]
 // (SPEC 7): trains the model with a distributed scheme.
 absl::Status Train(const Args& args, std::ostream& out);

@@ -64,6 +64,15 @@ constexpr char kUsage[] =
     "                     --auth_token_file F, --tls_cert F --tls_key F "
     "--tls_ca F\n"
     "  ops                the registered ops as a text OpList\n"
+    "  minimize GRAPH ... add gradients and an optimizer's updates: --loss "
+    "NAME,\n"
+    "                     --out OUT, --optimizer sgd|momentum|adam|adagrad, "
+    "--lr X,\n"
+    "                     --momentum M, --var NAME (all the loss's "
+    "variables),\n"
+    "                     --global_step NAME, --name NAME; prints JSON "
+    "naming\n"
+    "                     the train op and its initializers\n"
     "  train MODEL ...    train with a distributed scheme: --loss NAME,\n"
     "                     --data NAME=FILE.npy,\n"
     "                     --scheme allreduce|sync-ps|async-ps|ssp|local-sgd|"
@@ -142,6 +151,7 @@ absl::Status Dispatch(const std::vector<std::string>& argv) {
   if (command == "health") return Health(args, std::cout);
   if (command == "ops") return Ops(args, std::cout);
   if (command == "train") return Train(args, std::cout);
+  if (command == "minimize") return Minimize(args, std::cout);
   if (command == "fit") return Fit(args, std::cout);
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown command '", command, "'; run 'rill help' for the list"));

@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 # Every command answers --help with its own flags, exit 0.
 for c in "inspect:GRAPH" "dot:GRAPH" "convert:IN OUT" "run:--feed" \
-  "server:--cluster" "train:--scheme" "fit:--labels"; do
+  "server:--cluster" "train:--scheme" "fit:--labels" "minimize:--loss"; do
   cmd="${c%%:*}"
   want="${c#*:}"
   expect_ok "$cmd --help" "$RILL" "$cmd" --help

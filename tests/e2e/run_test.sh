@@ -37,6 +37,44 @@ for g, w in zip(got, want):
 print("losses match TensorFlow:", got)
 PY
 
+# 1a. rill minimize adds Adam to the graph TensorFlow wrote (its own
+# gradient-descent updates stay); with the slots' initializers run once,
+# Adam's train op lowers the loss.
+expect_ok "minimize" "$RILL" minimize "$DATA/logreg_train.pb" --loss loss \
+  --optimizer adam --lr 0.1 --out "$TMP/adam.pb"
+cp "$TMP/out" "$TMP/adam.json"
+[ "$(json_field "$TMP/adam.json" 'd["train_op"]')" = Adam ] ||
+  fail "minimize: train_op is not Adam: $(cat "$TMP/adam.json")"
+[ "$(json_field "$TMP/adam.json" 'sorted(d["variables"])')" = "['b', 'w']" ] ||
+  fail "minimize: variables: $(cat "$TMP/adam.json")"
+inits=$(json_field "$TMP/adam.json" \
+  '" ".join("--init " + n for n in d["initializers"])')
+[ "$(echo "$inits" | wc -w)" -eq 12 ] || fail "minimize: initializers: $inits"
+# shellcheck disable=SC2086
+"$RILL" run "$TMP/adam.pb" --init init $inits --feed "zeros=$W0" \
+  --feed "x=$X" --feed "y=$Y" --target Adam --fetch loss --steps 30 \
+  --every 10 >"$TMP/adam_steps" 2>"$TMP/err" ||
+  fail "adam run: $(cat "$TMP/err")"
+python3 - "$TMP/adam_steps" "$TMP/steps" <<'PY' || fail "Adam did not train"
+import re, sys
+losses = lambda p: [float(m) for m in re.findall(r"loss = float32 \[\] \[([^\]]+)\]", open(p).read())]
+adam, first = losses(sys.argv[1]), losses(sys.argv[2])[0]
+assert len(adam) == 3 and adam[0] > adam[1] > adam[2] and adam[2] < 0.3 * first, (adam, first)
+PY
+expect_error "minimize: no such loss" NOT_FOUND "no node 'nope'" \
+  "$RILL" minimize "$DATA/logreg_train.pb" --loss nope --out "$TMP/o.pb"
+expect_error "minimize: not a variable" INVALID_ARGUMENT "not a variable" \
+  "$RILL" minimize "$DATA/logreg_train.pb" --loss loss --var MatMul \
+  --out "$TMP/o.pb"
+expect_error "minimize: no variable reaches the loss" INVALID_ARGUMENT \
+  "no floating-point variable" \
+  "$RILL" minimize "$DATA/logreg_train.pb" --loss x --out "$TMP/o.pb"
+expect_error "minimize: optimizer" INVALID_ARGUMENT "sgd, momentum" \
+  "$RILL" minimize "$DATA/logreg_train.pb" --loss loss --optimizer lbfgs \
+  --out "$TMP/o.pb"
+expect_error "minimize: usage" INVALID_ARGUMENT "usage" \
+  "$RILL" minimize "$DATA/logreg_train.pb" --loss loss
+
 # 1b. --devices CPU=2 gives the same results (nothing pinned: one partition).
 "$RILL" run "$DATA/logreg_train.pb" --devices CPU=2 --init init --feed "zeros=$W0" \
     --feed "x=$X" --feed "y=$Y" --target train --fetch loss --steps 5 --every 1 \
