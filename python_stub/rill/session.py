@@ -265,7 +265,8 @@ class Session:
                 raise RuntimeError("the session is closed")
             self._extend()
             request.session_handle = self._handle
-            response = self._call("RunStep", request, timeout=timeout)
+        # Steps of several threads run concurrently, as TensorFlow's do.
+        response = self._call("RunStep", request, timeout=timeout)
         if response.status_code:
             raise errors.error_from_code(response.status_code,
                                          response.status_error_message)
@@ -277,7 +278,10 @@ class Session:
             if name not in by_name:
                 raise errors.InternalError("the master's answer lacks " +
                                            name)
-            values.append(tensor_util.make_ndarray(by_name[name]))
+            value = tensor_util.make_ndarray(by_name[name])
+            # Scalars as numpy scalars (np.float32(2.0), bytes), as
+            # TensorFlow's session gives them.
+            values.append(value[()] if value.ndim == 0 else value)
         return fetch.build(values)
 
     def make_callable(self, fetches, feed_list=None):

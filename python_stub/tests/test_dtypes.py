@@ -87,6 +87,17 @@ def test_bfloat16(run):
     np.testing.assert_array_equal(np.asarray(out, np.float32), values)
 
 
+def test_scalars_come_back_as_numpy_scalars(run):
+    with rill.Graph().as_default() as g:
+        f = rill.constant(2.5)
+        s = rill.constant("text")
+        i = rill.constant(np.int64(7))
+    out = run(g, [f, s, i])
+    assert isinstance(out[0], np.float32) and out[0] == 2.5
+    assert out[1] == b"text"
+    assert isinstance(out[2], np.int64) and out[2] == 7
+
+
 def test_python_values_take_tensorflow_dtypes():
     with rill.Graph().as_default():
         assert rill.constant(1.5).dtype == rill.float32

@@ -49,8 +49,8 @@ def test_invalid_argument_names_the_node(cluster):
 
 
 def test_failed_precondition_for_an_uninitialized_variable(cluster):
-    with pytest.raises(errors.FailedPreconditionError, match="v"):
-        run_one(cluster, lambda: rill.Variable(1.0, name="v").value())
+    with pytest.raises(errors.FailedPreconditionError, match="never_initialized"):
+        run_one(cluster, lambda: rill.Variable(1.0, name="never_initialized").value())
 
 
 def test_out_of_range_on_a_closed_queue(cluster):

@@ -117,3 +117,24 @@ def test_bad_targets():
     for target in ("", "grpc://", "localhost", None):
         with pytest.raises(ValueError, match="target"):
             rill.Session(target)
+
+
+def test_steps_of_several_threads_run_concurrently(cluster):
+    """Hogwild-style: four threads share one session and one variable."""
+    import threading
+    with rill.Graph().as_default() as g:
+        v = rill.Variable(np.zeros([], np.float32), name="counter")
+        inc = rill.ops.assign_add(v, np.float32(1), use_locking=True)
+        init = rill.global_variables_initializer()
+    with rill.Session(cluster.target("worker", 0), graph=g) as s:
+        s.run(init)
+
+        def work():
+            for _ in range(25):
+                s.run(inc)
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert s.run(v) == 100
