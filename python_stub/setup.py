@@ -47,7 +47,8 @@ def find_rill():
 
 def generate_protos(build_lib):
     """Compiles every .proto into build_lib/rill/_proto; returns the oldest
-    protobuf runtime the generated modules accept ("6.31.1")."""
+    protobuf and grpcio runtimes the generated modules accept ("6.31.1",
+    "1.85.1")."""
     from grpc_tools import protoc  # A build requirement.
     import grpc_tools
 
@@ -75,6 +76,7 @@ def generate_protos(build_lib):
         if protoc.main(args + sources) != 0:
             sys.exit("rill: protoc failed on Rill's .proto files")
     minimum = None
+    grpc_minimum = None
     for d in PROTO_DIRS:
         pkg = os.path.join(build_lib, PACKAGE_PROTO, d)
         parts = d.split("/")
@@ -84,6 +86,13 @@ def generate_protos(build_lib):
             if not os.path.exists(init):
                 open(init, "w").close()
         for name in os.listdir(pkg):
+            if name.endswith("_pb2_grpc.py"):
+                with open(os.path.join(pkg, name)) as f:
+                    found = re.search(r"GRPC_GENERATED_VERSION = '([\d.]+)'",
+                                      f.read())
+                if found:
+                    grpc_minimum = found.group(1)
+                continue
             if not name.endswith("_pb2.py"):
                 continue
             path = os.path.join(pkg, name)
@@ -105,7 +114,8 @@ def generate_protos(build_lib):
                 "_descriptor_pool\nfrom rill import _proto as _rill_pool\n")
             with open(path, "w") as f:
                 f.write(code)
-    return ".".join(str(v) for v in minimum) if minimum else "4.21"
+    return (".".join(str(v) for v in minimum) if minimum else "4.21",
+            grpc_minimum or "1.60")
 
 
 def bundle_ops(build_lib):
@@ -133,15 +143,17 @@ class BuildPy(build_py):
         bundle_ops(self.build_lib)
 
 
-def protobuf_requirement():
-    """protobuf at least what the generated modules ask for: found by
-    compiling them once into a scratch directory."""
+def requirements():
+    """numpy, and protobuf and grpcio at least what the generated modules
+    check for at import: found by compiling them once into a scratch
+    directory."""
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "rill"))
-        return "protobuf>=" + generate_protos(tmp)
+        protobuf, grpcio = generate_protos(tmp)
+    return ["grpcio>=" + grpcio, "numpy>=1.22", "protobuf>=" + protobuf]
 
 
 setup(
     cmdclass={"build_py": BuildPy},
-    install_requires=["grpcio>=1.60", "numpy>=1.22", protobuf_requirement()],
+    install_requires=requirements(),
 )
