@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 
@@ -22,7 +23,26 @@ from rill import _binary
 from rill import errors
 
 _PR_SET_PDEATHSIG = 1
+
+
+class _PortTaken(Exception):
+    """A server exited because another process took its port."""
 _live = weakref.WeakSet()
+
+
+def _watch_serving(proc):
+    """An Event set when the server prints its "serving on" line; a thread
+    drains its stdout until it exits."""
+    event = threading.Event()
+
+    def read():
+        for line in proc.stdout:
+            if b"serving on" in line:
+                event.set()
+        proc.stdout.close()
+
+    threading.Thread(target=read, daemon=True).start()
+    return event
 
 
 def _free_port():
@@ -37,14 +57,17 @@ def _listening(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+try:  # Looked up here: the forked child must not import anything.
+    import ctypes
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (ImportError, OSError, AttributeError):  # Not Linux.
+    _prctl = None
+
+
 def _die_with_parent():
     """In the child: SIGTERM when the parent dies (Linux)."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 class LocalCluster:
@@ -88,51 +111,75 @@ class LocalCluster:
         if self.file_root is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="rill-cluster-")
             self.file_root = self._tmp.name
+        _live.add(self)
+        try:
+            # A free port can be taken by another process before the server
+            # binds it; that server exits, and the cluster starts again on
+            # other ports.
+            for attempt in range(3):
+                try:
+                    self._spawn_all()
+                    return self
+                except _PortTaken:
+                    self._stop_servers()
+                    if attempt == 2:
+                        raise errors.UnavailableError(
+                            "rill servers could not bind free ports three "
+                            "times") from None
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn_all(self):
         self.cluster_spec = {
             job: ["127.0.0.1:%d" % _free_port() for _ in range(n)]
             for job, n in self._counts.items() if n > 0}
         spec = json.dumps(self.cluster_spec)
-        _live.add(self)
-        try:
-            for job, addresses in self.cluster_spec.items():
-                for task in range(len(addresses)):
-                    self._procs[(job, task)] = subprocess.Popen(
-                        [self._binary, "server", "--cluster", spec, "--job",
-                         job, "--task", str(task), "--file_root",
-                         self.file_root] + self._args,
-                        stdout=subprocess.DEVNULL,
-                        stderr=self._stderr if self._stderr is not None
-                        else sys.stderr,
-                        preexec_fn=_die_with_parent)
-            self._wait_listening()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        serving = {}
+        for job, addresses in self.cluster_spec.items():
+            for task in range(len(addresses)):
+                proc = subprocess.Popen(
+                    [self._binary, "server", "--cluster", spec, "--job", job,
+                     "--task", str(task), "--file_root", self.file_root] +
+                    self._args,
+                    stdout=subprocess.PIPE,
+                    stderr=self._stderr if self._stderr is not None
+                    else sys.stderr,
+                    preexec_fn=_die_with_parent)
+                self._procs[(job, task)] = proc
+                serving[(job, task)] = _watch_serving(proc)
+        self._wait_serving(serving)
 
-    def _wait_listening(self):
+    def _port(self, job, task):
+        return int(self.cluster_spec[job][task].rsplit(":", 1)[1])
+
+    def _wait_serving(self, serving):
+        """Until each server has said it serves (it bound its port itself:
+        a port merely accepting connections could be another process's)."""
         deadline = time.monotonic() + self._timeout
-        waiting = dict(self._procs)
+        waiting = dict(serving)
         while waiting:
-            for (job, task), proc in list(waiting.items()):
-                port = int(self.cluster_spec[job][task].rsplit(":", 1)[1])
+            for (job, task), event in list(waiting.items()):
+                if event.is_set():
+                    del waiting[(job, task)]
+                    continue
+                proc = self._procs[(job, task)]
                 if proc.poll() is not None:
+                    if _listening(self._port(job, task)):
+                        raise _PortTaken()  # By another process.
                     raise errors.UnavailableError(
                         "rill server for /job:%s/task:%d exited with status "
                         "%d before it served (see its error above)" %
                         (job, task, proc.returncode))
-                if _listening(port):
-                    del waiting[(job, task)]
             if waiting and time.monotonic() > deadline:
                 job, task = next(iter(waiting))
                 raise errors.UnavailableError(
-                    "rill server for /job:%s/task:%d did not listen within "
+                    "rill server for /job:%s/task:%d did not serve within "
                     "%d s" % (job, task, self._timeout))
             if waiting:
-                time.sleep(0.05)
+                time.sleep(0.02)
 
-    def stop(self):
-        """Stops every server: SIGTERM, then SIGKILL after 10 s."""
+    def _stop_servers(self):
         for proc in self._procs.values():
             if proc.poll() is None:
                 proc.terminate()
@@ -144,6 +191,10 @@ class LocalCluster:
                 proc.kill()
                 proc.wait()
         self._procs = {}
+
+    def stop(self):
+        """Stops every server: SIGTERM, then SIGKILL after 10 s."""
+        self._stop_servers()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

@@ -251,6 +251,8 @@ class Session:
         fetch = _Fetches(self.graph, fetches)
         feeds = [self._feed_tensor(k, v)
                  for k, v in (feed_dict or {}).items()]
+        if not fetch.tensors and not fetch.targets:
+            return fetch.build([])  # Nothing to run: [] for [], {} for {}.
         request = master_pb2.RunStepRequest(fetch=fetch.tensors,
                                             target=fetch.targets)
         for name, proto in feeds:

@@ -98,6 +98,13 @@ def to_numpy(value, dtype=None):
         if dtype == dtypes.bfloat16 and dtypes._ml_dtypes is None:
             return src.astype(np.float32)
         target = dtype.as_numpy_dtype
+        if np.dtype(target).kind in "iu" and src.size and \
+                src.dtype.kind in "iuf":
+            info = np.iinfo(target)
+            low, high = src.min(), src.max()
+            if low < info.min or high > info.max:
+                raise ValueError("%s is out of the range of %s" % (
+                    low if low < info.min else high, dtype.name))
         if (np.issubdtype(src.dtype, np.floating) or
                 np.issubdtype(src.dtype, np.complexfloating)) and \
                 np.dtype(target).kind in "iub" and src.size and \

@@ -85,3 +85,31 @@ def test_bad_counts():
         rill.LocalCluster(worker=0)
     with pytest.raises(ValueError, match="count of tasks"):
         rill.LocalCluster(worker=-1)
+
+
+def test_a_port_taken_meanwhile_is_retried(monkeypatch):
+    """Another process binds the port chosen for a server before the
+    server does: the cluster starts again on other ports."""
+    import socket
+    from rill import cluster as cluster_lib
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    real = cluster_lib._free_port
+    calls = []
+
+    def free_port():
+        calls.append(1)
+        return taken if len(calls) == 1 else real()
+    monkeypatch.setattr(cluster_lib, "_free_port", free_port)
+    try:
+        with rill.LocalCluster(worker=1, stderr=subprocess.DEVNULL) as c:
+            assert c.address("worker", 0) != "127.0.0.1:%d" % taken
+            with rill.Graph().as_default() as g:
+                x = rill.constant(4.0)
+            with rill.Session(c.target(), graph=g) as s:
+                assert s.run(x) == 4.0
+    finally:
+        squatter.close()
+    assert len(calls) == 2

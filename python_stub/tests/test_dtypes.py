@@ -122,6 +122,8 @@ def test_bad_feeds_are_clear_errors(run):
         run(g, y, {x: [1.5, 2]})
     with pytest.raises(ValueError, match="shape"):
         run(g, y, {x: [1, 2, 3]})
+    with pytest.raises(TypeError, match="out of the range of int32"):
+        run(g, y, {x: [1, 2**40]})
     with pytest.raises(TypeError, match="x:0"):
         run(g, y, {x: ["a", "b"]})
     with pytest.raises(TypeError, match="cannot feed"):

@@ -33,6 +33,11 @@ def test_nested_fetches(run):
     np.testing.assert_array_equal(out["name"], [11, 22])
 
 
+def test_empty_fetches_run_nothing(run):
+    g, a, b, s, p = small_graph()
+    assert run(g, []) == [] and run(g, {}) == {} and run(g, ()) == ()
+
+
 def test_operation_fetch_is_none_and_feed_by_name(run):
     g, a, b, s, p = small_graph()
     out = run(g, [s.op, "p", s], {"a:0": np.array([1, 1], np.float32)})
