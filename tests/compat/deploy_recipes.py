@@ -19,21 +19,15 @@ import shutil
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 
 import yaml
 
-from rill_cluster import RILL, ROOT, free_port
+from rill_cluster import RILL, ROOT, check, free_port
 
 K8S = os.path.join(ROOT, "deploy", "k8s", "rill-cluster.yaml")
 SLURM = os.path.join(ROOT, "deploy", "slurm", "rill.sbatch")
-
-
-def check(cond, what):
-    if not cond:
-        raise SystemExit("FAIL: " + what)
 
 
 def fake_program(folder, name, body):

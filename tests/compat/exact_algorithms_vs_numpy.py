@@ -10,30 +10,17 @@ NumPy's one-machine computation; bad input gets a clear error.
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import numpy as np
 
-from rill_cluster import RILL, ROOT
+from rill_cluster import RILL, ROOT, check, close
 
 DATA = os.path.join(ROOT, "examples", "data")
 X = os.path.join(DATA, "digits_train_x.npy")
 Y = os.path.join(DATA, "digits_train_y.npy")
 TX = os.path.join(DATA, "digits_test_x.npy")
 TY = os.path.join(DATA, "digits_test_y.npy")
-
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAIL: " + what)
-
-
-def close(a, b, tol, what):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    check(a.shape == b.shape, "%s: shapes %s, %s" % (what, a.shape, b.shape))
-    err = np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))) if a.size else 0
-    check(err <= tol, "%s: off by %g (tolerance %g)" % (what, err, tol))
 
 
 def fit(algorithm, workers, *flags):

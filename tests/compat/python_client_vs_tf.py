@@ -8,12 +8,11 @@ GradientDescentOptimizer step by step. scripts/test installs the package
 into this venv before it runs.
 """
 import os
-import sys
 
 import numpy as np
 import tensorflow as tf
 
-from rill_cluster import RILL
+from rill_cluster import RILL, check, close
 
 os.environ.setdefault("RILL_BINARY", RILL)
 import rill  # noqa: E402 (after TensorFlow on purpose)
@@ -25,18 +24,6 @@ A = RNG.standard_normal((4, 6)).astype(np.float32)
 B = RNG.standard_normal((6, 3)).astype(np.float32)
 IMG = RNG.standard_normal((2, 7, 7, 3)).astype(np.float32)
 KER = RNG.standard_normal((3, 3, 3, 5)).astype(np.float32)
-
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAIL: " + what)
-
-
-def close(a, b, tol, what):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    check(a.shape == b.shape, "%s: shapes %s, %s" % (what, a.shape, b.shape))
-    err = np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))) if a.size else 0
-    check(err <= tol, "%s: off by %g (tolerance %g)" % (what, err, tol))
 
 
 # Each case: (rill builder, TensorFlow builder) over the same raw ops.

@@ -20,6 +20,22 @@ BIN_DIR = os.environ.get("RILL_BIN_DIR", os.path.join(ROOT, "bazel-bin"))
 RILL = os.path.join(BIN_DIR, "tools", "rill")
 
 
+def check(cond, what):
+    """Ends the script with "FAIL: what" unless cond holds."""
+    if not cond:
+        raise SystemExit("FAIL: " + what)
+
+
+def close(a, b, tol, what):
+    """check() that a and b have one shape and agree to `tol`, relative
+    for values past 1."""
+    import numpy as np
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    check(a.shape == b.shape, "%s: shapes %s, %s" % (what, a.shape, b.shape))
+    err = np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))) if a.size else 0
+    check(err <= tol, "%s: off by %g (tolerance %g)" % (what, err, tol))
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -7,20 +7,14 @@ TensorFlow's buckets (TensorFlow runs the same graph here for them); a
 """
 import os
 import subprocess
-import sys
 import tempfile
 
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from rill_cluster import RILL, ROOT
+from rill_cluster import RILL, ROOT, check
 
 GRAPH = os.path.join(ROOT, "tests", "testdata", "tf_graphs", "summaries.pb")
-
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAIL: " + what)
 
 
 def tensorflow_summary():

@@ -13,20 +13,14 @@ import json
 import math
 import os
 import subprocess
-import sys
 import tempfile
 
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from rill_cluster import BIN_DIR, RILL, ROOT
+from rill_cluster import BIN_DIR, RILL, ROOT, check
 
 DATA = os.path.join(ROOT, "examples", "data")
-
-
-def check(cond, what):
-    if not cond:
-        sys.exit("FAIL: " + what)
 
 
 def train(model, logdir, scheme, cluster, epochs):
