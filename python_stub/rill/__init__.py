@@ -32,6 +32,7 @@ from rill.graph import device
 from rill.graph import get_default_graph
 from rill.graph import name_scope
 from rill.graph import reset_default_graph
+from rill.importer import import_graph_def
 from rill.session import ConfigProto
 from rill.session import RunMetadata
 from rill.session import RunOptions

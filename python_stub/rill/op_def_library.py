@@ -320,12 +320,6 @@ def apply_op(op_def, inputs, attrs, name=None):
     if not op_def.output_arg:
         return op
     shapes.infer(op)
-    if op_type == "Const":
-        op.outputs[0]._set_shape(
-            tensor_util.shape_from_proto(values["value"].tensor.tensor_shape))
-    elif op_type in ("Placeholder", "VariableV2", "PlaceholderWithDefault"):
-        op.outputs[0]._set_shape(
-            tensor_util.shape_from_proto(values["shape"].shape))
     outs = []
     begin = 0
     for arg, n in zip(op_def.output_arg, groups):

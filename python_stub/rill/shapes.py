@@ -61,7 +61,13 @@ def infer(op):
         return
     dims = [t.shape.dims for t in op.inputs]
     shape = None
-    if op.type in _SHAPE_FROM_INPUT and op.inputs:
+    if op.type == "Const":
+        shape = tensor_util.shape_from_proto(
+            op._attrs["value"].tensor.tensor_shape)
+    elif op.type in ("Placeholder", "VariableV2", "PlaceholderWithDefault") \
+            and "shape" in op._attrs:
+        shape = tensor_util.shape_from_proto(op._attrs["shape"].shape)
+    elif op.type in _SHAPE_FROM_INPUT and op.inputs:
         value = const_value(op.inputs[_SHAPE_FROM_INPUT[op.type]])
         if value is not None and value.ndim == 1:
             shape = [int(v) for v in value]
