@@ -4,6 +4,7 @@ package has no op list, minimize, train)."""
 import os
 import shutil
 import subprocess
+import tempfile
 
 from rill import errors
 
@@ -34,16 +35,24 @@ def find_binary(binary=None):
 
 def run_command(args, binary=None, stderr=None):
     """Runs `rill ARGS...`; its stdout as text. A failure raises the
-    rill.errors exception of its error line. `stderr`: where the command's
-    other lines go (None: captured and dropped)."""
+    rill.errors exception of its error line. `stderr`: a stream the
+    command's other stderr lines (progress) are copied to as they come
+    (None: dropped)."""
     path = find_binary(binary)
-    proc = subprocess.run([path] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    if stderr is not None and proc.stderr:
-        lines = [l for l in proc.stderr.splitlines()
-                 if not l.startswith("rill: ")]
-        if lines:
-            stderr.write("\n".join(lines) + "\n")
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen([path] + list(args), stdout=out,
+                                stderr=subprocess.PIPE, text=True)
+        errors_seen = []
+        for line in proc.stderr:
+            if line.startswith("rill: "):
+                errors_seen.append(line)
+            elif stderr is not None:
+                stderr.write(line)
+                stderr.flush()
+        proc.wait()
+        out.seek(0)
+        text = out.read().decode("utf-8", errors="replace")
     if proc.returncode != 0:
-        raise errors.from_command_error(proc.stderr, proc.returncode)
-    return proc.stdout
+        raise errors.from_command_error("".join(errors_seen),
+                                        proc.returncode)
+    return text
