@@ -168,8 +168,9 @@ def make_tensor_proto(value, dtype=None, shape=None, typed_fields=False):
         if enum == dtypes.bfloat16.as_datatype_enum and \
                 dtypes._ml_dtypes is None:
             flat = _bfloat16_bits(flat)
-        proto.tensor_content = np.ascontiguousarray(flat).astype(
-            flat.dtype.newbyteorder("<")).tobytes()
+        # Little-endian bytes; no copy besides tobytes' own on x86.
+        proto.tensor_content = np.ascontiguousarray(
+            flat, dtype=flat.dtype.newbyteorder("<")).tobytes()
     elif enum in _HALF_BITS:
         if enum == dtypes.bfloat16.as_datatype_enum and \
                 dtypes._ml_dtypes is None:
@@ -209,9 +210,10 @@ def make_ndarray(proto):
         return out.reshape(shape)
     storage = _storage(dtype)
     if proto.tensor_content:
+        # A copy the caller owns (frombuffer's view is read-only).
         arr = np.frombuffer(proto.tensor_content,
                             dtype=np.dtype(storage).newbyteorder("<"))
-        arr = arr.astype(storage)
+        arr = arr.astype(storage, copy=True)
     elif enum in _HALF_BITS:
         bits = np.array(_pad(list(proto.half_val), count, 0), dtype=np.uint16)
         arr = bits.view(storage) if storage != np.uint16 else bits

@@ -34,8 +34,7 @@ start ps 0 "$TMP/ps0.log"; PS=${pids[-1]}
 start worker 0 "$TMP/w0.log"; W0=${pids[-1]}
 start worker 1 "$TMP/w1.log"; W1=${pids[-1]}
 for log in "$TMP/ps0.log" "$TMP/w0.log" "$TMP/w1.log"; do
-  for _ in $(seq 1 100); do grep -q "serving on" "$log" && break; sleep 0.05; done
-  grep -q "serving on" "$log" || fail "a server did not start: $(cat "$log")"
+  wait_serving "$log" "$(basename "$log" .log)"
 done
 
 read -r X Y W0V < <(python3 - "$DATA/logreg_train_expected.json" <<'PY'
@@ -188,7 +187,7 @@ done
 "$RILL" server --cluster "{\"lim\": [\"localhost:$P3\"]}" --job lim --task 0 \
   --max_message_bytes 65536 >"$TMP/lim.log" 2>&1 &
 pids+=($!); LIM=$!
-for _ in $(seq 1 100); do grep -q "serving on" "$TMP/lim.log" && break; sleep 0.05; done
+wait_serving "$TMP/lim.log" "the server with --max_message_bytes"
 got=$("$RAW" "localhost:$P3" /tensorflow.MasterService/RunStep zeros:100000)
 [[ "$got" == "RESOURCE_EXHAUSTED: "* ]] || fail "oversized RunStep: $got"
 got=$("$RAW" "localhost:$P3" /tensorflow.WorkerService/GetStatus empty)

@@ -72,8 +72,7 @@ start() {  # namespace-index job task
   ip netns exec "${NS[$1]}" "$RILL" server --cluster "$CLUSTER" --job "$2" \
     --task "$3" >"$log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do grep -q "serving on" "$log" && return; sleep 0.05; done
-  fail "$2/$3 did not start: $(cat "$log")"
+  wait_serving "$log" "$2/$3"
 }
 start 0 ps 0
 start 1 worker 0

@@ -28,8 +28,7 @@ start() {
   shift
   "$RILL" server "$@" >"$log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do grep -q "serving on" "$log" && return; sleep 0.05; done
-  fail "a server did not start ($*): $(cat "$log")"
+  wait_serving "$log" "a server ($*)"
 }
 
 # A step across two tasks: a constant on the ps, the sum on the worker.

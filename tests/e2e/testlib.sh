@@ -73,6 +73,17 @@ for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
+# wait_serving LOG WHAT: until the server writing LOG says "serving on"
+# (5 s at most); a failed check naming WHAT, with the log, otherwise.
+wait_serving() {
+  for _ in $(seq 1 100); do
+    grep -q "serving on" "$1" && return 0
+    sleep 0.05
+  done
+  fail "$2 did not start: $(cat "$1")"
+  return 1
+}
+
 finish() {
   if [ "$failures" -gt 0 ]; then
     echo "$1: $failures check(s) failed" >&2
