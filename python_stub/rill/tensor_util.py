@@ -96,7 +96,7 @@ def to_numpy(value, dtype=None):
         if src.dtype.kind in ("U", "S", "O") and src.size:
             raise TypeError("cannot convert %r to %s" % (value, dtype.name))
         if dtype == dtypes.bfloat16 and dtypes._ml_dtypes is None:
-            return src.astype(np.float32)
+            return src.astype(np.float32, copy=False)
         target = dtype.as_numpy_dtype
         if np.dtype(target).kind in "iu" and src.size and \
                 src.dtype.kind in "iuf":
@@ -111,7 +111,7 @@ def to_numpy(value, dtype=None):
                 not np.array_equal(src, np.round(np.real(src))):
             raise TypeError("cannot convert %s values with fractions to %s" %
                             (src.dtype, dtype.name))
-        return src.astype(target)
+        return src.astype(target, copy=False)
     if isinstance(value, np.ndarray):
         if value.dtype.kind in ("U", "S"):
             return to_numpy(value, dtypes.string)
@@ -139,11 +139,13 @@ def dtype_of(array):
     return dtypes.as_dtype(array.dtype)
 
 
-def make_tensor_proto(value, dtype=None, shape=None, typed_fields=False):
+def make_tensor_proto(value, dtype=None, shape=None, typed_fields=False,
+                      out=None):
     """A TensorProto of `value`. With `shape`, a single value fills it (as
     tf.constant(0.0, shape=[2, 3]) does); otherwise the sizes must agree.
     `typed_fields` writes the values into float_val etc. (constants) rather
-    than tensor_content (feeds)."""
+    than tensor_content (feeds). `out`: an empty TensorProto to fill in
+    place (a request's own field: no copy of the bytes into it)."""
     dtype = dtypes.as_dtype(dtype).base_dtype if dtype is not None else None
     arr = to_numpy(value, dtype)
     if dtype is None:
@@ -158,8 +160,11 @@ def make_tensor_proto(value, dtype=None, shape=None, typed_fields=False):
                              (arr.size, shape))
         else:
             arr = arr.reshape(shape)
-    proto = tensor_pb2.TensorProto(dtype=dtype.as_datatype_enum)
-    proto.tensor_shape.CopyFrom(shape_proto(arr.shape))
+    proto = out if out is not None else tensor_pb2.TensorProto()
+    proto.dtype = dtype.as_datatype_enum
+    proto.tensor_shape.SetInParent()  # Present for scalars too, as in C++.
+    for d in arr.shape:
+        proto.tensor_shape.dim.add().size = d
     enum = dtype.as_datatype_enum
     flat = arr.reshape(-1)
     if dtype == dtypes.string:
