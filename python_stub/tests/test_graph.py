@@ -101,6 +101,8 @@ def test_bad_op_calls_name_what_is_wrong():
 def test_every_registered_op_has_a_wrapper():
     names = rill.ops.op_names()
     assert len(names) > 300
+    functions = [rill.ops.function_name(op) for op in names]
+    assert len(set(functions)) == len(names)  # No two ops share a name.
     for op in names:
         fn = getattr(rill.ops, rill.ops.function_name(op))
         assert callable(fn) and op in fn.__doc__
