@@ -52,42 +52,39 @@ def median_seconds(fn, repeats):
     return statistics.median(times)
 
 
+def time_session(s, v, plus, arrays, sums, fills):
+    """The steps' medians in session `s` (either client's: both have
+    run(fetches, feed_dict))."""
+    data = {n: np.ones(n // 4, np.float32) for n in SIZES}
+    out = {"step": median_seconds(lambda: s.run(plus, {v: 1.0}), 500)}
+    for n in SIZES:
+        out["feed_%d" % n] = median_seconds(
+            lambda: s.run(sums[n], {arrays[n]: data[n]}), REPEATS[n])
+        out["fetch_%d" % n] = median_seconds(
+            lambda: s.run(fills[n], {v: 2.0}), REPEATS[n])
+    return out
+
+
 def rill_client(target):
-    out = {}
     with rill.Graph().as_default() as g:
         v = rill.placeholder(rill.float32, [], name="v")
         plus = rill.ops.add_v2(v, np.float32(1))
         arrays = {n: rill.placeholder(rill.float32, [n // 4]) for n in SIZES}
         sums = {n: rill.ops.sum(arrays[n], [0]) for n in SIZES}
         fills = {n: rill.ops.fill([n // 4], v) for n in SIZES}
-    data = {n: np.ones(n // 4, np.float32) for n in SIZES}
     with rill.Session(target, graph=g) as s:
-        out["step"] = median_seconds(lambda: s.run(plus, {v: 1.0}), 500)
-        for n in SIZES:
-            out["feed_%d" % n] = median_seconds(
-                lambda: s.run(sums[n], {arrays[n]: data[n]}), REPEATS[n])
-            out["fetch_%d" % n] = median_seconds(
-                lambda: s.run(fills[n], {v: 2.0}), REPEATS[n])
-    return out
+        return time_session(s, v, plus, arrays, sums, fills)
 
 
 def tf_client(target):
-    out = {}
     with tf.Graph().as_default():
         v = tf1.placeholder(tf.float32, [], name="v")
         plus = v + 1
         arrays = {n: tf1.placeholder(tf.float32, [n // 4]) for n in SIZES}
         sums = {n: tf.reduce_sum(arrays[n]) for n in SIZES}
         fills = {n: tf.fill([n // 4], v) for n in SIZES}
-        data = {n: np.ones(n // 4, np.float32) for n in SIZES}
         with tf1.Session(target) as s:
-            out["step"] = median_seconds(lambda: s.run(plus, {v: 1.0}), 500)
-            for n in SIZES:
-                out["feed_%d" % n] = median_seconds(
-                    lambda: s.run(sums[n], {arrays[n]: data[n]}), REPEATS[n])
-                out["fetch_%d" % n] = median_seconds(
-                    lambda: s.run(fills[n], {v: 2.0}), REPEATS[n])
-    return out
+            return time_session(s, v, plus, arrays, sums, fills)
 
 
 def rill_build():
