@@ -12,22 +12,22 @@
 // client, python_stub/) train: they send their graph, take back the added
 // nodes and run "train_op" each step. The nodes of GRAPH keep their names
 // and come first in OUT, in their order.
-#include <cmath>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/cc/import_graph.h"
 #include "core/cc/ops.h"
 #include "core/graph/graph_io.h"
 #include "core/platform/status_macros.h"
+#include "runtime/session/step_graph.h"
 #include "runtime/training/optimizer.h"
 #include "tools/commands.h"
 #include "tools/tensor_text.h"
+#include "tools/train_common.h"
 
 namespace rill::tools {
 namespace {
@@ -63,20 +63,10 @@ absl::StatusOr<MinimizeFlags> ParseMinimizeFlags(const Args& args) {
     } else if (arg == "--out") {
       f.out = value;
     } else if (arg == "--optimizer") {
-      if (value != "sgd" && value != "momentum" && value != "adam" &&
-          value != "adagrad") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--optimizer: expected sgd, momentum, adam or adagrad, got '",
-            value, "'"));
-      }
-      f.optimizer = value;
+      RETURN_IF_ERROR(ParseOptimizer(arg, value, &f.optimizer));
     } else if (arg == "--lr" || arg == "--momentum") {
-      double v = 0;
-      if (!absl::SimpleAtod(value, &v) || !std::isfinite(v) || v < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            arg, ": expected a number of at least 0, got '", value, "'"));
-      }
-      (arg == "--lr" ? f.lr : f.momentum) = v;
+      RETURN_IF_ERROR(
+          ParseNumber(arg, value, 0.0, arg == "--lr" ? &f.lr : &f.momentum));
     } else if (arg == "--var") {
       f.vars.push_back(value);
     } else if (arg == "--global_step") {
@@ -101,16 +91,8 @@ absl::StatusOr<MinimizeFlags> ParseMinimizeFlags(const Args& args) {
 absl::StatusOr<Output> FindOutput(const ImportedNodes& nodes,
                                   const std::string& name,
                                   absl::string_view flag) {
-  std::string node = name;
-  int index = 0;
-  const size_t colon = name.rfind(':');
-  if (colon != std::string::npos) {
-    if (!absl::SimpleAtoi(name.substr(colon + 1), &index) || index < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flag, ": '", name, "' is not NODE or NODE:INDEX"));
-    }
-    node = name.substr(0, colon);
-  }
+  ASSIGN_OR_RETURN(auto parsed, ParseTensorName(name, flag));
+  const auto& [node, index] = parsed;
   auto it = nodes.find(node);
   if (it == nodes.end()) {
     return absl::NotFoundError(
@@ -122,15 +104,6 @@ absl::StatusOr<Output> FindOutput(const ImportedNodes& nodes,
                      it->second->num_outputs(), " outputs, not ", index + 1));
   }
   return Output(it->second, index);
-}
-
-std::unique_ptr<Optimizer> MakeMinimizeOptimizer(const MinimizeFlags& f) {
-  if (f.optimizer == "momentum") {
-    return std::make_unique<MomentumOptimizer>(f.lr, f.momentum);
-  }
-  if (f.optimizer == "adam") return std::make_unique<AdamOptimizer>(f.lr);
-  if (f.optimizer == "adagrad") return std::make_unique<AdagradOptimizer>(f.lr);
-  return std::make_unique<GradientDescentOptimizer>(f.lr);
 }
 
 std::string JsonNames(const std::vector<std::string>& names) {
@@ -174,7 +147,8 @@ absl::Status Minimize(const Args& args, std::ostream& out) {
   options.name = f.name;
   std::vector<Output> vars =
       options.var_list.empty() ? VariablesOf(loss) : options.var_list;
-  std::unique_ptr<Optimizer> optimizer = MakeMinimizeOptimizer(f);
+  std::unique_ptr<Optimizer> optimizer =
+      MakeOptimizer(f.optimizer, f.lr, f.momentum);
   ASSIGN_OR_RETURN(std::vector<Optimizer::GradAndVar> grads,
                    optimizer->ComputeGradients(root, loss, vars));
   ASSIGN_OR_RETURN(Operation train,

@@ -114,13 +114,7 @@ absl::StatusOr<TrainFlags> ParseFlags(const Args& args) {
     } else if (name == "--local-cluster") {
       ASSIGN_OR_RETURN(f.local_cluster, ParseLocalCluster(name, value));
     } else if (name == "--optimizer") {
-      if (value != "sgd" && value != "momentum" && value != "adam" &&
-          value != "adagrad") {
-        return FlagError(name, absl::StrCat("expected sgd, momentum, adam or "
-                                            "adagrad, got '",
-                                            value, "'"));
-      }
-      f.optimizer = value;
+      RETURN_IF_ERROR(ParseOptimizer(name, value, &f.optimizer));
     } else if (name == "--lr") {
       RETURN_IF_ERROR(ParseNumber(name, value, 0.0, &f.lr));
       if (f.lr == 0) return FlagError(name, "must be positive");

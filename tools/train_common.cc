@@ -143,13 +143,30 @@ absl::StatusOr<Dataset> LoadData(
   return d;
 }
 
-std::unique_ptr<Optimizer> MakeOptimizer(const TrainFlags& f) {
-  if (f.optimizer == "momentum") {
-    return std::make_unique<MomentumOptimizer>(f.lr, 0.9);
+absl::Status ParseOptimizer(absl::string_view flag, const std::string& value,
+                            std::string* optimizer) {
+  if (value != "sgd" && value != "momentum" && value != "adam" &&
+      value != "adagrad") {
+    return FlagError(flag, absl::StrCat("expected sgd, momentum, adam or "
+                                        "adagrad, got '",
+                                        value, "'"));
   }
-  if (f.optimizer == "adam") return std::make_unique<AdamOptimizer>(f.lr);
-  if (f.optimizer == "adagrad") return std::make_unique<AdagradOptimizer>(f.lr);
-  return std::make_unique<GradientDescentOptimizer>(f.lr);
+  *optimizer = value;
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Optimizer> MakeOptimizer(const std::string& optimizer,
+                                         double lr, double momentum) {
+  if (optimizer == "momentum") {
+    return std::make_unique<MomentumOptimizer>(lr, momentum);
+  }
+  if (optimizer == "adam") return std::make_unique<AdamOptimizer>(lr);
+  if (optimizer == "adagrad") return std::make_unique<AdagradOptimizer>(lr);
+  return std::make_unique<GradientDescentOptimizer>(lr);
+}
+
+std::unique_ptr<Optimizer> MakeOptimizer(const TrainFlags& f) {
+  return MakeOptimizer(f.optimizer, f.lr);
 }
 
 std::vector<std::string> InitializersOf(const Graph& model,

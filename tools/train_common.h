@@ -104,6 +104,13 @@ absl::StatusOr<Dataset> LoadData(
     const std::vector<std::pair<std::string, std::string>>& files,
     const Graph& model);
 
+// --optimizer's value: one of sgd, momentum, adam and adagrad.
+absl::Status ParseOptimizer(absl::string_view flag, const std::string& value,
+                            std::string* optimizer);
+// The optimizer ParseOptimizer named, at learning rate `lr` (momentum's
+// coefficient `momentum`).
+std::unique_ptr<Optimizer> MakeOptimizer(const std::string& optimizer,
+                                         double lr, double momentum = 0.9);
 std::unique_ptr<Optimizer> MakeOptimizer(const TrainFlags& f);
 
 // The model's initializers: its "init" node when it has one, else every
