@@ -90,26 +90,12 @@ UnauthenticatedError = _error_class(
     "UnauthenticatedError", UNAUTHENTICATED,
     "The call carried no valid credentials (--auth_token_file).")
 
-_BY_CODE = {
-    c.code: c
-    for c in (CancelledError, UnknownError, InvalidArgumentError,
-              DeadlineExceededError, NotFoundError, AlreadyExistsError,
-              PermissionDeniedError, ResourceExhaustedError,
-              FailedPreconditionError, AbortedError, OutOfRangeError,
-              UnimplementedError, InternalError, UnavailableError,
-              DataLossError, UnauthenticatedError)
-}
-_NAMES = {
-    OK: "OK", CANCELLED: "CANCELLED", UNKNOWN: "UNKNOWN",
-    INVALID_ARGUMENT: "INVALID_ARGUMENT",
-    DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED", NOT_FOUND: "NOT_FOUND",
-    ALREADY_EXISTS: "ALREADY_EXISTS", PERMISSION_DENIED: "PERMISSION_DENIED",
-    RESOURCE_EXHAUSTED: "RESOURCE_EXHAUSTED",
-    FAILED_PRECONDITION: "FAILED_PRECONDITION", ABORTED: "ABORTED",
-    OUT_OF_RANGE: "OUT_OF_RANGE", UNIMPLEMENTED: "UNIMPLEMENTED",
-    INTERNAL: "INTERNAL", UNAVAILABLE: "UNAVAILABLE", DATA_LOSS: "DATA_LOSS",
-    UNAUTHENTICATED: "UNAUTHENTICATED",
-}
+# Derived from the definitions above: every OpError subclass by its code,
+# and the codes' names ("INVALID_ARGUMENT") both ways.
+_BY_CODE = {c.code: c for c in OpError.__subclasses__()}
+_CODES = {name: value for name, value in list(globals().items())
+          if name.isupper() and isinstance(value, int)}
+_NAMES = {value: name for name, value in _CODES.items()}
 
 
 def code_name(code):
@@ -124,7 +110,7 @@ def exception_type_from_error_code(code):
 def error_from_code(code, message, node_name=None):
     """The exception of `code` (an int or a name such as "NOT_FOUND")."""
     if isinstance(code, str):
-        code = {v: k for k, v in _NAMES.items()}.get(code, UNKNOWN)
+        code = _CODES.get(code, UNKNOWN)
     return exception_type_from_error_code(code)(message, code, node_name)
 
 

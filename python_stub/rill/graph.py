@@ -492,25 +492,6 @@ class Graph:
         self._by_name[op.name] = op
         self.version += 1
 
-    def _import_node_def(self, node, op_def, output_types):
-        """Adds a NodeDef made elsewhere (rill minimize's nodes) as it is:
-        its name, device, attrs, and inputs by name."""
-        if node.name in self._by_name:
-            raise ValueError("the graph has a node '%s' already" % node.name)
-        inputs, control = [], []
-        for name in node.input:
-            if name.startswith("^"):
-                control.append(self.get_operation_by_name(name[1:]))
-            else:
-                inputs.append(self.get_tensor_by_name(
-                    name if ":" in name else name + ":0"))
-        op = Operation(self, node.name, node.op, inputs, control,
-                       {k: v for k, v in node.attr.items()}, output_types,
-                       node.device, op_def)
-        self._name_counts.setdefault(node.name, 1)
-        self._add(op)
-        return op
-
     def finalize(self):
         """Makes the graph read-only: adding an op raises."""
         self._finalized = True

@@ -17,7 +17,6 @@ def import_graph_def(graph_def, name=None, return_elements=None):
     `return_elements` ("node" an operation, "node:0" a tensor), or None.
     An unknown op, attr or input is a ValueError naming the node, and
     nothing is added."""
-    from rill import ops
     from rill._proto.core.protos import graph_pb2
     if isinstance(graph_def, bytes):
         parsed = graph_pb2.GraphDef()
@@ -28,6 +27,26 @@ def import_graph_def(graph_def, name=None, return_elements=None):
         prefix = g.unique_name(name or "import")
     else:
         prefix = ""
+    add_node_defs(g, graph_def.node, prefix)
+    if graph_def.HasField("library"):
+        if g._library is None:
+            g._library = type(graph_def.library)()
+        g._library.MergeFrom(graph_def.library)
+    if return_elements is None:
+        return None
+    return [g.as_graph_element(prefix + "/" + e if prefix else e)
+            for e in return_elements]
+
+
+def add_node_defs(g, nodes, prefix="", outside=None):
+    """Adds NodeDefs to graph `g` as they are, renamed "<prefix>/<name>"
+    (inputs and "loc:@" colocation too); their inputs name nodes among
+    them, or nodes of `outside` (a name -> Operation map, e.g. the graph's
+    own ops: rill minimize's nodes read the model's). Everything is checked
+    before anything is added (ValueError naming the node); inputs are wired
+    after every node exists, so loops' back edges resolve."""
+    from rill import ops
+    outside = outside or {}
 
     def renamed(node_name):
         return prefix + "/" + node_name if prefix else node_name
@@ -35,7 +54,7 @@ def import_graph_def(graph_def, name=None, return_elements=None):
     # Check everything first, so that an error adds nothing.
     defs = {}
     built = []
-    for node in graph_def.node:
+    for node in nodes:
         if node.name in defs:
             raise ValueError("the GraphDef has two nodes '%s'" % node.name)
         try:
@@ -55,10 +74,10 @@ def import_graph_def(graph_def, name=None, return_elements=None):
                              (node.name, renamed(node.name)))
         defs[node.name] = node
         built.append((node, op_def, attrs))
-    for node in graph_def.node:
+    for node in nodes:
         for inp in node.input:
             src = inp[1:] if inp.startswith("^") else inp.split(":")[0]
-            if src not in defs:
+            if src not in defs and src not in outside:
                 raise ValueError("node '%s': input '%s' is not in the "
                                  "GraphDef" % (node.name, inp))
 
@@ -83,10 +102,11 @@ def import_graph_def(graph_def, name=None, return_elements=None):
         op = added[node.name]
         for inp in node.input:
             if inp.startswith("^"):
-                op.control_inputs.append(added[inp[1:]])
+                op.control_inputs.append(added.get(inp[1:]) or
+                                         outside[inp[1:]])
                 continue
             src, _, index = inp.partition(":")
-            outputs = added[src].outputs
+            outputs = (added.get(src) or outside[src]).outputs
             index = int(index or 0)
             if index >= len(outputs):
                 raise ValueError("node '%s': input '%s' names output %d of "
@@ -99,10 +119,3 @@ def import_graph_def(graph_def, name=None, return_elements=None):
         g._add(op)
     for node, _, _ in built:
         shapes.infer(added[node.name])
-    if graph_def.HasField("library"):
-        if g._library is None:
-            g._library = type(graph_def.library)()
-        g._library.MergeFrom(graph_def.library)
-    if return_elements is None:
-        return None
-    return [g.as_graph_element(renamed(e)) for e in return_elements]

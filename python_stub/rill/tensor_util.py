@@ -162,9 +162,7 @@ def make_tensor_proto(value, dtype=None, shape=None, typed_fields=False,
             arr = arr.reshape(shape)
     proto = out if out is not None else tensor_pb2.TensorProto()
     proto.dtype = dtype.as_datatype_enum
-    proto.tensor_shape.SetInParent()  # Present for scalars too, as in C++.
-    for d in arr.shape:
-        proto.tensor_shape.dim.add().size = d
+    proto.tensor_shape.CopyFrom(shape_proto(arr.shape))
     enum = dtype.as_datatype_enum
     flat = arr.reshape(-1)
     if dtype == dtypes.string:

@@ -20,7 +20,7 @@ import numpy as np
 
 from rill import _binary
 from rill import graph as graph_lib
-from rill import op_def_library
+from rill import importer
 from rill import variables
 from rill._proto.core.protos import graph_pb2
 
@@ -63,7 +63,7 @@ class Optimizer:
             args += ["--" + key, repr(float(value))]
         trainable = var_list
         if trainable is None:
-            trainable = [v for v in variables.trainable_variables(g)]
+            trainable = variables.trainable_variables(g)
             if not trainable:
                 raise ValueError("no trainable variables in the graph of " +
                                  loss.name)
@@ -82,17 +82,9 @@ class Optimizer:
             result = graph_pb2.GraphDef()
             with open(out_path, "rb") as f:
                 result.ParseFromString(f.read())
-        from rill import ops
-        for node in result.node:
-            if node.name in g._by_name:
-                continue
-            op_def = ops.op_def(node.op)
-            attrs = dict(node.attr)
-            for attr in op_def.attr:
-                if attr.name not in attrs and attr.HasField("default_value"):
-                    attrs[attr.name] = attr.default_value
-            g._import_node_def(node, op_def, op_def_library.output_types_of(
-                op_def, attrs))
+        importer.add_node_defs(
+            g, [n for n in result.node if n.name not in g._by_name],
+            outside=g._by_name)
         for init in report["initializers"]:
             g.add_to_collection(variables.INITIALIZERS,
                                 g.get_operation_by_name(init))
