@@ -18,11 +18,7 @@ RAW="$3"
 DATA="tests/testdata"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
+trap kill_started EXIT
 
 read -r P0 P1 P2 P3 < <(free_ports 4)
 CLUSTER="{\"ps\": [\"localhost:$P0\"], \"worker\": [\"localhost:$P1\", \"localhost:$P2\"]}"

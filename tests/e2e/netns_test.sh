@@ -23,9 +23,8 @@ ID="rill$$"
 HUB="${ID}h"
 NS=("${ID}a" "${ID}b" "${ID}c")
 IPS=(10.199.0.1 10.199.0.2 10.199.0.3)
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  kill_started
   for ns in "${NS[@]}" "$HUB"; do ip netns del "$ns" 2>/dev/null; done
 }
 trap cleanup EXIT

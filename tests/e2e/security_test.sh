@@ -16,11 +16,7 @@ RILL=$(realpath "$1")
 RAW=$(realpath "$2")
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
+trap kill_started EXIT
 
 # start LOG ARGS...: a server in the background; waits until it serves.
 start() {

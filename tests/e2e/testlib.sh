@@ -73,6 +73,13 @@ for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
+# The background processes a script started (servers): kill_started kills
+# them all, as the scripts' EXIT traps do.
+pids=()
+kill_started() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+}
+
 # wait_serving LOG WHAT: until the server writing LOG says "serving on"
 # (5 s at most); a failed check naming WHAT, with the log, otherwise.
 wait_serving() {
