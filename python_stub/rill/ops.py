@@ -3,10 +3,10 @@ Python wrappers are (MatMul -> mat_mul, Conv2D -> conv2d, L2Loss ->
 l2_loss; an op whose name is a Python keyword gets a trailing "_").
 
 The functions are made from the op registry: the OpList `rill ops` prints,
-bundled into the package when it was built (or asked of the rill program at
-first use when the package has none). Each takes the op's inputs
-positionally or by name, then its attrs by keyword (type and length attrs
-are inferred from the inputs), and `name`:
+bundled into the package (binary, ops.pb) when it was built (or asked of
+the rill program at first use when the package has none). Each takes the
+op's inputs positionally or by name, then its attrs by keyword (type and
+length attrs are inferred from the inputs), and `name`:
 
     y = rill.ops.mat_mul(x, w, transpose_b=True, name="y")
     parts = rill.ops.split(0, x, num_split=2)      # a list of Tensors
@@ -51,16 +51,15 @@ def _load():
     with _lock:
         if _op_defs is not None:
             return
-        from google.protobuf import text_format
-        path = os.path.join(os.path.dirname(__file__), "ops.pbtxt")
-        if os.path.exists(path):
-            with open(path) as f:
-                text = f.read()
-        else:
-            from rill import _binary
-            text = _binary.run_command(["ops"])
         op_list = op_def_pb2.OpList()
-        text_format.Parse(text, op_list)
+        path = os.path.join(os.path.dirname(__file__), "ops.pb")
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                op_list.ParseFromString(f.read())
+        else:
+            from google.protobuf import text_format
+            from rill import _binary
+            text_format.Parse(_binary.run_command(["ops"]), op_list)
         defs = {op.name: op for op in op_list.op}
         _by_function = {function_name(name): name for name in defs}
         _op_defs = defs
